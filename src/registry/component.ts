@@ -1,0 +1,36 @@
+import type { Static, TObject } from '@sinclair/typebox';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** The kinds of component an experiment config names by `type`. */
+export const KINDS = ['dataset', 'transform', 'model', 'optimizer', 'schedule', 'loss', 'distillation', 'callback'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** What `build` receives besides its own parameters. */
+export interface BuildContext {
+  /** The tfjs namespace bound to the selected backend. */
+  tf: typeof tf;
+  /** Seed for anything random the component creates (initialisers, sampling). */
+  seed: number;
+  /** Folder the config file lives in, for resolving relative paths. */
+  configDir: string;
+  /** Facts other components established earlier (dataset shape and classes for a model, ...). */
+  facts: Record<string, unknown>;
+  /** Progress and warnings go through here, never straight to the console. */
+  log: (line: string) => void;
+}
+
+/**
+ * A component: one file, one definition. `params` is a TypeBox object schema: it yields both the JSON Schema that
+ * ajv checks and (through Static) the TypeScript type `build` receives. `type` is the name a config uses.
+ */
+export interface Component<K extends Kind = Kind, P extends TObject = TObject, Out = unknown> {
+  kind: K;
+  type: string;
+  doc: string;
+  params: P;
+  build(params: Static<P>, ctx: BuildContext): Out | Promise<Out>;
+}
+
+export function defineComponent<K extends Kind, P extends TObject, Out>(c: Component<K, P, Out>): Component<K, P, Out> {
+  return c;
+}
