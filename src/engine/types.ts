@@ -103,6 +103,8 @@ export interface Optimizer {
   step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number): void;
   /** Slot variables to checkpoint, by name. */
   slots(): Record<string, tf.Variable>;
+  /** Restore slots written by `slots()` (from a checkpoint) before the next step. */
+  loadSlots(values: Record<string, tf.Tensor>): void;
   dispose(): void;
 }
 
@@ -117,4 +119,23 @@ export interface Schedule {
   restore?(state: unknown): void;
   /** Events worth a log line or a TensorBoard text (a learning-rate reset). */
   events?(): string[];
+}
+
+/** What a loss component builds: the scalar to minimise and its named parts (for logging). */
+export interface Loss {
+  compute(out: ModelOutput, labels: tf.Tensor1D, numClasses: number): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+}
+
+/** Everything a callback may look at or change between epochs. */
+export interface CallbackContext {
+  tf: typeof tf;
+  model: Model;
+  epoch: number;
+  log: (line: string) => void;
+}
+
+/** What a callback component builds: hooks around each epoch. */
+export interface Callback {
+  onEpochStart?(ctx: CallbackContext): void;
+  onEpochEnd?(ctx: CallbackContext, metrics: Record<string, number>): void;
 }

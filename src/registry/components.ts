@@ -1,4 +1,12 @@
 import type { Component, Kind } from './component.js';
+import { adam } from '../components/optimizer/adam.js';
+import { momentum } from '../components/optimizer/momentum.js';
+import { adaptiveOnDiscard } from '../components/schedule/adaptive-on-discard.js';
+import { cosine } from '../components/schedule/cosine.js';
+import { piecewise } from '../components/schedule/piecewise.js';
+import { step } from '../components/schedule/step.js';
+import { crossEntropy } from '../components/loss/cross-entropy.js';
+import { epsilonSchedule } from '../components/callback/epsilon-schedule.js';
 
 /**
  * Every registered component, kind by kind. Explicit lists, not side-effect imports: adding a component means
@@ -8,9 +16,9 @@ export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
   dataset: [],
   transform: [],
   model: [],
-  optimizer: [],
-  schedule: [],
-  loss: [],
+  optimizer: [momentum, adam],
+  schedule: [piecewise, step, cosine, adaptiveOnDiscard],
+  loss: [crossEntropy],
   distillation: [],
-  callback: [],
+  callback: [epsilonSchedule],
 };

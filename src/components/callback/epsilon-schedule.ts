@@ -1,0 +1,23 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { Callback } from '../../engine/types.js';
+import { EpochValuePairs, valueAt } from '../schedule/pairs.js';
+
+export const epsilonSchedule = defineComponent({
+  kind: 'callback',
+  type: 'epsilon-schedule',
+  doc: "Sets the ε-ResNet gate's ε at the start of each epoch from [[epoch, value], ...]. The paper keeps ε constant (no callback); the 2020 code uses [[0, 0.0], [150, 2.5]].",
+  params: Type.Object(
+    { values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') },
+    { additionalProperties: false },
+  ),
+  build(params): Callback {
+    const pairs = params.values as [number, number][];
+    return {
+      onEpochStart({ model, epoch, tf }) {
+        if (!model.epsilon) throw new Error('epsilon-schedule needs a model with an ε gate (model.epsilon)');
+        model.epsilon.assign(tf.scalar(valueAt(pairs, epoch, pairs[0][1])));
+      },
+    };
+  },
+});

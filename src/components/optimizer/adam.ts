@@ -1,0 +1,69 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { NamedVariable, Optimizer } from '../../engine/types.js';
+import type * as tfc from '@tensorflow/tfjs-core';
+
+/** Adam (Kingma & Ba) with bias correction; decoupled=false adds wd·w to the gradient like L2, true is AdamW. */
+export const adam = defineComponent({
+  kind: 'optimizer',
+  type: 'adam',
+  doc: 'Adam with bias correction; optional L2 (or decoupled AdamW) weight decay on conv and FC kernels.',
+  params: Type.Object(
+    {
+      beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'First-moment decay.' }),
+      beta2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'Second-moment decay.' }),
+      epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-8, description: 'Denominator guard.' }),
+      weight_decay: Type.Number({ minimum: 0, default: 0, description: 'Weight-decay coefficient on kernels.' }),
+      decoupled: Type.Boolean({ default: false, description: 'Decoupled weight decay (AdamW) instead of L2 in the gradient.' }),
+    },
+    { additionalProperties: false },
+  ),
+  build(params, ctx): Optimizer {
+    const tf = ctx.tf;
+    const slots = new Map<string, tfc.Variable>();
+    const slot = (key: string, like: tfc.Tensor) => {
+      let v = slots.get(key);
+      if (!v) {
+        v = tf.variable(tf.zerosLike(like), false);
+        slots.set(key, v);
+      }
+      return v;
+    };
+    return {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number) {
+        tf.tidy(() => {
+          const t = slot('step', tf.scalar(0));
+          t.assign(tf.add(t, 1));
+          const stepCount = t.dataSync()[0];
+          const correction = Math.sqrt(1 - params.beta2 ** stepCount) / (1 - params.beta1 ** stepCount);
+          for (const v of vars) {
+            const g0 = grads[v.name];
+            if (!g0) continue;
+            const decay = v.decay && params.weight_decay > 0;
+            const g = decay && !params.decoupled ? tf.add(g0, tf.mul(v.variable, params.weight_decay)) : g0;
+            const m = slot(`${v.name}/Adam`, v.variable);
+            const s = slot(`${v.name}/Adam_1`, v.variable);
+            m.assign(tf.add(tf.mul(m, params.beta1), tf.mul(g, 1 - params.beta1)));
+            s.assign(tf.add(tf.mul(s, params.beta2), tf.mul(tf.square(g), 1 - params.beta2)));
+            let w = tf.sub(v.variable, tf.mul(tf.div(m, tf.add(tf.sqrt(s), params.epsilon)), lr * correction));
+            if (decay && params.decoupled) w = tf.sub(w, tf.mul(v.variable, lr * params.weight_decay));
+            v.variable.assign(w);
+          }
+        });
+      },
+      slots() {
+        return Object.fromEntries(slots);
+      },
+      loadSlots(values) {
+        for (const [key, value] of Object.entries(values)) {
+          slots.get(key)?.dispose();
+          slots.set(key, tf.variable(value.clone(), false));
+        }
+      },
+      dispose() {
+        for (const v of slots.values()) v.dispose();
+        slots.clear();
+      },
+    };
+  },
+});

@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { NamedVariable, Optimizer } from '../../engine/types.js';
+import type * as tfc from '@tensorflow/tfjs-core';
+
+/** SGD with momentum as TF's MomentumOptimizer: accum = m·accum + g; w -= lr·accum (Nesterov: w -= lr·(g + m·accum)). */
+export const momentum = defineComponent({
+  kind: 'optimizer',
+  type: 'momentum',
+  doc: 'SGD with (optionally Nesterov) momentum; weight decay adds wd·w to the gradient of conv and FC kernels only.',
+  params: Type.Object(
+    {
+      momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum coefficient (0 = plain SGD).' }),
+      nesterov: Type.Boolean({ default: false, description: 'Nesterov momentum (the ε-ResNet ImageNet code uses it; CIFAR does not).' }),
+      weight_decay: Type.Number({ minimum: 0, default: 0, description: 'L2 coefficient on kernels: gradient += weight_decay·w (tensorpack 2e-4·Σw²/2 on CIFAR).' }),
+    },
+    { additionalProperties: false },
+  ),
+  build(params, ctx): Optimizer {
+    const tf = ctx.tf;
+    const accum = new Map<string, tfc.Variable>();
+    return {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number) {
+        tf.tidy(() => {
+          for (const v of vars) {
+            const g0 = grads[v.name];
+            if (!g0) continue;
+            const g = v.decay && params.weight_decay > 0 ? tf.add(g0, tf.mul(v.variable, params.weight_decay)) : g0;
+            let a = accum.get(v.name);
+            if (!a) {
+              a = tf.variable(tf.zerosLike(v.variable), false);
+              accum.set(v.name, a);
+            }
+            const next = tf.add(tf.mul(a, params.momentum), g);
+            a.assign(next);
+            const update = params.nesterov ? tf.add(g, tf.mul(next, params.momentum)) : next;
+            v.variable.assign(tf.sub(v.variable, tf.mul(update, lr)));
+          }
+        });
+      },
+      slots() {
+        return Object.fromEntries([...accum].map(([k, a]) => [`${k}/Momentum`, a]));
+      },
+      loadSlots(values) {
+        for (const [key, value] of Object.entries(values)) {
+          const name = key.replace(/\/Momentum$/, '');
+          accum.get(name)?.dispose();
+          accum.set(name, tf.variable(value.clone(), false));
+        }
+      },
+      dispose() {
+        for (const a of accum.values()) a.dispose();
+        accum.clear();
+      },
+    };
+  },
+});
