@@ -91,6 +91,10 @@ export interface Model {
   variables: NamedVariable[];
   /** Names of the taps `apply` can return, in order. */
   tapNames: string[];
+  /** Variable names per named part (`stem`, `layer1`, ...), so a distillation stage can train one part only. */
+  stages?: Record<string, string[]>;
+  /** The ε of every residual gate (ε-ResNet), a scalar a schedule may assign; absent without gates. */
+  epsilon?: tf.Variable;
   apply(x: tf.Tensor4D, opts: ForwardOptions): ModelOutput;
   /** Multiply-accumulates of one forward pass of one image, times two. */
   flops(): number;
