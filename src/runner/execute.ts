@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentConfig } from '../config/load.js';
+import { runId } from '../config/run-id.js';
+import { selectBackend } from '../engine/backend.js';
+import { buildExperiment } from '../engine/build.js';
+import { exportModel } from '../engine/export.js';
+import { parameterCount } from '../engine/nn.js';
+import { train, type StopFlag } from '../engine/trainer.js';
+import { readResult, writeConfig, writeEnv, writeResult } from './run-folder.js';
+
+export interface ExecuteOptions {
+  config: ExperimentConfig;
+  configText: string;
+  /** Folder the config came from, for relative paths inside it. */
+  configDir: string;
+  runDir: string;
+  log: (line: string) => void;
+  force?: boolean;
+}
+
+/** Exit codes: 0 done (or already done), 1 failed or diverged, 130 interrupted. */
+export async function executeRun(o: ExecuteOptions): Promise<number> {
+  const { config, runDir, log } = o;
+  const previous = readResult(runDir);
+  if (previous?.status === 'done' && !o.force) {
+    log(`${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run`);
+    return 0;
+  }
+  mkdirSync(runDir, { recursive: true });
+  writeConfig(runDir, config, o.configText);
+  const stop: StopFlag = { requested: false };
+  const onSignal = (signal: string) => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    stop.signal = signal;
+    log(`${signal}: finishing the current step, then writing a checkpoint (press again to quit at once)`);
+  };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  const base = { experiment: config.experiment, run_id: runId(config) };
+  try {
+    const backend = await selectBackend(config.backend);
+    for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
+    log(`backend: ${backend.name}`);
+    writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts });
+    const tf = backend.tf;
+    writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
+    const built = await buildExperiment(config, { tf, configDir: o.configDir, log });
+    const params = parameterCount(built.model.variables);
+    const flops = built.model.flops();
+    log(`${config.experiment}: ${built.dataset.name} (${built.dataset.train.size} train / ${built.dataset.test.size} test), ${built.model.name} with ${params.toLocaleString('en')} parameters, ${(flops / 1e6).toFixed(1)} MFLOPs per image`);
+    log(`run folder: ${runDir}`);
+    const outcome = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
+    if (outcome.status === 'done') await exportModel(join(runDir, 'model'), built.model.variables, { model: config.model, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
+    writeResult(runDir, {
+      ...base,
+      status: outcome.status,
+      epochs_done: outcome.epochsDone,
+      global_step: outcome.globalStep,
+      metrics: outcome.last,
+      params,
+      flops,
+      backend: backend.name,
+      dataset: { name: built.dataset.name, train: built.dataset.train.size, test: built.dataset.test.size, source: built.dataset.source },
+      timings: { train_images_per_sec: outcome.trainImagesPerSec, wall_seconds_this_session: outcome.seconds },
+    });
+    built.model.dispose();
+    built.optimizer.dispose();
+    if (outcome.status === 'interrupted') return 130;
+    if (outcome.status === 'diverged') return 1;
+    log(`done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`);
+    return 0;
+  } catch (err) {
+    writeResult(runDir, { ...base, status: 'failed', epochs_done: readResult(runDir)?.epochs_done ?? 0, metrics: {}, error: (err as Error).message });
+    throw err;
+  } finally {
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  }
+}
+
+function fmt(v: number | undefined): string {
+  return v === undefined ? '–' : `${(100 * v).toFixed(2)}%`;
+}
