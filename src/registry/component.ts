@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import type { Static, TObject } from '@sinclair/typebox';
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -33,4 +34,12 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
 
 export function defineComponent<K extends Kind, P extends TObject, Out>(c: Component<K, P, Out>): Component<K, P, Out> {
   return c;
+}
+
+/**
+ * A nested component of another kind inside a component's params (a distillation stage's optimizer): the registry
+ * resolves the reference to that kind's tagged union, so it is validated like a top-level section.
+ */
+export function ComponentRef(kind: Kind, description: string) {
+  return Type.Unsafe<{ type: string } & Record<string, unknown>>({ $ref: `#/$defs/${kind}`, description });
 }
