@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { DatasetSplits } from '../../engine/types.js';
+import { CommonDatasetParams, splitsWithSubsets } from '../../data/dataset-params.js';
+import { classFolders, scanImageFolder } from '../../data/image-folder.js';
+import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
+
+export const imageFolder = defineComponent({
+  kind: 'dataset',
+  type: 'image-folder',
+  doc: 'JPEG/PNG images in a folder per class (the ImageNet / torchvision ImageFolder layout): <path>/<train_dir>/<class>/*.jpg and <path>/<test_dir>/<class>/*.jpg. Classes are the sorted training folder names; images are decoded when the pipeline reads them.',
+  params: Type.Object(
+    {
+      ...CommonDatasetParams,
+      path: Type.String({ description: 'Folder holding the split folders; relative to the config file, else to the project.' }),
+      train_dir: Type.String({ default: 'train', description: 'Split folder for training.' }),
+      test_dir: Type.String({ default: 'val', description: 'Split folder for evaluation (same class folder names).' }),
+      channels: Type.Union([Type.Literal(1), Type.Literal(3)], { default: 3, description: '3: RGB (alpha dropped); 1: luminance.' }),
+    },
+    { additionalProperties: false },
+  ),
+  build(params, ctx): DatasetSplits {
+    const candidates = userPathCandidates(params.path, ctx.configDir);
+    const root = candidates.find((dir) => existsSync(join(dir, params.train_dir)) && existsSync(join(dir, params.test_dir)));
+    if (!root) {
+      throw new DatasetNotFoundError(
+        [
+          `Image folder dataset not found. epsilab looked for ${params.train_dir}/ and ${params.test_dir}/ in:`,
+          ...candidates.map((dir) => `  ${dir} (configured path)`),
+          'To get it: arrange the images as <path>/<split>/<class>/<image>.jpg|png (for ImageNet, the usual train/ and val/ class-folder layout).',
+        ].join('\n'),
+      );
+    }
+    const classes = classFolders(join(root, params.train_dir));
+    const train = scanImageFolder(join(root, params.train_dir), classes, params.channels);
+    const test = scanImageFolder(join(root, params.test_dir), classes, params.channels);
+    ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
+    return splitsWithSubsets({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params.subset);
+  },
+});

@@ -1,0 +1,29 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { FloatImage, Transform } from '../../engine/types.js';
+import { flipHorizontal, flipVertical } from '../../data/image-ops.js';
+
+export const flip = defineComponent({
+  kind: 'transform',
+  type: 'flip',
+  doc: 'Mirrors the image left-right with probability `horizontal` and upside-down with probability `vertical` (two independent draws, in that order).',
+  params: Type.Object(
+    {
+      horizontal: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Probability of a left-right flip.' }),
+      vertical: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Probability of an upside-down flip (the No-Res seed uses 0.5).' }),
+    },
+    { additionalProperties: false },
+  ),
+  build(params): Transform {
+    return {
+      apply(img: FloatImage, rng) {
+        const h = rng() < params.horizontal;
+        const v = rng() < params.vertical;
+        let out = h ? flipHorizontal(img) : img;
+        if (v) out = flipVertical(out);
+        return out;
+      },
+      outputShape: (shape) => shape,
+    };
+  },
+});

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { ArrayImageSet, sharedBytes } from './image-set.js';
+
+const SIDE = 32;
+const PLANE = SIDE * SIDE;
+const IMAGE = 3 * PLANE;
+
+/**
+ * Reads CIFAR binary-version files: records of label byte(s) then 3072 bytes of R, G and B planes (row-major).
+ * CIFAR-10 has one label byte; CIFAR-100 has coarse then fine (`labelBytes: 2`, `labelIndex` 0 coarse, 1 fine).
+ */
+export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: number): ArrayImageSet {
+  const chunks = files.map((f) => {
+    const bytes = readFileSync(f);
+    if (bytes.length % (labelBytes + IMAGE) !== 0) {
+      throw new Error(`${f}: ${bytes.length} bytes is not a whole number of ${labelBytes + IMAGE}-byte CIFAR records`);
+    }
+    return bytes;
+  });
+  const total = chunks.reduce((n, c) => n + c.length / (labelBytes + IMAGE), 0);
+  const pixels = sharedBytes(total * IMAGE);
+  const labels = new Int32Array(total);
+  let n = 0;
+  for (const bytes of chunks) {
+    for (let r = 0; r < bytes.length; r += labelBytes + IMAGE, n++) {
+      labels[n] = bytes[r + labelIndex];
+      const src = r + labelBytes;
+      const dst = n * IMAGE;
+      for (let p = 0; p < PLANE; p++) {
+        pixels[dst + 3 * p] = bytes[src + p];
+        pixels[dst + 3 * p + 1] = bytes[src + PLANE + p];
+        pixels[dst + 3 * p + 2] = bytes[src + 2 * PLANE + p];
+      }
+    }
+  }
+  return new ArrayImageSet(pixels, labels, [SIDE, SIDE, 3]);
+}

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { DatasetSplits, ImageSet } from '../engine/types.js';
+import { selectImages } from './image-set.js';
+
+const SubsetRule = Type.Union(
+  [
+    Type.Object({ first: Type.Integer({ minimum: 1, description: 'Keep the first N images in file order.' }) }, { additionalProperties: false }),
+    Type.Object({ per_class: Type.Integer({ minimum: 1, description: 'Keep the first N images of each class in file order (class-balanced).' }) }, { additionalProperties: false }),
+  ],
+  { description: '{first: N} or {per_class: N}.' },
+);
+export type SubsetRule = Static<typeof SubsetRule>;
+
+/** Parameters every dataset component shares. */
+export const CommonDatasetParams = {
+  path: Type.Optional(Type.String({ description: 'Folder with the dataset files; relative to the config file, else to the project. When set, no other place is searched.' })),
+  subset: Type.Object(
+    {
+      train: Type.Optional(SubsetRule),
+      test: Type.Optional(SubsetRule),
+    },
+    { additionalProperties: false, default: {}, description: 'Reduced-scale runs: which images of each split to keep.' },
+  ),
+};
+
+/** For datasets with an official download location. */
+export const DownloadParam = {
+  download: Type.Boolean({ default: true, description: 'When the files are nowhere local, download them from the official location into the cache (checked by MD5).' }),
+};
+
+/** The images a subset rule keeps, in their original order. */
+export function applySubset(set: ImageSet, rule: SubsetRule | undefined): ImageSet {
+  if (!rule) return set;
+  let indices: number[];
+  if ('first' in rule) {
+    indices = Array.from({ length: Math.min(rule.first, set.size) }, (_, i) => i);
+  } else {
+    const taken = new Map<number, number>();
+    indices = [];
+    for (let i = 0; i < set.size; i++) {
+      const label = set.labels[i];
+      const n = taken.get(label) ?? 0;
+      if (n < rule.per_class) {
+        indices.push(i);
+        taken.set(label, n + 1);
+      }
+    }
+  }
+  return indices.length === set.size ? set : selectImages(set, Int32Array.from(indices));
+}
+
+/** Assembles what a dataset component returns, with its subsets applied. */
+export function splitsWithSubsets(
+  base: Omit<DatasetSplits, 'train' | 'test'>,
+  train: ImageSet,
+  test: ImageSet,
+  subset: { train?: SubsetRule; test?: SubsetRule },
+): DatasetSplits {
+  return { ...base, train: applySubset(train, subset.train), test: applySubset(test, subset.test) };
+}

@@ -1,0 +1,30 @@
+import { ArrayImageSet, sharedBytes } from './image-set.js';
+import { readIdx } from './idx.js';
+import type { DatasetSource } from './locate.js';
+
+/** The four files of an MNIST-style dataset, gzipped or not (some mirrors name them with a dot). */
+export const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((stem) => [
+  `${stem}.gz`,
+  stem,
+  stem.replace('-idx', '.idx'),
+]);
+
+/** Reads one split from its images and labels IDX files into a shared-memory set of H×W×1 images. */
+export function readIdxSplit(imagesPath: string, labelsPath: string): ArrayImageSet {
+  const images = readIdx(imagesPath);
+  const labels = readIdx(labelsPath);
+  if (images.dims.length !== 3) throw new Error(`${imagesPath}: expected N×H×W images, got dims ${images.dims.join('×')}`);
+  if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
+    throw new Error(`${labelsPath}: ${labels.dims.join('×')} labels for ${images.dims[0]} images`);
+  }
+  const pixels = sharedBytes(images.data.length);
+  pixels.set(images.data);
+  return new ArrayImageSet(pixels, Int32Array.from(labels.data), [images.dims[1], images.dims[2], 1]);
+}
+
+/** Reads train and test from the located files (in IDX_FILES order). */
+export function readIdxDataset(files: string[]): { train: ArrayImageSet; test: ArrayImageSet } {
+  return { train: readIdxSplit(files[0], files[1]), test: readIdxSplit(files[2], files[3]) };
+}
+
+export type IdxSource = Omit<DatasetSource, 'files'>;

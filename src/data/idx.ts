@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+
+/** An IDX array (the MNIST file format): big-endian dims, unsigned bytes. */
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** Whether the bytes start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Parses IDX bytes, gunzipping first when they are gzipped. */
+export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
+  const bytes = isGzip(input) ? gunzipSync(input) : input;
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new Error(`${name}: not an IDX file (bad magic number)`);
+  const type = bytes[2];
+  if (type !== 0x08) throw new Error(`${name}: IDX element type 0x${type.toString(16)} is not supported (epsilab reads unsigned-byte IDX files)`);
+  const ndims = bytes[3];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
+  const start = 4 + 4 * ndims;
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (bytes.length - start !== count) throw new Error(`${name}: header says ${dims.join('×')} = ${count} bytes but the file holds ${bytes.length - start}`);
+  return { dims, data: bytes.subarray(start) };
+}
+
+export function readIdx(path: string): IdxArray {
+  return parseIdx(readFileSync(path), path);
+}
+
+/** Writes an IDX unsigned-byte array (tests and the quickstart-subset script write real files with it). */
+export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + data.length);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  const view = new DataView(out.buffer);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}

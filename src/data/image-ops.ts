@@ -1,0 +1,173 @@
+import type { FloatImage, RawImage } from '../engine/types.js';
+import { randint } from './rng.js';
+
+/** Pixel values as float32 in their original 0..255 range. */
+export function toFloat(raw: RawImage): FloatImage {
+  return { data: Float32Array.from(raw.data), height: raw.height, width: raw.width, channels: raw.channels };
+}
+
+export function blank(height: number, width: number, channels: number, fill = 0): FloatImage {
+  const data = new Float32Array(height * width * channels);
+  if (fill !== 0) data.fill(fill);
+  return { data, height, width, channels };
+}
+
+/** The h×w window at (y0, x0); the window must lie inside the image. */
+export function crop(img: FloatImage, y0: number, x0: number, h: number, w: number): FloatImage {
+  if (y0 < 0 || x0 < 0 || y0 + h > img.height || x0 + w > img.width) {
+    throw new Error(`crop ${h}×${w} at (${y0}, ${x0}) does not fit a ${img.height}×${img.width} image`);
+  }
+  const c = img.channels;
+  const out = blank(h, w, c);
+  for (let y = 0; y < h; y++) {
+    const src = ((y0 + y) * img.width + x0) * c;
+    out.data.set(img.data.subarray(src, src + w * c), y * w * c);
+  }
+  return out;
+}
+
+/** Offset of a random window with `room` pixels to spare; tensorpack's randint(room) never picks the last one, torchvision's does. */
+export function randomOffset(rng: () => number, room: number, includeLast: boolean): number {
+  if (room < 0) throw new Error(`random crop ${-room} pixels larger than the image`);
+  if (room === 0) return 0;
+  return randint(rng, includeLast ? room + 1 : room);
+}
+
+/** Pastes the image at the centre of an h×w canvas filled with `fill` (tensorpack CenterPaste). */
+export function centerPaste(img: FloatImage, h: number, w: number, fill: number): FloatImage {
+  if (img.height > h || img.width > w) throw new Error(`cannot paste a ${img.height}×${img.width} image onto a ${h}×${w} canvas`);
+  const c = img.channels;
+  const out = blank(h, w, c, fill);
+  const y0 = Math.floor((h - img.height) / 2);
+  const x0 = Math.floor((w - img.width) / 2);
+  for (let y = 0; y < img.height; y++) {
+    out.data.set(img.data.subarray(y * img.width * c, (y + 1) * img.width * c), ((y0 + y) * w + x0) * c);
+  }
+  return out;
+}
+
+export function flipHorizontal(img: FloatImage): FloatImage {
+  const { height: h, width: w, channels: c } = img;
+  const out = blank(h, w, c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const src = (y * w + (w - 1 - x)) * c;
+      out.data.set(img.data.subarray(src, src + c), (y * w + x) * c);
+    }
+  }
+  return out;
+}
+
+export function flipVertical(img: FloatImage): FloatImage {
+  const { height: h, width: w, channels: c } = img;
+  const out = blank(h, w, c);
+  for (let y = 0; y < h; y++) out.data.set(img.data.subarray((h - 1 - y) * w * c, (h - y) * w * c), y * w * c);
+  return out;
+}
+
+export function clip(img: FloatImage, low = 0, high = 255): FloatImage {
+  const data = img.data.map((v) => (v < low ? low : v > high ? high : v));
+  return { ...img, data };
+}
+
+export type Interpolation = 'linear' | 'cubic';
+
+/** Resizes like OpenCV's cv2.resize (half-pixel centres, border pixels repeated; cubic with a = -0.75). */
+export function resize(img: FloatImage, h: number, w: number, interpolation: Interpolation): FloatImage {
+  const rows = resizeAxis(img.data, img.height, img.width * img.channels, h, interpolation, img.width * img.channels);
+  const tmp = { data: rows, height: h, width: img.width, channels: img.channels };
+  return transposeBack(resizeAxis(transpose(tmp), img.width, h * img.channels, w, interpolation, h * img.channels), h, w, img.channels);
+}
+
+/** Resamples the outer axis of an [n, stride] array to [m, stride]. */
+function resizeAxis(src: Float32Array, n: number, stride: number, m: number, interpolation: Interpolation, rowLen: number): Float32Array {
+  const out = new Float32Array(m * rowLen);
+  const scale = n / m;
+  for (let i = 0; i < m; i++) {
+    const s = (i + 0.5) * scale - 0.5;
+    const taps = interpolation === 'linear' ? linearTaps(s, n) : cubicTaps(s, n);
+    const dst = i * rowLen;
+    for (const [index, weight] of taps) {
+      const row = index * stride;
+      for (let k = 0; k < rowLen; k++) out[dst + k] += weight * src[row + k];
+    }
+  }
+  return out;
+}
+
+function linearTaps(s: number, n: number): [number, number][] {
+  let i0 = Math.floor(s);
+  let f = s - i0;
+  if (i0 < 0) [i0, f] = [0, 0];
+  if (i0 >= n - 1) [i0, f] = [n - 1, 0];
+  return f === 0 ? [[i0, 1]] : [[i0, 1 - f], [i0 + 1, f]];
+}
+
+function cubicTaps(s: number, n: number): [number, number][] {
+  const i0 = Math.floor(s);
+  const f = s - i0;
+  const A = -0.75;
+  const w0 = ((A * (f + 1) - 5 * A) * (f + 1) + 8 * A) * (f + 1) - 4 * A;
+  const w1 = ((A + 2) * f - (A + 3)) * f * f + 1;
+  const w2 = ((A + 2) * (1 - f) - (A + 3)) * (1 - f) * (1 - f) + 1;
+  const clampIndex = (i: number) => Math.min(n - 1, Math.max(0, i));
+  return [
+    [clampIndex(i0 - 1), w0],
+    [clampIndex(i0), w1],
+    [clampIndex(i0 + 1), w2],
+    [clampIndex(i0 + 2), 1 - w0 - w1 - w2],
+  ];
+}
+
+/** HWC → WHC, so the second pass resamples the width as an outer axis. */
+function transpose(img: FloatImage): Float32Array {
+  const { height: h, width: w, channels: c } = img;
+  const out = new Float32Array(h * w * c);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(x * h + y) * c + k] = img.data[(y * w + x) * c + k];
+  return out;
+}
+
+function transposeBack(data: Float32Array, h: number, w: number, c: number): FloatImage {
+  const out = blank(h, w, c);
+  for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) for (let k = 0; k < c; k++) out.data[(y * w + x) * c + k] = data[(x * h + y) * c + k];
+  return out;
+}
+
+/** ImageNet RGB colour PCA (AlexNet; values from fb.resnet.torch): eigenvalues and eigenvectors as columns. */
+export const IMAGENET_EIGVAL = [0.2175, 0.0188, 0.0045];
+export const IMAGENET_EIGVEC = [
+  [-0.5675, 0.7192, 0.4009],
+  [-0.5808, -0.0045, -0.814],
+  [-0.5836, -0.6948, 0.4203],
+];
+
+/** Adds eigvec · (alpha ∘ eigval) to every pixel (AlexNet lighting noise). */
+export function addLighting(img: FloatImage, alpha: number[], eigval: number[], eigvec: number[][]): FloatImage {
+  const inc = [0, 1, 2].map((c) => eigvec[c].reduce((s, e, j) => s + e * alpha[j] * eigval[j], 0));
+  const data = img.data.map((v, i) => v + inc[i % 3]);
+  return { ...img, data };
+}
+
+/** Blends each pixel with its grey value: v·img + (1 − v)·grey (tensorpack Saturation, grey by ITU-R 601). */
+export function saturate(img: FloatImage, v: number): FloatImage {
+  const data = new Float32Array(img.data.length);
+  for (let p = 0; p < data.length; p += 3) {
+    const grey = 0.299 * img.data[p] + 0.587 * img.data[p + 1] + 0.114 * img.data[p + 2];
+    for (let k = 0; k < 3; k++) data[p + k] = img.data[p + k] * v + grey * (1 - v);
+  }
+  return { ...img, data };
+}
+
+/** (x − mean)·r + mean per channel, mean over the image (tensorpack Contrast). */
+export function adjustContrast(img: FloatImage, r: number): FloatImage {
+  const c = img.channels;
+  const mean = new Float64Array(c);
+  for (let i = 0; i < img.data.length; i++) mean[i % c] += img.data[i];
+  const n = img.data.length / c;
+  const data = img.data.map((v, i) => (v - mean[i % c] / n) * r + mean[i % c] / n);
+  return { ...img, data };
+}
+
+export function addBrightness(img: FloatImage, delta: number): FloatImage {
+  return { ...img, data: img.data.map((v) => v + delta) };
+}

@@ -1,0 +1,161 @@
+import type { ImageSet, RawImage } from '../engine/types.js';
+import { decodeImageFile } from './decode-image.js';
+
+/** Bytes in shared memory, so pipeline workers read the same pixels without a copy. */
+export function sharedBytes(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
+}
+
+/** Images of one fixed shape held together: N*H*W*C bytes, HWC per image. */
+export class ArrayImageSet implements ImageSet {
+  readonly size: number;
+  readonly shape: [number, number, number];
+  constructor(
+    readonly pixels: Uint8Array,
+    readonly labels: Int32Array,
+    shape: [number, number, number],
+  ) {
+    this.shape = shape;
+    this.size = labels.length;
+    const per = shape[0] * shape[1] * shape[2];
+    if (pixels.length !== per * this.size) {
+      throw new Error(`pixel buffer holds ${pixels.length} bytes, expected ${this.size} images of ${shape.join('×')} (${per * this.size})`);
+    }
+  }
+
+  image(index: number): RawImage {
+    const [height, width, channels] = this.shape;
+    const per = height * width * channels;
+    return { data: this.pixels.subarray(index * per, (index + 1) * per), height, width, channels };
+  }
+}
+
+/** Images read from files one at a time when asked for (an image folder): nothing is decoded up front. */
+export class FileImageSet implements ImageSet {
+  readonly shape = null;
+  readonly pixels = null;
+  readonly size: number;
+  constructor(
+    readonly files: string[],
+    readonly labels: Int32Array,
+    readonly channels: number,
+  ) {
+    this.size = files.length;
+  }
+
+  image(index: number): RawImage {
+    return decodeImageFile(this.files[index], this.channels);
+  }
+}
+
+/** A view of some images of another set, in the given order. */
+export class IndexedImageSet implements ImageSet {
+  readonly size: number;
+  readonly labels: Int32Array;
+  readonly shape: [number, number, number] | null = null;
+  readonly pixels = null;
+  constructor(
+    readonly base: ImageSet,
+    readonly indices: Int32Array,
+  ) {
+    this.size = indices.length;
+    this.labels = Int32Array.from(indices, (i) => base.labels[i]);
+  }
+
+  image(index: number): RawImage {
+    return this.base.image(this.indices[index]);
+  }
+}
+
+/** The images at `indices`: array sets are copied (subsets are small), file sets keep their lazy decoding. */
+export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
+  if (set instanceof FileImageSet) {
+    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels);
+  }
+  if (set.shape && set.pixels) {
+    const per = set.shape[0] * set.shape[1] * set.shape[2];
+    const pixels = sharedBytes(per * indices.length);
+    indices.forEach((src, dst) => pixels.set(set.pixels!.subarray(src * per, (src + 1) * per), dst * per));
+    return new ArrayImageSet(pixels, Int32Array.from(indices, (i) => set.labels[i]), set.shape);
+  }
+  return new IndexedImageSet(set, indices);
+}
+
+/** One set holding all images of same-shaped array sets, one after another, in shared memory. */
+export function concatImages(sets: ImageSet[]): ImageSet {
+  const shape = sets[0].shape;
+  if (!shape || sets.some((s) => !s.pixels || !s.shape || s.shape.join() !== shape.join())) {
+    throw new Error('concatImages needs in-memory sets of one shape');
+  }
+  const pixels = sharedBytes(sets.reduce((n, s) => n + s.pixels!.length, 0));
+  const labels = new Int32Array(sets.reduce((n, s) => n + s.size, 0));
+  let offset = 0;
+  let count = 0;
+  for (const s of sets) {
+    pixels.set(s.pixels!, offset);
+    labels.set(s.labels, count);
+    offset += s.pixels!.length;
+    count += s.size;
+  }
+  return new ArrayImageSet(pixels, labels, shape);
+}
+
+/** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
+export type ImageSetDescription =
+  | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }
+  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number }
+  | { kind: 'indexed'; base: ImageSetDescription; indices: Int32Array };
+
+/** Describes a set for a worker, or says why it cannot be (a set type this module does not know). */
+export function describeImageSet(set: ImageSet): ImageSetDescription | string {
+  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels };
+  if (set instanceof IndexedImageSet) {
+    const base = describeImageSet(set.base);
+    return typeof base === 'string' ? base : { kind: 'indexed', base, indices: set.indices };
+  }
+  if (set.shape && set.pixels) {
+    let pixels = set.pixels;
+    if (!(pixels.buffer instanceof SharedArrayBuffer)) {
+      pixels = sharedBytes(set.pixels.length);
+      pixels.set(set.pixels);
+    }
+    return { kind: 'array', pixels, labels: set.labels, shape: set.shape };
+  }
+  return 'the image set is neither in memory nor backed by image files';
+}
+
+export function restoreImageSet(d: ImageSetDescription): ImageSet {
+  switch (d.kind) {
+    case 'array':
+      return new ArrayImageSet(d.pixels, d.labels, d.shape);
+    case 'files':
+      return new FileImageSet(d.files, d.labels, d.channels);
+    case 'indexed':
+      return new IndexedImageSet(restoreImageSet(d.base), d.indices);
+  }
+}
+
+/** Several sets read as one (fitting statistics over train and test together); not sent to workers. */
+export class JoinedImageSet implements ImageSet {
+  readonly size: number;
+  readonly labels: Int32Array;
+  readonly shape = null;
+  readonly pixels = null;
+  constructor(readonly parts: ImageSet[]) {
+    this.size = parts.reduce((n, p) => n + p.size, 0);
+    this.labels = new Int32Array(this.size);
+    let n = 0;
+    for (const p of parts) {
+      this.labels.set(p.labels, n);
+      n += p.size;
+    }
+  }
+
+  image(index: number): RawImage {
+    for (const p of this.parts) {
+      if (index < p.size) return p.image(index);
+      index -= p.size;
+    }
+    throw new RangeError(`image ${index} past the end of the set`);
+  }
+}

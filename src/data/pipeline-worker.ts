@@ -1,0 +1,68 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { assembleBatch, epochOrder, stepIndices, type EpochPlan } from './batch.js';
+import { restoreImageSet, type ImageSetDescription } from './image-set.js';
+import { TransformChain, type ChainMessage } from './transform-chain.js';
+
+/** What the pipeline hands a worker when it starts. */
+export interface WorkerInit {
+  set: ImageSetDescription;
+  chain: ChainMessage;
+  plan: EpochPlan;
+}
+
+/** Messages from the pipeline: make steps first, first+stride, ... < end of an epoch, one per credit. */
+export type ToWorker =
+  | { type: 'start'; gen: number; epoch: number; first: number; stride: number; end: number; credits: number }
+  | { type: 'credit'; gen: number }
+  | { type: 'stop' };
+
+interface Job {
+  gen: number;
+  epoch: number;
+  next: number;
+  stride: number;
+  end: number;
+  credits: number;
+  order: Int32Array;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const set = restoreImageSet(init.set);
+const chain = import('@tensorflow/tfjs-core').then((tf) =>
+  TransformChain.fromMessage(init.chain, { tf, seed: init.plan.seed, configDir: process.cwd(), facts: {}, log: () => {} }),
+);
+let job: Job | null = null;
+let scheduled = false;
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'start') job = { gen: m.gen, epoch: m.epoch, next: m.first, stride: m.stride, end: m.end, credits: m.credits, order: epochOrder(init.plan, m.epoch) };
+  else if (m.type === 'credit' && job?.gen === m.gen) job.credits += 1;
+  else if (m.type === 'stop') job = null;
+  schedule();
+});
+
+// One batch per turn of the event loop, so a stop or a new epoch is seen between batches.
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(() => void work());
+}
+
+async function work(): Promise<void> {
+  scheduled = false;
+  const j = job;
+  try {
+    const c = await chain;
+    if (!j || j !== job || j.credits <= 0 || j.next >= j.end) return;
+    const batch = assembleBatch(set, c, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next);
+    port.postMessage({ type: 'batch', gen: j.gen, batch }, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer]);
+    j.next += j.stride;
+    j.credits -= 1;
+  } catch (err) {
+    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack });
+    job = null;
+    return;
+  }
+  schedule();
+}

@@ -1,0 +1,39 @@
+/** One regular file of a tar archive. */
+export interface TarEntry {
+  name: string;
+  data: Uint8Array;
+}
+
+/** Lists the regular files of an uncompressed tar archive (ustar, GNU long names, pax path records). */
+export function readTar(bytes: Uint8Array): TarEntry[] {
+  const text = (from: number, len: number) => {
+    const slice = bytes.subarray(from, from + len);
+    const end = slice.indexOf(0);
+    return new TextDecoder().decode(end < 0 ? slice : slice.subarray(0, end));
+  };
+  const entries: TarEntry[] = [];
+  let longName: string | null = null;
+  for (let pos = 0; pos + 512 <= bytes.length; ) {
+    if (bytes.subarray(pos, pos + 512).every((b) => b === 0)) break;
+    const size = parseInt(text(pos + 124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(bytes[pos + 156] || 0x30);
+    const prefix = text(pos + 257, 6) === 'ustar' ? text(pos + 345, 155) : '';
+    const data = bytes.subarray(pos + 512, pos + 512 + size);
+    let name = longName ?? (prefix ? `${prefix}/${text(pos, 100)}` : text(pos, 100));
+    longName = null;
+    if (type === 'L') longName = text(pos + 512, size);
+    else if (type === 'x') longName = paxPath(new TextDecoder().decode(data));
+    else if (type === '0' || type === '7') entries.push({ name, data });
+    pos += 512 + Math.ceil(size / 512) * 512;
+  }
+  return entries;
+}
+
+/** The `path` record of a pax extended header ("<len> path=<value>\n" records), if any. */
+function paxPath(records: string): string | null {
+  for (const line of records.split('\n')) {
+    const m = /^\d+ path=(.*)$/.exec(line);
+    if (m) return m[1];
+  }
+  return null;
+}
