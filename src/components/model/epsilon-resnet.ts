@@ -1,0 +1,32 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { Model } from '../../engine/types.js';
+import { buildPreactCifar } from '../../models/preact-cifar.js';
+import { preactCifarFields, SIDE_OUTPUT_WEIGHT, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
+
+/** `preact-resnet` with the gate always on and the side head on by default, so an ε-ResNet config says what it is. */
+export const epsilonResnet = defineComponent({
+  kind: 'model',
+  type: 'epsilon-resnet',
+  doc:
+    'ε-ResNet (Yu et al., CVPR 2018) for CIFAR/SVHN: the pre-activation ResNet with the strict-identity gate on every ' +
+    'block and side supervision after res2.{n/2}, as the seed trains it. Same builder as `preact-resnet`.',
+  params: Type.Object(
+    {
+      ...preactCifarFields(110),
+      epsilon: Type.Number({ minimum: 0, default: 2.5, description: 'ε of the gate: a block is discarded for a batch when every |F| ≤ ε (paper: 2.5 CIFAR, 1.5 SVHN).' }),
+      side_output: SideOutput({ weight: SIDE_OUTPUT_WEIGHT, after: null }, 'res2.{n/2}'),
+    },
+    { additionalProperties: false },
+  ),
+  build(params, ctx): Model {
+    return buildPreactCifar(ctx, `epsilon-resnet-${params.depth}`, {
+      depth: params.depth,
+      epsilon: params.epsilon,
+      gateSharpness: params.gate_sharpness,
+      sideOutput: sideOutputSettings(params.side_output),
+      structure: params.structure,
+      discardFirstBlock: params.discard_first_block,
+    });
+  },
+});

@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../registry/component.js';
+import type { Model } from '../../engine/types.js';
+import { buildPreactImagenet, IMAGENET_DEPTHS, type ImagenetDepth } from '../../models/preact-imagenet.js';
+import { GateSharpness, OptionalEpsilon, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
+
+export const preactResnetImagenet = defineComponent({
+  kind: 'model',
+  type: 'preact-resnet-imagenet',
+  doc:
+    "tensorpack's ImageNet pre-activation ResNet-18/34/50/101/152 as the ε-ResNet seed uses it, with the optional ε gate " +
+    'on every block and side head in group2 (blocks named group<g>/block<i>). FLOPs count convs (shortcuts included) and the FC.',
+  params: Type.Object(
+    {
+      depth: Type.Union(
+        Object.keys(IMAGENET_DEPTHS).map((d) => Type.Literal(Number(d))),
+        { default: 101, description: 'ResNet depth: 18 and 34 (basic blocks), 50, 101, 152 (bottleneck); the paper trains 101 and 152.' },
+      ),
+      epsilon: OptionalEpsilon,
+      gate_sharpness: GateSharpness,
+      side_output: SideOutput(null, "group2/block{sum(units)/2 − units[0] − units[1] − 1}, the seed's rule (8 for 101, 13 for 152, 0 for 34 and 50)"),
+    },
+    { additionalProperties: false },
+  ),
+  build(params, ctx): Model {
+    const depth = params.depth as ImagenetDepth;
+    return buildPreactImagenet(ctx, `preact-resnet-imagenet-${depth}`, {
+      depth,
+      epsilon: params.epsilon,
+      gateSharpness: params.gate_sharpness,
+      sideOutput: sideOutputSettings(params.side_output),
+    });
+  },
+});

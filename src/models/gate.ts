@@ -1,0 +1,22 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+
+type TF = typeof tfc;
+
+/** The gate of one residual block for one batch, with the |F| statistics the seed logs beside it. */
+export interface GateValues {
+  gate: tfc.Scalar;
+  absMax: tfc.Scalar;
+  absMean: tfc.Scalar;
+}
+
+/**
+ * ε-ResNet's strict identity (spec §1.1), the original's four ReLUs op for op: s = max over the WHOLE batch tensor of
+ * relu(F − ε) + relu(−F − ε); T = relu(relu(s·(−L) + 1)·(−L) + 1). T is 0 when every |F| ≤ ε and 1 once some |F| > ε + 1/L;
+ * its derivative is 0 outside that band, so the only gradient path is T·dL/dH, which is exactly 0 for a gated-off block.
+ */
+export function strictIdentity(tf: TF, F: tfc.Tensor, epsilon: tfc.Tensor, sharpness: number): GateValues {
+  const s = tf.max(tf.add(tf.relu(tf.sub(F, epsilon)), tf.relu(tf.sub(tf.neg(F), epsilon))));
+  const gate = tf.relu(tf.add(tf.mul(tf.relu(tf.add(tf.mul(s, -sharpness), 1)), -sharpness), 1)) as tfc.Scalar;
+  const abs = tf.abs(F);
+  return { gate, absMax: tf.max(abs) as tfc.Scalar, absMean: tf.mean(abs) as tfc.Scalar };
+}

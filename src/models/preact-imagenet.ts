@@ -1,0 +1,160 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { BuildContext } from '../registry/component.js';
+import type { GateReading, Model, ModelOutput } from '../engine/types.js';
+import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
+import { bnMode, groupVariables, modelFacts, tidyOutput } from './common.js';
+import { strictIdentity } from './gate.js';
+import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
+import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
+
+type TF = typeof tfc;
+
+/** Blocks per group and block kind, as the seed's cfg table. */
+export const IMAGENET_DEPTHS = {
+  18: { units: [2, 2, 2, 2], bottleneck: false },
+  34: { units: [3, 4, 6, 3], bottleneck: false },
+  50: { units: [3, 4, 6, 3], bottleneck: true },
+  101: { units: [3, 4, 23, 3], bottleneck: true },
+  152: { units: [3, 8, 36, 3], bottleneck: true },
+} as const;
+export type ImagenetDepth = keyof typeof IMAGENET_DEPTHS;
+
+export interface PreactImagenetOptions {
+  depth: ImagenetDepth;
+  epsilon: number | null;
+  gateSharpness: number;
+  sideOutput: { weight: number; after: string | null } | null;
+}
+
+/** 'no_preact' (group0/block0), 'both_preact' (other block0s: shortcut after BNReLU), 'default' (shortcut on the raw input). */
+type Preact = 'no_preact' | 'both_preact' | 'default';
+
+interface Block {
+  name: string;
+  preactMode: Preact;
+  preact: BatchNorm | null;
+  /** conv1, conv2 (, conv3); every conv but the last is followed by BNReLU. */
+  convs: { conv: Conv; bn: BatchNorm | null }[];
+  /** 1×1 `convshortcut` (no BN) where the channel count changes. */
+  shortcut: Conv | null;
+}
+
+/**
+ * The seed's side-output rule: after block sum(defs)/2 − sum(defs[:2]) − 1 of group2. It gives 8 for ResNet-101 and 13
+ * for 152. For 34 and 50 it gives 0, where the original calls side_output('block0', l, 1000) without the label and
+ * crashes; we take the evident intent, after group2/block0. For 18 it gives −1 (no head in the original): an error here.
+ */
+export function imagenetSidePosition(depth: ImagenetDepth): string {
+  const units = IMAGENET_DEPTHS[depth].units;
+  const total = units.reduce((a, b) => a + b, 0);
+  const position = Math.floor(total / 2) - units[0] - units[1] - 1;
+  if (position < 0) throw new Error(`the seed's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`);
+  return `group2/block${position}`;
+}
+
+/**
+ * tensorpack's ImageNet pre-activation ResNet as the ε-ResNet seed uses it (spec §1.5): conv0 7×7/2 BNReLU, max pool 3/2,
+ * groups of basic or bottleneck blocks, bnlast → GAP → FC. Names: conv0/W, group1/block0/preact/bn/*,
+ * group1/block0/conv1/{W,bn/*}, group1/block0/convshortcut/W, bnlast/bn/*, linear/{W,b}, group2/side_output/block8/*.
+ * The seed's basic blocks project their shortcut to 4× the channels and cannot build; these use the block's own width.
+ */
+export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactImagenetOptions): Model {
+  const tf = ctx.tf;
+  const { inputShape, numClasses } = modelFacts(ctx);
+  const [H, W, C] = inputShape;
+  const { units, bottleneck } = IMAGENET_DEPTHS[o.depth];
+  const sideAfter = o.sideOutput ? (o.sideOutput.after ?? imagenetSidePosition(o.depth)) : null;
+
+  const store = new ParamStore(tf, ctx.seed);
+  const conv0 = makeConv(store, 'conv0', 7, C, 64, 2, TP_CONV_INIT);
+  const conv0bn = makeBnRelu(store, 'conv0', 64);
+  const c0 = convFlops(conv0, H, W);
+  let flops = c0.flops;
+  let [h, w, ch] = [Math.ceil(c0.outH / 2), Math.ceil(c0.outW / 2), 64];
+  let side: SideHead | null = null;
+  const groups = units.map((count, g) =>
+    Array.from({ length: count }, (_, i): Block => {
+      const block = `group${g}/block${i}`;
+      const features = 64 * 2 ** g;
+      const stride = i === 0 && g > 0 ? 2 : 1;
+      const preactMode: Preact = i > 0 ? 'default' : g === 0 ? 'no_preact' : 'both_preact';
+      const out = bottleneck ? features * 4 : features;
+      const preact = preactMode === 'no_preact' ? null : makeBnRelu(store, `${block}/preact`, ch);
+      const specs: [number, number, number, boolean][] = bottleneck
+        ? [[1, features, 1, true], [3, features, stride, true], [1, out, 1, false]]
+        : [[3, features, stride, true], [3, features, 1, false]];
+      let [bh, bw, bch] = [h, w, ch];
+      const convs = specs.map(([k, outCh, s, withBn], j) => {
+        const scope = `${block}/conv${j + 1}`;
+        const c = makeConv(store, scope, k, bch, outCh, s, TP_CONV_INIT);
+        const f = convFlops(c, bh, bw);
+        flops += f.flops;
+        [bh, bw, bch] = [f.outH, f.outW, outCh];
+        return { conv: c, bn: withBn ? makeBnRelu(store, scope, outCh) : null };
+      });
+      const shortcut = ch !== out ? makeConv(store, `${block}/convshortcut`, 1, ch, out, stride, TP_CONV_INIT) : null;
+      if (shortcut) flops += convFlops(shortcut, h, w).flops;
+      [h, w, ch] = [bh, bw, bch];
+      if (block === sideAfter) side = makeSideHead(store, `group${g}/side_output/block${i}`, block, ch, numClasses, o.sideOutput!.weight);
+      return { name: block, preactMode, preact, convs, shortcut };
+    }),
+  );
+  if (sideAfter !== null && side === null) throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
+  const bnlast = makeBnRelu(store, 'bnlast', ch);
+  const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
+  flops += 2 * ch * numClasses;
+  const epsilon = o.epsilon === null ? undefined : tf.variable(tf.scalar(o.epsilon), false);
+  const head = side as SideHead | null;
+
+  const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D =>
+    b.convs.reduce((l, { conv: c, bn }) => (bn ? bnRelu(tf, bn, conv(tf, c, l), mode) : conv(tf, c, l)), x);
+
+  return {
+    name,
+    inputShape,
+    numClasses,
+    variables: store.variables,
+    tapNames: ['conv0', ...groups.map((_, g) => `group${g}`)],
+    stages: groupVariables(store.variables, [
+      ['conv0', (v) => v.startsWith('conv0/')],
+      ['side_output', (v) => v.includes('/side_output/')],
+      ...groups.map((_, g): [string, (v: string) => boolean] => [`group${g}`, (v) => v.startsWith(`group${g}/`)]),
+      ['head', (v) => v.startsWith('bnlast/') || v.startsWith('linear/')],
+    ]),
+    epsilon,
+    apply(x, opts): ModelOutput {
+      return tidyOutput(tf, () => {
+        const mode = bnMode(opts);
+        const taps: Record<string, tfc.Tensor> = {};
+        const gates: GateReading[] = [];
+        const auxLogits: ModelOutput['auxLogits'] = [];
+        let l = tf.maxPool(bnRelu(tf, conv0bn, conv(tf, conv0, x), mode), 3, 2, 'same');
+        taps.conv0 = l;
+        groups.forEach((blocks, g) => {
+          for (const b of blocks) {
+            const pre = b.preact ? bnRelu(tf, b.preact, l, mode) : l;
+            const input = b.preactMode === 'both_preact' ? pre : l;
+            const shortcut = b.shortcut ? conv(tf, b.shortcut, input) : input;
+            const F = residual(pre, b, mode);
+            if (epsilon) {
+              const gv = strictIdentity(tf, F, epsilon, o.gateSharpness);
+              gates.push({ block: b.name, ...gv });
+              l = tf.add(tf.mul(gv.gate, F), shortcut);
+            } else {
+              l = tf.add(F, shortcut);
+            }
+            if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
+          }
+          taps[`group${g}`] = l;
+        });
+        const logits = dense(tf, linear, globalAvgPool(tf, bnRelu(tf, bnlast, l, mode)));
+        return { logits, taps, auxLogits, gates };
+      });
+    },
+    flops: () => flops,
+    dispose() {
+      for (const v of store.variables) v.variable.dispose();
+      epsilon?.dispose();
+    },
+  };
+}
