@@ -7,6 +7,28 @@ import { piecewise } from '../components/schedule/piecewise.js';
 import { step } from '../components/schedule/step.js';
 import { crossEntropy } from '../components/loss/cross-entropy.js';
 import { epsilonSchedule } from '../components/callback/epsilon-schedule.js';
+import { cifar10 } from '../components/dataset/cifar10.js';
+import { cifar100 } from '../components/dataset/cifar100.js';
+import { fashionMnist } from '../components/dataset/fashion-mnist.js';
+import { imageFolder } from '../components/dataset/image-folder.js';
+import { mnist } from '../components/dataset/mnist.js';
+import { svhn } from '../components/dataset/svhn.js';
+import { synthetic } from '../components/dataset/synthetic.js';
+import { brightness } from '../components/transform/brightness.js';
+import { centerCrop } from '../components/transform/center-crop.js';
+import { centerPasteTransform } from '../components/transform/center-paste.js';
+import { channelNormalize } from '../components/transform/channel-normalize.js';
+import { colorJitter } from '../components/transform/color-jitter.js';
+import { contrast } from '../components/transform/contrast.js';
+import { flip } from '../components/transform/flip.js';
+import { gaussianDeform } from '../components/transform/gaussian-deform.js';
+import { lighting } from '../components/transform/lighting.js';
+import { padCrop } from '../components/transform/pad-crop.js';
+import { perPixelMean } from '../components/transform/per-pixel-mean.js';
+import { randomCrop } from '../components/transform/random-crop.js';
+import { randomSizedCrop } from '../components/transform/random-sized-crop.js';
+import { resizeTransform } from '../components/transform/resize.js';
+import { scale } from '../components/transform/scale.js';
 import { preactResnet } from '../components/model/preact-resnet.js';
 import { epsilonResnet } from '../components/model/epsilon-resnet.js';
 import { preactResnetImagenet } from '../components/model/preact-resnet-imagenet.js';
@@ -17,8 +39,8 @@ import { torchResnet } from '../components/model/torch-resnet.js';
  * importing its file here and adding it to its kind's array.
  */
 export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
-  dataset: [],
-  transform: [],
+  dataset: [fashionMnist, mnist, cifar10, cifar100, svhn, imageFolder, synthetic],
+  transform: [perPixelMean, channelNormalize, scale, padCrop, centerPasteTransform, randomCrop, centerCrop, flip, brightness, contrast, gaussianDeform, randomSizedCrop, resizeTransform, colorJitter, lighting],
   model: [preactResnet, epsilonResnet, preactResnetImagenet, torchResnet],
   optimizer: [momentum, adam],
   schedule: [piecewise, step, cosine, adaptiveOnDiscard],
