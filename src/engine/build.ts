@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext, Kind } from '../registry/component.js';
-import { getComponent } from '../registry/registry.js';
+import { registry as builtIns, type Registry } from '../registry/registry.js';
 import type { ExperimentConfig, ComponentSection } from '../config/load.js';
 import type { Callback, DatasetSplits, Loss, Model, Optimizer, Schedule, Transform } from './types.js';
 
@@ -19,21 +19,25 @@ export interface BuiltExperiment {
 
 export interface BuildOptions {
   tf: typeof tfc;
+  /** Built-in components plus the config's plugins (default: the built-ins). */
+  registry?: Registry;
   configDir: string;
   log: (line: string) => void;
 }
 
-export async function buildComponent<T>(kind: Kind, section: ComponentSection, ctx: BuildContext): Promise<T> {
+type Context = BuildContext & { registry: Registry };
+
+export async function buildComponent<T>(kind: Kind, section: ComponentSection, ctx: Context): Promise<T> {
   const { type, ...params } = section;
-  return (await getComponent(kind, type).build(params as never, ctx)) as T;
+  return (await ctx.registry.get(kind, type).build(params as never, ctx)) as T;
 }
 
-export function context(config: ExperimentConfig, opts: BuildOptions, facts: Record<string, unknown> = {}): BuildContext {
-  return { tf: opts.tf, seed: config.seed, configDir: opts.configDir, facts, log: opts.log };
+export function context(config: ExperimentConfig, opts: BuildOptions, facts: Record<string, unknown> = {}): Context {
+  return { tf: opts.tf, seed: config.seed, configDir: opts.configDir, facts, log: opts.log, registry: opts.registry ?? builtIns };
 }
 
 /** Shape of the images the model sees: the dataset's shape through each training transform. */
-export async function transformedShape(dataset: DatasetSplits, sections: ComponentSection[], ctx: BuildContext): Promise<[number, number, number]> {
+export async function transformedShape(dataset: DatasetSplits, sections: ComponentSection[], ctx: Context): Promise<[number, number, number]> {
   const first = dataset.train.shape ? null : dataset.train.image(0);
   let shape: [number, number, number] = dataset.train.shape ?? [first!.height, first!.width, first!.channels];
   for (const section of sections) shape = (await buildComponent<Transform>('transform', section, ctx)).outputShape(shape);

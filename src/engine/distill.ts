@@ -34,8 +34,9 @@ export interface DistillOutcome {
 /**
  * The student sees the batch and runs the frozen teacher on it once per step; the teacher's taps travel in the
  * student's output under `teacher/<name>`, so every loss term that reads them shares one teacher forward pass.
+ * No gradient reaches the teacher: only the stage's student variables are differentiated.
  */
-function withTeacher(tf: typeof tfc, student: Model, teacher: Model, teacherTraining: boolean): Model {
+function withTeacher(student: Model, teacher: Model, teacherTraining: boolean): Model {
   return {
     name: student.name,
     inputShape: student.inputShape,
@@ -49,8 +50,8 @@ function withTeacher(tf: typeof tfc, student: Model, teacher: Model, teacherTrai
       const t = teacher.apply(x, { training: opts.training && teacherTraining, updateStats: opts.training && teacherTraining });
       const s = student.apply(x, opts);
       const taps: Record<string, tfc.Tensor> = { ...s.taps };
-      for (const [k, v] of Object.entries(t.taps)) taps[`teacher/${k}`] = tf.stopGradient(v);
-      taps['teacher/logits'] = tf.stopGradient(t.logits);
+      for (const [k, v] of Object.entries(t.taps)) taps[`teacher/${k}`] = v;
+      taps['teacher/logits'] = t.logits;
       return { ...s, taps };
     },
   };
@@ -121,13 +122,13 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     const out = await train({ config, built, runDir: o.runDir, tf, log, stop: o.stop, configText: o.configText, tagPrefix: 'teacher/', checkpointDir: join(o.runDir, 'teacher') });
     if (out.status !== 'done') return { status: out.status, student: teacher, teacherMetrics: out.last, stages: {}, comparison: {} };
   }
-  const ev = await evaluate(tf, teacher, built.loss, built.dataset.test, built.testTransforms, config.train.eval_batch_size, config.seed);
+  const ev = await evaluate(tf, teacher, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
   const student = await buildModel(config, o.buildOptions, built.inputShape, built.dataset.numClasses, studentSection);
   if (plan.init_from_teacher) log(`student initialised from the teacher: ${copyWeights(teacher, student)} of ${student.variables.length} variables copied by name`);
-  const pair = withTeacher(tf, student, teacher, plan.teacher_batchnorm === 'train');
+  const pair = withTeacher(student, teacher, plan.teacher_batchnorm === 'train');
   const stages: Record<string, Record<string, number>> = {};
   for (const stage of plan.stages) {
     const ctx = context(config, o.buildOptions, { epochs: stage.epochs });
@@ -152,7 +153,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     stages[stage.name] = out.last;
     if (out.status !== 'done') return { status: out.status, student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(tf, student, built.loss, built.dataset.test, built.testTransforms, config.train.eval_batch_size, config.seed);
+  const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats);
   const comparison = {

@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ComponentSection } from '../config/load.js';
 import { InputPipeline } from '../data/pipeline.js';
-import type { ImageSet, Loss, Model } from './types.js';
+import type { DatasetSplits, Loss, Model } from './types.js';
 
 export interface EvalResult {
   loss: number;
@@ -26,9 +26,9 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
   });
 }
 
-/** Evaluate a model on a whole split in inference mode (running batch-norm statistics). */
-export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, set: ImageSet, transforms: ComponentSection[], batchSize: number, seed: number): Promise<EvalResult> {
-  const pipeline = new InputPipeline({ set, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0 });
+/** Evaluate a model on the whole test split in inference mode (running batch-norm statistics). */
+export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ComponentSection[], batchSize: number, seed: number): Promise<EvalResult> {
+  const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   const start = performance.now();
   let lossSum = 0;
   let top1 = 0;

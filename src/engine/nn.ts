@@ -106,8 +106,8 @@ export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: bool
   if (updateStats) {
     const m = bn.momentum;
     tf.tidy(() => {
-      bn.mean.assign(tf.add(tf.mul(bn.mean, m), tf.mul(tf.stopGradient(mean), 1 - m)));
-      bn.variance.assign(tf.add(tf.mul(bn.variance, m), tf.mul(tf.stopGradient(variance), 1 - m)));
+      bn.mean.assign(tf.add(tf.mul(bn.mean, m), tf.mul(mean, 1 - m)));
+      bn.variance.assign(tf.add(tf.mul(bn.variance, m), tf.mul(variance, 1 - m)));
     });
   }
   return tf.batchNorm4d(x, mean as tfc.Tensor1D, variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);

@@ -82,6 +82,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     dropRemainder: config.train.drop_remainder,
     stepsPerEpoch: config.train.steps_per_epoch,
     workers: 1,
+    fit: { train: dataset.train, test: dataset.test },
   });
   const steps = pipeline.stepsPerEpoch();
   const writer = new SummaryWriter(runDir);
@@ -166,7 +167,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       if (tracker) Object.assign(metrics, tracker.summary());
       const isLast = epoch + 1 === config.train.epochs;
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
-        const ev = await evaluate(tf, model, loss, dataset.test, built.testTransforms, config.train.eval_batch_size, config.seed);
+        const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
         Object.assign(metrics, { test_loss: ev.loss, test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error, eval_images_per_sec: ev.images / ev.seconds });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
       }

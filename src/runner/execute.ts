@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../config/run-id.js';
 import { selectBackend } from '../engine/backend.js';
-import { buildExperiment } from '../engine/build.js';
+import { buildComponent, buildExperiment, context } from '../engine/build.js';
+import type { DistillationParams } from '../components/distillation/progressive.js';
+import { distill } from '../engine/distill.js';
 import { exportModel } from '../engine/export.js';
 import { parameterCount } from '../engine/nn.js';
-import { train, type StopFlag } from '../engine/trainer.js';
+import { train, type RunStatus, type StopFlag } from '../engine/trainer.js';
 import { readResult, writeConfig, writeEnv, writeResult } from './run-folder.js';
+import type { Registry } from '../registry/registry.js';
 
 export interface ExecuteOptions {
   config: ExperimentConfig;
@@ -17,6 +20,8 @@ export interface ExecuteOptions {
   runDir: string;
   log: (line: string) => void;
   force?: boolean;
+  /** Built-in components plus the config's plugins. */
+  registry?: Registry;
 }
 
 /** Exit codes: 0 done (or already done), 1 failed or diverged, 130 interrupted. */
@@ -44,24 +49,38 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
     const backend = await selectBackend(config.backend);
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
     log(`backend: ${backend.name}`);
-    writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts });
+    writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts }, o.configDir);
     const tf = backend.tf;
     writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
-    const built = await buildExperiment(config, { tf, configDir: o.configDir, log });
+    const buildOptions = { tf, configDir: o.configDir, log, registry: o.registry };
+    const built = await buildExperiment(config, buildOptions);
     const params = parameterCount(built.model.variables);
     const flops = built.model.flops();
     log(`${config.experiment}: ${built.dataset.name} (${built.dataset.train.size} train / ${built.dataset.test.size} test), ${built.model.name} with ${params.toLocaleString('en')} parameters, ${(flops / 1e6).toFixed(1)} MFLOPs per image`);
     log(`run folder: ${runDir}`);
-    const outcome = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
-    if (outcome.status === 'done') await exportModel(join(runDir, 'model'), built.model.variables, { model: config.model, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
+    let outcome: { status: RunStatus; last: Record<string, number>; epochsDone: number; globalStep: number; trainImagesPerSec: number; seconds: number };
+    let final = { model: built.model, section: config.model };
+    let extra: Record<string, unknown> = {};
+    if (config.distillation) {
+      const plan = await buildComponent<DistillationParams>('distillation', config.distillation, context(config, buildOptions));
+      const d = await distill({ config, plan, built, buildOptions, runDir, tf, log, stop, configText: o.configText });
+      const lastStage = plan.stages[plan.stages.length - 1].name;
+      outcome = { status: d.status, last: d.stages[lastStage] ?? {}, epochsDone: 0, globalStep: 0, trainImagesPerSec: 0, seconds: 0 };
+      final = { model: d.student, section: { ...config.model, ...plan.student } as ExperimentConfig['model'] };
+      extra = { distillation: { teacher: d.teacherMetrics, stages: d.stages, ...d.comparison } };
+    } else {
+      outcome = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
+    }
+    if (outcome.status === 'done') await exportModel(join(runDir, 'model'), final.model.variables, { model: final.section, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
     writeResult(runDir, {
       ...base,
       status: outcome.status,
       epochs_done: outcome.epochsDone,
       global_step: outcome.globalStep,
       metrics: outcome.last,
-      params,
-      flops,
+      params: parameterCount(final.model.variables),
+      flops: final.model.flops(),
+      ...extra,
       backend: backend.name,
       dataset: { name: built.dataset.name, train: built.dataset.train.size, test: built.dataset.test.size, source: built.dataset.source },
       timings: { train_images_per_sec: outcome.trainImagesPerSec, wall_seconds_this_session: outcome.seconds },

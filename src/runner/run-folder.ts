@@ -63,7 +63,7 @@ function packageVersion(name: string): string | null {
 }
 
 /** Everything needed to reproduce the run: code version, packages, machine, command line, seed and backend. */
-export function writeEnv(runDir: string, config: ExperimentConfig, backend: { name: string; attempts: unknown[] }): void {
+export function writeEnv(runDir: string, config: ExperimentConfig, backend: { name: string; attempts: unknown[] }, configDir: string): void {
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = commit === null ? null : (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
@@ -78,8 +78,15 @@ export function writeEnv(runDir: string, config: ExperimentConfig, backend: { na
     host: hostname(),
     command: process.argv.slice(1),
     cwd: process.cwd(),
+    config_dir: configDir,
     seed: config.seed,
     backend,
     started: new Date().toISOString(),
   });
+}
+
+/** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */
+export function readConfigDir(runDir: string): string {
+  const file = join(runDir, 'env.json');
+  return existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { config_dir?: string }).config_dir ?? runDir) : runDir;
 }
