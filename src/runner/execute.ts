@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   force?: boolean;
   /** Built-in components plus the config's plugins. */
   registry?: Registry;
+  /** Raised by SIGINT/SIGTERM, or by an embedding caller, to checkpoint and stop after the current step. */
+  stop?: StopFlag;
 }
 
 /** Exit codes: 0 done (or already done), 1 failed or diverged, 130 interrupted. */
@@ -34,7 +36,7 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
   }
   mkdirSync(runDir, { recursive: true });
   writeConfig(runDir, config, o.configText);
-  const stop: StopFlag = { requested: false };
+  const stop: StopFlag = o.stop ?? { requested: false };
   const onSignal = (signal: string) => {
     if (stop.requested) process.exit(130);
     stop.requested = true;

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GradConfig } from '@tensorflow/tfjs-core';
+import { tf } from '../../src/engine/tfjs.js';
+import { selectBackend } from '../../src/engine/backend.js';
+import { fastGradients } from '../../src/engine/gradients/index.js';
+
+type Tensor = InstanceType<typeof tf.Tensor>;
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+// tfjs's own gradients, captured before anything replaces them: the reference everything is checked against.
+await tf.setBackend('cpu');
+const ours = fastGradients();
+const stock: GradConfig[] = ours.map((c) => tf.getGradient(c.kernelName));
+const use = (configs: GradConfig[]) => configs.forEach((c) => tf.registerGradient(c));
+await selectBackend('wasm', { log: () => {} });
+use(stock);
+
+/** Gradients of sum(f(inputs)·r), r random, so every element of dy differs. */
+function gradients(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], seed: number): Float32Array[] {
+  return tf.tidy(() => {
+    const probe = f(...inputs);
+    const r = tf.randomNormal(probe.shape, 0, 1, 'float32', seed);
+    const gs = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
+    return gs.map((g) => g.dataSync() as Float32Array);
+  });
+}
+
+function relError(got: Float32Array, want: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-30;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  return diff / scale;
+}
+
+/** Checks the project's gradients on cpu and on wasm against tfjs's stock gradients on cpu, on fresh random inputs. */
+async function agrees(what: string, f: (...xs: Tensor[]) => Tensor, shapes: number[][]): Promise<void> {
+  const seed = 1 + Math.floor(Math.random() * 1e6);
+  const inputs = shapes.map((s, i) => tf.randomNormal(s, 0, 1, 'float32', seed + 1 + i));
+  await tf.setBackend('cpu');
+  const want = gradients(f, inputs, seed);
+  use(ours);
+  try {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const got = gradients(f, inputs, seed);
+      got.forEach((g, i) => {
+        const err = relError(g, want[i]);
+        assert.ok(err < 1e-4, `${what} on ${backend}: gradient of input ${i} off by ${err.toExponential(2)} (seed ${seed})`);
+      });
+    }
+  } finally {
+    use(stock);
+    inputs.forEach((t) => t.dispose());
+  }
+}
+
+const symmetric = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
+
+test('conv2d gradients match tfjs for 1×1, 3×3 and 7×7 kernels, strides 1 and 2, same/valid/explicit padding', async () => {
+  const cases: { k: number; s: number; pad: Pad; hw: [number, number] }[] = [];
+  for (const k of [1, 3]) for (const s of [1, 2]) for (const pad of ['same', 'valid', symmetric(k >> 1)] as Pad[]) for (const hw of [[8, 8], [9, 7]] as [number, number][]) cases.push({ k, s, pad, hw });
+  cases.push({ k: 7, s: 2, pad: 'same', hw: [16, 16] }, { k: 7, s: 2, pad: symmetric(3), hw: [15, 16] }, { k: 3, s: 2, pad: symmetric(2), hw: [8, 8] });
+  for (const { k, s, pad, hw } of cases) {
+    const name = `conv ${k}×${k} stride ${s} pad ${JSON.stringify(pad)} on ${hw.join('×')}`;
+    await agrees(name, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad), [[2, ...hw, 3], [k, k, 3, 4]]);
+  }
+});
+
+test('batch-norm gradients match tfjs in training mode (batch statistics), inference mode, and without scale', async () => {
+  await agrees('bn training', (x, g, b) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+  }, [[3, 4, 5, 6], [6], [6]]);
+  await agrees('bn inference', (x, m, v, g, b) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), [[2, 3, 3, 5], [5], [5], [5], [5]]);
+  await agrees('bn no scale', (x, m, v) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D), [[2, 3, 3, 5], [5], [5]]);
+});
+
+test('relu, cast, mean and average-pool gradients match tfjs', async () => {
+  await agrees('relu', (x) => tf.relu(x), [[2, 5, 5, 3]]);
+  await agrees('cast', (x) => tf.cast(x, 'float32'), [[4, 3]]);
+  for (const axes of [[0, 1, 2], [1, 2], [1], [0, 2], [0, 1, 2, 3]]) await agrees(`mean over ${axes}`, (x) => tf.mean(x, axes), [[2, 3, 4, 5]]);
+  await agrees('mean keepDims', (x) => tf.mean(x, [0, 1, 2], true), [[2, 3, 4, 5]]);
+  await agrees('avg-pool 2×2 stride 2 (option-A shortcut)', (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[2, 8, 6, 3]]);
+  await agrees('avg-pool 3×3 stride 1 same (stock path)', (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'), [[2, 5, 5, 3]]);
+});
+
+test('a pre-activation residual block with an option-A shortcut and a classifier head matches tfjs end to end', async () => {
+  await agrees('block', (x, w1, w2, g, b, wf) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const a = tf.relu(tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5));
+    const f = tf.conv2d(tf.relu(tf.conv2d(a, w1 as tf.Tensor4D, 2, 'same')), w2 as tf.Tensor4D, 1, 'same');
+    const shortcut = tf.pad(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [2, 2]]);
+    return tf.matMul(tf.mean(tf.add(f, shortcut), [1, 2]), wf as tf.Tensor2D);
+  }, [[4, 8, 8, 4], [3, 3, 4, 8], [3, 3, 8, 8], [4], [4], [8, 10]]);
+});
+
+test('wasm sums and means over the batch axes agree with the cpu backend', async () => {
+  const x = tf.randomNormal([6, 5, 4, 3], 1, 2);
+  const cases: [number[], boolean][] = [[[0, 1, 2], false], [[1, 2], false], [[0, 1, 2], true], [[2], false], [[0, 3], false]];
+  for (const [axes, keepDims] of cases) {
+    await tf.setBackend('cpu');
+    const want = { sum: tf.sum(x, axes, keepDims), mean: tf.mean(x, axes, keepDims) };
+    await tf.setBackend('wasm');
+    const got = { sum: tf.sum(x, axes, keepDims), mean: tf.mean(x, axes, keepDims) };
+    for (const op of ['sum', 'mean'] as const) {
+      assert.deepEqual(got[op].shape, want[op].shape, `${op} over ${axes} keepDims ${keepDims}: shape`);
+      assert.ok(relError(got[op].dataSync() as Float32Array, want[op].dataSync() as Float32Array) < 1e-5, `${op} over ${axes} keepDims ${keepDims}`);
+    }
+  }
+});
+
+test('on wasm a clone or same-type cast outlives its source and keeps its values', async () => {
+  await tf.setBackend('wasm');
+  const source = tf.tensor([1, 2, 3]);
+  const copies = [tf.clone(source), tf.cast(source, 'float32'), tf.cast(tf.tensor([4, 5], undefined, 'int32'), 'float32')];
+  source.dispose();
+  assert.deepEqual(Array.from(copies[0].dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(copies[1].dataSync()), [1, 2, 3]);
+  assert.equal(copies[2].dtype, 'float32');
+  assert.deepEqual(Array.from(copies[2].dataSync()), [4, 5]);
+  copies.forEach((c) => c.dispose());
+});
