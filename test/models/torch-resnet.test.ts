@@ -69,11 +69,11 @@ test('taps at stem, layer1..3 and stage variable groups for training one stage',
 
 test('PyTorch initialisation: convs kaiming normal (fan_out), FC uniform ±1/sqrt(fan_in), BN 1 and 0', async () => {
   const model = await torchResnet.build({ variant: 'resnet20', plain: false }, await cpuContext([8, 8, 3], 100, 5));
-  const w = variable(model, 'layer3.1/conv1/W').dataSync();
+  const w = Array.from(variable(model, 'layer3.1/conv1/W').dataSync());
   const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
   assert.ok(Math.abs(std / Math.sqrt(2 / (9 * 64)) - 1) < 0.03, `std ${std}`);
   for (const name of ['fc/W', 'fc/b']) {
-    const v = variable(model, name).dataSync();
+    const v = Array.from(variable(model, name).dataSync());
     assert.ok(v.every((x) => Math.abs(x) <= 1 / 8), name);
     assert.ok(v.some((x) => Math.abs(x) > 0.1), `${name} spans its range`);
   }

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parameterCount } from '../../src/engine/nn.js';
+import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
+import { preactResnet } from '../../src/components/model/preact-resnet.js';
+import { planCompression, remapWeights } from '../../src/models/compress.js';
+import { assignByName, variableMap } from '../../src/models/weights.js';
+import { cpuContext, maxAbsDiff, randomImages, scale } from './tiny.js';
+
+const blockVars = (block: string) => [`${block}/bn/gamma`, `${block}/conv1/W`, `${block}/conv2/W`];
+
+test('kept blocks are renumbered per stage, from 1 where the first block went; side head and discarded weights are dropped', () => {
+  const names = ['conv0/W', 'bnlast/bn/gamma', 'linear/W', 'linear/b', 'side_output/res2.2/linear/W'];
+  for (const s of [1, 2, 3]) for (let i = 0; i < 4; i++) names.push(...blockVars(`res${s}.${i}`));
+  const plan = planCompression({ depth: 26 }, names, ['res3.3', 'res2.2', 'res1.0', 'res2.0']);
+  assert.deepEqual(plan.model, { type: 'preact-resnet', depth: 26, epsilon: null, side_output: null, structure: [3, 2, 3], discard_first_block: [1, 1, 0] });
+  assert.deepEqual(plan.discarded, ['res1.0', 'res2.0', 'res2.2', 'res3.3']);
+  assert.deepEqual(plan.blockMap, { 'res1.1': 'res1.1', 'res1.2': 'res1.2', 'res1.3': 'res1.3', 'res2.1': 'res2.1', 'res2.3': 'res2.2', 'res3.0': 'res3.0', 'res3.1': 'res3.1', 'res3.2': 'res3.2' });
+  assert.equal(plan.weightMap['res2.3/conv2/W'], 'res2.2/conv2/W');
+  assert.equal(plan.weightMap['linear/W'], 'linear/W');
+  for (const gone of ['side_output/res2.2/linear/W', 'res1.0/conv1/W', 'res2.2/conv1/W', 'res3.3/bn/gamma']) assert.ok(!(gone in plan.weightMap), gone);
+  assert.equal(Object.keys(plan.weightMap).length, 4 + 8 * 3);
+  assert.throws(() => planCompression({ depth: 26 }, names, ['res4.0']), /not blocks of this network/);
+  assert.throws(() => planCompression({ depth: 26 }, [...names, 'mystery/W'], []), /mystery\/W/);
+});
+
+test('a compressed model can be compressed again: numbering continues from its own layout', () => {
+  const names = ['conv0/W', ...blockVars('res1.1'), ...blockVars('res1.2'), ...blockVars('res2.0'), ...blockVars('res2.1'), ...blockVars('res3.1')];
+  const plan = planCompression({ depth: 20, structure: [2, 2, 1], discard_first_block: [1, 0, 1] }, names, ['res1.1', 'res2.0']);
+  assert.deepEqual(plan.model.structure, [1, 1, 1]);
+  assert.deepEqual(plan.model.discard_first_block, [1, 1, 1]);
+  assert.deepEqual(plan.blockMap, { 'res1.2': 'res1.1', 'res2.1': 'res2.1', 'res3.1': 'res3.1' });
+});
+
+test('the compressed network gives the logits of the gated one whose discarded blocks are off, with fewer parameters and FLOPs', async () => {
+  const ctx = await cpuContext([8, 8, 3], 4);
+  const gated = await epsilonResnet.build({ depth: 14, epsilon: 1e-3, gate_sharpness: 1e6, side_output: { weight: 0.1 }, structure: null, discard_first_block: [0, 0, 0] }, ctx);
+  const discarded = ['res1.0', 'res2.0', 'res3.1'];
+  for (const b of discarded) scale(gated, `${b}/conv2/W`, 0);
+  for (let i = 0; i < 3; i++) gated.apply(randomImages(4, [8, 8, 3], 20 + i), { training: true });
+
+  const x = randomImages(3, [8, 8, 3]);
+  const before = gated.apply(x, { training: false });
+  for (const g of before.gates) assert.equal(g.gate.dataSync()[0], discarded.includes(g.block) ? 0 : 1, g.block);
+
+  const plan = planCompression({ depth: 14 }, gated.variables.map((v) => v.name), discarded);
+  const { type, ...params } = plan.model;
+  assert.equal(type, preactResnet.type);
+  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6 }, ctx);
+  const unused = assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables)));
+  assert.deepEqual(unused, []);
+  const after = compressed.apply(x, { training: false });
+  assert.ok(maxAbsDiff(before.logits, after.logits) < 1e-5, `logits differ by ${maxAbsDiff(before.logits, after.logits)}`);
+  assert.deepEqual(after.gates, []);
+  assert.deepEqual(after.auxLogits, []);
+  const sideParams = parameterCount(gated.variables.filter((v) => v.name.startsWith('side_output/')));
+  const blockParams = parameterCount(gated.variables.filter((v) => discarded.some((b) => v.name.startsWith(`${b}/`))));
+  assert.equal(parameterCount(compressed.variables), parameterCount(gated.variables) - sideParams - blockParams);
+  assert.ok(compressed.flops() < gated.flops());
+  gated.dispose();
+  compressed.dispose();
+});
