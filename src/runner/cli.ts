@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, formatDiagnostics } from '../config/errors.js';
+import { didYouMean } from '../registry/suggest.js';
+import { projectRoot } from '../util/paths.js';
+import { EXIT, UsageError, type Command } from './command.js';
+import { compressCommand } from './commands/compress.js';
+import { evalCommand } from './commands/eval.js';
+import { listCommand } from './commands/list.js';
+import { planCommand } from './commands/plan.js';
+import { printConfigCommand } from './commands/print-config.js';
+import { resumeCommand } from './commands/resume.js';
+import { runCommand } from './commands/run.js';
+import { schemasCommand } from './commands/schemas.js';
+import { validateCommand } from './commands/validate.js';
+
+/** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, validateCommand, printConfigCommand, planCommand, listCommand, schemasCommand];
+
+const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
+
+function topUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'epsilab: deep-learning experiments declared in YAML (ε-ResNet, ResNet with No Res) on TensorFlow.js',
+    '',
+    'Usage: epsilab <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'epsilab <command> --help' for a command's options.",
+    EXIT_CODES,
+    'Set EPSILAB_DEBUG=1 to see the stack of an internal error.',
+  ].join('\n');
+}
+
+/** `--help`/`-h` anywhere before a `--`. */
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const target = name === 'help' && rest[0] ? rest[0] : undefined;
+    if (!target) {
+      console.log(topUsage());
+      return name === undefined ? EXIT.badInput : EXIT.ok;
+    }
+    return main([target, '--help']);
+  }
+  if (name === '--version' || name === '-V') {
+    console.log((JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`epsilab: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\nRun 'epsilab --help' for the list of commands.`);
+    return EXIT.badInput;
+  }
+  if (wantsHelp(rest)) {
+    console.log(`${command.summary}\n\nUsage: ${command.usage}`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(formatDiagnostics(e.diagnostics));
+      return EXIT.badInput;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`epsilab ${command.name}: ${(e as Error).message}\nRun 'epsilab ${command.name} --help' for usage.`);
+      return EXIT.badInput;
+    }
+    if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
+    else console.error(`epsilab ${command.name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);
+    return EXIT.failed;
+  }
+}
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(EXIT.ok);
+});
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { ExperimentConfig } from '../config/load.js';
+import { selectBackend } from '../engine/backend.js';
+import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../engine/build.js';
+import { DISCARDED_PRINT_ONE } from '../engine/discard-tracker.js';
+import { evaluate } from '../engine/evaluate.js';
+import { exportModel, readExportedModel } from '../engine/export.js';
+import { timeInference } from '../engine/inference-timing.js';
+import { parameterCount } from '../engine/nn.js';
+import type { Loss, Model } from '../engine/types.js';
+import { planCompression, remapWeights } from '../models/compress.js';
+import { assignByName, variableMap } from '../models/weights.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { readConfigDir, readResult, readRunConfig, writeResult } from './run-folder.js';
+
+export type WeightCheck = 'report' | 'require' | 'off';
+
+export interface CompressOptions {
+  /** report: list blocks where the gate and the weights disagree; require: also keep a gated-off block whose weights are not near zero. */
+  weightCheck: WeightCheck;
+  /** Largest |w| of a block's kernels that counts as collapsed. */
+  weightTolerance: number;
+  timingBatch: number;
+  timingRepeats: number;
+  log: (line: string) => void;
+}
+
+/** The last epoch's averaged is_discarded of every gated block, from metrics.jsonl. */
+function lastDiscardReadings(runDir: string): { epoch: number; step: number; blocks: Record<string, number> } {
+  const file = join(runDir, 'metrics.jsonl');
+  if (!existsSync(file)) throw new Error(`${runDir} has no metrics.jsonl: has it trained an epoch?`);
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const last = lines.filter((l) => !('stage' in l)).at(-1);
+  if (!last) throw new Error(`${runDir} has no finished epoch`);
+  const blocks = Object.fromEntries(Object.entries(last).filter(([k]) => k.endsWith('/is_discarded')).map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]));
+  if (Object.keys(blocks).length === 0) throw new Error(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
+  return { epoch: last.epoch, step: last.step, blocks };
+}
+
+/** Largest |w| over a block's conv kernels. */
+function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
+  const kernels = model.variables.filter((v) => v.name.startsWith(`${block}/`) && v.name.endsWith('/W'));
+  return Math.max(...kernels.map((v) => tf.tidy(() => tf.max(tf.abs(v.variable)).dataSync()[0])));
+}
+
+/**
+ * `epsilab compress`: remove the blocks an ε-ResNet run discarded (averaged is_discarded prints as 1), check them
+ * against their weights, rebuild the standard pre-activation ResNet without them, and measure both networks.
+ */
+export async function compressRun(runDir: string, o: CompressOptions): Promise<Record<string, unknown>> {
+  const config: ExperimentConfig = readRunConfig(runDir);
+  const readings = lastDiscardReadings(runDir);
+  const backend = await selectBackend(config.backend);
+  const tf = backend.tf;
+  const opts = { tf, configDir: readConfigDir(runDir), log: o.log };
+  const dataset = await buildDataset(config, opts);
+  const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
+  const original = await buildModel(config, opts, inputShape, dataset.numClasses);
+  const saved = readExportedModel(join(runDir, 'model'));
+  assignByName(original.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+
+  const gated = Object.entries(readings.blocks).filter(([, v]) => v >= DISCARDED_PRINT_ONE).map(([b]) => b);
+  const disagreements: { block: string; is_discarded: number; weight_max: number; why: string }[] = [];
+  let discarded = gated;
+  if (o.weightCheck !== 'off') {
+    for (const [block, value] of Object.entries(readings.blocks)) {
+      const wmax = blockWeightMax(tf, original, block);
+      const collapsed = wmax <= o.weightTolerance;
+      const off = value >= DISCARDED_PRINT_ONE;
+      if (off && !collapsed) disagreements.push({ block, is_discarded: value, weight_max: wmax, why: 'gated off but its weights have not decayed to zero' });
+      if (!off && collapsed) disagreements.push({ block, is_discarded: value, weight_max: wmax, why: 'weights near zero but the gate still opens' });
+    }
+    for (const d of disagreements) o.log(`warning: ${d.block}: ${d.why} (is_discarded ${d.is_discarded.toPrecision(6)}, max |W| ${d.weight_max.toExponential(2)})`);
+    if (o.weightCheck === 'require') discarded = gated.filter((b) => !disagreements.some((d) => d.block === b));
+  }
+  const modelParams = config.model as unknown as { depth: number; structure?: number[] | null; discard_first_block?: number[] };
+  const plan = planCompression(modelParams, original.variables.map((v) => v.name), discarded);
+  const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);
+  assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
+
+  const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
+  const before = await evaluate(tf, original, loss, dataset, config.transforms.test, config.train.eval_batch_size, config.seed);
+  const after = await evaluate(tf, compressed, loss, dataset, config.transforms.test, config.train.eval_batch_size, config.seed);
+  const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
+  const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
+  const totalBlocks = Object.keys(readings.blocks).length;
+  const record = {
+    source: { run_dir: runDir, epoch: readings.epoch, step: readings.step },
+    discarded: plan.discarded,
+    discarded_ratio: plan.discarded.length / totalBlocks,
+    structure: plan.model.structure,
+    discard_first_block: plan.model.discard_first_block,
+    block_map: plan.blockMap,
+    weight_check: { mode: o.weightCheck, tolerance: o.weightTolerance, disagreements },
+    before: { error: before.error, top5_error: before.top5Error, params: parameterCount(original.variables), flops: original.flops(), inference: tBefore },
+    after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter },
+    backend: backend.name,
+  };
+  const dir = join(runDir, 'compressed');
+  await exportModel(dir, compressed.variables, { model: plan.model, inputShape, numClasses: dataset.numClasses });
+  writeJsonAtomic(join(dir, 'compression.json'), record);
+  const result = readResult(runDir);
+  if (result) writeResult(runDir, { ...result, compression: record });
+  o.log(
+    `removed ${plan.discarded.length} of ${totalBlocks} blocks (${plan.discarded.join(', ') || 'none'}); structure [${plan.model.structure}]; ` +
+      `error ${(100 * before.error).toFixed(2)}% → ${(100 * after.error).toFixed(2)}%; params ${record.before.params} → ${record.after.params}; ` +
+      `${tBefore.images_per_sec.toFixed(1)} → ${tAfter.images_per_sec.toFixed(1)} img/s; written to ${dir}`,
+  );
+  original.dispose();
+  compressed.dispose();
+  return record;
+}

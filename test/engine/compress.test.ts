@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadExperiment } from '../../src/config/load.js';
+import { executeRun } from '../../src/runner/execute.js';
+import { compressRun } from '../../src/runner/compress.js';
+
+test('compressing a run whose blocks were forced off removes them and leaves the test error unchanged', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-compress-'));
+  const file = join(dir, 'forced.yaml');
+  // ε far above any response gates every block off on every batch, so all 3 blocks are discarded.
+  writeFileSync(
+    file,
+    `experiment: forced
+seed: 2
+backend: cpu
+dataset: { type: synthetic, num_classes: 3, train_size: 48, test_size: 20, height: 8, width: 8 }
+transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
+model: { type: epsilon-resnet, depth: 14, epsilon: 1.0e+6 }
+optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
+schedule: { type: piecewise, values: [[0, 0.05]] }
+loss: { type: cross-entropy }
+train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
+`,
+  );
+  const { config, text, registry } = await loadExperiment(file);
+  const runDir = join(dir, 'run');
+  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  const logs: string[] = [];
+  const record = (await compressRun(runDir, { weightCheck: 'report', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 3, log: (l) => logs.push(l) })) as {
+    discarded: string[];
+    structure: number[];
+    discard_first_block: number[];
+    before: { error: number; params: number; flops: number };
+    after: { error: number; params: number; flops: number };
+    weight_check: { disagreements: { block: string }[] };
+  };
+  assert.deepEqual(record.discarded, ['res1.0', 'res1.1', 'res2.0', 'res2.1', 'res3.0', 'res3.1']);
+  assert.deepEqual(record.structure, [0, 0, 0]);
+  assert.deepEqual(record.discard_first_block, [1, 1, 1]);
+  assert.equal(record.after.error, record.before.error, 'a gated-off block adds exactly nothing, so removing it changes no prediction');
+  assert.ok(record.after.params < record.before.params);
+  assert.ok(record.after.flops < record.before.flops);
+  assert.equal(record.weight_check.disagreements.length, 6, 'two epochs of weight decay cannot collapse the weights: every block is reported');
+  const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
+  assert.deepEqual(result.compression.discarded, record.discarded);
+  const cfg = JSON.parse(readFileSync(join(runDir, 'compressed', 'compression.json'), 'utf8'));
+  assert.deepEqual(cfg.structure, [0, 0, 0]);
+});
