@@ -28,6 +28,14 @@ export function bnMode(opts: ForwardOptions): BnMode {
   return { training: opts.training, updateStats: opts.training && (opts.updateStats ?? true) };
 }
 
+/** A non-trainable scalar variable (ε of the gates), created without leaving its initial tensor behind. */
+export function scalarVariable(tf: TF, value: number): tfc.Variable {
+  const init = tf.scalar(value);
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
 /** Runs a forward pass in a tidy scope so only the tensors of its output outlive it. */
 export function tidyOutput(tf: TF, forward: () => ModelOutput): ModelOutput {
   return tf.tidy(() => forward() as unknown as tfc.TensorContainer) as unknown as ModelOutput;

@@ -2,7 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
-import { bnMode, groupVariables, modelFacts, tidyOutput } from './common.js';
+import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
 import { strictIdentity } from './gate.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
@@ -103,7 +103,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
   const bnlast = makeBnRelu(store, 'bnlast', ch);
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
   flops += 2 * ch * numClasses;
-  const epsilon = o.epsilon === null ? undefined : tf.variable(tf.scalar(o.epsilon), false);
+  const epsilon = o.epsilon === null ? undefined : scalarVariable(tf, o.epsilon);
   const head = side as SideHead | null;
 
   const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D =>

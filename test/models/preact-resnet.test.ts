@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/engine/nn.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
-import { cpuContext, randomImages } from './tiny.js';
+import { cpuContext, randomImages, tf } from './tiny.js';
 
 const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
 
@@ -112,4 +112,18 @@ test('the same seed builds the same weights', async () => {
   for (let i = 0; i < a.variables.length; i++) assert.deepEqual(a.variables[i].variable.dataSync(), b.variables[i].variable.dataSync());
   a.dispose();
   b.dispose();
+});
+
+test('building, training and evaluation passes and dispose leave no tensor behind', async () => {
+  const ctx = await cpuContext([8, 8, 3], 10);
+  const before = tf.memory().numTensors;
+  const model = await epsilonResnet.build({ ...defaults, depth: 14, epsilon: 0.5, side_output: { weight: 0.1 } }, ctx);
+  const built = tf.memory().numTensors;
+  assert.equal(built - before, model.variables.length + 1, 'the variables and ε, nothing else');
+  const x = randomImages(2, [8, 8, 3]);
+  for (const training of [true, false]) tf.tidy(() => void model.apply(x, { training }));
+  assert.equal(tf.memory().numTensors, built + 1);
+  x.dispose();
+  model.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });
