@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { readTar } from './tar.js';
 
-/** Seconds to wait for a server to answer before calling the machine offline. */
+/** How long to wait for a server to answer before giving up (ms). */
 const CONNECT_TIMEOUT_MS = 20_000;
 
 /** Downloads `url` to `dest` (through a temporary name), checking its MD5; throws on any failure. */
@@ -19,7 +19,12 @@ export async function downloadFile(url: string, dest: string, md5: string, log: 
     response = await fetch(url, { signal: controller.signal });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = controller.signal.aborted ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s` : (cause?.code ?? cause?.message ?? (err as Error).message);
+    const offline = cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN';
+    const why = controller.signal.aborted
+      ? `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`
+      : offline
+        ? `cannot resolve the host (offline?)`
+        : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new Error(`${url}: ${why}`);
   } finally {
     clearTimeout(timer);
