@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 /**
  * The experiment's top-level sections other than components. The registry composes the full schema by adding
@@ -22,7 +22,7 @@ export type TrainSection = Static<typeof TrainSection>;
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'libtorch', 'wasm', 'cpu'] as const;
 
 /** Fields every experiment has, whatever its components. */
-export function experimentFields(): Record<string, TSchema> {
+export function experimentFields() {
   return {
     $schema: Type.Optional(Type.String({ description: 'Path of the JSON Schema, for editor completion.' })),
     experiment: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the experiment; runs land in results/<experiment>/<run-id>/.' }),

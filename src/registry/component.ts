@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TObject } from '@sinclair/typebox';
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Diagnostic, Position } from '../config/errors.js';
 
 /** The kinds of component an experiment config names by `type`. */
 export const KINDS = ['dataset', 'transform', 'model', 'optimizer', 'schedule', 'loss', 'distillation', 'callback'] as const;
@@ -30,6 +31,8 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
   doc: string;
   params: P;
   build(params: Static<P>, ctx: BuildContext): Out | Promise<Out>;
+  /** Cross-field rules the schema cannot say; `at` takes a path relative to this component's section. */
+  check?(params: Static<P>, at: (path: string) => Position | undefined): Diagnostic[];
 }
 
 export function defineComponent<K extends Kind, P extends TObject, Out>(c: Component<K, P, Out>): Component<K, P, Out> {

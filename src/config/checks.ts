@@ -1,0 +1,80 @@
+import { error, type Diagnostic, type Position } from './errors.js';
+import { displayPath, type Segment } from './paths.js';
+import { SECTIONS, type ComponentSection, type ExperimentConfig } from '../registry/sections.js';
+import type { Registry } from '../registry/registry.js';
+
+/** Points at the node of a path (dotted, e.g. `schedule.initial[2][0]`) or its nearest written ancestor. */
+export type At = (path: string) => Position | undefined;
+
+/** A cross-field rule checked after the schema passed, reporting each problem at its own position. */
+export type Check = (config: ExperimentConfig, at: At) => Diagnostic[];
+
+/** `[[epoch, value], ...]` parameters by name: their epochs must strictly increase. */
+const EPOCH_PAIR_KEYS = new Set(['boundaries', 'values', 'initial', 'after_discard']);
+
+const increasingEpochs: Check = (config, at) => {
+  const out: Diagnostic[] = [];
+  const walk = (v: unknown, path: Segment[]): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, [...path, i]));
+    if (!v || typeof v !== 'object') return;
+    for (const [key, value] of Object.entries(v)) {
+      const here = [...path, key];
+      if (EPOCH_PAIR_KEYS.has(key) && isPairList(value)) {
+        for (let i = 1; i < value.length; i++) {
+          if (value[i][0] <= value[i - 1][0]) {
+            const p = displayPath([...here, i, 0]);
+            out.push(error(`${p} must be greater than the epoch before it (${value[i - 1][0]}): epochs in [[epoch, value], ...] must strictly increase (got ${value[i][0]})`, at(p)));
+          }
+        }
+      } else walk(value, here);
+    }
+  };
+  walk(config, []);
+  return out;
+};
+
+function isPairList(v: unknown): v is [number, unknown][] {
+  return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'number');
+}
+
+const batchFitsSubset: Check = (config, at) => {
+  const subset = (config.dataset as { subset?: unknown }).subset;
+  const train = typeof subset === 'number' ? subset : (subset as { train?: unknown } | undefined)?.train;
+  if (typeof train !== 'number' || config.train.batch_size <= train) return [];
+  const where = typeof subset === 'number' ? 'dataset.subset' : 'dataset.subset.train';
+  return [error(`train.batch_size (${config.train.batch_size}) is larger than the training subset (${where} = ${train} images): not one full batch per epoch`, at('train.batch_size'))];
+};
+
+const CHECKS: Check[] = [increasingEpochs, batchFitsSubset];
+
+/** Adds a rule every experiment config is checked against (after its schema passed). */
+export function addCheck(check: Check): void {
+  CHECKS.push(check);
+}
+
+/** Every registered rule, plus each named component's own `check` with paths relative to its section. */
+export function runChecks(config: ExperimentConfig, at: At, registry: Registry): Diagnostic[] {
+  const out = CHECKS.flatMap((c) => c(config, at));
+  for (const { kind, path, section } of componentSections(config)) {
+    const component = registry.find(kind, section.type);
+    if (!component?.check) continue;
+    const { type: _type, ...params } = section;
+    const prefix = displayPath(path);
+    out.push(...component.check(params as never, (rel) => at(rel ? (rel.startsWith('[') ? prefix + rel : `${prefix}.${rel}`) : prefix)));
+  }
+  return out;
+}
+
+/** Each component a config names, with its kind and path. */
+export function componentSections(config: ExperimentConfig): { kind: (typeof SECTIONS)[number]['kind']; path: Segment[]; section: ComponentSection }[] {
+  const out: ReturnType<typeof componentSections> = [];
+  const c = config as unknown as Record<string, unknown>;
+  for (const s of SECTIONS) {
+    const v = c[s.key];
+    if (v === undefined) continue;
+    if (s.shape === 'one') out.push({ kind: s.kind, path: [s.key], section: v as ComponentSection });
+    else if (s.shape === 'list') (v as ComponentSection[]).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, i], section: x }));
+    else for (const split of ['train', 'test'] as const) ((v as Record<string, ComponentSection[]>)[split] ?? []).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, split, i], section: x }));
+  }
+  return out;
+}

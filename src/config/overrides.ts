@@ -1,0 +1,72 @@
+import { error, type Diagnostic, type Position } from './errors.js';
+import { displayPath, parsePath, type Segment } from './paths.js';
+import { parseYaml, type YNode } from './yaml-source.js';
+
+const PREFIX = '--set ';
+
+/**
+ * Applies `--set path=value` overrides in order, values parsed as YAML. A path may name a new key (the schema then
+ * judges it) and create the mappings leading to it; it may not pass through a scalar or past the end of a list.
+ */
+export function applyOverrides(root: YNode, file: string, sets: string[]): Diagnostic[] {
+  const diags: Diagnostic[] = [];
+  for (const override of sets) {
+    const eq = override.indexOf('=');
+    const whole: Position = { file, line: 1, col: PREFIX.length + 1, length: Math.max(1, override.length), lineText: PREFIX + override, set: override };
+    if (eq <= 0) {
+      diags.push(error(`--set ${override}: expected path=value, e.g. --set model.epsilon=2.5`, whole));
+      continue;
+    }
+    const pathText = override.slice(0, eq).trim();
+    const pathPos: Position = { ...whole, length: eq };
+    let segments: Segment[];
+    try {
+      segments = parsePath(pathText);
+    } catch {
+      diags.push(error(`--set ${override}: '${pathText}' is not a path (use dots and [index], e.g. transforms.train[0].pad)`, pathPos));
+      continue;
+    }
+    if (segments[0] === 'extends') {
+      diags.push(error(`--set ${override}: extends can only be written in a config file`, pathPos));
+      continue;
+    }
+    const parsed = parseYaml({ file, text: override.slice(eq + 1), set: { override, valueOffset: PREFIX.length + eq + 1 } });
+    if (parsed.diagnostics.length) {
+      diags.push(...parsed.diagnostics.map((d) => ({ ...d, message: `bad YAML value in --set ${override}: ${d.message}` })));
+      continue;
+    }
+    const value = parsed.root ?? { kind: 'scalar' as const, pos: { ...whole, col: PREFIX.length + eq + 2, length: 1 }, value: null };
+    const problem = setAt(root, segments, value, pathPos);
+    if (problem) diags.push(error(`--set ${override}: ${problem}`, pathPos));
+  }
+  return diags;
+}
+
+function setAt(root: YNode, segments: Segment[], value: YNode, keyPos: Position): string | undefined {
+  let node = root;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    const last = i === segments.length - 1;
+    const here = displayPath(segments.slice(0, i));
+    if (node.kind === 'map') {
+      const key = String(seg);
+      const entry = node.entries.get(key);
+      if (last) node.entries.set(key, { keyPos, node: value });
+      else if (entry) node = entry.node;
+      else {
+        const created: YNode = { kind: 'map', pos: keyPos, entries: new Map() };
+        node.entries.set(key, { keyPos, node: created });
+        node = created;
+      }
+    } else if (node.kind === 'seq') {
+      if (typeof seg !== 'number') return `${here} is a list: index it with [n], not .${seg}`;
+      if (seg > node.items.length || (!last && seg === node.items.length)) return `index ${seg} is past the end of ${here} (${node.items.length} items)`;
+      if (last) node.items[seg] = value;
+      else node = node.items[seg];
+    } else {
+      return `${here} is ${node.value === null ? 'null' : `a ${typeof node.value}`}, so it has no ${typeof seg === 'number' ? `[${seg}]` : `key '${seg}'`}`;
+    }
+  }
+  if (segments.length === 0) return 'the path is empty';
+  return undefined;
+}

@@ -1,0 +1,99 @@
+import type { ErrorObject } from 'ajv';
+import { error, type Diagnostic } from './errors.js';
+import { placeOf, type PositionedDocument } from './document.js';
+import { displayPath, parsePath, toPointer, type Segment } from './paths.js';
+import { didYouMean, quoteList } from '../registry/suggest.js';
+
+type Schema = Record<string, any>;
+
+/** ajv's errors as diagnostics at the offending node, in words a config's author reads. */
+export function translateErrors(errors: ErrorObject[], doc: PositionedDocument): Diagnostic[] {
+  const wholes = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+  const kept = errors.filter((e) => e.keyword !== 'if' && !wholes.some((w) => e.schemaPath.startsWith(w)));
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const e of kept) {
+    const d = toDiagnostic(e, doc);
+    const key = `${d.pos?.file}:${d.pos?.line}:${d.pos?.col}:${d.message}`;
+    if (!seen.has(key)) out.push(d), seen.add(key);
+  }
+  return out;
+}
+
+function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
+  const at = parsePath(e.instancePath);
+  const p = displayPath(at);
+  const posOf = (segments: Segment[]) => placeOf(doc, segments)?.pos;
+  const parent = (e.parentSchema ?? {}) as Schema;
+  const got = ` (got ${show(e.data)})`;
+  const params = e.params as Record<string, any>;
+  switch (e.keyword) {
+    case 'required': {
+      const key = params.missingProperty as string;
+      const desc = parent.properties?.[key]?.description;
+      return error(`missing required key '${key}'${at.length ? ` in ${p}` : ''}${desc ? ` (${desc})` : ''}`, posOf(at));
+    }
+    case 'additionalProperties': {
+      const key = params.additionalProperty as string;
+      const place = doc.places.get(toPointer([...at, key]));
+      const valid = Object.keys(parent.properties ?? {});
+      return error(`unknown key '${key}'${at.length ? ` in ${p}` : ''}${didYouMean(key, valid)} (valid: ${valid.join(', ')})`, place?.keyPos ?? posOf(at));
+    }
+    case 'discriminator': {
+      const types = ((parent.oneOf ?? []) as Schema[]).map((b) => String(b.properties?.type?.const));
+      const kind = parent.title ?? p;
+      const data = e.data as Record<string, unknown>;
+      if (params.error === 'mapping') {
+        const tag = String(params.tagValue);
+        return error(`unknown ${kind} type '${tag}'${didYouMean(tag, types)} (registered: ${quoteList(types)})`, posOf([...at, 'type']));
+      }
+      if (data && typeof data === 'object' && 'type' in data) return error(`${p}.type must be a string naming the ${kind} type, one of ${quoteList(types)}`, posOf([...at, 'type']));
+      return error(`${p} needs a 'type': one of ${quoteList(types)}`, posOf(at));
+    }
+    case 'anyOf':
+    case 'oneOf': {
+      const branches = (Array.isArray(e.schema) ? e.schema : []) as Schema[];
+      if (branches.length && branches.every((b) => b.const !== undefined)) return oneOfValues(p, branches.map((b) => b.const), e.data, posOf(at));
+      const forms = [...new Set(branches.map((b) => (b.const !== undefined ? show(b.const) : b.type ? describeType(String(b.type)) : 'a matching value')))];
+      return error(`${p} must be ${forms.join(' or ')}${got}`, posOf(at));
+    }
+    case 'enum':
+      return oneOfValues(p, params.allowedValues as unknown[], e.data, posOf(at));
+    case 'const':
+      return error(`${p} must be ${show(params.allowedValue)}${got}`, posOf(at));
+    case 'type':
+      return error(`${p} must be ${String(params.type).split(',').map(describeType).join(' or ')}${got}`, posOf(at));
+    case 'minItems':
+    case 'maxItems':
+    case 'additionalItems': {
+      const n = Array.isArray(e.data) ? e.data.length : 0;
+      const bound = e.keyword === 'minItems' ? 'at least' : 'at most';
+      return error(`${p} must have ${bound} ${params.limit} item${params.limit === 1 ? '' : 's'} (got ${n})`, posOf(at));
+    }
+    case 'pattern':
+      return error(`${p} must match the pattern ${params.pattern}${got}`, posOf(at));
+    default:
+      return error(`${p} ${(e.message ?? 'is not valid').replace(/NOT/g, 'not')}${got}`, posOf(at));
+  }
+}
+
+function oneOfValues(p: string, allowed: unknown[], data: unknown, pos: Diagnostic['pos']): Diagnostic {
+  const names = allowed.map(String);
+  const hint = typeof data === 'string' ? didYouMean(data, names) : '';
+  return error(`${p} must be one of ${allowed.map(show).join(', ')} (got ${show(data)})${hint}`, pos);
+}
+
+function describeType(t: string): string {
+  const words: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' };
+  return words[t] ?? t;
+}
+
+/** A value as it would read in YAML, shortened. */
+export function show(v: unknown): string {
+  let s: string;
+  if (typeof v === 'string') s = `'${v}'`;
+  else if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) s = String(v);
+  else if (Array.isArray(v)) s = JSON.stringify(v);
+  else s = 'a mapping';
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { ConfigError, error, type Diagnostic, type Position } from './errors.js';
+
+/** A YAML value that remembers where each part of it was written. Only plain data: maps, lists, scalars. */
+export type YNode =
+  | { kind: 'map'; pos: Position; entries: Map<string, { keyPos: Position; node: YNode }> }
+  | { kind: 'seq'; pos: Position; items: YNode[] }
+  | { kind: 'scalar'; pos: Position; value: string | number | boolean | null };
+
+/** Text to parse: a file's, or the value of a `--set` override (then positions point into `--set path=value`). */
+export interface YamlSource {
+  file: string;
+  text: string;
+  set?: { override: string; valueOffset: number };
+}
+
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+const OPTIONS = { uniqueKeys: true, prettyErrors: false, schema: 'core', resolveKnownTags: false, merge: false, strict: true } as const;
+
+/** Parses one YAML document into a positioned tree; syntax errors, duplicate keys and non-core tags are diagnostics. */
+export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnostic[] } {
+  const lc = new LineCounter();
+  const tokens = [...new Parser(lc.addNewLine).parse(src.text)];
+  const docs = [...new Composer(OPTIONS).compose(tokens, true, src.text.length)] as Document.Parsed[];
+  const lines = src.text.split(/\r?\n/);
+  const at = (start: number, end = start + 1): Position => makePosition(src, lc, lines, start, end);
+  const diagnostics: Diagnostic[] = [];
+  for (const doc of docs) for (const e of doc.errors) diagnostics.push(error(yamlMessage(e.code, e.message, src.text.slice(e.pos[0])), at(e.pos[0], e.pos[1])));
+  if (docs.length > 1) diagnostics.push(error('expected one YAML document, found several', at(docs[1].range[0])));
+  if (diagnostics.length || !docs[0]?.contents) return { diagnostics };
+  const doc = docs[0];
+  const tagOffsets = collectTagTokens(tokens);
+  const convert = (node: Node, visiting: Set<Node>, aliasPos?: Position): YNode | undefined => {
+    const pos = aliasPos ?? at(node.range![0], node.range![1]);
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (!target || visiting.has(target)) return void diagnostics.push(error(`alias *${node.source} does not resolve to a finished value`, pos));
+      return convert(target, new Set([...visiting, target]), pos);
+    }
+    if (node.tag && !CORE_TAGS.has(node.tag)) {
+      const tagAt = tagOffsets.filter((t) => t.offset <= node.range![0]).at(-1);
+      const tagPos = tagAt ? at(tagAt.offset, tagAt.offset + tagAt.source.length) : pos;
+      return void diagnostics.push(error(`tag ${tagAt?.source ?? node.tag} is not allowed: configs hold plain data only (maps, lists, strings, numbers, booleans, null)`, tagPos));
+    }
+    if (isMap(node)) {
+      const entries = new Map<string, { keyPos: Position; node: YNode }>();
+      for (const pair of node.items) {
+        const key = pair.key as Node | null;
+        if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+          diagnostics.push(error('mapping keys must be plain strings or numbers', key?.range ? at(key.range[0], key.range[1]) : pos));
+          continue;
+        }
+        const keyPos = at(key.range![0], key.range![1]);
+        const valueNode = pair.value as Node | null;
+        const child = valueNode ? convert(valueNode, visiting) : { kind: 'scalar' as const, pos: keyPos, value: null };
+        if (child) entries.set(String(key.value), { keyPos, node: child });
+      }
+      return { kind: 'map', pos, entries };
+    }
+    if (isSeq(node)) {
+      const items: YNode[] = [];
+      for (const item of node.items) {
+        const child = convert(item as Node, visiting);
+        if (child) items.push(child);
+      }
+      return { kind: 'seq', pos, items };
+    }
+    if (isScalar(node)) {
+      const v = node.value;
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { kind: 'scalar', pos, value: v };
+    }
+    diagnostics.push(error('unsupported YAML value: configs hold plain data only', pos));
+  };
+  const root = convert(doc.contents as Node, new Set());
+  return diagnostics.length ? { diagnostics } : { root, diagnostics };
+}
+
+/** Reads and parses a file; throws ConfigError with every problem found. */
+export async function loadYamlWithPositions(file: string): Promise<{ root?: YNode; text: string }> {
+  const text = await readFile(file, 'utf8');
+  const { root, diagnostics } = parseYaml({ file, text });
+  if (diagnostics.length) throw new ConfigError(diagnostics);
+  return { root, text };
+}
+
+function makePosition(src: YamlSource, lc: LineCounter, lines: string[], start: number, end: number): Position {
+  const { line, col } = lc.linePos(start);
+  const row = Math.max(1, line);
+  let lineText = lines[row - 1] ?? '';
+  let column = Math.max(1, col);
+  if (src.set && row === 1) {
+    lineText = `--set ${src.set.override.split(/\r?\n/)[0]}`;
+    column += src.set.valueOffset;
+  }
+  const length = Math.max(1, Math.min(end - start, lineText.length - column + 1));
+  return { file: src.file, line: row, col: column, length, lineText, ...(src.set ? { set: src.set.override } : {}) };
+}
+
+function collectTagTokens(tokens: unknown[]): { offset: number; source: string }[] {
+  const found: { offset: number; source: string }[] = [];
+  const walk = (t: unknown): void => {
+    if (Array.isArray(t)) return t.forEach(walk);
+    if (!t || typeof t !== 'object') return;
+    const o = t as Record<string, unknown>;
+    if (o.type === 'tag' && typeof o.offset === 'number' && typeof o.source === 'string') found.push({ offset: o.offset, source: o.source });
+    for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v);
+  };
+  walk(tokens);
+  return found.sort((a, b) => a.offset - b.offset);
+}
+
+function yamlMessage(code: string, message: string, rest: string): string {
+  const key = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#\n]*[^:#\s])\s*:/.exec(rest)?.[1];
+  if (code === 'DUPLICATE_KEY') return `duplicate key${key ? ` ${key}` : ''}: it is already set earlier in the same mapping`;
+  return `YAML syntax: ${message.replace(/\s+at line \d+, column \d+[\s\S]*$/, '')}`;
+}

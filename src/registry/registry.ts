@@ -1,0 +1,141 @@
+import { Type } from '@sinclair/typebox';
+import type { SchemaObject, ValidateFunction } from 'ajv';
+import { experimentFields } from '../config/experiment.js';
+import { createAjv } from '../config/validate.js';
+import { KINDS, type Component, type Kind } from './component.js';
+import { COMPONENTS } from './components.js';
+import { SECTIONS } from './sections.js';
+import { didYouMean, quoteList } from './suggest.js';
+
+/** Components by kind and type, and the experiment schema composed from them. Instances are immutable. */
+export interface Registry {
+  readonly components: readonly Component[];
+  find(kind: Kind, type: string): Component | undefined;
+  /** Like find, but a missing component is an error that lists the registered ones. */
+  get(kind: Kind, type: string): Component;
+  list(kind?: Kind): Component[];
+  /** JSON Schema of an experiment config: one tagged union per kind under $defs. */
+  schema(): SchemaObject;
+  /** The same for partial configs (`_base` files): nothing required, components checked where they name a type. */
+  partialSchema(): SchemaObject;
+  validator(partial?: boolean): ValidateFunction;
+  /** A new registry with these components added (plugins). */
+  with(components: readonly Component[]): Registry;
+}
+
+export function createRegistry(components: Iterable<Component> | { [K in Kind]: Component<K, any, any>[] }): Registry {
+  const all: Component[] = Symbol.iterator in components ? [...components] : KINDS.flatMap((k) => components[k] as Component[]);
+  const byKey = new Map<string, Component>();
+  for (const c of all) {
+    if (byKey.has(`${c.kind}/${c.type}`)) throw new Error(`${c.kind} type '${c.type}' is registered twice`);
+    byKey.set(`${c.kind}/${c.type}`, c);
+  }
+  const cache = new Map<string, SchemaObject | ValidateFunction>();
+  const memo = <T extends SchemaObject | ValidateFunction>(key: string, make: () => T): T => {
+    if (!cache.has(key)) cache.set(key, make());
+    return cache.get(key) as T;
+  };
+  const self: Registry = {
+    components: all,
+    find: (kind, type) => byKey.get(`${kind}/${type}`),
+    get(kind, type) {
+      const c = byKey.get(`${kind}/${type}`);
+      if (c) return c;
+      const types = self.list(kind).map((x) => x.type);
+      throw new Error(`no ${kind} component '${type}'${didYouMean(type, types)} (registered: ${quoteList(types) || 'none'})`);
+    },
+    list: (kind) => (kind ? all.filter((c) => c.kind === kind) : [...all]),
+    schema: () => memo('schema', () => composeSchema(self, false)),
+    partialSchema: () => memo('partial', () => composeSchema(self, true)),
+    validator: (partial = false) =>
+      memo(`validator:${partial}`, () => createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema())),
+    with: (extra) => createRegistry([...all, ...extra]),
+  };
+  return self;
+}
+
+/** The registry of every built-in component. */
+export const registry = createRegistry(COMPONENTS);
+export const getComponent = (kind: Kind, type: string): Component => registry.get(kind, type);
+export const listComponents = (kind?: Kind): Component[] => registry.list(kind);
+
+/** JSON data only: TypeBox's symbol keys and undefined members dropped. */
+function plain<T>(value: T): any {
+  return JSON.parse(JSON.stringify(value));
+}
+
+/** A component's params as a branch of its kind's union: `type` pinned to its name, unknown keys rejected. */
+export function branchSchema(c: Component): SchemaObject {
+  const p = plain(c.params);
+  return {
+    ...p,
+    title: c.type,
+    description: c.doc,
+    type: 'object',
+    properties: { type: { const: c.type, description: `Selects this ${c.kind}.` }, ...p.properties },
+    required: ['type', ...(p.required ?? [])],
+    additionalProperties: false,
+  };
+}
+
+function unionSchema(kind: Kind, components: Component[], partial: boolean): SchemaObject {
+  const head = { title: kind, description: `A ${kind}: a mapping whose \`type\` names a registered ${kind} component.`, type: 'object' };
+  const type = { type: 'string', description: `No ${kind} components are registered.` };
+  if (!components.length) return { ...head, properties: { type }, ...(partial ? {} : { required: ['type'] }) };
+  const union = { ...head, discriminator: { propertyName: 'type' }, oneOf: components.map((c) => settleRequired(branchSchema(c), partial)) };
+  return partial ? { ...head, if: { properties: { type: { type: 'string' } }, required: ['type'] }, then: union } : union;
+}
+
+function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
+  const ref = { $ref: `#/$defs/${s.kind}` };
+  if (s.shape === 'one') return { ...ref, description: s.description };
+  const list = (description: string) => ({ type: 'array', items: ref, default: [], description });
+  if (s.shape === 'list') return list(s.description);
+  return {
+    type: 'object',
+    properties: { train: list('Applied to training images, in order.'), test: list('Applied to test images, in order.') },
+    additionalProperties: false,
+    default: {},
+    description: s.description,
+  };
+}
+
+function composeSchema(reg: Registry, partial: boolean): SchemaObject {
+  const fields = plain(Type.Object(experimentFields()));
+  const extendsField = {
+    anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    description: 'Config file(s) this one builds on, relative to it: mappings merge key by key, this file wins, lists replace.',
+  };
+  const top = settleRequired(
+    {
+      properties: { ...fields.properties, extends: extendsField, ...Object.fromEntries(SECTIONS.map((s) => [s.key, sectionSchema(s)])), train: fields.properties.train, output: fields.properties.output },
+      required: [...(fields.required ?? []), ...SECTIONS.filter((s) => !('optional' in s) && s.shape === 'one').map((s) => s.key)],
+    },
+    partial,
+  );
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'epsilab experiment',
+    description: 'An experiment config: what to train, on what, and how. Generated from the registered components; do not edit.',
+    type: 'object',
+    ...top,
+    additionalProperties: false,
+    $defs: Object.fromEntries(KINDS.map((k) => [k, unionSchema(k, reg.list(k), partial)])),
+  };
+}
+
+/**
+ * A key with a default is never missing (ajv fills it in), so it is not listed as required: editors then stay quiet.
+ * Partial configs require nothing but the `type` that selects a union branch.
+ */
+function settleRequired(node: any, partial: boolean): any {
+  if (Array.isArray(node)) return node.map((n) => settleRequired(n, partial));
+  if (!node || typeof node !== 'object') return node;
+  const out: any = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, settleRequired(v, partial)]));
+  if (Array.isArray(out.required) && out.properties) {
+    const keep = out.required.filter((k: string) => (partial ? k === 'type' && out.properties.type?.const !== undefined : out.properties[k]?.default === undefined));
+    if (keep.length) out.required = keep;
+    else delete out.required;
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { defineComponent } from '../../src/registry/component.js';
+import { createRegistry } from '../../src/registry/registry.js';
+import { error } from '../../src/config/errors.js';
+
+/** Test-only components: the real registry changes as components are added, these do not. */
+const pairs = (description: string) => Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Number()]), { minItems: 1, description });
+
+export const testRegistry = createRegistry([
+  defineComponent({
+    kind: 'dataset',
+    type: 'toy-images',
+    doc: 'Tiny random images.',
+    params: Type.Object({ subset: Type.Integer({ minimum: 1, default: 64, description: 'Training images.' }) }, { additionalProperties: false }),
+    build: () => null,
+  }),
+  defineComponent({
+    kind: 'model',
+    type: 'toy-resnet',
+    doc: 'A toy residual network.',
+    params: Type.Object(
+      {
+        depth: Type.Integer({ minimum: 8, default: 20, description: 'Layers.' }),
+        epsilon: Type.Number({ minimum: 0, description: 'Gate threshold.' }),
+        width: Type.Integer({ minimum: 1, default: 16, description: 'Channels of the first stage.' }),
+        stages: Type.Array(Type.String(), { default: ['a', 'b'], description: 'Stage names.' }),
+        freeze: Type.Optional(Type.String({ description: 'A stage to freeze; must name one of `stages`.' })),
+      },
+      { additionalProperties: false },
+    ),
+    build: () => null,
+    check: (p, at) => (p.freeze !== undefined && !p.stages.includes(p.freeze) ? [error(`model.freeze names no stage (stages: ${p.stages.join(', ')})`, at('freeze'))] : []),
+  }),
+  defineComponent({
+    kind: 'model',
+    type: 'toy-plain',
+    doc: 'A toy network without shortcuts.',
+    params: Type.Object({ depth: Type.Integer({ minimum: 1, default: 8, description: 'Layers.' }) }, { additionalProperties: false }),
+    build: () => null,
+  }),
+  defineComponent({
+    kind: 'optimizer',
+    type: 'toy-sgd',
+    doc: 'Plain SGD.',
+    params: Type.Object({ momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum.' }) }, { additionalProperties: false }),
+    build: () => null,
+  }),
+  defineComponent({
+    kind: 'schedule',
+    type: 'toy-piecewise',
+    doc: 'Piecewise constant.',
+    params: Type.Object({ boundaries: pairs('[[epoch, value], ...]') }, { additionalProperties: false }),
+    build: () => null,
+  }),
+  defineComponent({ kind: 'loss', type: 'toy-xent', doc: 'Cross-entropy.', params: Type.Object({}, { additionalProperties: false }), build: () => null }),
+  defineComponent({
+    kind: 'transform',
+    type: 'toy-flip',
+    doc: 'Horizontal flip.',
+    params: Type.Object({ p: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Probability.' }) }, { additionalProperties: false }),
+    build: () => null,
+  }),
+]);
+
+/** A valid config for testRegistry; line numbers matter to the tests. */
+export const VALID = `# a test experiment
+experiment: toy
+seed: 1
+dataset: { type: toy-images, subset: 64 }
+model:
+  type: toy-resnet
+  depth: 20
+  epsilon: 2.5
+optimizer: { type: toy-sgd }
+schedule:
+  type: toy-piecewise
+  boundaries: [[0, 0.1], [5, 0.01]]
+loss: { type: toy-xent }
+train: { epochs: 2, batch_size: 8 }
+`;
+
+/** A fresh folder with these files written (paths relative to it); returns the folder. */
+export function files(contents: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-config-'));
+  for (const [name, text] of Object.entries(contents)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
