@@ -19,6 +19,10 @@ export const IMAGENET_DEPTHS = {
 } as const;
 export type ImagenetDepth = keyof typeof IMAGENET_DEPTHS;
 
+export function imagenetBlockNames(depth: ImagenetDepth): string[] {
+  return IMAGENET_DEPTHS[depth].units.flatMap((count, g) => Array.from({ length: count }, (_, i) => `group${g}/block${i}`));
+}
+
 export interface PreactImagenetOptions {
   depth: ImagenetDepth;
   epsilon: number | null;
