@@ -23,7 +23,7 @@ export interface PipelineOptions {
   workers?: number;
   /** Batches each worker keeps ready (default 2). */
   prefetch?: number;
-  /** Images the transforms are fitted on (per-pixel mean over train+test); default: this set. */
+  /** The dataset's splits, which transforms that learn from data are fitted on (per-pixel mean over train+test); required when one does. */
   fit?: FitData;
   /** Context the transforms are built with; default: the seed, the working folder and no log. */
   ctx?: BuildContext;
@@ -116,7 +116,11 @@ export class InputPipeline {
   private async start(): Promise<void> {
     const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: () => {} };
     this.chain = await TransformChain.build(this.o.transforms, ctx);
-    this.chain.fit(this.o.fit ?? { train: this.o.set });
+    const learner = this.chain.transforms.findIndex((t) => t.fit);
+    if (learner >= 0 && !this.o.fit) {
+      throw new Error(`transform ${this.o.transforms[learner].type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);
+    }
+    if (this.o.fit) this.chain.fit(this.o.fit);
     const wanted = this.o.workers ?? 1;
     if (wanted === 0) return;
     const set = describeImageSet(this.o.set);

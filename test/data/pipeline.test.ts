@@ -113,3 +113,8 @@ test('a failing transform in a worker surfaces as an error of the iteration', as
   await assert.rejects(collect(p, 0), /input pipeline worker: random crop 1 pixels larger than the image/);
   await p.close();
 });
+
+test('a transform that learns from data needs the dataset splits to fit on', async () => {
+  const p = new InputPipeline({ set: testSet, transforms: [{ type: 'flip' }, { type: 'per-pixel-mean' }], batchSize: 4, shuffle: false, seed: 0, workers: 0 });
+  await assert.rejects(collect(p, 0), /transform per-pixel-mean learns from data: give the input pipeline `fit: \{train, test\}`/);
+});
