@@ -44,7 +44,7 @@ export class BackendUnavailableError extends Error {
 export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'libtorch', 'wasm', 'cpu'];
 
 const require = createRequire(import.meta.url);
-const NOT_INSTALLED = 'not installed (its install step downloads libtensorflow, which needs the internet)';
+const NEEDS_INTERNET = 'its install step downloads libtensorflow, which needs the internet';
 
 /** Loads the requested backend (or the fastest available for 'auto') and makes it tfjs's current backend. */
 export async function selectBackend(requested: BackendRequest, opts: SelectOptions = {}): Promise<SelectedBackend> {
@@ -92,7 +92,8 @@ async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string 
   try {
     await import(pkg);
   } catch (err) {
-    if (isModuleNotFound(err, pkg)) return { ok: false, why: NOT_INSTALLED };
+    if (isModuleNotFound(err, pkg)) return { ok: false, why: `not installed (${NEEDS_INTERNET})` };
+    if (/tfjs_binding\.node\) can not be found/.test(describeError(err))) return { ok: false, why: `installed without its native binding (${NEEDS_INTERNET}; online, \`npm rebuild ${pkg}\` fetches it)` };
     return { ok: false, why: `${pkg} failed to load: ${describeError(err)}` };
   }
   return activate('tensorflow', `${pkg} (libtensorflow)`);
@@ -130,18 +131,32 @@ async function activate(name: string, detail: string): Promise<{ ok: boolean; wh
   return { ok: true, why: detail };
 }
 
-/** Runs `fn` with console.log/warn/info sent to `log`, since tfjs prints banners and warnings straight to the console. */
+/**
+ * Runs `fn` with console.log/warn/info sent to `log`, since tfjs prints banners and warnings straight to the console.
+ * Repeated "kernel already registered" warnings (a half-loaded tfjs-node) are counted into one line.
+ */
 async function withConsoleRouted<T>(log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
   const saved = { log: console.log, warn: console.warn, info: console.info };
+  const reregistered = new Map<string, number>();
   const route = (...args: unknown[]) => {
-    const text = args.map(String).join(' ').trim();
-    for (const line of text.split('\n')) if (line.trim() !== '' && !/^=+$/.test(line.trim())) log(`tfjs: ${line.trim()}`);
+    Object.assign(console, saved);
+    try {
+      for (const raw of args.map(String).join(' ').split('\n')) {
+        const line = raw.trim();
+        const again = /^The kernel '.+' for backend '(.+)' is already registered$/.exec(line);
+        if (again) reregistered.set(again[1], (reregistered.get(again[1]) ?? 0) + 1);
+        else if (line !== '' && !/^=+$/.test(line)) log(`tfjs: ${line}`);
+      }
+    } finally {
+      console.log = console.warn = console.info = route;
+    }
   };
   console.log = console.warn = console.info = route;
   try {
     return await fn();
   } finally {
     Object.assign(console, saved);
+    for (const [backend, n] of reregistered) log(`tfjs: ${n} kernels for backend '${backend}' were registered twice`);
   }
 }
 

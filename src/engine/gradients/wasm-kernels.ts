@@ -56,7 +56,7 @@ function reduceByMatMul({ inputs, backend, attrs }: Args, op: 'sum' | 'mean'): T
   const matMul = tf.getKernel('BatchMatMul', 'wasm').kernelFunc;
   const out = matMul({
     inputs: { a: row, b: { dataId: x.dataId, shape: [outer, inner, channels], dtype: 'float32' } },
-    backend,
+    backend: wasm,
     attrs: { transposeA: false, transposeB: false },
   }) as TensorInfo;
   wasm.disposeData(row.dataId);
