@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
+import { error } from '../../config/errors.js';
+import { preactImagenetProblems } from '../../models/problems.js';
 import type { Model } from '../../engine/types.js';
 import { buildPreactImagenet, IMAGENET_DEPTHS, type ImagenetDepth } from '../../models/preact-imagenet.js';
 import { GateSharpness, OptionalEpsilon, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
@@ -22,6 +24,9 @@ export const preactResnetImagenet = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check(params, at) {
+    return preactImagenetProblems(params).map((p) => error(p.message, at(p.path)));
+  },
   build(params, ctx): Model {
     const depth = params.depth as ImagenetDepth;
     return buildPreactImagenet(ctx, `preact-resnet-imagenet-${depth}`, {

@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
+import { error } from '../../config/errors.js';
+import { preactCifarProblems } from '../../models/problems.js';
 import type { Model } from '../../engine/types.js';
 import { buildPreactCifar } from '../../models/preact-cifar.js';
 import { OptionalEpsilon, preactCifarFields, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
@@ -19,6 +21,9 @@ export const preactResnet = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check(params, at) {
+    return preactCifarProblems(params).map((p) => error(p.message, at(p.path)));
+  },
   build(params, ctx): Model {
     return buildPreactCifar(ctx, `preact-resnet-${params.depth}`, {
       depth: params.depth,

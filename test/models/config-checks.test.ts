@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadExperiment } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
+
+async function diagnostics(model: string): Promise<[string, number, number][]> {
+  const file = join(mkdtempSync(join(tmpdir(), 'epsilab-model-')), 'x.yaml');
+  writeFileSync(file, `experiment: x\ndataset: { type: synthetic }\nmodel:\n${model}\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\n`);
+  try {
+    await loadExperiment(file);
+    return [];
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.diagnostics.map((d) => [d.message, d.pos!.line, d.pos!.col]);
+  }
+}
+
+test('a depth that is not 6n+2 and a side head after a missing block are config errors at their lines', async () => {
+  assert.deepEqual(await diagnostics('  type: epsilon-resnet\n  depth: 110'), []);
+  const [depth] = await diagnostics('  type: epsilon-resnet\n  depth: 21');
+  assert.match(depth[0], /depth must be 6n\+2/);
+  assert.deepEqual(depth.slice(1), [5, 10]);
+  const [side] = await diagnostics('  type: preact-resnet\n  depth: 14\n  side_output: { after: res2.5 }');
+  assert.match(side[0], /res2\.5 is not a block/);
+  assert.equal(side[1], 6);
+  const [imagenet] = await diagnostics('  type: preact-resnet-imagenet\n  depth: 18\n  side_output: { weight: 0.1 }');
+  assert.match(imagenet[0], /side_output.after/);
+});
