@@ -27,6 +27,8 @@ export interface PipelineOptions {
   fit?: FitData;
   /** Context the transforms are built with; default: the seed, the working folder and no log. */
   ctx?: BuildContext;
+  /** Absolute paths of the config's plugin files, searched first for transform types. */
+  plugins?: string[];
 }
 
 type FromWorker = { type: 'batch'; gen: number; batch: HostBatch } | { type: 'error'; gen: number; message: string; stack?: string };
@@ -115,7 +117,7 @@ export class InputPipeline {
   /** Builds and fits the transforms, then starts the workers (or records why not). */
   private async start(): Promise<void> {
     const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: () => {} };
-    this.chain = await TransformChain.build(this.o.transforms, ctx);
+    this.chain = await TransformChain.build(this.o.transforms, ctx, this.o.plugins);
     const learner = this.chain.transforms.findIndex((t) => t.fit);
     if (learner >= 0 && !this.o.fit) {
       throw new Error(`transform ${this.o.transforms[learner].type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);

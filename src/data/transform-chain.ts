@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
 import type { BuildContext, Component } from '../registry/component.js';
 import type { FloatImage, ImageSet, Transform } from '../engine/types.js';
@@ -25,14 +26,30 @@ export interface FitData {
 export interface ChainMessage {
   sections: TransformSection[];
   states: unknown[];
+  plugins: string[];
 }
 
 /** Fitted states by training set, test set and transform section, so evaluation pipelines made every epoch do not refit. */
 const fitCache = new WeakMap<ImageSet, WeakMap<ImageSet, Map<string, unknown>>>();
 
-/** A transform component by its file (`src/components/transform/<type>.ts`, one component per file). */
-async function loadTransformComponent(type: string): Promise<Component<'transform'>> {
-  if (!/^[a-z0-9-]+$/.test(type)) throw new Error(`transform type ${JSON.stringify(type)} is not a component name`);
+/** The transform component of that type exported by a module, if any. */
+function transformIn(mod: Record<string, unknown>, type: string): Component<'transform'> | undefined {
+  return Object.values(mod).find((v): v is Component<'transform'> => {
+    const c = v as Partial<Component>;
+    return c?.kind === 'transform' && c.type === type;
+  });
+}
+
+/**
+ * A transform component: from the plugin files first, else by its built-in file (`src/components/transform/<type>.ts`,
+ * one component per file). Loading by file, not through the registry, lets a worker thread rebuild it cheaply.
+ */
+async function loadTransformComponent(type: string, plugins: string[]): Promise<Component<'transform'>> {
+  for (const file of plugins) {
+    const found = transformIn(await import(pathToFileURL(file).href), type);
+    if (found) return found;
+  }
+  if (!/^[a-z0-9-]+$/.test(type)) throw new Error(`unknown transform type ${JSON.stringify(type)}`);
   let mod: Record<string, unknown>;
   try {
     mod = await import(`../components/transform/${type}.js`);
@@ -40,10 +57,7 @@ async function loadTransformComponent(type: string): Promise<Component<'transfor
     if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`unknown transform type ${type}`);
     throw err;
   }
-  const found = Object.values(mod).find((v): v is Component<'transform'> => {
-    const c = v as Partial<Component>;
-    return c?.kind === 'transform' && c.type === type;
-  });
+  const found = transformIn(mod, type);
   if (!found) throw new Error(`src/components/transform/${type} exports no transform component named ${type}`);
   return found;
 }
@@ -53,13 +67,14 @@ export class TransformChain {
   private constructor(
     readonly sections: TransformSection[],
     readonly transforms: PipelineTransform[],
+    readonly plugins: string[],
   ) {}
 
-  /** Builds each section's component; parameters a section leaves out take their schema defaults. */
-  static async build(sections: TransformSection[], ctx: BuildContext): Promise<TransformChain> {
+  /** Builds each section's component (plugin files, absolute paths, first); parameters left out take their schema defaults. */
+  static async build(sections: TransformSection[], ctx: BuildContext, plugins: string[] = []): Promise<TransformChain> {
     const transforms: PipelineTransform[] = [];
     for (const section of sections) {
-      const component = await loadTransformComponent(section.type);
+      const component = await loadTransformComponent(section.type, plugins);
       const { type, ...given } = section;
       const params = Value.Default(component.params, structuredClone(given));
       if (!Value.Check(component.params, params)) {
@@ -68,7 +83,7 @@ export class TransformChain {
       }
       transforms.push((await component.build(params, ctx)) as PipelineTransform);
     }
-    return new TransformChain(sections, transforms);
+    return new TransformChain(sections, transforms, plugins);
   }
 
   /** Fits transforms that learn from data (mean images, channel statistics), reusing earlier fits on the same sets. */
@@ -100,11 +115,11 @@ export class TransformChain {
       if (t.fit && !(t.fitState && t.loadFitState)) return `transform ${this.sections[i].type} cannot hand its fitted state to a worker`;
       states.push(t.fit ? t.fitState!() : undefined);
     }
-    return { sections: this.sections, states };
+    return { sections: this.sections, states, plugins: this.plugins };
   }
 
   static async fromMessage(msg: ChainMessage, ctx: BuildContext): Promise<TransformChain> {
-    const chain = await TransformChain.build(msg.sections, ctx);
+    const chain = await TransformChain.build(msg.sections, ctx, msg.plugins);
     chain.transforms.forEach((t, i) => t.fit && t.loadFitState!(msg.states[i]));
     return chain;
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pngjs from 'pngjs';
 import { InputPipeline, type HostBatch, type PipelineOptions } from '../../src/data/pipeline.js';
@@ -117,4 +117,27 @@ test('a failing transform in a worker surfaces as an error of the iteration', as
 test('a transform that learns from data needs the dataset splits to fit on', async () => {
   const p = new InputPipeline({ set: testSet, transforms: [{ type: 'flip' }, { type: 'per-pixel-mean' }], batchSize: 4, shuffle: false, seed: 0, workers: 0 });
   await assert.rejects(collect(p, 0), /transform per-pixel-mean learns from data: give the input pipeline `fit: \{train, test\}`/);
+});
+
+test('a plugin transform is found in its file, on the calling thread and in workers', async () => {
+  mkdirSync('.cache', { recursive: true });
+  const dir = mkdtempSync(join(process.cwd(), '.cache', 'plugin-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'plus.mjs');
+  writeFileSync(
+    file,
+    `import { Type } from '@sinclair/typebox';
+export const plus = { kind: 'transform', type: 'plus', doc: 'Adds a constant.',
+  params: Type.Object({ add: Type.Number({ default: 1, description: 'Added to every pixel.' }) }, { additionalProperties: false }),
+  build: (p) => ({ apply: (img) => ({ ...img, data: img.data.map((v) => v + p.add) }), outputShape: (s) => s }) };
+`,
+  );
+  const tiny = new ArrayImageSet(Uint8Array.of(1, 2, 3, 4), Int32Array.of(0, 1, 0, 1), [1, 1, 1]);
+  for (const workers of [0, 1]) {
+    const p = new InputPipeline({ set: tiny, transforms: [{ type: 'plus', add: 10 }], batchSize: 4, shuffle: false, seed: 0, workers, plugins: [file] });
+    const [b] = await collect(p, 0);
+    assert.deepEqual(Array.from(b.x), [11, 12, 13, 14]);
+    assert.equal(p.threaded, workers === 1);
+    await p.close();
+  }
 });
