@@ -1,6 +1,5 @@
 import { ArrayImageSet, sharedBytes } from './image-set.js';
 import { readIdx } from './idx.js';
-import type { DatasetSource } from './locate.js';
 
 /** The four files of an MNIST-style dataset, gzipped or not (some mirrors name them with a dot). */
 export const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((stem) => [
@@ -26,5 +25,3 @@ export function readIdxSplit(imagesPath: string, labelsPath: string): ArrayImage
 export function readIdxDataset(files: string[]): { train: ArrayImageSet; test: ArrayImageSet } {
   return { train: readIdxSplit(files[0], files[1]), test: readIdxSplit(files[2], files[3]) };
 }
-
-export type IdxSource = Omit<DatasetSource, 'files'>;

@@ -81,25 +81,6 @@ export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
   return new IndexedImageSet(set, indices);
 }
 
-/** One set holding all images of same-shaped array sets, one after another, in shared memory. */
-export function concatImages(sets: ImageSet[]): ImageSet {
-  const shape = sets[0].shape;
-  if (!shape || sets.some((s) => !s.pixels || !s.shape || s.shape.join() !== shape.join())) {
-    throw new Error('concatImages needs in-memory sets of one shape');
-  }
-  const pixels = sharedBytes(sets.reduce((n, s) => n + s.pixels!.length, 0));
-  const labels = new Int32Array(sets.reduce((n, s) => n + s.size, 0));
-  let offset = 0;
-  let count = 0;
-  for (const s of sets) {
-    pixels.set(s.pixels!, offset);
-    labels.set(s.labels, count);
-    offset += s.pixels!.length;
-    count += s.size;
-  }
-  return new ArrayImageSet(pixels, labels, shape);
-}
-
 /** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
 export type ImageSetDescription =
   | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }

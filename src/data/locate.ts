@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
+import { projectRoot } from '../util/paths.js';
 import { downloadFile, extractTarGz } from './download.js';
 
 /** Where a dataset's files may be found and how to fetch them. */
@@ -37,18 +37,6 @@ export interface Located {
 /** A dataset that is nowhere epsilab looked; the message lists each place and how to get the data. */
 export class DatasetNotFoundError extends Error {
   override name = 'DatasetNotFoundError';
-}
-
-/** The epsilab checkout or install folder (the nearest package.json named epsilab above this module). */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'epsilab') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the epsilab package folder');
-    dir = up;
-  }
 }
 
 /** The download cache for a dataset: `$EPSILAB_DATA/<name>`, else `~/.cache/epsilab/<name>`. */
