@@ -37,12 +37,27 @@ function isPairList(v: unknown): v is [number, unknown][] {
   return Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'number');
 }
 
+/**
+ * The training-set size a config fixes before any data is read, with the path that fixes it: a `subset` of N (or
+ * `subset.train` of N or `{first: N}`) or a generated set's `train_size`; the smallest when several do.
+ */
+export function knownTrainSize(config: ExperimentConfig): { size: number; from: string } | undefined {
+  const d = config.dataset as Record<string, any>;
+  const train = d.subset?.train;
+  const candidates: [unknown, string][] = [
+    [d.subset, 'dataset.subset'],
+    [train, 'dataset.subset.train'],
+    [train?.first, 'dataset.subset.train.first'],
+    [d.train_size, 'dataset.train_size'],
+  ];
+  const known = candidates.filter((c): c is [number, string] => typeof c[0] === 'number').map(([size, from]) => ({ size, from }));
+  return known.sort((a, b) => a.size - b.size)[0];
+}
+
 const batchFitsSubset: Check = (config, at) => {
-  const subset = (config.dataset as { subset?: unknown }).subset;
-  const train = typeof subset === 'number' ? subset : (subset as { train?: unknown } | undefined)?.train;
-  if (typeof train !== 'number' || config.train.batch_size <= train) return [];
-  const where = typeof subset === 'number' ? 'dataset.subset' : 'dataset.subset.train';
-  return [error(`train.batch_size (${config.train.batch_size}) is larger than the training subset (${where} = ${train} images): not one full batch per epoch`, at('train.batch_size'))];
+  const known = knownTrainSize(config);
+  if (!known || config.train.batch_size <= known.size) return [];
+  return [error(`train.batch_size (${config.train.batch_size}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, at('train.batch_size'))];
 };
 
 const CHECKS: Check[] = [increasingEpochs, batchFitsSubset];

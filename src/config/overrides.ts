@@ -5,8 +5,8 @@ import { parseYaml, type YNode } from './yaml-source.js';
 const PREFIX = '--set ';
 
 /**
- * Applies `--set path=value` overrides in order, values parsed as YAML. A path may name a new key (the schema then
- * judges it) and create the mappings leading to it; it may not pass through a scalar or past the end of a list.
+ * Applies `--set path=value` overrides in order, values parsed as YAML. A path may name a new key or append to a
+ * list (the schema then judges it), creating what leads there; it may not pass through a scalar or skip list items.
  */
 export function applyOverrides(root: YNode, file: string, sets: string[]): Diagnostic[] {
   const diags: Diagnostic[] = [];
@@ -43,30 +43,29 @@ export function applyOverrides(root: YNode, file: string, sets: string[]): Diagn
 }
 
 function setAt(root: YNode, segments: Segment[], value: YNode, keyPos: Position): string | undefined {
+  if (segments.length === 0) return 'the path is empty';
+  const fresh = (next: Segment): YNode => (typeof next === 'number' ? { kind: 'seq', pos: keyPos, items: [] } : { kind: 'map', pos: keyPos, entries: new Map() });
   let node = root;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     const last = i === segments.length - 1;
     const here = displayPath(segments.slice(0, i));
+    const child = last ? value : undefined;
     if (node.kind === 'map') {
       const key = String(seg);
       const entry = node.entries.get(key);
-      if (last) node.entries.set(key, { keyPos, node: value });
-      else if (entry) node = entry.node;
-      else {
-        const created: YNode = { kind: 'map', pos: keyPos, entries: new Map() };
-        node.entries.set(key, { keyPos, node: created });
-        node = created;
-      }
+      const next = child ?? entry?.node ?? fresh(segments[i + 1]);
+      if (!entry || last) node.entries.set(key, { keyPos, node: next });
+      node = next;
     } else if (node.kind === 'seq') {
       if (typeof seg !== 'number') return `${here} is a list: index it with [n], not .${seg}`;
-      if (seg > node.items.length || (!last && seg === node.items.length)) return `index ${seg} is past the end of ${here} (${node.items.length} items)`;
-      if (last) node.items[seg] = value;
-      else node = node.items[seg];
+      if (seg > node.items.length) return `index ${seg} is past the end of ${here} (${node.items.length} items)`;
+      const next = child ?? node.items[seg] ?? fresh(segments[i + 1]);
+      node.items[seg] = next;
+      node = next;
     } else {
       return `${here} is ${node.value === null ? 'null' : `a ${typeof node.value}`}, so it has no ${typeof seg === 'number' ? `[${seg}]` : `key '${seg}'`}`;
     }
   }
-  if (segments.length === 0) return 'the path is empty';
   return undefined;
 }

@@ -8,16 +8,48 @@ type Schema = Record<string, any>;
 
 /** ajv's errors as diagnostics at the offending node, in words a config's author reads. */
 export function translateErrors(errors: ErrorObject[], doc: PositionedDocument): Diagnostic[] {
-  const wholes = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
-  const kept = errors.filter((e) => e.keyword !== 'if' && !wholes.some((w) => e.schemaPath.startsWith(w)));
   const seen = new Set<string>();
-  const out: Diagnostic[] = [];
-  for (const e of kept) {
-    const d = toDiagnostic(e, doc);
+  return translate(errors, doc).filter((d) => {
     const key = `${d.pos?.file}:${d.pos?.line}:${d.pos?.col}:${d.message}`;
-    if (!seen.has(key)) out.push(d), seen.add(key);
+    return !seen.has(key) && seen.add(key);
+  });
+}
+
+const isUnion = (e: ErrorObject) => e.keyword === 'anyOf' || e.keyword === 'oneOf';
+const inside = (e: ErrorObject, union: ErrorObject) => e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`);
+
+/** A failed union reports the errors of the branch the author evidently meant, or else the forms it accepts. */
+function translate(errors: ErrorObject[], doc: PositionedDocument): Diagnostic[] {
+  const unions = errors.filter(isUnion);
+  const out: Diagnostic[] = [];
+  for (const e of errors.filter((x) => x.keyword !== 'if' && !unions.some((u) => inside(x, u)))) {
+    if (!isUnion(e)) {
+      out.push(toDiagnostic(e, doc));
+      continue;
+    }
+    const branch = meantBranch(e, errors.filter((x) => inside(x, e)));
+    out.push(...(branch ? translate(branch, doc) : [toDiagnostic(e, doc)]));
   }
   return out;
+}
+
+/**
+ * Branches whose errors include a wrong type for the value itself or a wrong constant on one of its keys (a `kind`
+ * tag) were not meant; of the rest, the one with fewest errors, when it is alone.
+ */
+function meantBranch(union: ErrorObject, errors: ErrorObject[]): ErrorObject[] | undefined {
+  const count = Array.isArray(union.schema) ? union.schema.length : 0;
+  const candidates: ErrorObject[][] = [];
+  for (let i = 0; i < count; i++) {
+    const mine = errors.filter((x) => x.schemaPath.startsWith(`${union.schemaPath}/${i}/`));
+    const own = (x: ErrorObject) => x.instancePath === union.instancePath;
+    const child = (x: ErrorObject) => x.instancePath.startsWith(`${union.instancePath}/`) && !x.instancePath.slice(union.instancePath.length + 1).includes('/');
+    const mismatch = mine.some((x) => (own(x) && (x.keyword === 'type' || x.keyword === 'const' || x.keyword === 'enum')) || (child(x) && (x.keyword === 'const' || x.keyword === 'enum')));
+    if (mine.length && !mismatch) candidates.push(mine);
+  }
+  const fewest = Math.min(...candidates.map((c) => c.length));
+  const best = candidates.filter((c) => c.length === fewest);
+  return best.length === 1 ? best[0] : undefined;
 }
 
 function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
@@ -54,7 +86,7 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
     case 'oneOf': {
       const branches = (Array.isArray(e.schema) ? e.schema : []) as Schema[];
       if (branches.length && branches.every((b) => b.const !== undefined)) return oneOfValues(p, branches.map((b) => b.const), e.data, posOf(at));
-      const forms = [...new Set(branches.map((b) => (b.const !== undefined ? show(b.const) : b.type ? describeType(String(b.type)) : 'a matching value')))];
+      const forms = [...new Set(branches.map(describeBranch))];
       return error(`${p} must be ${forms.join(' or ')}${got}`, posOf(at));
     }
     case 'enum':
@@ -81,6 +113,15 @@ function oneOfValues(p: string, allowed: unknown[], data: unknown, pos: Diagnost
   const names = allowed.map(String);
   const hint = typeof data === 'string' ? didYouMean(data, names) : '';
   return error(`${p} must be one of ${allowed.map(show).join(', ')} (got ${show(data)})${hint}`, pos);
+}
+
+/** `'auto'`, `a number`, `a mapping with kind: 'l1'`, `a mapping with keys run`. */
+function describeBranch(b: Schema): string {
+  if (b.const !== undefined) return show(b.const);
+  if (b.type !== 'object') return b.type ? describeType(String(b.type)) : 'a matching value';
+  const tags = Object.entries<Schema>(b.properties ?? {}).filter(([, v]) => v.const !== undefined);
+  if (tags.length) return `a mapping with ${tags.map(([k, v]) => `${k}: ${show(v.const)}`).join(', ')}`;
+  return b.required?.length ? `a mapping with ${(b.required as string[]).join(', ')}` : 'a mapping';
 }
 
 function describeType(t: string): string {

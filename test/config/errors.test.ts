@@ -151,7 +151,7 @@ test('cross-field rules: schedule epochs must increase, batch must fit the subse
   const { lines } = await problems({ 'x.yaml': text });
   assert.deepEqual(lines, [
     'x.yaml:13:38 schedule.boundaries[2][0] must be greater than the epoch before it (5): epochs in [[epoch, value], ...] must strictly increase (got 5)',
-    'x.yaml:15:33 train.batch_size (100) is larger than the training subset (dataset.subset = 64 images): not one full batch per epoch',
+    'x.yaml:15:33 train.batch_size (100) is larger than the training set (dataset.subset = 64 images): not one full batch per epoch',
     'x.yaml:9:11 model.freeze names no stage (stages: a, b)',
   ]);
 });
