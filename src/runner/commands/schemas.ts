@@ -2,12 +2,16 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registry } from '../../registry/registry.js';
+import { TableSpec } from '../../tables/spec.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { projectRoot } from '../../util/paths.js';
 import { EXIT, UsageError, type Command } from '../command.js';
 
 /** Each generated, committed JSON Schema: its file under schemas/ and how to make it. Others add their file kinds here. */
-export const SCHEMA_FILES: { file: string; schema: () => object }[] = [{ file: 'experiment.schema.json', schema: () => registry.schema() }];
+export const SCHEMA_FILES: { file: string; schema: () => object }[] = [
+  { file: 'experiment.schema.json', schema: () => registry.schema() },
+  { file: 'table.schema.json', schema: () => TableSpec },
+];
 
 export function schemaText(schema: object): string {
   return `${JSON.stringify(schema, null, 2)}\n`;

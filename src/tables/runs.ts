@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readResult, type RunResult } from '../runner/run-folder.js';
+import type { LedgerData, LedgerEntry } from '../sweep/ledger.js';
+import { globFolders } from './glob.js';
+import type { RunSelection } from './spec.js';
+
+/** One run folder as the table and plot commands see it: what the run recorded, never re-derived. */
+export interface RunRecord {
+  /** Folder, relative to the results root (`<experiment>/<run-id>` or `<sweep>/<trial>`). */
+  id: string;
+  dir: string;
+  config: Record<string, unknown>;
+  /** result.json, or null when the run never wrote one. */
+  result: RunResult | null;
+  /** The sweep ledger's entry, for trials of a sweep. */
+  ledger?: LedgerEntry;
+}
+
+export type MetricsLine = Record<string, number | string>;
+
+/** The value at a dotted path (`model.depth`), or undefined. */
+export function valueAt(data: unknown, path: string): unknown {
+  let at = data;
+  for (const key of path.split('.')) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/** Whether a run's config has the required values (a list accepts any of its values; null accepts absent). */
+export function matches(config: unknown, where: Record<string, unknown>): boolean {
+  return Object.entries(where).every(([path, want]) => {
+    const have = valueAt(config, path) ?? null;
+    return (Array.isArray(want) ? want : [want]).some((w) => JSON.stringify(w) === JSON.stringify(have));
+  });
+}
+
+/** The run folder at `root`/`id`, or undefined when it holds no config.json (not a run folder). */
+export function readRun(root: string, id: string, ledger?: LedgerEntry): RunRecord | undefined {
+  const dir = join(root, id);
+  const configFile = join(dir, 'config.json');
+  if (!existsSync(configFile)) return undefined;
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  return { id, dir, config, result: readResult(dir), ...(ledger ? { ledger } : {}) };
+}
+
+/** Sweep trials that have no run folder yet, by state, so an empty cell can say a trial is still pending. */
+export interface Selection {
+  runs: RunRecord[];
+  trialsWithoutFolder: { sweep: string; entry: LedgerEntry }[];
+}
+
+/** The run folders a selection names: glob matches and sweep trials, filtered by `where`. */
+export function selectRuns(selection: RunSelection, cwd = process.cwd()): Selection {
+  const root = resolve(cwd, selection.results);
+  const byId = new Map<string, RunRecord>();
+  const trialsWithoutFolder: Selection['trialsWithoutFolder'] = [];
+  for (const pattern of selection.glob) {
+    for (const id of globFolders(root, pattern)) {
+      const run = byId.has(id) ? undefined : readRun(root, id);
+      if (run) byId.set(id, run);
+    }
+  }
+  for (const sweep of selection.sweeps) {
+    const ledgerFile = join(root, sweep, 'ledger.json');
+    if (!existsSync(ledgerFile)) throw new Error(`sweep ${sweep}: no ${ledgerFile}; has it been planned or run?`);
+    const ledger = JSON.parse(readFileSync(ledgerFile, 'utf8')) as LedgerData;
+    for (const entry of Object.values(ledger.trials)) {
+      const id = `${sweep}/${entry.dir}`;
+      const run = readRun(root, id, entry);
+      if (run) byId.set(id, run);
+      else trialsWithoutFolder.push({ sweep, entry });
+    }
+  }
+  const runs = [...byId.values()].filter((r) => matches(r.config, selection.where)).sort((a, b) => a.id.localeCompare(b.id));
+  return { runs, trialsWithoutFolder };
+}
+
+/** The run's metrics.jsonl, one object per epoch (distillation stages carry a `stage` field). */
+export function readMetrics(run: RunRecord): MetricsLine[] {
+  const file = join(run.dir, 'metrics.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      // A line torn by a crash mid-write is skipped; every earlier epoch stays readable.
+      try {
+        return [JSON.parse(line) as MetricsLine];
+      } catch {
+        return [];
+      }
+    });
+}
