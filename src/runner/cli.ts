@@ -13,11 +13,12 @@ import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { plotCommand } from './commands/plot.js';
 import { schemasCommand } from './commands/schemas.js';
+import { sweepCommand } from './commands/sweep.js';
 import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, validateCommand, printConfigCommand, planCommand, listCommand, tableCommand, plotCommand, schemasCommand];
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 

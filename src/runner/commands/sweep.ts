@@ -1,0 +1,60 @@
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { planSweepLines } from '../../sweep/plan.js';
+import { runSweep } from '../../sweep/run-sweep.js';
+import { EXIT, UsageError, type Command } from '../command.js';
+
+export const sweepCommand: Command = {
+  name: 'sweep',
+  summary: 'Run every trial of a sweep file (grid, zip, trials, seeds) locally or on Slurm; running it again resumes',
+  usage: `epsilab sweep <sweep.yaml> [--resume] [--no-wait] [--status]
+
+Expands the sweep into trials (base config + overrides + seed), validates every one before anything runs, and
+runs those not done with the sweep's executor: local child processes (executor.max_parallel at once) or Slurm
+(one sbatch job array, followed with squeue/scontrol). Each trial runs \`epsilab run\` in its own folder
+<output.root>/<sweep>/<trial-id>/ (the id derives from the resolved config, seed included); ledger.json in the
+sweep folder records every trial's state, and the folder is a TensorBoard logdir with an HParams table.
+
+Running the sweep again resumes it: finished trials are not run again, failed and cancelled ones are, trials
+added to the grid are new, and an interrupted trial continues from its checkpoint. Ctrl-C or SIGTERM cancels
+the running trials (they checkpoint) and records them cancelled.
+
+Options:
+  --resume    the same as running it again (for clarity in scripts)
+  --no-wait   Slurm: return once the trials are submitted; run the sweep again to follow them
+  --status    print the trials and their states from the ledger; run nothing
+Exit codes: 0 all trials done (or submitted with --no-wait), 1 some trial failed or was cancelled, 2 bad sweep
+file or config, 130 interrupted.`,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { resume: { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false }, status: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) throw new UsageError('sweep takes exactly one sweep file');
+    if (values.status) {
+      for (const line of await planSweepLines(positionals[0])) console.log(line);
+      return EXIT.ok;
+    }
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (controller.signal.aborted) return;
+      console.error(`${signal}: cancelling the running trials (they write a checkpoint first)`);
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const wait = !values['no-wait'];
+      const s = await runSweep({ file: positionals[0], cancel: controller.signal, wait });
+      const c = s.counts;
+      console.log(`${relative(process.cwd(), s.dir) || '.'}/: ${c.done} done, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.pending} pending`);
+      if (controller.signal.aborted) return EXIT.interrupted;
+      if (c.failed || c.cancelled) return EXIT.failed;
+      return c.done === s.entries.length || !wait ? EXIT.ok : EXIT.failed;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import { projectRoot } from '../util/paths.js';
+import { addTrials, countStates, Ledger, type LedgerEntry, type TrialState } from './ledger.js';
+import { runLocal } from './local-executor.js';
+import { progressDisplay } from './progress.js';
+import { resolveSweep, type ResolvedSweep } from './resolve.js';
+import { runSlurm } from './slurm-executor.js';
+import { withHParams, writeSweepExperiment } from './sweep-hparams.js';
+import { trialFiles, type SweepObserver, type Trial, type TrialCommand } from './trial.js';
+
+export interface SweepRunOptions {
+  file: string;
+  /** The command line of a trial; by default `epsilab run` of the base config with the trial's overrides. */
+  command?: TrialCommand;
+  /** Environment of the trials and of the Slurm commands (SLURM_CONF for a local cluster). */
+  env?: NodeJS.ProcessEnv;
+  /** Slurm only: false returns once the trials are submitted. */
+  wait?: boolean;
+  /** Aborting cancels the sweep: running trials are stopped (they checkpoint) and recorded cancelled. */
+  cancel?: AbortSignal;
+  /** Where trial events go; by default one progress display on stderr. */
+  observer?: SweepObserver & { stop?(): void };
+}
+
+export interface SweepSummary {
+  dir: string;
+  ledger: string;
+  /** The sweep's trials as the ledger holds them now, in the sweep file's order. */
+  entries: LedgerEntry[];
+  counts: Record<TrialState, number>;
+}
+
+/**
+ * `epsilab run <base> --set ... --run-dir <trial folder>` with this Node: the base config from where it lives, so
+ * paths in it (datasets, plugins) mean what they mean there.
+ */
+export function defaultCommand(trial: Trial): string[] {
+  return [process.execPath, join(projectRoot(), 'bin', 'epsilab.js'), 'run', trial.base, ...trial.sets.flatMap((s) => ['--set', s]), '--run-dir', trial.dir];
+}
+
+/** Writes each trial's folder and config and brings the ledger up to date with the sweep file (new trials pending). */
+export async function prepareSweep(resolved: ResolvedSweep): Promise<Ledger> {
+  const { dir, trials, texts, source } = resolved;
+  mkdirSync(dir, { recursive: true });
+  for (const t of trials) writeFileAtomic(trialFiles(t.dir).config, texts.get(t.id)!);
+  const ledger = new Ledger(join(dir, 'ledger.json'), source.spec.sweep);
+  await ledger.update((d) => addTrials(d, trials.map((t) => ({ id: t.id, slug: t.slug, dir: t.id }))));
+  writeSweepExperiment(dir, trials, source.spec.metrics);
+  return ledger;
+}
+
+export function summarize(ledger: Ledger, trials: Trial[]): SweepSummary {
+  const data = ledger.read();
+  const entries = trials.map((t) => data.trials[t.id]);
+  return { dir: dirname(ledger.file), ledger: ledger.file, entries, counts: countStates(entries) };
+}
+
+/**
+ * Runs a sweep to completion: resolves and validates every trial first, then runs those not done with the
+ * sweep's executor. Running it again resumes: finished trials (same resolved config, same id) are not run again.
+ */
+export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
+  const resolved = await resolveSweep(o.file);
+  const ledger = await prepareSweep(resolved);
+  const { trials, dir, source } = resolved;
+  const before = summarize(ledger, trials);
+  if (before.counts.done === trials.length) return before;
+  const display = o.observer ?? progressDisplay(trials.length, before.counts.done);
+  const observer = withHParams(display);
+  const common = { trials, ledger, observer, command: o.command ?? defaultCommand, cancel: o.cancel ?? new AbortController().signal, env: o.env };
+  const executor = source.spec.executor;
+  try {
+    if (executor.type === 'local') await runLocal({ ...common, executor });
+    else await runSlurm({ ...common, executor, sweep: source.spec.sweep, sweepDir: dir, wait: o.wait ?? true });
+  } finally {
+    display.stop?.();
+  }
+  return summarize(ledger, trials);
+}
