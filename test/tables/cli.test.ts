@@ -4,8 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { schemaText } from '../../src/runner/commands/schemas.js';
-import { TableSpec } from '../../src/tables/spec.js';
 import { config, done, epochs, resultsDir, writeRun } from './run-folders.js';
 
 const cli = fileURLToPath(new URL('../../src/runner/cli.js', import.meta.url));
@@ -54,9 +52,4 @@ test('epsilab plot draws run folders into the file named', () => {
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /results\/cifar is not a run folder/);
   assert.ok(!existsSync(join(cwd, 'lr.svg')));
-});
-
-test('the committed table schema matches the code', () => {
-  const committed = fileURLToPath(new URL('../../../schemas/table.schema.json', import.meta.url));
-  assert.equal(readFileSync(committed, 'utf8'), schemaText(TableSpec), 'run `npx epsilab schemas --write` and commit schemas/table.schema.json');
 });
