@@ -13,11 +13,6 @@ export interface Entry {
   note?: string;
 }
 
-export interface Column {
-  header: string;
-  kind: 'metric' | 'reference' | 'difference';
-}
-
 export interface TableRow {
   /** The row's config values, one per row axis. */
   values: unknown[];
@@ -28,7 +23,8 @@ export interface TableRow {
 export interface TableModel {
   title: string;
   rowHeaders: string[];
-  columns: Column[];
+  /** Headings of the value columns: each cell's metric, then its reference and difference when asked. */
+  columns: string[];
   rows: TableRow[];
   /** Notes on the whole table: runs left out, sweep trials without a run folder. */
   notes: string[];
@@ -117,13 +113,13 @@ export function buildTable(spec: TableSpec, selection: Selection): TableModel {
   const metricsOf = (run: RunRecord) => metricsCache.get(run.id) ?? metricsCache.set(run.id, readMetrics(run)).get(run.id)!;
   const inKey = (run: RunRecord, axes: Axis[], key: unknown[]) => axes.every((a, i) => same(configValue(run, a.path), key[i]));
 
-  const columns: Column[] = [];
+  const columns: string[] = [];
   for (const cell of spec.cells) {
     for (const colKey of colKeys) {
       const suffix = spec.columns.length ? ` (${spec.columns.map((a, i) => a.names[String(colKey[i])] ?? `${a.label || a.path}=${String(colKey[i])}`).join(', ')})` : '';
-      columns.push({ header: cell.label + suffix, kind: 'metric' });
-      if (cell.reference) columns.push({ header: cell.reference.label + suffix, kind: 'reference' });
-      if (cell.reference?.difference) columns.push({ header: `Δ vs ${cell.reference.label}${suffix}`, kind: 'difference' });
+      columns.push(cell.label + suffix);
+      if (cell.reference) columns.push(cell.reference.label + suffix);
+      if (cell.reference?.difference) columns.push(`Δ vs ${cell.reference.label}${suffix}`);
     }
   }
 

@@ -14,7 +14,7 @@ export function renderCsv(model: TableModel): string {
   for (const row of model.rows) {
     row.entries.forEach((e, i) => {
       const values = row.values.map((v) => (v === null ? '' : String(v)));
-      lines.push([...values, model.columns[i].header, e.value, e.std, e.n, e.text, e.note].map(field).join(','));
+      lines.push([...values, model.columns[i], e.value, e.std, e.n, e.text, e.note].map(field).join(','));
     });
   }
   return lines.join('\n') + '\n';

@@ -26,7 +26,7 @@ export function renderLatex(model: TableModel): string {
     ...(model.title ? [`% ${model.title.replace(/\n/g, ' ')}`] : []),
     `\\begin{tabular}{${spec}}`,
     '\\toprule',
-    row([...model.rowHeaders, ...model.columns.map((c) => c.header)].map(latexText)),
+    row([...model.rowHeaders, ...model.columns].map(latexText)),
     '\\midrule',
     ...model.rows.map((r) =>
       row([

@@ -6,7 +6,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 /** A GitHub-flavoured Markdown table; an empty cell shows — and a footnote saying why. */
 export function renderMarkdown(model: TableModel): string {
   const { marker, notes } = footnotes(model);
-  const header = [...model.rowHeaders, ...model.columns.map((c) => c.header)];
+  const header = [...model.rowHeaders, ...model.columns];
   const align = [...model.rowHeaders.map(() => '---'), ...model.columns.map(() => '---:')];
   const lines = [`| ${header.map(cell).join(' | ')} |`, `| ${align.join(' | ')} |`];
   for (const row of model.rows) {

@@ -35,7 +35,7 @@ const errorTable = (results: string) =>
 
 test('cells aggregate seeds as mean ± std (n) beside the reference and the difference', () => {
   const model = buildTable(errorTable(depthStudy()), selectRuns(errorTable(depthStudy()).runs));
-  assert.deepEqual(model.columns.map((c) => c.header), ['Error (%)', 'Paper', 'Δ vs Paper']);
+  assert.deepEqual(model.columns, ['Error (%)', 'Paper', 'Δ vs Paper']);
   const [d20] = model.rows;
   assert.deepEqual(d20.labels, ['20']);
   assert.deepEqual(d20.entries.map((e) => e.text), ['9.00 ± 1.41 (n=2)', '8.50', '+0.50']);
@@ -112,7 +112,7 @@ test('columns pivot on a config value; cells can filter and read the last metric
     cells: [{ label: 'Discarded', value: 'discarded_cnt', from: 'last-epoch', aggregate: 'max', decimals: 0, where: { seed: [0, 1] } }],
   });
   const model = buildTable(s, selectRuns(s.runs));
-  assert.deepEqual(model.columns.map((c) => c.header), ['Discarded (ε = 2)', 'Discarded (model.epsilon=2.5)']);
+  assert.deepEqual(model.columns, ['Discarded (ε = 2)', 'Discarded (model.epsilon=2.5)']);
   assert.deepEqual(model.rows[0].entries.map((e) => e.text), ['5 (n=2)', '6 (n=2)']);
 });
 
