@@ -1,0 +1,34 @@
+{
+  "variables": {
+    "libtorch_include%": "",
+    "libtorch_lib%": "/usr/lib/x86_64-linux-gnu",
+    "cxx11_abi%": "1",
+    "with_cuda%": "0"
+  },
+  "targets": [
+    {
+      "target_name": "epsilab_torch",
+      "sources": [
+        "src/addon.cc",
+        "src/tensors.cc",
+        "src/transfer.cc",
+        "src/elementwise.cc",
+        "src/reduce.cc",
+        "src/shape.cc",
+        "src/conv.cc",
+        "src/pool.cc",
+        "src/norm.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "_GLIBCXX_USE_CXX11_ABI=<(cxx11_abi)"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "libraries": ["-L<(libtorch_lib)", "-Wl,-rpath,<(libtorch_lib)", "-ltorch_cpu", "-lc10"],
+      "conditions": [
+        ["libtorch_include!=''", {"include_dirs": ["<(libtorch_include)"]}],
+        ["with_cuda==1", {"libraries": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"]}]
+      ]
+    }
+  ]
+}

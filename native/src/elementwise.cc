@@ -1,0 +1,156 @@
+// Element-wise kernels. The op tables are the one list of names: JavaScript reads them to register kernels.
+#include "tensors.h"
+
+namespace epsilab {
+
+using at::Tensor;
+using UnaryFn = Tensor (*)(const Tensor&, double, double);
+using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+
+struct UnaryOp { const char* name; UnaryFn fn; };
+struct BinaryOp { const char* name; BinaryFn fn; };
+
+// Unary kernels by tfjs kernel name; a and b carry the kernel's numeric attributes (alpha, clip bounds).
+static const UnaryOp unaryOps[] = {
+    {"Abs", [](const Tensor& x, double, double) { return at::abs(x); }},
+    {"Acos", [](const Tensor& x, double, double) { return at::acos(x); }},
+    {"Acosh", [](const Tensor& x, double, double) { return at::acosh(x); }},
+    {"Asin", [](const Tensor& x, double, double) { return at::asin(x); }},
+    {"Asinh", [](const Tensor& x, double, double) { return at::asinh(x); }},
+    {"Atan", [](const Tensor& x, double, double) { return at::atan(x); }},
+    {"Atanh", [](const Tensor& x, double, double) { return at::atanh(x); }},
+    {"Ceil", [](const Tensor& x, double, double) { return at::ceil(x); }},
+    {"ClipByValue", [](const Tensor& x, double lo, double hi) { return at::clamp(x, lo, hi); }},
+    {"Cos", [](const Tensor& x, double, double) { return at::cos(x); }},
+    {"Cosh", [](const Tensor& x, double, double) { return at::cosh(x); }},
+    {"Elu", [](const Tensor& x, double, double) { return at::elu(x); }},
+    {"Erf", [](const Tensor& x, double, double) { return at::erf(x); }},
+    {"Exp", [](const Tensor& x, double, double) { return at::exp(x); }},
+    {"Expm1", [](const Tensor& x, double, double) { return at::expm1(x); }},
+    {"Floor", [](const Tensor& x, double, double) { return at::floor(x); }},
+    {"IsFinite", [](const Tensor& x, double, double) { return at::isfinite(x); }},
+    {"IsInf", [](const Tensor& x, double, double) { return at::isinf(x); }},
+    {"IsNan", [](const Tensor& x, double, double) { return at::isnan(x); }},
+    {"LeakyRelu", [](const Tensor& x, double alpha, double) { return at::leaky_relu(x, alpha); }},
+    {"Log", [](const Tensor& x, double, double) { return at::log(x); }},
+    {"Log1p", [](const Tensor& x, double, double) { return at::log1p(x); }},
+    {"LogicalNot", [](const Tensor& x, double, double) { return at::logical_not(x); }},
+    {"Neg", [](const Tensor& x, double, double) { return at::neg(x); }},
+    {"Reciprocal", [](const Tensor& x, double, double) { return at::reciprocal(x); }},
+    {"Relu", [](const Tensor& x, double, double) { return at::relu(x); }},
+    {"Relu6", [](const Tensor& x, double, double) { return at::clamp(x, 0, 6); }},
+    {"Round", [](const Tensor& x, double, double) { return at::round(x); }},
+    {"Rsqrt", [](const Tensor& x, double, double) { return at::rsqrt(x); }},
+    {"Selu", [](const Tensor& x, double, double) { return at::selu(x); }},
+    {"Sigmoid", [](const Tensor& x, double, double) { return at::sigmoid(x); }},
+    {"Sign", [](const Tensor& x, double, double) { return at::sign(x); }},
+    {"Sin", [](const Tensor& x, double, double) { return at::sin(x); }},
+    {"Sinh", [](const Tensor& x, double, double) { return at::sinh(x); }},
+    {"Softplus", [](const Tensor& x, double, double) { return at::softplus(x); }},
+    {"Sqrt", [](const Tensor& x, double, double) { return at::sqrt(x); }},
+    {"Square", [](const Tensor& x, double, double) { return at::square(x); }},
+    {"Step", [](const Tensor& x, double alpha, double) {
+       return at::where(at::isnan(x), x, at::where(x > 0, at::Scalar(1.0), at::Scalar(alpha)).to(x.scalar_type()));
+     }},
+    {"Tan", [](const Tensor& x, double, double) { return at::tan(x); }},
+    {"Tanh", [](const Tensor& x, double, double) { return at::tanh(x); }},
+};
+
+static const BinaryOp binaryOps[] = {
+    {"Add", [](const Tensor& a, const Tensor& b) { return at::add(a, b); }},
+    {"EluGrad", [](const Tensor& dy, const Tensor& y) { return at::where(y < 0, dy * (y + 1), dy); }},
+    {"Atan2", [](const Tensor& a, const Tensor& b) { return at::atan2(a, b); }},
+    {"Equal", [](const Tensor& a, const Tensor& b) { return at::eq(a, b); }},
+    {"FloorDiv", [](const Tensor& a, const Tensor& b) { return at::div(a, b, "floor"); }},
+    {"Greater", [](const Tensor& a, const Tensor& b) { return at::gt(a, b); }},
+    {"GreaterEqual", [](const Tensor& a, const Tensor& b) { return at::ge(a, b); }},
+    {"Less", [](const Tensor& a, const Tensor& b) { return at::lt(a, b); }},
+    {"LessEqual", [](const Tensor& a, const Tensor& b) { return at::le(a, b); }},
+    {"LogicalAnd", [](const Tensor& a, const Tensor& b) { return at::logical_and(a, b); }},
+    {"LogicalOr", [](const Tensor& a, const Tensor& b) { return at::logical_or(a, b); }},
+    {"Maximum", [](const Tensor& a, const Tensor& b) { return at::maximum(a, b); }},
+    {"Minimum", [](const Tensor& a, const Tensor& b) { return at::minimum(a, b); }},
+    {"Mod", [](const Tensor& a, const Tensor& b) { return at::remainder(a, b); }},
+    {"Multiply", [](const Tensor& a, const Tensor& b) { return at::mul(a, b); }},
+    {"NotEqual", [](const Tensor& a, const Tensor& b) { return at::ne(a, b); }},
+    {"Pow", [](const Tensor& a, const Tensor& b) { return at::pow(a, b); }},
+    {"Prelu", [](const Tensor& x, const Tensor& alpha) { return at::where(x < 0, x * alpha, x); }},
+    {"RealDiv", [](const Tensor& a, const Tensor& b) { return at::div(a, b); }},
+    {"SquaredDifference", [](const Tensor& a, const Tensor& b) { return at::square(a - b); }},
+    {"Sub", [](const Tensor& a, const Tensor& b) { return at::sub(a, b); }},
+};
+
+template <typename Op, size_t N>
+static Napi::Value names(Napi::Env env, const Op (&ops)[N]) {
+  auto out = Napi::Array::New(env, N);
+  for (size_t i = 0; i < N; i++) out.Set(i, ops[i].name);
+  return out;
+}
+
+template <typename Op, size_t N>
+static const Op& pick(const Op (&ops)[N], const Napi::Value& code) {
+  uint32_t i = code.As<Napi::Number>().Uint32Value();
+  if (i >= N) throw std::invalid_argument("unknown op code");
+  return ops[i];
+}
+
+// unary(code, x, a, b)
+static Napi::Value unary(const Napi::CallbackInfo& info) {
+  const auto& op = pick(unaryOps, info[0]);
+  return wrap(info.Env(), op.fn(tensorAt(info[1]), num(info[2]), num(info[3])));
+}
+
+// binary(code, a, b, outDtypeCode): tfjs decides the result dtype, ATen's promotion is corrected to it.
+static Napi::Value binary(const Napi::CallbackInfo& info) {
+  const auto& op = pick(binaryOps, info[0]);
+  auto out = op.fn(tensorAt(info[1]), tensorAt(info[2]));
+  auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
+  return wrap(info.Env(), out.scalar_type() == type ? out : out.to(type));
+}
+
+static Napi::Value cast(const Napi::CallbackInfo& info) {
+  return wrap(info.Env(), tensorAt(info[0]).to(scalarTypeOf(info[1].As<Napi::Number>().Int32Value())));
+}
+
+// select(condition, a, b, outDtypeCode)
+static Napi::Value select(const Napi::CallbackInfo& info) {
+  const auto& cond = tensorAt(info[0]);
+  const auto& a = tensorAt(info[1]);
+  const auto& b = tensorAt(info[2]);
+  auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
+  return wrap(info.Env(), at::where(cond.to(at::kBool), a.to(type), b.to(type)));
+}
+
+static Napi::Value addN(const Napi::CallbackInfo& info) {
+  auto ids = info[0].As<Napi::Array>();
+  auto sum = tensorAt(ids.Get(0u)).clone();
+  for (uint32_t i = 1; i < ids.Length(); i++) sum.add_(tensorAt(ids.Get(i)));
+  return wrap(info.Env(), sum);
+}
+
+// fill(shape, value, dtypeCode): one stored element broadcast to the shape, so big constants cost nothing.
+static Napi::Value fill(const Napi::CallbackInfo& info) {
+  auto type = scalarTypeOf(info[2].As<Napi::Number>().Int32Value());
+  return wrap(info.Env(), at::full({}, num(info[1]), optionsFor(type)).expand(ints(info[0])));
+}
+
+// range(count, start, step, dtypeCode): start + step * i, computed in double for exact integer ranges.
+static Napi::Value range(const Napi::CallbackInfo& info) {
+  auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
+  auto r = at::arange(info[0].As<Napi::Number>().Int64Value(), optionsFor(at::kDouble)) * num(info[2]) + num(info[1]);
+  return wrap(info.Env(), r.to(type));
+}
+
+void registerElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("unaryOps", names(env, unaryOps));
+  exports.Set("binaryOps", names(env, binaryOps));
+  define(env, exports, "unary", unary);
+  define(env, exports, "binary", binary);
+  define(env, exports, "cast", cast);
+  define(env, exports, "select", select);
+  define(env, exports, "addN", addN);
+  define(env, exports, "fill", fill);
+  define(env, exports, "range", range);
+}
+
+}  // namespace epsilab

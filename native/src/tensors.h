@@ -1,0 +1,53 @@
+// Shared plumbing of the addon: the handle table, argument parsing, dtype codes and error translation.
+#pragma once
+#include <ATen/ATen.h>
+#include <napi.h>
+
+#include <functional>
+#include <vector>
+
+namespace epsilab {
+
+// dtype codes shared with the TypeScript side: 0 float32, 1 int32, 2 bool.
+at::ScalarType scalarTypeOf(int code);
+int codeOf(at::ScalarType type);
+
+// The device every new tensor is created on (cpu unless configured otherwise).
+c10::Device& currentDevice();
+at::TensorOptions optionsFor(at::ScalarType type);
+
+// Live tensors are addressed from JavaScript by slot number; a slot is emptied when tfjs disposes its data.
+at::Tensor& tensorAt(const Napi::Value& id);
+int32_t store(at::Tensor t);
+void release(int32_t id);
+// Stores a result (normalised to a tfjs dtype), records its shape in the meta buffer, returns its handle.
+Napi::Value wrap(Napi::Env env, at::Tensor t);
+Napi::Value wrapAll(Napi::Env env, const std::vector<at::Tensor>& ts);
+// Writes [rank, dtype code, dims...] of a tensor into the meta buffer shared with JavaScript.
+void writeMeta(const at::Tensor& t);
+int32_t* metaBuffer();
+constexpr size_t kMetaInts = 34;
+
+std::vector<int64_t> ints(const Napi::Value& v);
+double num(const Napi::Value& v);
+
+// Live tensor count and the bytes of the distinct storages they hold.
+std::pair<int64_t, int64_t> liveMemory();
+
+using Handler = std::function<Napi::Value(const Napi::CallbackInfo&)>;
+// Exports a function that turns libtorch errors into JavaScript errors.
+void define(Napi::Env env, Napi::Object exports, const char* name, Handler fn);
+
+// NHWC <-> NCHW views (channels-last memory stays where it is).
+inline at::Tensor nchw(const at::Tensor& x) { return x.permute({0, 3, 1, 2}); }
+inline at::Tensor nhwc(const at::Tensor& x) { return x.permute({0, 2, 3, 1}); }
+
+void registerTransfer(Napi::Env env, Napi::Object exports);
+void registerElementwise(Napi::Env env, Napi::Object exports);
+void registerReduce(Napi::Env env, Napi::Object exports);
+void registerShape(Napi::Env env, Napi::Object exports);
+void registerConv(Napi::Env env, Napi::Object exports);
+void registerPool(Napi::Env env, Napi::Object exports);
+void registerNorm(Napi::Env env, Napi::Object exports);
+
+}  // namespace epsilab

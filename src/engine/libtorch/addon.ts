@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What the native addon reports about the libtorch it runs on. */
+export interface TorchInfo {
+  version: string;
+  threads: number;
+  device: string;
+  mkldnn: boolean;
+  cuda: boolean;
+}
+
+/** A tensor handle: a slot number in the addon's table of live libtorch tensors. */
+export type Handle = number;
+type Ids = Handle | null;
+
+/** The native addon's functions (native/src/*.cc); every result handle's shape and dtype land in `meta`. */
+export interface TorchAddon {
+  /** [rank, dtype code, ...dims] of the tensor created or inspected last. */
+  meta: Int32Array;
+  unaryOps: string[];
+  binaryOps: string[];
+  reduceOps: string[];
+  configure(opts: { threads?: number; device?: string }): TorchInfo;
+  memory(): { tensors: number; bytes: number };
+  sync(): void;
+  upload(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): Handle;
+  download(h: Handle): Float32Array | Int32Array | Uint8Array;
+  dispose(h: Handle): void;
+  alias(h: Handle): Handle;
+  reshape(h: Handle, shape: number[]): Handle;
+  metaOf(h: Handle): void;
+  unary(code: number, x: Handle, a: number, b: number): Handle;
+  binary(code: number, a: Handle, b: Handle, dtype: number): Handle;
+  cast(x: Handle, dtype: number): Handle;
+  select(condition: Handle, a: Handle, b: Handle, dtype: number): Handle;
+  addN(xs: Handle[]): Handle;
+  fill(shape: number[], value: number, dtype: number): Handle;
+  range(count: number, start: number, step: number, dtype: number): Handle;
+  reduce(code: number, x: Handle, axes: number[], keepDims: boolean): Handle;
+  argReduce(x: Handle, axis: number, isMax: boolean): Handle;
+  topk(x: Handle, k: number, sorted: boolean): Handle[];
+  softmax(x: Handle, dim: number): Handle;
+  cumsum(x: Handle, axis: number, exclusive: boolean, reverse: boolean): Handle;
+  transpose(x: Handle, perm: number[]): Handle;
+  slice(x: Handle, begin: number[], size: number[]): Handle;
+  stridedSlice(x: Handle, begin: number[], strides: number[], sizes: number[]): Handle;
+  pad(x: Handle, paddings: number[], value: number): Handle;
+  mirrorPad(x: Handle, paddings: number[], symmetric: boolean): Handle;
+  concat(xs: Handle[], axis: number): Handle;
+  stack(xs: Handle[], axis: number): Handle;
+  unstack(x: Handle, axis: number): Handle[];
+  split(x: Handle, sizes: number[], axis: number): Handle[];
+  tile(x: Handle, reps: number[]): Handle;
+  gather(x: Handle, indices: Handle, axis: number): Handle;
+  oneHot(indices: Handle, depth: number, on: number, off: number, dtype: number): Handle;
+  reverse(x: Handle, dims: number[]): Handle;
+  conv2d(x: Handle, filter: Handle, params: number[]): Handle;
+  conv2dBackpropInput(dy: Handle, filter: Handle, inputShape: number[], params: number[]): Handle;
+  conv2dBackpropFilter(x: Handle, dy: Handle, filterShape: number[], params: number[]): Handle;
+  maxPool(x: Handle, params: number[]): Handle;
+  maxPoolGrad(dy: Handle, x: Handle, params: number[]): Handle;
+  avgPool(x: Handle, params: number[]): Handle;
+  avgPoolGrad(dy: Handle, x: Handle, params: number[]): Handle;
+  batchNorm(x: Handle, mean: Handle, variance: Handle, offset: Ids, scale: Ids, epsilon: number): Handle;
+  batchNormTrain(x: Handle, scale: Handle, offset: Handle, epsilon: number): Handle[];
+  batchNormTrainGrad(dy: Handle, x: Handle, scale: Handle, mean: Handle, invStd: Handle, epsilon: number): Handle[];
+  matmul(a: Handle, b: Handle, transposeA: boolean, transposeB: boolean): Handle;
+}
+
+const ADDON = join('native', 'build', 'Release', 'epsilab_torch.node');
+
+/** The built addon next to this package (the nearest folder above this file that holds it), or EPSILAB_LIBTORCH_ADDON. */
+export function addonPath(): string | null {
+  const fromEnv = process.env.EPSILAB_LIBTORCH_ADDON;
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+/** Loads the addon, or says why it cannot be loaded. */
+export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string } {
+  const path = addonPath();
+  if (path === null) return { addon: null, why: 'libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)' };
+  try {
+    return { addon: createRequire(import.meta.url)(path) as TorchAddon };
+  } catch (e) {
+    return { addon: null, why: `libtorch addon failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}

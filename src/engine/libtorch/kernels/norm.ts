@@ -1,0 +1,22 @@
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TorchAddon } from '../addon.js';
+import type { LibtorchBackend } from '../backend.js';
+import { biasAndActivation } from './conv.js';
+import { kernel } from './kernel.js';
+
+/** Batch normalisation with given statistics, and matrix products (plain and fused with bias and activation). */
+export function normKernels(addon: TorchAddon): KernelConfig[] {
+  const optional = (b: LibtorchBackend, t: TensorInfo | undefined) => (t ? b.handle(t) : null);
+  return [
+    kernel('FusedBatchNorm', (b, { x, mean, variance, offset, scale }, { varianceEpsilon }) =>
+      b.output(addon.batchNorm(b.handle(x), b.handle(mean), b.handle(variance), optional(b, offset), optional(b, scale), varianceEpsilon)),
+    ),
+    kernel('BatchMatMul', (b, { a, b: bt }, { transposeA, transposeB }) =>
+      b.output(addon.matmul(b.handle(a), b.handle(bt), transposeA, transposeB)),
+    ),
+    kernel('_FusedMatMul', (b, inputs, attrs) => {
+      const y = addon.matmul(b.handle(inputs.a), b.handle(inputs.b), attrs.transposeA, attrs.transposeB);
+      return b.output(biasAndActivation(b, addon, y, inputs, attrs));
+    }),
+  ];
+}
