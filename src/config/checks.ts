@@ -2,12 +2,13 @@ import { error, type Diagnostic, type Position } from './errors.js';
 import { displayPath, type Segment } from './paths.js';
 import { SECTIONS, type ComponentSection, type ExperimentConfig } from '../registry/sections.js';
 import type { Registry } from '../registry/registry.js';
+import { didYouMean, quoteList } from '../registry/suggest.js';
 
 /** Points at the node of a path (dotted, e.g. `schedule.initial[2][0]`) or its nearest written ancestor. */
 export type At = (path: string) => Position | undefined;
 
 /** A cross-field rule checked after the schema passed, reporting each problem at its own position. */
-export type Check = (config: ExperimentConfig, at: At) => Diagnostic[];
+export type Check = (config: ExperimentConfig, at: At, registry: Registry) => Diagnostic[];
 
 /** `[[epoch, value], ...]` parameters by name: their epochs must strictly increase. */
 const EPOCH_PAIR_KEYS = new Set(['boundaries', 'values', 'initial', 'after_discard']);
@@ -60,7 +61,30 @@ const batchFitsSubset: Check = (config, at) => {
   return [error(`train.batch_size (${config.train.batch_size}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, at('train.batch_size'))];
 };
 
-const CHECKS: Check[] = [increasingEpochs, batchFitsSubset];
+/** Distillation stages may only name taps and parts the student model has. */
+const distillationNamesExist: Check = (config, at, registry) => {
+  const plan = config.distillation as { stages?: { train?: string[]; loss?: { kind: string; at?: string }[] }[]; student?: Record<string, unknown> } | undefined;
+  if (!plan?.stages) return [];
+  const { type, ...params } = { ...config.model, ...(plan.student ?? {}) } as ComponentSection;
+  const parts = registry.find('model', type)?.parts?.(params as never);
+  if (!parts) return [error(`distillation needs a model that declares its taps and parts; model type '${type}' does not`, at('model.type'))];
+  const out: Diagnostic[] = [];
+  plan.stages.forEach((stage, i) => {
+    stage.train?.forEach((part, j) => {
+      if (part !== 'all' && !parts.stages.includes(part)) {
+        out.push(error(`distillation.stages[${i}].train[${j}] names no part of ${type}: expected 'all' or one of ${quoteList(parts.stages)}${didYouMean(part, parts.stages)} (got '${part}')`, at(`distillation.stages[${i}].train[${j}]`)));
+      }
+    });
+    stage.loss?.forEach((term, j) => {
+      if (term.at !== undefined && !parts.taps.includes(term.at)) {
+        out.push(error(`distillation.stages[${i}].loss[${j}].at names no tap of ${type}: expected one of ${quoteList(parts.taps)}${didYouMean(term.at, parts.taps)} (got '${term.at}')`, at(`distillation.stages[${i}].loss[${j}].at`)));
+      }
+    });
+  });
+  return out;
+};
+
+const CHECKS: Check[] = [increasingEpochs, batchFitsSubset, distillationNamesExist];
 
 /** Adds a rule every experiment config is checked against (after its schema passed). */
 export function addCheck(check: Check): void {
@@ -69,7 +93,7 @@ export function addCheck(check: Check): void {
 
 /** Every registered rule, plus each named component's own `check` with paths relative to its section. */
 export function runChecks(config: ExperimentConfig, at: At, registry: Registry): Diagnostic[] {
-  const out = CHECKS.flatMap((c) => c(config, at));
+  const out = CHECKS.flatMap((c) => c(config, at, registry));
   for (const { kind, path, section } of componentSections(config)) {
     const component = registry.find(kind, section.type);
     if (!component?.check) continue;

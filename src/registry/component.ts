@@ -33,6 +33,8 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
   build(params: Static<P>, ctx: BuildContext): Out | Promise<Out>;
   /** Cross-field rules the schema cannot say; `at` takes a path relative to this component's section. */
   check?(params: Static<P>, at: (path: string) => Position | undefined): Diagnostic[];
+  /** Models: the taps their output names and the parts that can train alone, known without building them. */
+  parts?(params: Static<P>): { taps: string[]; stages: string[] };
 }
 
 export function defineComponent<K extends Kind, P extends TObject, Out>(c: Component<K, P, Out>): Component<K, P, Out> {

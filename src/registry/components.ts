@@ -7,6 +7,7 @@ import { piecewise } from '../components/schedule/piecewise.js';
 import { step } from '../components/schedule/step.js';
 import { crossEntropy } from '../components/loss/cross-entropy.js';
 import { epsilonSchedule } from '../components/callback/epsilon-schedule.js';
+import { progressive } from '../components/distillation/progressive.js';
 import { cifar10 } from '../components/dataset/cifar10.js';
 import { cifar100 } from '../components/dataset/cifar100.js';
 import { fashionMnist } from '../components/dataset/fashion-mnist.js';
@@ -45,6 +46,6 @@ export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
   optimizer: [momentum, adam],
   schedule: [piecewise, step, cosine, adaptiveOnDiscard],
   loss: [crossEntropy],
-  distillation: [],
+  distillation: [progressive],
   callback: [epsilonSchedule],
 };

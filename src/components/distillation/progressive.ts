@@ -1,9 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ComponentRef, defineComponent } from '../../registry/component.js';
 
-const LossTerm = Type.Union(
-  [
-    Type.Object(
+const LOSS_TERMS = [
+  Type.Object(
       {
         kind: Type.Literal('l1'),
         at: Type.String({ description: 'Tap compared between teacher and student (stem, layer1, layer2, layer3).' }),
@@ -11,14 +10,14 @@ const LossTerm = Type.Union(
       },
       { additionalProperties: false, description: 'Mean absolute difference between teacher and student outputs at a named point (the seed\'s perPixelLoss).' },
     ),
-    Type.Object(
+  Type.Object(
       {
         kind: Type.Literal('cross-entropy'),
         weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term.' }),
       },
       { additionalProperties: false, description: "Cross-entropy of the student's logits with the labels." },
     ),
-    Type.Object(
+  Type.Object(
       {
         kind: Type.Literal('kl'),
         temperature: Type.Number({ exclusiveMinimum: 0, default: 4, description: 'Softmax temperature of both distributions.' }),
@@ -26,10 +25,10 @@ const LossTerm = Type.Union(
       },
       { additionalProperties: false, description: "KL divergence from the teacher's softened logits to the student's." },
     ),
-  ],
-  { description: 'One term of a stage loss.' },
-);
-export type LossTerm = Static<typeof LossTerm>;
+] as const;
+export type LossTerm = Static<(typeof LOSS_TERMS)[number]>;
+/** A tagged union on `kind`, so ajv reports errors from the right branch and applies each branch's defaults. */
+const LossTerm = Type.Unsafe<LossTerm>({ type: 'object', oneOf: LOSS_TERMS, discriminator: { propertyName: 'kind' }, description: 'One term of a stage loss.' });
 
 const Stage = Type.Object(
   {

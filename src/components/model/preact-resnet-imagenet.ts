@@ -27,6 +27,7 @@ export const preactResnetImagenet = defineComponent({
   check(params, at) {
     return preactImagenetProblems(params).map((p) => error(p.message, at(p.path)));
   },
+  parts: () => ({ taps: ['conv0', 'group0', 'group1', 'group2', 'group3'], stages: [] }),
   build(params, ctx): Model {
     const depth = params.depth as ImagenetDepth;
     return buildPreactImagenet(ctx, `preact-resnet-imagenet-${depth}`, {

@@ -24,6 +24,7 @@ export const preactResnet = defineComponent({
   check(params, at) {
     return preactCifarProblems(params).map((p) => error(p.message, at(p.path)));
   },
+  parts: () => ({ taps: ['conv0', 'res1', 'res2', 'res3'], stages: [] }),
   build(params, ctx): Model {
     return buildPreactCifar(ctx, `preact-resnet-${params.depth}`, {
       depth: params.depth,

@@ -23,6 +23,7 @@ export const torchResnet = defineComponent({
     },
     { additionalProperties: false },
   ),
+  parts: () => ({ taps: ['stem', 'layer1', 'layer2', 'layer3'], stages: ['stem', 'layer1', 'layer2', 'layer3', 'fc'] }),
   build(params, ctx): Model {
     const variant = params.variant as TorchVariant;
     return buildTorchResnet(ctx, `${params.plain ? 'plain-' : ''}${variant}`, variant, params.plain);
