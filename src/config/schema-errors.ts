@@ -72,15 +72,16 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
       return error(`unknown key '${key}'${at.length ? ` in ${p}` : ''}${didYouMean(key, valid)} (valid: ${valid.join(', ')})`, place?.keyPos ?? posOf(at));
     }
     case 'discriminator': {
-      const types = ((parent.oneOf ?? []) as Schema[]).map((b) => String(b.properties?.type?.const));
-      const kind = parent.title ?? p;
+      const tag = String(params.tag);
+      const values = ((parent.oneOf ?? []) as Schema[]).map((b) => String(b.properties?.[tag]?.const));
       const data = e.data as Record<string, unknown>;
       if (params.error === 'mapping') {
-        const tag = String(params.tagValue);
-        return error(`unknown ${kind} type '${tag}'${didYouMean(tag, types)} (registered: ${quoteList(types)})`, posOf([...at, 'type']));
+        const value = String(params.tagValue);
+        const what = parent.title ? `unknown ${parent.title} ${tag} '${value}'` : `${p}.${tag} must be one of ${quoteList(values)} (got '${value}')`;
+        return error(`${what}${didYouMean(value, values)}${parent.title ? ` (registered: ${quoteList(values)})` : ''}`, posOf([...at, tag]));
       }
-      if (data && typeof data === 'object' && 'type' in data) return error(`${p}.type must be a string naming the ${kind} type, one of ${quoteList(types)}`, posOf([...at, 'type']));
-      return error(`${p} needs a 'type': one of ${quoteList(types)}`, posOf(at));
+      if (data && typeof data === 'object' && tag in data) return error(`${p}.${tag} must be a string, one of ${quoteList(values)}`, posOf([...at, tag]));
+      return error(`${p} needs a '${tag}': one of ${quoteList(values)}`, posOf(at));
     }
     case 'anyOf':
     case 'oneOf': {

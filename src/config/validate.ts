@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 
 import type { Diagnostic } from './errors.js';
 import type { PositionedDocument } from './document.js';
 import { translateErrors } from './schema-errors.js';
+import { discriminateUnions } from './tagged-unions.js';
 
 /** The one ajv setup: strict schemas, every error at once, defaults written into the data, tagged unions. */
 export function createAjv(opts: { useDefaults?: boolean } = {}): Ajv {
@@ -13,7 +14,7 @@ const compiled = new WeakMap<SchemaObject, ValidateFunction>();
 function compile(schema: SchemaObject): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = createAjv().compile(schema);
+    validate = createAjv().compile(discriminateUnions(schema));
     compiled.set(schema, validate);
   }
   return validate;

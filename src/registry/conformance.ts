@@ -1,5 +1,6 @@
 import { KINDS, type Component } from './component.js';
 import { branchSchema, type Registry } from './registry.js';
+import type { Ajv, SchemaObject, ValidateFunction } from 'ajv';
 import { createAjv } from '../config/validate.js';
 
 /**
@@ -23,15 +24,14 @@ export function conformanceProblems(c: Component, registry: Registry): string[] 
     if (typeof prop?.description !== 'string' || !prop.description) problems.push(`parameter '${key}' needs a description`);
   }
   if (problems.length) return problems;
-  const $defs = registry.schema().$defs;
   try {
-    createAjv().compile({ $defs, ...branchSchema(c) });
+    compileWithDefs(branchSchema(c), registry);
   } catch (e) {
     return [`params schema does not compile: ${(e as Error).message}`];
   }
   for (const [key, prop] of Object.entries<Record<string, unknown>>(params.properties)) {
     if (prop.default === undefined) continue;
-    const validate = createAjv({ useDefaults: false }).compile({ $defs, ...JSON.parse(JSON.stringify(prop)) });
+    const validate = compileWithDefs(JSON.parse(JSON.stringify(prop)), registry, false);
     if (!validate(structuredClone(prop.default))) problems.push(`default of '${key}' does not satisfy its own schema: ${validate.errors?.[0]?.message}`);
   }
   return problems;
@@ -39,7 +39,7 @@ export function conformanceProblems(c: Component, registry: Registry): string[] 
 
 /** The params a config gets when it names only `type`, defaults filled in; undefined when some parameter has no default. */
 export function defaultParams(c: Component, registry: Registry): Record<string, unknown> | undefined {
-  const validate = createAjv().compile({ $defs: registry.schema().$defs, ...branchSchema(c) });
+  const validate = compileWithDefs(branchSchema(c), registry);
   const params: Record<string, unknown> = { type: c.type };
   if (!validate(params)) return undefined;
   delete params.type;
@@ -52,4 +52,13 @@ export function walkComponents(registry: Registry): { component: Component; prob
     const problems = conformanceProblems(component, registry);
     return { component, problems, defaults: problems.length ? undefined : defaultParams(component, registry) };
   });
+}
+
+const instances = new Map<boolean, Ajv>();
+
+/** Compiles under the shared ajv setup (one instance per mode: creating one is costly), $defs only when referred to. */
+function compileWithDefs(schema: SchemaObject, registry: Registry, useDefaults = true): ValidateFunction {
+  if (!instances.has(useDefaults)) instances.set(useDefaults, createAjv({ useDefaults }));
+  const withDefs = JSON.stringify(schema).includes('"$ref"') ? { $defs: registry.schema().$defs, ...schema } : schema;
+  return instances.get(useDefaults)!.compile(withDefs);
 }

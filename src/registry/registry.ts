@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { SchemaObject, ValidateFunction } from 'ajv';
 import { experimentFields } from '../config/experiment.js';
 import { createAjv } from '../config/validate.js';
+import { discriminateUnions } from '../config/tagged-unions.js';
 import { KINDS, type Component, type Kind } from './component.js';
 import { COMPONENTS } from './components.js';
 import { SECTIONS } from './sections.js';
@@ -66,7 +67,7 @@ function plain<T>(value: T): any {
 
 /** A component's params as a branch of its kind's union: `type` pinned to its name, unknown keys rejected. */
 export function branchSchema(c: Component): SchemaObject {
-  const p = plain(c.params);
+  const p = discriminateUnions(plain(c.params));
   return {
     ...p,
     title: c.type,
@@ -101,15 +102,16 @@ function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
 }
 
 function composeSchema(reg: Registry, partial: boolean): SchemaObject {
-  const fields = plain(Type.Object(experimentFields()));
+  const { train, output, ...leading } = plain(Type.Object(experimentFields())).properties;
+  const fieldsRequired: string[] = plain(Type.Object(experimentFields())).required ?? [];
   const extendsField = {
     anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
     description: 'Config file(s) this one builds on, relative to it: mappings merge key by key, this file wins, lists replace.',
   };
   const top = settleRequired(
     {
-      properties: { ...fields.properties, extends: extendsField, ...Object.fromEntries(SECTIONS.map((s) => [s.key, sectionSchema(s)])), train: fields.properties.train, output: fields.properties.output },
-      required: [...(fields.required ?? []), ...SECTIONS.filter((s) => !('optional' in s) && s.shape === 'one').map((s) => s.key)],
+      properties: { ...leading, extends: extendsField, ...Object.fromEntries(SECTIONS.map((s) => [s.key, sectionSchema(s)])), train, output },
+      required: [...fieldsRequired, ...SECTIONS.filter((s) => !('optional' in s) && s.shape === 'one').map((s) => s.key)],
     },
     partial,
   );
@@ -126,14 +128,14 @@ function composeSchema(reg: Registry, partial: boolean): SchemaObject {
 
 /**
  * A key with a default is never missing (ajv fills it in), so it is not listed as required: editors then stay quiet.
- * Partial configs require nothing but the `type` that selects a union branch.
+ * Partial configs require nothing but the tags (`type`, ...) that select union branches.
  */
 function settleRequired(node: any, partial: boolean): any {
   if (Array.isArray(node)) return node.map((n) => settleRequired(n, partial));
   if (!node || typeof node !== 'object') return node;
   const out: any = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, settleRequired(v, partial)]));
   if (Array.isArray(out.required) && out.properties) {
-    const keep = out.required.filter((k: string) => (partial ? k === 'type' && out.properties.type?.const !== undefined : out.properties[k]?.default === undefined));
+    const keep = out.required.filter((k: string) => (partial ? out.properties[k]?.const !== undefined : out.properties[k]?.default === undefined));
     if (keep.length) out.required = keep;
     else delete out.required;
   }
