@@ -31,19 +31,22 @@ static Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   return wrap(info.Env(), offset ? y + *offset : y);
 }
 
-// batchNormTrain(x, scale, offset, epsilon) -> [y, mean, variance, invStd]: batch statistics of an NHWC tensor in one
-// pass, biased variance as tf.moments gives it, and 1/sqrt(variance + epsilon) for the gradient.
+// batchNormTrain(x, scale, offset, epsilon) -> [y, mean, variance, invStd]: training-mode batch norm of an NHWC tensor
+// with its batch statistics in one kernel; the biased variance (as tf.moments gives it) and 1/sqrt(variance + epsilon)
+// for the gradient.
 static Napi::Value batchNormTrain(const Napi::CallbackInfo& info) {
   const auto& x = tensorAt(info[0]);
-  double eps = num(info[3]);
-  auto [y, mean, invStd] = at::native_batch_norm(nchw(x).contiguous(at::MemoryFormat::ChannelsLast), tensorAt(info[1]),
-                                                 tensorAt(info[2]), c10::nullopt, c10::nullopt, true, 0, eps);
-  auto variance = at::clamp_min(invStd.pow(-2) - eps, 0);
-  return wrapAll(info.Env(), {nhwc(y), mean, variance, invStd});
+  int64_t channels = x.size(3), count = x.numel() / channels;
+  // With momentum 1 the running buffers receive exactly this batch's mean and unbiased variance.
+  auto mean = at::zeros({channels}, x.options()), unbiased = at::zeros({channels}, x.options());
+  auto [y, savedMean, invStd] = at::native_batch_norm(nchw(x).contiguous(at::MemoryFormat::ChannelsLast), tensorAt(info[1]),
+                                                      tensorAt(info[2]), mean, unbiased, true, 1.0, num(info[3]));
+  auto variance = count > 1 ? unbiased * (static_cast<double>(count - 1) / count) : at::zeros_like(unbiased);
+  return wrapAll(info.Env(), {nhwc(y), savedMean, variance, invStd});
 }
 
-// batchNormTrainGrad(dy, x, scale, mean, invStd, epsilon) -> [dx, dScale, dOffset], gradients through the batch
-// statistics included.
+// batchNormTrainGrad(dy, x, scale, mean, invStd, epsilon) -> [dx, dScale, dOffset], the gradient to x including the
+// part through the batch statistics.
 static Napi::Value batchNormTrainGrad(const Napi::CallbackInfo& info) {
   auto format = at::MemoryFormat::ChannelsLast;
   auto [dx, dScale, dOffset] = at::native_batch_norm_backward(

@@ -1,4 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
+import { batchNormTraining } from './libtorch/batch-norm-training.js';
 import type { NamedVariable } from './types.js';
 
 type TF = typeof tfc;
@@ -102,7 +103,9 @@ export function makeBatchNorm(store: ParamStore, name: string, ch: number, momen
 /** Batch norm: batch statistics in training mode (running statistics updated when asked), running ones otherwise. */
 export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: boolean, updateStats: boolean): tfc.Tensor4D {
   if (!training) return tf.batchNorm4d(x, bn.mean as tfc.Tensor1D, bn.variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  // One fused kernel and gradient where the backend has them (libtorch), else moments + batchNorm: the same numbers.
+  const fused = batchNormTraining(tf, x, bn.gamma as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.epsilon);
+  const { mean, variance } = fused ?? tf.moments(x, [0, 1, 2]);
   if (updateStats) {
     const m = bn.momentum;
     tf.tidy(() => {
@@ -110,7 +113,7 @@ export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: bool
       bn.variance.assign(tf.add(tf.mul(bn.variance, m), tf.mul(variance, 1 - m)));
     });
   }
-  return tf.batchNorm4d(x, mean as tfc.Tensor1D, variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
+  return fused?.y ?? tf.batchNorm4d(x, mean as tfc.Tensor1D, variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
 }
 
 export interface Dense {

@@ -1,3 +1,4 @@
+import { batchNorm, type BatchNorm } from '../../src/engine/nn.js';
 import { tf } from '../../src/engine/tfjs.js';
 import type { Case } from './cases-elementwise.js';
 import { uniform, type Rand } from './helpers.js';
@@ -69,6 +70,20 @@ function trainingBatchNorm(r: Rand): tf.Tensor[] {
   })([x, uniform(r, [6], 0.5, 1.5), uniform(r, [6])]);
 }
 
+/** The models' batch norm (src/engine/nn.ts): fused kernels on libtorch, moments + batchNorm on cpu; running stats too. */
+function modelBatchNorm(r: Rand): tf.Tensor[] {
+  const x = uniform(r, [4, 5, 5, 6], -2, 3);
+  const dy = uniform(r, x.shape);
+  const running = { mean: tf.variable(uniform(r, [6])), variance: tf.variable(uniform(r, [6], 0.5, 2)) };
+  const layer = (gamma: tf.Tensor, beta: tf.Tensor) => ({ gamma, beta, ...running, momentum: 0.9, epsilon: 1e-3 }) as BatchNorm;
+  const [gamma, beta] = [uniform(r, [6], 0.5, 1.5), uniform(r, [6])];
+  const y = batchNorm(tf, layer(gamma, beta), x as tf.Tensor4D, true, false);
+  const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNorm(tf, layer(g, b), a as tf.Tensor4D, true, true), dy)))([x, gamma, beta]);
+  const out = [y, ...grads, tf.clone(running.mean), tf.clone(running.variance)];
+  tf.dispose([running.mean, running.variance]);
+  return out;
+}
+
 export const nnCases: Case[] = [
   ...convCases,
   { name: 'conv2dTranspose', build: (r) => tf.conv2dTranspose(uniform(r, [2, 4, 4, 5]) as tf.Tensor4D, uniform(r, [3, 3, 3, 5]) as tf.Tensor4D, [2, 8, 8, 3], 2, 'same') },
@@ -93,6 +108,7 @@ export const nnCases: Case[] = [
   { name: 'batchNorm 4d', build: (r) => tf.batchNorm(uniform(r, [3, 4, 4, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5]), uniform(r, [5]), 1e-3) },
   { name: 'batchNorm 2d without scale', build: (r) => tf.batchNorm(uniform(r, [6, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5])) },
   { name: 'batchNorm training gradients', build: trainingBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
+  { name: 'model batch norm in training (fused kernels)', build: modelBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
   { name: 'matMul', build: (r) => [tf.matMul(uniform(r, [5, 7]), uniform(r, [7, 3])), tf.matMul(uniform(r, [7, 5]), uniform(r, [3, 7]), true, true)] },
   { name: 'matMul batched, broadcast batch', build: (r) => [tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [4, 7, 3])), tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [1, 3, 7]), false, true)] },
   {
