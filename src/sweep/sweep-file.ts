@@ -72,13 +72,25 @@ export function isSweepDocument(doc: unknown): boolean {
 
 let jsonSchema: Record<string, any> | undefined;
 
+/** A key with a default is not required of the file's author (ajv fills it in; an editor must not flag it missing). */
+function defaultsOptional(node: any): any {
+  if (Array.isArray(node)) return node.map(defaultsOptional);
+  if (!node || typeof node !== 'object') return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, defaultsOptional(v)]));
+  if (Array.isArray(out.required) && out.properties) {
+    out.required = out.required.filter((k: string) => out.properties[k]?.default === undefined);
+    if (!out.required.length) delete out.required;
+  }
+  return out;
+}
+
 /**
  * The sweep file's JSON Schema (schemas/sweep.schema.json): the executor is a tagged union on `type`, so ajv
  * reports the errors of the branch a file chose and fills in that branch's defaults.
  */
 export function sweepJsonSchema(): Record<string, any> {
   if (jsonSchema) return jsonSchema;
-  const plain = JSON.parse(JSON.stringify(SweepFile)) as Record<string, any>;
+  const plain = defaultsOptional(JSON.parse(JSON.stringify(SweepFile))) as Record<string, any>;
   const executor = plain.properties.executor;
   plain.properties.executor = { type: 'object', description: executor.description, default: executor.default, discriminator: { propertyName: 'type' }, oneOf: executor.anyOf };
   jsonSchema = {

@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, formatDiagnostics } from '../../src/config/errors.js';
 import { loadExperiment } from '../../src/config/load.js';
 import { runId } from '../../src/config/run-id.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { isSweepFile, planSweepLines } from '../../src/sweep/plan.js';
 import { resolveSweep } from '../../src/sweep/resolve.js';
 import { workspace, writeSweepFile } from './helpers.js';
@@ -108,4 +111,14 @@ test('plan lists every trial with its id and state; sweep files are told from co
   assert.match(lines.at(-1)!, /^[0-9a-f]{12}  new    model\.epsilon=2,seed=1$/);
   assert.equal(await isSweepFile(file), true);
   assert.equal(await isSweepFile(w.base), false);
+});
+
+test('every sweep shipped in configs/sweeps expands into valid trials', async () => {
+  const dir = join(projectRoot(), 'configs', 'sweeps');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 1);
+  for (const f of files) {
+    const { trials } = await resolveSweep(join(dir, f));
+    assert.ok(trials.length >= 2, f);
+  }
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { registry } from '../../registry/registry.js';
+import { sweepJsonSchema } from '../../sweep/sweep-file.js';
 import { TableSpec } from '../../tables/spec.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { projectRoot } from '../../util/paths.js';
@@ -11,6 +12,7 @@ import { EXIT, UsageError, type Command } from '../command.js';
 export const SCHEMA_FILES: { file: string; schema: () => object }[] = [
   { file: 'experiment.schema.json', schema: () => registry.schema() },
   { file: 'table.schema.json', schema: () => TableSpec },
+  { file: 'sweep.schema.json', schema: () => sweepJsonSchema() },
 ];
 
 export function schemaText(schema: object): string {
