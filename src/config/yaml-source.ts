@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
 import { ConfigError, error, type Diagnostic, type Position } from './errors.js';
+import { relocateSyntaxError } from './yaml-hints.js';
 
 /** A YAML value that remembers where each part of it was written. Only plain data: maps, lists, scalars. */
 export type YNode =
@@ -26,7 +27,13 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   const lines = src.text.split(/\r?\n/);
   const at = (start: number, end = start + 1): Position => makePosition(src, lc, lines, start, end);
   const diagnostics: Diagnostic[] = [];
-  for (const doc of docs) for (const e of doc.errors) diagnostics.push(error(yamlMessage(e.code, e.message, src.text.slice(e.pos[0])), at(e.pos[0], e.pos[1])));
+  for (const doc of docs) {
+    for (const e of doc.errors) {
+      if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && doc.errors.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])) continue;
+      const { message, start, end } = e.code === 'DUPLICATE_KEY' ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] } : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
+      diagnostics.push(error(message, at(start, end)));
+    }
+  }
   if (docs.length > 1) diagnostics.push(error('expected one YAML document, found several', at(docs[1].range[0])));
   if (diagnostics.length || !docs[0]?.contents) return { diagnostics };
   const doc = docs[0];
@@ -110,8 +117,7 @@ function collectTagTokens(tokens: unknown[]): { offset: number; source: string }
   return found.sort((a, b) => a.offset - b.offset);
 }
 
-function yamlMessage(code: string, message: string, rest: string): string {
+function duplicateKey(rest: string): string {
   const key = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#\n]*[^:#\s])\s*:/.exec(rest)?.[1];
-  if (code === 'DUPLICATE_KEY') return `duplicate key${key ? ` ${key}` : ''}: it is already set earlier in the same mapping`;
-  return `YAML syntax: ${message.replace(/\s+at line \d+, column \d+[\s\S]*$/, '')}`;
+  return `duplicate key${key ? ` ${key}` : ''}: it is already set earlier in the same mapping`;
 }

@@ -17,7 +17,7 @@ export interface Registry {
   list(kind?: Kind): Component[];
   /** JSON Schema of an experiment config: one tagged union per kind under $defs. */
   schema(): SchemaObject;
-  /** The same for partial configs (`_base` files): nothing required, components checked where they name a type. */
+  /** The same for partial configs (`_base` files): nothing required; a component without a type may only use keys some component of its kind has. */
   partialSchema(): SchemaObject;
   validator(partial?: boolean): ValidateFunction;
   /** A new registry with these components added (plugins). */
@@ -84,7 +84,9 @@ function unionSchema(kind: Kind, components: Component[], partial: boolean): Sch
   const type = { type: 'string', description: `No ${kind} components are registered.` };
   if (!components.length) return { ...head, properties: { type }, ...(partial ? {} : { required: ['type'] }) };
   const union = { ...head, discriminator: { propertyName: 'type' }, oneOf: components.map((c) => settleRequired(branchSchema(c), partial)) };
-  return partial ? { ...head, if: { properties: { type: { type: 'string' } }, required: ['type'] }, then: union } : union;
+  if (!partial) return union;
+  const anyParam = Object.fromEntries(['type', ...components.flatMap((c) => Object.keys(c.params.properties))].map((k) => [k, true]));
+  return { ...head, if: { properties: { type: { type: 'string' } }, required: ['type'] }, then: union, else: { type: 'object', properties: anyParam, additionalProperties: false } };
 }
 
 function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
