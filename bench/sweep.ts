@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { projectRoot } from '../src/util/paths.js';
+import { runSweep } from '../src/sweep/run-sweep.js';
+import { sbatch, squeueStates } from '../src/sweep/slurm-cli.js';
+import type { SweepObserver, Trial } from '../src/sweep/trial.js';
+
+const USAGE = `npm run build && node dist/bench/sweep.js [options]
+  Local: the sweep's scheduling overhead per trial (ledger updates, log files, HParams records, the next start),
+  beyond the start-up of the trial's own process, measured with trials that exit at once. Slurm (when installed and
+  run as root): submit -> RUNNING latency of sbatch on a one-node Slurm started for the purpose, and submit -> trial
+  process start through the sweep's executor (job array, launcher).
+  --trials N      trials per measurement (default 8)
+  --skip-slurm    leave out the Slurm figures
+  --json FILE     also write the figures as JSON`;
+
+const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '8' }, 'skip-slurm': { type: 'boolean', default: false }, json: { type: 'string' }, help: { type: 'boolean', default: false } } });
+
+const BASE = `experiment: bench
+backend: cpu
+dataset: { type: synthetic, train_size: 8, test_size: 4, height: 8, width: 8 }
+model: { type: epsilon-resnet, depth: 8, epsilon: 0.5 }
+optimizer: { type: momentum, momentum: 0.9 }
+schedule: { type: piecewise, values: [[0, 0.1]] }
+loss: { type: cross-entropy }
+train: { epochs: 1, batch_size: 4 }
+`;
+
+/** Writes a trial's start time into its folder, then exits: a trial that costs only its own start-up. */
+const STAMP = `require('node:fs').writeFileSync(process.argv[1] + '/started', String(Date.now()))`;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+function sweepFile(dir: string, n: number, executor: string): string {
+  writeFileSync(join(dir, 'base.yaml'), BASE);
+  const values = Array.from({ length: n }, (_, i) => (i + 1) / 10);
+  const file = join(dir, 'sweep.yaml');
+  writeFileSync(file, `sweep: bench\nbase: base.yaml\ngrid: { model.epsilon: [${values.join(', ')}] }\nexecutor: ${executor}\noutput: { root: ${dir} }\n`);
+  return file;
+}
+
+const command = (t: Trial) => [process.execPath, '-e', STAMP, t.dir];
+
+async function localOverhead(n: number): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-bench-'));
+  const bare: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await execa(process.execPath, ['-e', STAMP, dir]);
+    bare.push(performance.now() - t0);
+  }
+  const finished: number[] = [];
+  const observer: SweepObserver = { started: () => undefined, finished: () => void finished.push(performance.now()), note: () => undefined };
+  await runSweep({ file: sweepFile(dir, n + 1, '{ type: local, max_parallel: 1 }'), observer, command });
+  // From one trial's end to the next one's end: the next trial's start-up plus everything the sweep does around it
+  const perTrial = finished.slice(1).map((t, i) => t - finished[i]);
+  return { bare_child_ms: median(bare), per_trial_ms: median(perTrial), overhead_ms: median(perTrial) - median(bare) };
+}
+
+async function freePort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return String(port);
+}
+
+async function slurmLatency(n: number): Promise<Record<string, number>> {
+  const state = mkdtempSync(join(tmpdir(), 'epsilab-bench-slurm-'));
+  const scripts = join(projectRoot(), 'scripts', 'slurm');
+  const env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
+  await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, SLURM_LOCAL_CTLD_PORT: await freePort(), SLURM_LOCAL_D_PORT: await freePort() } });
+  try {
+    const toRunning: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const id = await sbatch([`--output=${state}/%j.out`, '--wrap', 'sleep 2'], env);
+      while (!(await squeueStates([id], env)).some((s) => s.state !== 'PENDING')) await new Promise((r) => setTimeout(r, 20));
+      toRunning.push(performance.now() - t0);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'epsilab-bench-'));
+    const s = await runSweep({ file: sweepFile(dir, n, '{ type: slurm, poll_s: 0.2 }'), env, command, observer: { started: () => undefined, finished: () => undefined, note: () => undefined } });
+    // The first trial's: later array tasks also wait for a free CPU
+    const toTrial = s.entries.map((e) => Number(readFileSync(join(s.dir, e.dir, 'started'), 'utf8')) - Date.parse(e.started_at!));
+    return { submit_to_running_ms: median(toRunning), submit_to_first_trial_start_ms: Math.min(...toTrial) };
+  } finally {
+    await execa(join(scripts, 'stop-local.sh'), [state], { reject: false });
+  }
+}
+
+if (args.help) console.log(USAGE);
+else {
+  const n = Number(args.trials);
+  const figures: Record<string, Record<string, number> | string> = { local: await localOverhead(n) };
+  const local = figures.local as Record<string, number>;
+  console.log(`local: bare child ${ms(local.bare_child_ms)}, per trial in a sweep ${ms(local.per_trial_ms)}: overhead ${ms(local.overhead_ms)} per trial (target < 1000 ms)`);
+  if (!args['skip-slurm']) {
+    try {
+      const slurm = await slurmLatency(Math.min(n, 5));
+      figures.slurm = slurm;
+      console.log(`slurm: submit -> RUNNING ${ms(slurm.submit_to_running_ms)} (target < 3000 ms), submit -> first trial process start ${ms(slurm.submit_to_first_trial_start_ms)}`);
+    } catch (err) {
+      figures.slurm = `not measured: ${(err as Error).message.split('\n')[0]}`;
+      console.log(`slurm: ${figures.slurm}`);
+    }
+  }
+  if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2) + '\n');
+}
