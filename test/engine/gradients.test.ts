@@ -3,17 +3,18 @@ import assert from 'node:assert/strict';
 import type { GradConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/tfjs.js';
 import { selectBackend } from '../../src/engine/backend.js';
-import { fastGradients } from '../../src/engine/gradients/index.js';
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 // tfjs's own gradients, captured before anything replaces them: the reference everything is checked against.
 await tf.setBackend('cpu');
-const ours = fastGradients();
-const stock: GradConfig[] = ours.map((c) => tf.getGradient(c.kernelName));
+const kernelNames = [...new Set(Object.values(tf as unknown as Record<string, unknown>).filter((v): v is string => typeof v === 'string'))];
+const capture = (): GradConfig[] => kernelNames.map((n) => tf.getGradient(n)).filter((c) => c != null);
+const stock = capture();
 const use = (configs: GradConfig[]) => configs.forEach((c) => tf.registerGradient(c));
 await selectBackend('wasm', { log: () => {} });
+const ours = capture();
 use(stock);
 
 /** Gradients of sum(f(inputs)·r), r random, so every element of dy differs. */
@@ -122,4 +123,49 @@ test('on wasm a clone or same-type cast outlives its source and keeps its values
   assert.equal(copies[2].dtype, 'float32');
   assert.deepEqual(Array.from(copies[2].dataSync()), [4, 5]);
   copies.forEach((c) => c.dispose());
+});
+
+test('the backward pass releases intermediate gradients as it goes, and still gets them right', async () => {
+  await tf.setBackend('cpu');
+  let liveAtLastNode = 0;
+  // The first op of the chain is the last node the backward pass reaches: count the live tensors there.
+  const probe = tf.customGrad((t) => ({ value: tf.mul(t as Tensor, 1), gradFunc: (dy) => ((liveAtLastNode = tf.memory().numTensors), tf.mul(dy, 1)) }));
+  const deep = (t: Tensor) => {
+    let h = probe(t);
+    for (let i = 0; i < 20; i++) h = tf.relu(tf.add(tf.mul(h, 0.9), 0.1));
+    return tf.sum(h);
+  };
+  const x = tf.randomNormal([16, 16], 0, 1, 'float32', 3);
+  const live = () => {
+    tf.grad(deep)(x).dispose();
+    return liveAtLastNode;
+  };
+  const stockLive = live();
+  use(ours);
+  try {
+    const oursLive = live();
+    assert.ok(oursLive < stockLive - 40, `${oursLive} tensors live at the end of the backward pass with early release, ${stockLive} without`);
+  } finally {
+    use(stock);
+    x.dispose();
+  }
+  await agrees('deep chain', (t) => deep(t), [[8, 8]]);
+});
+
+test('a dy the caller passes in is never released, and second-order gradients still work', async () => {
+  use(ours);
+  try {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor([-1, 2, 3]);
+      const dy = tf.tensor([5, 6, 7]);
+      for (let i = 0; i < 3; i++) tf.grad((t: Tensor) => tf.relu(t))(x, dy).dispose();
+      assert.deepEqual(Array.from(dy.dataSync()), [5, 6, 7]);
+      const second = tf.grad((t: Tensor) => tf.grad((u: Tensor) => tf.mul(tf.mul(u, u), u))(t))(x);
+      assert.deepEqual(Array.from(second.dataSync()), [-6, 12, 18]);
+      tf.dispose([x, dy, second]);
+    }
+  } finally {
+    use(stock);
+  }
 });
