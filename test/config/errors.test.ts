@@ -71,6 +71,26 @@ test('broken YAML syntax is reported at the parser position', async () => {
   assert.match(lines[0], /^x\.yaml:\d+:\d+ YAML syntax: /);
 });
 
+test('an unclosed bracket or quote is reported where it opens, an over-indented line where it is', async () => {
+  const unclosed = await problems({ 'x.yaml': mutate('optimizer: { type: toy-sgd }', 'optimizer: { type: toy-sgd') });
+  assert.deepEqual(unclosed.lines, ['x.yaml:9:12 YAML syntax: this { is never closed (expected a matching })']);
+  const quote = await problems({ 'x.yaml': mutate('experiment: toy', 'experiment: "toy') });
+  assert.deepEqual(quote.lines, ['x.yaml:2:13 YAML syntax: this " is never closed (expected a matching ")']);
+  const indented = await problems({ 'x.yaml': mutate('seed: 1', '  seed: 1') });
+  assert.deepEqual(indented.lines, ['x.yaml:3:3 YAML syntax: this line is indented more than the lines before it, so it reads as part of the value above']);
+});
+
+test('a base file (partial config) still rejects keys that no component of the kind has', async () => {
+  const dir = files({ '_base/m.yaml': 'model: { typ: toy-resnet, depth: 20 }\n' });
+  try {
+    await loadExperiment(join(dir, '_base/m.yaml'), [], { registry: testRegistry, partial: true });
+    assert.fail('accepted');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`), ["1:10 unknown key 'typ' in model; did you mean 'type'? (valid: type, depth, epsilon, width, stages, freeze)"]);
+  }
+});
+
 test('a duplicate key is an error at the second occurrence', async () => {
   const { lines } = await problems({ 'x.yaml': mutate('seed: 1\n', 'seed: 1\nseed: 2\n') });
   assert.deepEqual(lines, ['x.yaml:4:1 duplicate key seed: it is already set earlier in the same mapping']);
