@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
-import { ConfigError, error, type Diagnostic, type Position } from './errors.js';
+import { ConfigError, displayFile, error, type Diagnostic, type Position } from './errors.js';
 import { relocateSyntaxError } from './yaml-hints.js';
 
 /** A YAML value that remembers where each part of it was written. Only plain data: maps, lists, scalars. */
@@ -83,11 +83,18 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   return diagnostics.length ? { diagnostics } : { root, diagnostics };
 }
 
-/** Reads and parses a file; throws ConfigError with every problem found. */
-export async function loadYamlWithPositions(file: string): Promise<{ root?: YNode; text: string }> {
-  const text = await readFile(file, 'utf8');
+/** Reads and parses a file holding a YAML mapping or list; throws ConfigError with every problem found. */
+export async function loadYamlWithPositions(file: string): Promise<{ root: YNode; text: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new ConfigError([error(`cannot read ${displayFile(file)}: ${reason}`)]);
+  }
   const { root, diagnostics } = parseYaml({ file, text });
   if (diagnostics.length) throw new ConfigError(diagnostics);
+  if (!root) throw new ConfigError([error('the file holds no YAML value', { file, line: 1, col: 1, length: 1, lineText: text.split(/\r?\n/)[0] ?? '' })]);
   return { root, text };
 }
 
