@@ -46,7 +46,7 @@ export type DistillStage = Static<typeof Stage>;
 const Teacher = Type.Union([
   Type.Object({ train: Type.Literal(true, { description: "Train the teacher first with the experiment's own model, optimizer, schedule and train sections." }) }, { additionalProperties: false }),
   Type.Object({ run: Type.String({ description: 'A finished run folder whose exported model is the teacher (relative to the working directory).' }) }, { additionalProperties: false }),
-]);
+], { description: '{train: true} to train the teacher first, or {run: <run folder>} to load a finished one.' });
 
 export const DistillationParams = Type.Object(
   {
