@@ -32,7 +32,10 @@ export class Provenance {
 export function renderWithProvenance(config: unknown, provenance: Provenance, header: string[] = []): string {
   const doc = new Document(config);
   const annotate = (node: unknown, segments: Segment[]): void => {
-    if (isMap(node)) {
+    if (isMap(node) && !node.items.length) {
+      node.flow = true;
+      node.comment = ` ${provenance.describe(segments)}`;
+    } else if (isMap(node)) {
       for (const pair of node.items as Pair<Node, Node>[]) annotate(pair.value, [...segments, String((pair.key as { value: unknown }).value)]);
     } else if (isSeq(node)) {
       if (node.items.every((i) => isScalar(i) || (isSeq(i) && i.items.every(isScalar)))) {
