@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toDocument, type PositionedDocument } from '../config/document.js';
-import { ConfigError, error, type Diagnostic, type Position } from '../config/errors.js';
+import { ConfigError, displayFile, error, type Diagnostic, type Position } from '../config/errors.js';
 import { parsePath, toPointer, type Segment } from '../config/paths.js';
 import { validateDocument } from '../config/validate.js';
 import { parseYaml } from '../config/yaml-source.js';
@@ -31,14 +32,21 @@ export interface SweepSource {
 /** Reads and validates a sweep file (defaults filled in); throws ConfigError with every problem at its line. */
 export async function readSweep(file: string): Promise<SweepSource> {
   const abs = path.resolve(file);
-  const text = await readFile(abs, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError([error(`cannot read ${displayFile(abs)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)]);
+  }
   const parsed = parseYaml({ file: abs, text });
   if (parsed.diagnostics.length) throw new ConfigError(parsed.diagnostics);
   const doc = toDocument(abs, parsed.root);
   const problems = validateDocument(doc, sweepJsonSchema());
   if (problems.length) throw new ConfigError(problems);
   const spec = doc.value as SweepFile;
-  return { file: abs, spec, doc, baseFile: path.resolve(path.dirname(abs), spec.base) };
+  const baseFile = path.resolve(path.dirname(abs), spec.base);
+  if (!existsSync(baseFile)) throw new ConfigError([error(`base config ${displayFile(baseFile)} does not exist`, doc.places.get('/base')?.pos)]);
+  return { file: abs, spec, doc, baseFile };
 }
 
 type Section = 'grid' | 'zip' | 'trials';

@@ -26,7 +26,7 @@ export function progressDisplay(total: number, alreadyDone: number, out: NodeJS.
   if (!out.isTTY) {
     const say = (line: string) => out.write(`[${finished()}/${total}] ${line}\n`);
     return {
-      started: (t: Trial, e: LedgerEntry) => say(`start ${t.slug} (${t.id}, attempt ${e.attempts})`),
+      started: (t: Trial, e: LedgerEntry) => say(`${e.job?.type === 'slurm' ? 'submitted' : 'start'} ${t.slug} (${t.id}, attempt ${e.attempts})`),
       finished: (_t: Trial, e: LedgerEntry) => {
         counts[e.state] += 1;
         say(endLine(e));

@@ -38,8 +38,11 @@ file or config, 130 interrupted.`,
     }
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
-      if (controller.signal.aborted) return;
-      console.error(`${signal}: cancelling the running trials (they write a checkpoint first)`);
+      if (controller.signal.aborted) {
+        console.error(`${signal} again: quitting now; the trials finish their checkpoint alone, and the next sweep run takes them over`);
+        process.exit(EXIT.interrupted);
+      }
+      console.error(`${signal}: cancelling the running trials (they write a checkpoint first; press again to quit at once)`);
       controller.abort();
     };
     process.on('SIGINT', onSignal);
