@@ -59,9 +59,15 @@ function basesOf(node: YNode, diags: Diagnostic[]): { path: string; pos: Positio
   return out;
 }
 
-/** Later wins: mappings merge key by key, anything else replaces. */
+/**
+ * Later wins: mappings merge key by key, anything else replaces. A component section that names a different `type`
+ * replaces the inherited one whole, since the old component's parameters mean nothing to the new one.
+ */
 export function merge(base: YNode, over: YNode): YNode {
   if (base.kind !== 'map' || over.kind !== 'map') return over;
+  const baseType = base.entries.get('type')?.node;
+  const overType = over.entries.get('type')?.node;
+  if (baseType?.kind === 'scalar' && overType?.kind === 'scalar' && baseType.value !== overType.value) return over;
   const entries = new Map(base.entries);
   for (const [key, entry] of over.entries) {
     const prev = entries.get(key);
