@@ -14,7 +14,7 @@ model: { type: preact-resnet, depth: 20 }
 optimizer: { type: momentum, momentum: 0.5 }
 schedule: { type: step }
 loss: { type: cross-entropy }
-train: { epochs: 1 }
+train: { epochs: 1, batch_size: 4 }
 `,
   );
   writeFileSync(join(dir, 'leaf.yaml'), `extends: base.yaml\nexperiment: leaf\ndataset: { type: synthetic, train_size: 8 }\noptimizer: { weight_decay: 0.1 }\n`);
