@@ -90,6 +90,9 @@ export function addonPath(): string | null {
 export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string } {
   const path = addonPath();
   if (path === null) return { addon: null, why: 'libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)' };
+  // OpenMP worker threads spin between kernels by default; on a busy machine (parallel trials, other jobs) the spinning
+  // steals the cores the work needs and a step can take 10x longer. libgomp reads this once, when libtorch loads.
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   try {
     return { addon: createRequire(import.meta.url)(path) as TorchAddon };
   } catch (e) {
