@@ -1,23 +1,15 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { running } from './processes.js';
 
 /** A lock left by a process on another host is taken over after this long (its pid cannot be checked from here). */
 const FOREIGN_LOCK_STALE_MS = 5 * 60_000;
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The lock file's owner is gone: a dead pid on this host, or an old lock from another host. */
 function isStale(lockPath: string, owner: string): boolean {
   const [pid, host] = owner.split('@');
-  if (host === hostname()) return !processAlive(Number(pid));
+  if (host === hostname()) return !running(Number(pid));
   try {
     return Date.now() - statSync(lockPath).mtimeMs > FOREIGN_LOCK_STALE_MS;
   } catch {

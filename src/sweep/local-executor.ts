@@ -2,10 +2,9 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { processAlive } from './file-lock.js';
 import { finishAttempt, requeue, startAttempt, type Ledger, type LedgerEntry, type LocalJob, type Outcome } from './ledger.js';
 import { logTail } from './log-tail.js';
-import { signalGroup, trialProcesses } from './processes.js';
+import { running, signalGroup, trialProcesses } from './processes.js';
 import type { LocalExecutor } from './sweep-file.js';
 import { confirmDone, trialFiles, type SweepObserver, type Trial, type TrialCommand } from './trial.js';
 
@@ -37,6 +36,8 @@ export async function runLocal(o: LocalRunOptions): Promise<void> {
   };
   try {
     await Promise.all(Array.from({ length: Math.min(o.executor.max_parallel, queue.length) }, worker));
+    // A cancel leaves no trial recorded running: processes of a killed sweep not yet waited for are stopped too
+    await Promise.all(queue.filter((w) => w.orphans).map((w) => awaitOrphans(o, w.trial, w.orphans!, stoppers)));
   } finally {
     o.cancel.removeEventListener('abort', onCancel);
   }
@@ -77,7 +78,7 @@ export function ownerElsewhere(e: LedgerEntry): string | null {
   if (job?.type === 'slurm') return `it is Slurm job ${job.job_id} (run the sweep with the slurm executor to follow it)`;
   if (!job) return null;
   if (job.host !== hostname()) return `it runs on host ${job.host}`;
-  if (job.owner_pid !== process.pid && processAlive(job.owner_pid)) return `sweep process ${job.owner_pid} runs it`;
+  if (job.owner_pid !== process.pid && running(job.owner_pid)) return `sweep process ${job.owner_pid} runs it`;
   return null;
 }
 
@@ -86,8 +87,9 @@ async function awaitOrphans(o: LocalRunOptions, trial: Trial, pids: number[], st
   o.observer.note(`${trial.slug}: waiting for pid ${pids.join(', ')}, left running by a sweep process that was killed`);
   const stop = () => pids.forEach((p) => signalGroup(p, 'SIGTERM'));
   stoppers.add(stop);
+  if (o.cancel.aborted) stop();
   let killAt = Infinity;
-  while (pids.some(processAlive)) {
+  while (pids.some(running)) {
     if (o.cancel.aborted && killAt === Infinity) killAt = Date.now() + o.executor.kill_grace_s * 1000;
     if (Date.now() > killAt) pids.forEach((p) => signalGroup(p, 'SIGKILL'));
     await sleep(200);

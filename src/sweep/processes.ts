@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { processAlive } from './file-lock.js';
 
 /**
  * Live processes on this host whose argument list holds `dir` as one whole argument: a trial's `--run-dir`.
@@ -11,7 +10,7 @@ export function trialProcesses(dir: string, knownPid?: number): number[] {
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
-    return knownPid !== undefined && processAlive(knownPid) ? [knownPid] : [];
+    return knownPid !== undefined && running(knownPid) ? [knownPid] : [];
   }
   const found: number[] = [];
   for (const p of pids) {
@@ -23,6 +22,25 @@ export function trialProcesses(dir: string, knownPid?: number): number[] {
     }
   }
   return found;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Alive and not a zombie: a container whose first process reaps nothing keeps dead orphans as zombies. */
+export function running(pid: number): boolean {
+  try {
+    if (/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
+  } catch {
+    // no /proc here, or the process is gone: the signal probe below decides
+  }
+  return processAlive(pid);
 }
 
 /** Sends `signal` to a process group led by `pid` (trials run detached, as group leaders); false when gone. */
