@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ train: { epochs: 1, batch_size: 4 }
 /** Writes a trial's start time into its folder, then exits: a trial that costs only its own start-up. */
 const STAMP = `require('node:fs').writeFileSync(process.argv[1] + '/started', String(Date.now()))`;
 
+const made: string[] = [];
+const tempDir = (prefix: string) => (made.push(mkdtempSync(join(tmpdir(), prefix))), made.at(-1)!);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 
@@ -47,7 +49,7 @@ function sweepFile(dir: string, n: number, executor: string): string {
 const command = (t: Trial) => [process.execPath, '-e', STAMP, t.dir];
 
 async function localOverhead(n: number): Promise<Record<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-bench-'));
+  const dir = tempDir('epsilab-bench-');
   const bare: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -71,7 +73,7 @@ async function freePort(): Promise<string> {
 }
 
 async function slurmLatency(n: number): Promise<Record<string, number>> {
-  const state = mkdtempSync(join(tmpdir(), 'epsilab-bench-slurm-'));
+  const state = tempDir('epsilab-bench-slurm-');
   const scripts = join(projectRoot(), 'scripts', 'slurm');
   const env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
   await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, SLURM_LOCAL_CTLD_PORT: await freePort(), SLURM_LOCAL_D_PORT: await freePort() } });
@@ -83,7 +85,7 @@ async function slurmLatency(n: number): Promise<Record<string, number>> {
       while (!(await squeueStates([id], env)).some((s) => s.state !== 'PENDING')) await new Promise((r) => setTimeout(r, 20));
       toRunning.push(performance.now() - t0);
     }
-    const dir = mkdtempSync(join(tmpdir(), 'epsilab-bench-'));
+    const dir = tempDir('epsilab-bench-');
     const s = await runSweep({ file: sweepFile(dir, n, '{ type: slurm, poll_s: 0.2 }'), env, command, observer: { started: () => undefined, finished: () => undefined, note: () => undefined } });
     // The first trial's: later array tasks also wait for a free CPU
     const toTrial = s.entries.map((e) => Number(readFileSync(join(s.dir, e.dir, 'started'), 'utf8')) - Date.parse(e.started_at!));
@@ -110,4 +112,5 @@ else {
     }
   }
   if (args.json) writeFileSync(args.json, JSON.stringify(figures, null, 2) + '\n');
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
 }

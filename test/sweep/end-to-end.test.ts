@@ -1,11 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runId } from '../../src/config/run-id.js';
 import { readScalars } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
-import { recorder, workspace, writeSweepFile } from './helpers.js';
+import { recorder, removeTempDirs, workspace, writeSweepFile } from './helpers.js';
+
+after(removeTempDirs);
 
 test('a 2 epsilon x 2 seed sweep of a tiny config runs `epsilab run` per trial to completion, and again runs nothing', async () => {
   const w = workspace();

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,9 @@ import { runId } from '../../src/config/run-id.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { isSweepFile, planSweepLines } from '../../src/sweep/plan.js';
 import { resolveSweep } from '../../src/sweep/resolve.js';
-import { workspace, writeSweepFile } from './helpers.js';
+import { removeTempDirs, workspace, writeSweepFile } from './helpers.js';
+
+after(removeTempDirs);
 
 /** The compiler-style text of the ConfigError `fn` throws. */
 async function errorsOf(fn: () => Promise<unknown>, cwd: string): Promise<string> {

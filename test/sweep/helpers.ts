@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,9 +36,22 @@ setTimeout(() => {
 }, Number(ms));
 `;
 
+const made: string[] = [];
+
+/** A temp folder, removed by `removeTempDirs` (each test file runs it after its tests). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A temp folder with the tiny base config and the stand-in trial script. */
 export function workspace(): { dir: string; base: string; script: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-sweep-'));
+  const dir = tempDir('epsilab-sweep-');
   writeFileSync(join(dir, 'tiny.yaml'), TINY_BASE);
   writeFileSync(join(dir, 'trial.mjs'), TRIAL_SCRIPT);
   return { dir, base: join(dir, 'tiny.yaml'), script: join(dir, 'trial.mjs') };

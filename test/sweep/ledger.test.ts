@@ -1,15 +1,18 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { addTrials, finishAttempt, Ledger, requeue, startAttempt, type LocalJob } from '../../src/sweep/ledger.js';
+import { removeTempDirs, tempDir } from './helpers.js';
+
+after(removeTempDirs);
 
 const job: LocalJob = { type: 'local', host: 'h', owner_pid: 1 };
-const tempLedger = () => new Ledger(join(mkdtempSync(join(tmpdir(), 'epsilab-ledger-')), 'ledger.json'), 'sw');
+const tempLedger = () => new Ledger(join(tempDir('epsilab-ledger-'), 'ledger.json'), 'sw');
 
 test('a trial goes pending -> running -> failed -> running -> done, keeping every attempt', async () => {
   const ledger = tempLedger();

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hparamsOf, readEvents } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
-import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from './helpers.js';
+import { readLedger, recorder, removeTempDirs, runsOf, scriptCommand, until, workspace, writeSweepFile } from './helpers.js';
+
+after(removeTempDirs);
 
 const sweepYaml = (root: string, epsilons: number[], parallel: number) =>
   `sweep: local\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nexecutor: { type: local, max_parallel: ${parallel}, kill_grace_s: 5 }\noutput: { root: ${root} }\n`;

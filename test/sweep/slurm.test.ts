@@ -1,15 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { projectRoot } from '../../src/util/paths.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import type { SlurmJob } from '../../src/sweep/ledger.js';
-import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from './helpers.js';
+import { readLedger, recorder, runsOf, removeTempDirs, scriptCommand, tempDir, until, workspace, writeSweepFile } from './helpers.js';
 
 const TOOLS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'scancel'];
 const onPath = (tool: string) =>
@@ -41,16 +40,19 @@ const sweepYaml = (root: string, epsilons: number[], seeds: number[]) =>
   `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
 
 describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
-  const state = mkdtempSync(join(tmpdir(), 'epsilab-slurm-'));
   const scripts = join(projectRoot(), 'scripts', 'slurm');
-  const env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
+  let state = '';
+  let env: NodeJS.ProcessEnv = {};
 
   before(async () => {
+    state = tempDir('epsilab-slurm-');
+    env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
     const ports = { SLURM_LOCAL_CTLD_PORT: String(await freePort()), SLURM_LOCAL_D_PORT: String(await freePort()) };
     await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, ...ports } });
   });
   after(async () => {
     await execa(join(scripts, 'stop-local.sh'), [state], { reject: false });
+    removeTempDirs();
   });
 
   test('a 2 x 2 sweep runs as one job array and every trial is done, in the local ledger format', async () => {
