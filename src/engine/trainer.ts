@@ -144,6 +144,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
         progress.tick(meta.stepInEpoch, { loss: stepLoss, imgs: n / dt });
+        // Batches that are ready resolve as microtasks, which never let signal handlers run: yield to the event loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (o.stop.requested) {
           progress.done();
           await checkpoint();

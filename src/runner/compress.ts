@@ -13,6 +13,7 @@ import type { Loss, Model } from '../engine/types.js';
 import { planCompression, remapWeights } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { UsageError } from './command.js';
 import { readConfigDir, readResult, readRunConfig, writeResult } from './run-folder.js';
 
 export type WeightCheck = 'report' | 'require' | 'off';
@@ -30,12 +31,12 @@ export interface CompressOptions {
 /** The last epoch's averaged is_discarded of every gated block, from metrics.jsonl. */
 function lastDiscardReadings(runDir: string): { epoch: number; step: number; blocks: Record<string, number> } {
   const file = join(runDir, 'metrics.jsonl');
-  if (!existsSync(file)) throw new Error(`${runDir} has no metrics.jsonl: has it trained an epoch?`);
+  if (!existsSync(file)) throw new UsageError(`${runDir} has no metrics.jsonl: has it trained an epoch?`);
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
   const last = lines.filter((l) => !('stage' in l)).at(-1);
-  if (!last) throw new Error(`${runDir} has no finished epoch`);
+  if (!last) throw new UsageError(`${runDir} has no finished epoch`);
   const blocks = Object.fromEntries(Object.entries(last).filter(([k]) => k.endsWith('/is_discarded')).map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]));
-  if (Object.keys(blocks).length === 0) throw new Error(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
+  if (Object.keys(blocks).length === 0) throw new UsageError(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
   return { epoch: last.epoch, step: last.step, blocks };
 }
 

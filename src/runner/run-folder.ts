@@ -7,6 +7,7 @@ import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../config/run-id.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
+import { UsageError } from './command.js';
 
 /** results/<experiment>/<run-id>/: the run id derives from the resolved config (seed included). */
 export function defaultRunDir(config: ExperimentConfig, cwd = process.cwd()): string {
@@ -41,7 +42,7 @@ export function writeConfig(runDir: string, config: ExperimentConfig, text: stri
 
 export function readRunConfig(runDir: string): ExperimentConfig {
   const file = join(runDir, 'config.json');
-  if (!existsSync(file)) throw new Error(`${runDir} is not a run folder (no config.json)`);
+  if (!existsSync(file)) throw new UsageError(`${runDir} is not a run folder (no config.json)`);
   return JSON.parse(readFileSync(file, 'utf8')) as ExperimentConfig;
 }
 

@@ -5,15 +5,18 @@ import { componentSections, knownTrainSize } from '../../config/checks.js';
 import { loadExperiment, type ExperimentConfig } from '../../config/load.js';
 import { displayPath } from '../../config/paths.js';
 import { defaultRunDir } from '../run-folder.js';
+import { isSweepFile, planSweep } from '../../sweep/plan.js';
 import { EXIT, UsageError, type Command } from '../command.js';
 
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Show what a config would run: run folder, components, epochs and steps; trains nothing',
   usage: `epsilab plan <config.yaml> [--set path=value ...]
+       epsilab plan <sweep.yaml>
 
 Validates the config and prints what \`epsilab run\` would do with it: the run folder results/<experiment>/<run-id>/
 (the id is the SHA-256 of the resolved config, seed included), each component with its parameters, epochs and steps.
+For a sweep file, expands and validates every trial and prints them as a table.
 
 Options:
   --set path=value   override one config value (value parsed as YAML); repeatable
@@ -21,6 +24,7 @@ Exit codes: 0 planned, 2 bad config or usage.`,
   async run(argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
     if (positionals.length !== 1) throw new UsageError('plan takes exactly one config file');
+    if (await isSweepFile(positionals[0])) return planSweep(positionals[0]);
     const { config } = await loadExperiment(positionals[0], values.set ?? []);
     const rows: [string, string][] = [
       ['experiment', config.experiment + (config.description ? ` (${config.description})` : '')],

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadExperiment } from '../../config/load.js';
+import { resolveSweep } from '../../sweep/resolve.js';
+import { loadTableSpec } from '../../tables/spec.js';
 import { ConfigError, formatDiagnostics } from '../../config/errors.js';
 import { parseYaml } from '../../config/yaml-source.js';
 import { EXIT, UsageError, type Command } from '../command.js';
@@ -19,6 +21,8 @@ export function isPartialConfig(file: string): boolean {
 }
 
 export const FILE_KINDS: FileKind[] = [
+  { name: 'sweep file', matches: (_file, keys) => keys.includes('sweep'), validate: async (file) => void (await resolveSweep(file)) },
+  { name: 'table spec', matches: (_file, keys) => keys.includes('cells') && keys.includes('runs'), validate: async (file) => void (await loadTableSpec(file)) },
   { name: 'partial experiment config', matches: (file) => isPartialConfig(file), validate: async (file, sets) => void (await loadExperiment(file, sets, { partial: true })) },
   { name: 'experiment config', matches: () => true, validate: async (file, sets) => void (await loadExperiment(file, sets)) },
 ];
