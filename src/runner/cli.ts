@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, formatDiagnostics } from '../config/errors.js';
 import { didYouMean } from '../registry/suggest.js';
 import { projectRoot } from '../util/paths.js';
+import { EpsilabError } from '../util/errors.js';
 import { EXIT, UsageError, type Command } from './command.js';
 import { compressCommand } from './commands/compress.js';
 import { evalCommand } from './commands/eval.js';
@@ -78,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`epsilab ${command.name}: ${(e as Error).message}\nRun 'epsilab ${command.name} --help' for usage.`);
       return EXIT.badInput;
+    }
+    if (e instanceof EpsilabError && !process.env.EPSILAB_DEBUG) {
+      console.error(`epsilab ${command.name}: ${e.message}`);
+      return EXIT.failed;
     }
     if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
     else console.error(`epsilab ${command.name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);

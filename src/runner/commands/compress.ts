@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { compressRun, type WeightCheck } from '../compress.js';
+import type { WeightCheck } from '../compress.js';
 import { UsageError, type Command } from '../command.js';
 
 const CHECKS: WeightCheck[] = ['report', 'require', 'off'];
@@ -40,6 +40,7 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments or not an ε-ResNet run.`,
       if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${v})`);
       return x;
     };
+    const { compressRun } = await import('../compress.js');
     await compressRun(resolve(positionals[0]), {
       weightCheck: values.weights as WeightCheck,
       weightTolerance: num('weight-tolerance', values['weight-tolerance']!, false),

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { executeRun } from '../execute.js';
 import { readConfigDir, readRunConfig } from '../run-folder.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -19,6 +18,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, 130 interrupted ag
     const config = readRunConfig(runDir);
     if (config.plugins?.length) throw new UsageError(`${runDir} uses plugins; resume it by running its config again (epsilab run <config>)`);
     const text = readFileSync(join(runDir, 'config.yaml'), 'utf8');
+    const { executeRun } = await import('../execute.js');
     return executeRun({ config, configText: text, configDir: readConfigDir(runDir), runDir, log: (l) => console.log(l) });
   },
 };

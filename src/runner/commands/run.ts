@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { loadExperiment } from '../../config/load.js';
-import { executeRun } from '../execute.js';
 import { defaultRunDir } from '../run-folder.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -29,6 +28,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, 130 interrupted
     const file = positionals[0];
     const { config, text, registry } = await loadExperiment(file, values.set ?? []);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
+    const { executeRun } = await import('../execute.js');
     return executeRun({ config, configText: text, configDir: dirname(resolve(file)), runDir, log: (l) => console.log(l), force: values.force, registry });
   },
 };

@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { selectBackend } from '../engine/backend.js';
+import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../engine/build.js';
+import { evaluate } from '../engine/evaluate.js';
+import { readExportedModel } from '../engine/export.js';
+import type { Loss } from '../engine/types.js';
+import type { ComponentSection } from '../config/load.js';
+import { assignByName } from '../models/weights.js';
+import { readConfigDir, readRunConfig } from './run-folder.js';
+import { UsageError } from './command.js';
+
+/** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split. */
+export async function evaluateModelFolder(target: string, batchSize?: number): Promise<Record<string, unknown>> {
+  const isRun = existsSync(join(target, 'config.json'));
+  const runDir = isRun ? target : dirname(target);
+  const modelDir = isRun ? join(target, 'model') : target;
+  if (!existsSync(join(runDir, 'config.json'))) throw new UsageError(`${target} is neither a run folder nor a model folder inside one`);
+  const config = readRunConfig(runDir);
+  const saved = readExportedModel(modelDir);
+  const backend = await selectBackend(config.backend);
+  const tf = backend.tf;
+  const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l) };
+  const dataset = await buildDataset(config, opts);
+  const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
+  const model = await buildModel(config, opts, inputShape, dataset.numClasses, saved.topology.model as ComponentSection);
+  assignByName(model.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
+  const r = await evaluate(tf, model, loss, dataset, config.transforms.test, batchSize ?? config.train.eval_batch_size, config.seed);
+  model.dispose();
+  return { model: modelDir, backend: backend.name, images: r.images, test_error: r.error, test_top5_error: r.top5Error, test_loss: r.loss, aux_error: r.auxError };
+}
