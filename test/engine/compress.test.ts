@@ -49,3 +49,42 @@ train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
   const cfg = JSON.parse(readFileSync(join(runDir, 'compressed', 'compression.json'), 'utf8'));
   assert.deepEqual(cfg.structure, [0, 0, 0]);
 });
+
+test('a gated-off block gets only weight decay: its kernels shrink by exactly the decay, step after step', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-collapse-'));
+  const file = join(dir, 'collapse.yaml');
+  // Momentum 0 so each step multiplies a gated-off kernel by exactly (1 − lr·wd).
+  writeFileSync(
+    file,
+    `experiment: collapse
+seed: 5
+backend: cpu
+dataset: { type: synthetic, num_classes: 3, train_size: 24, test_size: 6, height: 8, width: 8 }
+transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
+model: { type: epsilon-resnet, depth: 8, epsilon: 1.0e+6, side_output: null }
+optimizer: { type: momentum, momentum: 0, weight_decay: 0.5 }
+schedule: { type: piecewise, values: [[0, 0.1]] }
+loss: { type: cross-entropy }
+train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
+`,
+  );
+  const { config, text, registry } = await loadExperiment(file);
+  const runDir = join(dir, 'run');
+  const { tf } = await import('../../src/engine/tfjs.js');
+  await tf.setBackend('cpu');
+  const { buildExperiment } = await import('../../src/engine/build.js');
+  const initial = await buildExperiment(config, { tf, configDir: dir, log: () => {}, registry });
+  const before = new Map(initial.model.variables.map((v) => [v.name, v.variable.dataSync().slice()]));
+  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  const { readExportedModel } = await import('../../src/engine/export.js');
+  const after = readExportedModel(join(runDir, 'model')).values;
+  const steps = 4;
+  for (const name of ['res1.0/conv1/W', 'res2.0/conv2/W', 'res3.0/conv1/W']) {
+    const w0 = before.get(name)!;
+    const w1 = after.get(name)!.data;
+    for (let i = 0; i < w0.length; i += 97) assert.ok(Math.abs(w1[i] - w0[i] * (1 - 0.1 * 0.5) ** steps) < 1e-6, `${name}[${i}]`);
+  }
+  const fc0 = before.get('linear/W')!;
+  const fc1 = after.get('linear/W')!.data;
+  assert.ok(fc0.some((v, i) => Math.abs(fc1[i] - v * (1 - 0.05) ** steps) > 1e-4), 'the classifier still learns from the loss');
+});
