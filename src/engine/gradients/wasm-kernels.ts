@@ -4,8 +4,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * Kernel replacements on wasm for ops the ResNets call on every batch norm:
- * - Sum and Mean over a contiguous run of axes before the last (batch statistics, global pooling) as one BatchMatMul
- *   with a row of ones (the stock kernels transpose the whole input first: about 10x slower);
+ * - Sum and Mean over a contiguous run of axes before the last (batch statistics, global pooling) as one average
+ *   pool over those axes (the stock kernels transpose the whole input first: about 10x slower);
  * - Identity and same-type Cast share the input's data, as the cpu backend does, instead of copying it.
  */
 export function registerWasmKernels(): string[] {
@@ -26,8 +26,8 @@ const OURS = new WeakSet<KernelFunc>();
 type Args = { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap };
 
 const REPLACEMENTS: Record<string, (stock: KernelFunc) => KernelFunc> = {
-  Sum: (stock) => (args) => reduceByMatMul(args as Args, 'sum') ?? stock(args),
-  Mean: (stock) => (args) => reduceByMatMul(args as Args, 'mean') ?? stock(args),
+  Sum: (stock) => (args) => reduceByPooling(args as Args, 'sum') ?? stock(args),
+  Mean: (stock) => (args) => reduceByPooling(args as Args, 'mean') ?? stock(args),
   Identity: (stock) => (args) => share(args as Args) ?? stock(args),
   Cast: (stock) => (args) => ((args as Args).attrs?.dtype === (args as Args).inputs.x?.dtype ? share(args as Args) : null) ?? stock(args),
 };
@@ -39,7 +39,7 @@ function share({ inputs, backend }: Args): TensorInfo | null {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-function reduceByMatMul({ inputs, backend, attrs }: Args, op: 'sum' | 'mean'): TensorInfo | null {
+function reduceByPooling({ inputs, backend, attrs }: Args, op: 'sum' | 'mean'): TensorInfo | null {
   const x = inputs.x!;
   const rank = x.shape.length;
   if (x.dtype !== 'float32' || rank < 2) return null;
@@ -51,15 +51,16 @@ function reduceByMatMul({ inputs, backend, attrs }: Args, op: 'sum' | 'mean'): T
   const channels = x.shape[rank - 1];
   if (inner === 0) return null;
   const wasm = backend as BackendWasm;
-  const row = wasm.makeOutput([1, 1, inner], 'float32');
-  (wasm.typedArrayFromHeap(row) as Float32Array).fill(op === 'mean' ? 1 / inner : 1);
-  const matMul = tf.getKernel('BatchMatMul', 'wasm').kernelFunc;
-  const out = matMul({
-    inputs: { a: row, b: { dataId: x.dataId, shape: [outer, inner, channels], dtype: 'float32' } },
+  const avgPool = tf.getKernel('AvgPool', 'wasm').kernelFunc;
+  const out = avgPool({
+    inputs: { x: { dataId: x.dataId, shape: [outer, inner, 1, channels], dtype: 'float32' } },
     backend: wasm,
-    attrs: { transposeA: false, transposeB: false },
+    attrs: { filterSize: [inner, 1], strides: [inner, 1], pad: 'valid', dimRoundingMode: undefined as unknown as string },
   }) as TensorInfo;
-  wasm.disposeData(row.dataId);
+  if (op === 'sum') {
+    const values = wasm.typedArrayFromHeap(out) as Float32Array;
+    for (let i = 0; i < values.length; i++) values[i] *= inner;
+  }
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   out.shape = attrs!.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
   return out;
