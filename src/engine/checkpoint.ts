@@ -2,18 +2,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-
-/** One tensor's place in weights.bin. */
-interface Entry {
-  name: string;
-  shape: number[];
-  offset: number;
-  length: number;
-}
+import { packTensors, type PackedEntry } from './pack.js';
 
 interface Manifest<M> {
   format: 'epsilab-checkpoint-1';
-  entries: Entry[];
+  entries: PackedEntry[];
   meta: M;
 }
 
@@ -30,22 +23,8 @@ export async function saveCheckpoint<M>(runDir: string, step: number, tensors: R
   const tmp = join(root, `.${name}.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const entries: Entry[] = [];
-  const chunks: Float32Array[] = [];
-  let offset = 0;
-  for (const [key, t] of Object.entries(tensors)) {
-    const data = (await t.data()) as Float32Array;
-    entries.push({ name: key, shape: t.shape, offset, length: data.length });
-    chunks.push(data);
-    offset += data.length;
-  }
-  const all = new Float32Array(offset);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  writeFileAtomic(join(tmp, 'weights.bin'), new Uint8Array(all.buffer));
+  const { entries, bytes } = await packTensors(Object.entries(tensors));
+  writeFileAtomic(join(tmp, 'weights.bin'), bytes);
   const manifest: Manifest<M> = { format: 'epsilab-checkpoint-1', entries, meta };
   writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
   const final = join(root, name);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedVariable } from './types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { packTensors } from './pack.js';
 
 /**
  * Write the model in the TensorFlow.js weights format: model.json with a `weightsManifest` (loadable by
@@ -9,22 +10,9 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
  * tfjs-core ops rather than tf.layers.
  */
 export async function exportModel(dir: string, vars: NamedVariable[], topology: Record<string, unknown>): Promise<void> {
-  const weights = [];
-  const chunks: Float32Array[] = [];
-  let total = 0;
-  for (const v of vars) {
-    const data = (await v.variable.data()) as Float32Array;
-    weights.push({ name: v.name, shape: v.variable.shape, dtype: 'float32' as const });
-    chunks.push(data);
-    total += data.length;
-  }
-  const all = new Float32Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(all.buffer));
+  const { entries, bytes } = await packTensors(vars.map((v) => [v.name, v.variable]));
+  const weights = entries.map((e) => ({ name: e.name, shape: e.shape, dtype: 'float32' as const }));
+  writeFileAtomic(join(dir, 'weights.bin'), bytes);
   writeJsonAtomic(join(dir, 'model.json'), {
     format: 'epsilab-weights',
     generatedBy: 'epsilab',
