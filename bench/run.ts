@@ -114,7 +114,7 @@ function report(results: BackendFigures[], torch: TorchFigures | { error: string
   const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '–' : v.toFixed(digits));
   const ref = torch && 'train_img_s' in torch ? torch : null;
   console.log('');
-  console.log('| engine | train img/s | inference img/s | inference img/s, batch 1024 | train vs PyTorch | input pipeline share | peak RSS MiB |');
+  console.log('| engine | train img/s | inference img/s | inference img/s, batch 1024 | train vs PyTorch | input pipeline share | peak RSS MiB (training / all) |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
     if (!r.ok) {
@@ -124,10 +124,10 @@ function report(results: BackendFigures[], torch: TorchFigures | { error: string
     const batchNote = r.trainBatch === 128 ? '' : ` (batch ${r.trainBatch})`;
     const inferNote = r.inferBatch === 128 ? '' : ` (batch ${r.inferBatch})`;
     const ratio = ref ? (r.trainImgPerSec! / ref.train_img_s).toFixed(3) : '–';
-    console.log(`| tfjs ${r.backend} | ${fmt(r.trainImgPerSec)}${batchNote} | ${fmt(r.inferImgPerSec)}${inferNote} | ${fmt(r.inferBigImgPerSec)} | ${ratio} | ${(100 * r.pipelineShare!).toFixed(1)}% (${fmt(r.pipelineMsPerBatch)} ms/batch unthreaded) | ${fmt(r.peakRssMiB, 0)} |`);
+    console.log(`| tfjs ${r.backend} | ${fmt(r.trainImgPerSec)}${batchNote} | ${fmt(r.inferImgPerSec)}${inferNote} | ${fmt(r.inferBigImgPerSec)} | ${ratio} | ${(100 * r.pipelineShare!).toFixed(1)}% (${fmt(r.pipelineMsPerBatch)} ms/batch unthreaded) | ${fmt(r.trainPeakRssMiB, 0)} / ${fmt(r.peakRssMiB, 0)} |`);
   }
   if (ref) console.log(`| ${ref.engine}, ${ref.threads} threads | ${fmt(ref.train_img_s)} | ${fmt(ref.infer_img_s)} | ${fmt(ref.infer_big_img_s)} | 1 | – | – |`);
   else if (torch && 'error' in torch) console.log(`| PyTorch | not available: ${torch.error} | | | | | |`);
   console.log('');
-  for (const r of results) if (r.ok) console.log(`# ${r.backend}: ${r.why}; ${r.params} parameters; live tensors after the timed steps: ${r.liveTensorsGrowth! >= 0 ? '+' : ''}${r.liveTensorsGrowth}`);
+  for (const r of results) if (r.ok) console.log(`# ${r.backend}: ${r.why}; ${r.params} parameters; live tensors added by the timed training steps: ${r.liveTensorsGrowth}`);
 }
