@@ -1,5 +1,4 @@
 // Batch normalisation (inference and fused training forms) and matrix products.
-#include <iostream>
 #include "tensors.h"
 
 namespace epsilab {
@@ -50,7 +49,6 @@ static Napi::Value batchNormTrain(const Napi::CallbackInfo& info) {
 // part through the batch statistics.
 static Napi::Value batchNormTrainGrad(const Napi::CallbackInfo& info) {
   auto format = at::MemoryFormat::ChannelsLast;
-  if (getenv("BNDEBUG")) { for (int i = 0; i < 2; i++) { auto& t = tensorAt(info[i]); std::cerr << i << " " << t.sizes() << " " << t.strides() << " contig " << t.is_contiguous() << std::endl; } }
   auto [dx, dScale, dOffset] = at::native_batch_norm_backward(
       nchw(tensorAt(info[0])).contiguous(format), nchw(tensorAt(info[1])).contiguous(format), tensorAt(info[2]),
       c10::nullopt, c10::nullopt, tensorAt(info[3]), tensorAt(info[4]), true, num(info[5]), {true, true, true});

@@ -35,9 +35,6 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// A second handle on the same tensor (tfjs Identity, and a dtype-preserving Cast).
-static Napi::Value alias(const Napi::CallbackInfo& info) { return wrap(info.Env(), tensorAt(info[0])); }
-
 // reshape(id, shape): a view where the strides allow it, a copy otherwise.
 static Napi::Value reshape(const Napi::CallbackInfo& info) {
   return wrap(info.Env(), tensorAt(info[0]).reshape(ints(info[1])));
@@ -52,7 +49,6 @@ void registerTransfer(Napi::Env env, Napi::Object exports) {
   define(env, exports, "upload", upload);
   define(env, exports, "download", download);
   define(env, exports, "dispose", dispose);
-  define(env, exports, "alias", alias);
   define(env, exports, "reshape", reshape);
   define(env, exports, "metaOf", metaOf);
 }

@@ -29,7 +29,6 @@ export interface TorchAddon {
   upload(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): Handle;
   download(h: Handle): Float32Array | Int32Array | Uint8Array;
   dispose(h: Handle): void;
-  alias(h: Handle): Handle;
   reshape(h: Handle, shape: number[]): Handle;
   metaOf(h: Handle): void;
   unary(code: number, x: Handle, a: number, b: number): Handle;

@@ -137,6 +137,12 @@ export class LibtorchBackend extends KernelBackend {
     return { dataId, shape, dtype };
   }
 
+  /** The same data under a second TensorInfo (Identity, same-dtype Cast: tfjs saves tensors for the backward pass so). */
+  share(info: TensorInfo): TensorInfo {
+    this.incRef(info.dataId);
+    return { dataId: info.dataId, shape: info.shape, dtype: info.dtype };
+  }
+
   outputs(handles: Handle[]): TensorInfo[] {
     return handles.map((h) => {
       this.addon.metaOf(h);

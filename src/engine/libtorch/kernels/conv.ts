@@ -68,11 +68,11 @@ export function convKernels(addon: TorchAddon): KernelConfig[] {
     backpropFilter('DepthwiseConv2dNativeBackpropFilter', true),
     kernel('MaxPool', (b, { x }, a) => {
       const info = pool(b, x, a);
-      return b.output(isIdentityPool(info) ? addon.alias(b.handle(x)) : addon.maxPool(b.handle(x), poolParams(info)));
+      return isIdentityPool(info) ? b.share(x) : b.output(addon.maxPool(b.handle(x), poolParams(info)));
     }),
     kernel('AvgPool', (b, { x }, a) => {
       const info = pool(b, x, a);
-      return b.output(isIdentityPool(info) ? addon.alias(b.handle(x)) : addon.avgPool(b.handle(x), poolParams(info)));
+      return isIdentityPool(info) ? b.share(x) : b.output(addon.avgPool(b.handle(x), poolParams(info)));
     }),
     kernel('MaxPoolGrad', (b, { dy, input }, a) => b.output(addon.maxPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(b, input, a))))),
     kernel('AvgPoolGrad', (b, { dy, input }, a) => b.output(addon.avgPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(b, input, a))))),

@@ -34,10 +34,8 @@ export function elementwiseKernels(addon: TorchAddon): KernelConfig[] {
   return [
     ...unary,
     ...binary,
-    kernel('Cast', (b, { x }, { dtype }) =>
-      b.output(dtype === x.dtype ? addon.alias(b.handle(x)) : addon.cast(b.handle(x), dtypeCode(dtype))),
-    ),
-    kernel('Identity', (b, { x }) => b.output(addon.alias(b.handle(x)))),
+    kernel('Cast', (b, { x }, { dtype }) => (dtype === x.dtype ? b.share(x) : b.output(addon.cast(b.handle(x), dtypeCode(dtype))))),
+    kernel('Identity', (b, { x }) => b.share(x)),
     kernel('Select', (b, { condition, t, e }) =>
       b.output(addon.select(b.handle(condition), b.handle(t), b.handle(e), dtypeCode(upcastType(t.dtype, e.dtype)))),
     ),
