@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { GradConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/engine/tfjs.js';
 import { selectBackend } from '../../src/engine/backend.js';
+import { batchNormTraining } from '../../src/engine/libtorch/batch-norm-training.js';
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -77,6 +78,23 @@ test('batch-norm gradients match tfjs in training mode (batch statistics) and in
     return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
   }, [[3, 4, 5, 6], [6], [6]]);
   await agrees('bn inference', (x, m, v, g, b) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), [[2, 3, 3, 5], [5], [5], [5], [5]]);
+});
+
+test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.batchNorm: outputs, statistics, gradients', async () => {
+  const bn = (x: Tensor, g: Tensor, b: Tensor) => {
+    const fused = batchNormTraining(tf, x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+    if (fused) return fused.y;
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+  };
+  await agrees('fused bn', bn, [[4, 5, 3, 6], [6], [6]]);
+  await tf.setBackend('wasm');
+  const x = tf.add(tf.mul(tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 7), 3), 2) as tf.Tensor4D;
+  const fused = batchNormTraining(tf, x, tf.ones([5]), tf.zeros([5]), 1e-5)!;
+  await tf.setBackend('cpu');
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  assert.ok(relError(fused.mean.dataSync() as Float32Array, mean.dataSync() as Float32Array) < 1e-5);
+  assert.ok(relError(fused.variance.dataSync() as Float32Array, variance.dataSync() as Float32Array) < 1e-5);
 });
 
 test('relu, cast, mean and average-pool gradients match tfjs', async () => {

@@ -1,12 +1,15 @@
 import { tf } from '../tfjs.js';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { wasmBatchNormKernels } from './wasm-batch-norm.js';
+import { heap, rowMean } from './wasm-ops.js';
 
 /**
  * Kernel replacements on wasm for ops the ResNets call on every batch norm:
  * - Sum and Mean over a contiguous run of axes before the last (batch statistics, global pooling) as one average
  *   pool over those axes (the stock kernels transpose the whole input first: about 10x slower);
- * - Identity and same-type Cast share the input's data, as the cpu backend does, instead of copying it.
+ * - Identity and same-type Cast share the input's data, as the cpu backend does, instead of copying it;
+ * and adds the fused training-mode batch norm kernels (wasm-batch-norm.ts).
  */
 export function registerWasmKernels(): string[] {
   const replaced: string[] = [];
@@ -18,6 +21,11 @@ export function registerWasmKernels(): string[] {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ ...stock, kernelFunc });
     replaced.push(name);
+  }
+  for (const config of wasmBatchNormKernels) {
+    if (tf.getKernel(config.kernelName, 'wasm') != null) continue;
+    tf.registerKernel(config);
+    replaced.push(config.kernelName);
   }
   return replaced;
 }
@@ -48,17 +56,11 @@ function reduceByPooling({ inputs, backend, attrs }: Args, op: 'sum' | 'mean'): 
   if (axes.length === 0 || axes.some((a, i) => a !== first + i) || axes[axes.length - 1] !== rank - 2) return null;
   const outer = tf.util.sizeFromShape(x.shape.slice(0, first));
   const inner = tf.util.sizeFromShape(axes.map((a) => x.shape[a]));
-  const channels = x.shape[rank - 1];
   if (inner === 0) return null;
   const wasm = backend as BackendWasm;
-  const avgPool = tf.getKernel('AvgPool', 'wasm').kernelFunc;
-  const out = avgPool({
-    inputs: { x: { dataId: x.dataId, shape: [outer, inner, 1, channels], dtype: 'float32' } },
-    backend: wasm,
-    attrs: { filterSize: [inner, 1], strides: [inner, 1], pad: 'valid', dimRoundingMode: undefined as unknown as string },
-  }) as TensorInfo;
+  const out = rowMean(wasm, x, outer, inner, x.shape[rank - 1]);
   if (op === 'sum') {
-    const values = wasm.typedArrayFromHeap(out) as Float32Array;
+    const values = heap(wasm, out);
     for (let i = 0; i < values.length; i++) values[i] *= inner;
   }
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
