@@ -65,7 +65,7 @@ const symmetric = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
 test('conv2d gradients match tfjs for 1×1, 3×3 and 7×7 kernels, strides 1 and 2, same/valid/explicit padding', async () => {
   const cases: { k: number; s: number; pad: Pad; hw: [number, number] }[] = [];
   for (const k of [1, 3]) for (const s of [1, 2]) for (const pad of ['same', 'valid', symmetric(k >> 1)] as Pad[]) for (const hw of [[8, 8], [9, 7]] as [number, number][]) cases.push({ k, s, pad, hw });
-  cases.push({ k: 7, s: 2, pad: 'same', hw: [16, 16] }, { k: 7, s: 2, pad: symmetric(3), hw: [15, 16] }, { k: 3, s: 2, pad: symmetric(2), hw: [8, 8] });
+  cases.push({ k: 7, s: 2, pad: 'same', hw: [16, 16] }, { k: 7, s: 2, pad: symmetric(3), hw: [15, 16] }, { k: 3, s: 2, pad: symmetric(2), hw: [8, 8] }, { k: 3, s: 3, pad: 'valid', hw: [10, 11] }, { k: 5, s: 2, pad: 'same', hw: [9, 9] });
   for (const { k, s, pad, hw } of cases) {
     const name = `conv ${k}×${k} stride ${s} pad ${JSON.stringify(pad)} on ${hw.join('×')}`;
     await agrees(name, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad), [[2, ...hw, 3], [k, k, 3, 4]]);

@@ -24,24 +24,6 @@ export const conv2dGradConfig: GradConfig = {
   },
 };
 
-/** Inserts stride-1 zeros between the rows and columns of dy, so a strided conv's input gradient becomes a stride-1 conv. */
-function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  const [n, oh, ow, c] = dy.shape;
-  let out = dy;
-  if (sh > 1) {
-    const rows = tf.reshape(out, [n, oh, 1, ow, c]);
-    const spread = tf.concat([rows, tf.zeros([n, oh, sh - 1, ow, c])], 2);
-    out = tf.slice(tf.reshape(spread, [n, oh * sh, ow, c]) as tf.Tensor4D, 0, [n, (oh - 1) * sh + 1, ow, c]);
-  }
-  if (sw > 1) {
-    const [, h] = out.shape;
-    const cols = tf.reshape(out, [n, h, ow, 1, c]);
-    const spread = tf.concat([cols, tf.zeros([n, h, ow, sw - 1, c])], 3);
-    out = tf.slice(tf.reshape(spread, [n, h, ow * sw, c]) as tf.Tensor4D, 0, [n, h, (ow - 1) * sw + 1, c]);
-  }
-  return out;
-}
-
 /** Pads (positive amounts) or crops (negative amounts) the two spatial axes. */
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   const [n, h, w, c] = t.shape;
@@ -52,19 +34,48 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
   return tf.pad(cropped, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
 }
 
-/** dx: full correlation of the zero-dilated dy with the spatially flipped filter, its in/out channels swapped. */
+/** Stride-1 convolution with padding that may be negative (a crop). */
+function convPadded(x: tf.Tensor4D, filter: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) return tf.conv2d(x, filter, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  return tf.conv2d(padOrCrop(x, top, bottom, left, right), filter, 1, 'valid');
+}
+
+/** The filter flipped in space with its in/out channels swapped: a correlation with it undoes the forward one. */
+function flip(filter: tf.Tensor4D): tf.Tensor4D {
+  return tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+}
+
+/**
+ * dx. Stride 1: a full correlation of dy with the flipped filter. Stride s: padded-input row p = h + top receives
+ * dy[q − j]·W[r + s·j] where p = s·q + r, so each of the s×s phases (r_h, r_w) is a stride-1 correlation of dy with
+ * the taps W[r_h::s, r_w::s]; the phases are then interleaved. This does the work of the strided conv once, where
+ * zero-inserting dy would do it s² times.
+ */
 function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, padInfo } = info;
-  const spread = dilate(dy, sh, sw);
-  const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  const top = kh - 1 - padInfo.top;
-  const left = kw - 1 - padInfo.left;
-  const bottom = inHeight - spread.shape[1] + padInfo.top;
-  const right = inWidth - spread.shape[2] + padInfo.left;
-  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
-    return tf.conv2d(spread, flipped, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels, padInfo } = info;
+  const [n, oh, ow, co] = dy.shape;
+  if (sh === 1 && sw === 1) {
+    return convPadded(dy, flip(filter), kh - 1 - padInfo.top, inHeight - oh + padInfo.top, kw - 1 - padInfo.left, inWidth - ow + padInfo.left);
   }
-  return tf.conv2d(padOrCrop(spread, top, bottom, left, right), flipped, 1, 'valid');
+  const qh = Math.ceil((inHeight + padInfo.top) / sh);
+  const qw = Math.ceil((inWidth + padInfo.left) / sw);
+  const rows = [];
+  for (let rh = 0; rh < sh; rh++) {
+    const phases = [];
+    for (let rw = 0; rw < sw; rw++) {
+      const jh = Math.ceil((kh - rh) / sh);
+      const jw = Math.ceil((kw - rw) / sw);
+      if (jh <= 0 || jw <= 0) {
+        phases.push(tf.zeros([n, qh, qw, inChannels]));
+        continue;
+      }
+      const taps = tf.stridedSlice(filter, [rh, rw, 0, 0], [kh, kw, inChannels, co], [sh, sw, 1, 1]) as tf.Tensor4D;
+      phases.push(convPadded(dy, flip(taps), jh - 1, qh - oh, jw - 1, qw - ow));
+    }
+    rows.push(tf.reshape(tf.stack(phases, 3), [n, qh, qw * sw, inChannels]));
+  }
+  const full = tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, inChannels]) as tf.Tensor4D;
+  return tf.slice(full, [0, padInfo.top, padInfo.left, 0], [n, inHeight, inWidth, inChannels]);
 }
 
 /**
