@@ -39,6 +39,7 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
     registerBackend(BACKEND_NAME, () => new LibtorchBackend(addon, registered!), 0);
   }
   registered = info;
-  const extras = [info.mkldnn && info.device === 'cpu' ? 'oneDNN' : '', `${info.threads} threads`].filter(Boolean).join(', ');
+  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  const extras = [info.mkldnn && info.device === 'cpu' ? 'oneDNN' : '', threads].filter(Boolean).join(', ');
   return { ok: true, why: `libtorch ${info.version} on ${info.device} (${extras})` };
 }
