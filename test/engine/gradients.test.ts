@@ -97,11 +97,12 @@ test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.
   assert.ok(relError(fused.variance.dataSync() as Float32Array, variance.dataSync() as Float32Array) < 1e-5);
 });
 
-test('relu, cast, mean and average-pool gradients match tfjs', async () => {
+test('relu, cast, mean, max and average-pool gradients match tfjs', async () => {
   await agrees('relu', (x) => tf.relu(x), [[2, 5, 5, 3]]);
   await agrees('cast', (x) => tf.cast(x, 'float32'), [[4, 3]]);
   for (const axes of [[0, 1, 2], [1, 2], [1], [0, 2], [0, 1, 2, 3]]) await agrees(`mean over ${axes}`, (x) => tf.mean(x, axes), [[2, 3, 4, 5]]);
   await agrees('mean keepDims', (x) => tf.mean(x, [0, 1, 2], true), [[2, 3, 4, 5]]);
+  for (const axes of [null, [1, 2], [3]]) await agrees(`max over ${axes ?? 'everything'}`, (x) => tf.max(tf.abs(x), axes ?? undefined), [[2, 3, 4, 5]]);
   await agrees('avg-pool 2×2 stride 2 (option-A shortcut)', (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[2, 8, 6, 3]]);
   await agrees('avg-pool 3×3 stride 1 same (stock path)', (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'), [[2, 5, 5, 3]]);
 });

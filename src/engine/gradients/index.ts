@@ -4,6 +4,7 @@ import { avgPoolGradConfig } from './avg-pool.js';
 import { batchNormGradConfig } from './batch-norm.js';
 import { castGradConfig } from './cast.js';
 import { conv2dGradConfig } from './conv2d.js';
+import { maxGradConfig } from './max.js';
 import { meanGradConfig } from './mean.js';
 import { reluGradConfig } from './relu.js';
 import { withEarlyRelease } from './release.js';
@@ -29,7 +30,7 @@ function captureStock(): Map<string, GradConfig> {
 /** The project's gradients, replacing tfjs's where those are missing pieces or slow on wasm and cpu. */
 export function fastGradients(): GradConfig[] {
   const avgPool = captureStock().get(tf.AvgPool)!;
-  return [conv2dGradConfig, batchNormGradConfig, reluGradConfig, castGradConfig, meanGradConfig, avgPoolGradConfig(avgPool)];
+  return [conv2dGradConfig, batchNormGradConfig, reluGradConfig, castGradConfig, meanGradConfig, maxGradConfig, avgPoolGradConfig(avgPool)];
 }
 
 /**
