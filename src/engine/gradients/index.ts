@@ -9,8 +9,9 @@ import { meanGradConfig } from './mean.js';
 import { reluGradConfig } from './relu.js';
 import { withEarlyRelease } from './release.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { BATCH_NORM_TRAINING, batchNormTraining } from '../libtorch/batch-norm-training.js';
 
-/** Backends that get them: libtensorflow and libtorch have fast native backprop kernels of their own. */
+/** Backends whose stock gradient kernels are missing or slow: libtensorflow and libtorch have fast native ones. */
 const NEEDS_FAST_GRADIENTS = new Set(['wasm', 'cpu']);
 
 /** tfjs's own gradients by kernel name, captured before the first replacement. */
@@ -34,19 +35,31 @@ export function fastGradients(): GradConfig[] {
 }
 
 /**
- * Registers the project's gradients (and wasm kernels) when `backend` benefits, and makes every gradient release
- * intermediate gradients as the backward pass goes; returns what was replaced.
+ * The fused training batch norm registers its gradient on first use; where the current backend has the kernel, one
+ * tiny call registers it now, so that it too releases its dy early.
+ */
+function fusedBatchNormGradient(): GradConfig | null {
+  if (tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) == null) return null;
+  tf.tidy(() => void batchNormTraining(tf, tf.zeros([1, 1, 1, 1]), tf.ones([1]), tf.zeros([1]), 1e-3));
+  return tf.getGradient(BATCH_NORM_TRAINING) ?? null;
+}
+
+/**
+ * Makes every gradient release intermediate gradients as the backward pass goes, and on wasm and cpu registers the
+ * project's gradients (and on wasm its kernels); returns what was done, for the run's record.
  */
 export function registerFastGradients(backend: string): string[] {
-  if (!NEEDS_FAST_GRADIENTS.has(backend)) return [];
-  const ours = fastGradients();
+  const done: string[] = [];
   const configs = new Map(captureStock());
-  for (const config of ours) configs.set(config.kernelName, config);
+  if (NEEDS_FAST_GRADIENTS.has(backend)) {
+    const ours = fastGradients();
+    for (const config of ours) configs.set(config.kernelName, config);
+    done.push(`gradients of ${ours.map((c) => c.kernelName).join(', ')}`);
+  }
+  if (backend === 'wasm') done.push(`wasm kernels ${registerWasmKernels().join(', ')}`);
+  const fused = fusedBatchNormGradient();
+  if (fused) configs.set(BATCH_NORM_TRAINING, fused);
   for (const config of configs.values()) tf.registerGradient(withEarlyRelease(config));
-  const kernels = backend === 'wasm' ? registerWasmKernels() : [];
-  return [
-    `gradients of ${ours.map((c) => c.kernelName).join(', ')}`,
-    'intermediate gradients released during the backward pass',
-    ...(kernels.length > 0 ? [`wasm kernels ${kernels.join(', ')}`] : []),
-  ];
+  done.push('intermediate gradients released during the backward pass');
+  return done;
 }

@@ -4,6 +4,8 @@ import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 let tape: unknown = null;
 let createdBefore = 0;
 let previous: Tensor[] = [];
+/** Wrapped config → the config it wraps, so wrapping twice wraps the original once. */
+const originals = new WeakMap<GradConfig, GradConfig>();
 
 /**
  * A gradient that frees memory as the backward pass goes. tfjs keeps every intermediate gradient until the whole
@@ -15,11 +17,12 @@ let previous: Tensor[] = [];
  * hands on a copy.
  */
 export function withEarlyRelease(config: GradConfig): GradConfig {
-  return {
-    ...config,
+  const base = originals.get(config) ?? config;
+  const wrapped: GradConfig = {
+    ...base,
     gradFunc: (dy, saved, attrs) => {
       releasePrevious(dy);
-      const thunks = config.gradFunc(dy, saved, attrs);
+      const thunks = base.gradFunc(dy, saved, attrs);
       const dys = new Set(Array.isArray(dy) ? dy : [dy]);
       return Object.fromEntries(Object.entries(thunks).map(([input, thunk]) => [input, () => {
         const grad = thunk();
@@ -27,6 +30,8 @@ export function withEarlyRelease(config: GradConfig): GradConfig {
       }]));
     },
   };
+  originals.set(wrapped, base);
+  return wrapped;
 }
 
 function releasePrevious(dy: Tensor | Tensor[]): void {

@@ -15,16 +15,16 @@ export function registerWasmKernels(): string[] {
   const replaced: string[] = [];
   for (const [name, make] of Object.entries(REPLACEMENTS)) {
     const stock = tf.getKernel(name, 'wasm');
-    if (stock == null || OURS.has(stock.kernelFunc)) continue;
+    if (stock == null) continue;
+    replaced.push(name);
+    if (OURS.has(stock.kernelFunc)) continue;
     const kernelFunc = make(stock.kernelFunc);
     OURS.add(kernelFunc);
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ ...stock, kernelFunc });
-    replaced.push(name);
   }
   for (const config of wasmBatchNormKernels) {
-    if (tf.getKernel(config.kernelName, 'wasm') != null) continue;
-    tf.registerKernel(config);
+    if (tf.getKernel(config.kernelName, 'wasm') == null) tf.registerKernel(config);
     replaced.push(config.kernelName);
   }
   return replaced;
