@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AUTO_ORDER, type BackendName } from '../src/engine/backend.js';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   console.log(`# epsilab benchmark: pre-activation ResNet-20, 32×32×3, ${new Date().toISOString()}`);
-  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`);
+  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}; load average before: ${loadavg()[0].toFixed(2)}`);
   const results: BackendFigures[] = [];
   for (const backend of backends) {
     const cpu = backend === 'cpu';
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   }
   const torch = args['skip-torch'] ? null : runTorch();
   report(results, torch);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backends: results, torch }, null, 2) + '\n');
+  console.log(`# load average after: ${loadavg()[0].toFixed(2)} (other processes on these cores slow every figure, PyTorch's two threads most)`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg()[0], backends: results, torch }, null, 2) + '\n');
 }
 
 function runWorker(backend: BackendName, train: number, infer: number, big: number): BackendFigures {
