@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
@@ -13,28 +14,25 @@ import type { BuildContext } from '../src/registry/component.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
   The libtorch backend against PyTorch on the same CPU in the same run: pre-activation ResNet-20 on 32×32×3 random data,
-  training at batch 128 (forward, backward, SGD update) and inference at batch 1024, images/s. PyTorch (Debian
-  python3-torch) runs the same network in NCHW and in channels-last memory; rounds alternate the engines so machine
-  load hits them alike, and each figure is the median over rounds. The wasm backend is measured once for scale.
-  --rounds N        alternations of libtorch and PyTorch (default 3)
-  --steps N         timed training steps per measurement, after one warm-up (default 5)
-  --threads N       threads for libtorch and PyTorch alike (default: all cores, ${availableParallelism()} here)
-  --skip-wasm       leave out the wasm backend (its batch-128 step takes seconds)
-  --json FILE       also write the figures as JSON`;
+  training at batch 128 (forward, backward, SGD update) and inference at batch 1024, in images/s. PyTorch (Debian
+  python3-torch) runs the same network in NCHW and in channels-last memory. Every engine stays loaded in its own
+  process and they take turns step by step, so machine load hits them alike; ratios are medians of same-turn ratios.
+  The wasm backend is measured after, for scale.
+  --steps N        training turns per engine, after two warm-up steps (default 15)
+  --infer-steps N  batch-1024 inference turns per engine (default 5)
+  --threads N      threads for libtorch and PyTorch alike (default: all cores, ${availableParallelism()} here)
+  --skip-wasm      leave out the wasm backend (its batch-128 step takes seconds)
+  --json FILE      also write every timing as JSON`;
 
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/libtorch_pytorch.py', import.meta.url));
-
-interface Figure {
-  engine: string;
-  train: number;
-  inferBig: number;
-}
+const TRAIN_BATCH = 128;
+const BIG_BATCH = 1024;
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    steps: { type: 'string', default: '5' },
+    steps: { type: 'string', default: '15' },
+    'infer-steps': { type: 'string', default: '5' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-wasm': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -42,8 +40,8 @@ const { values: args } = parseArgs({
     help: { type: 'boolean', default: false },
   },
 });
-const steps = Number(args.steps);
-// Both engines get the libtorch backend's runtime settings: passive OpenMP waits (a loaded machine stays usable) and a
+
+// Every engine gets the libtorch backend's runtime settings: passive OpenMP waits (a loaded machine stays usable) and a
 // malloc that keeps freed memory for reuse (the addon's mallopt calls; without them PyTorch's batch-1024 inference
 // spends most of its time in page faults).
 const env = {
@@ -55,44 +53,19 @@ const env = {
   EPSILAB_TORCH_THREADS: args.threads,
 };
 
-if (args.help) {
-  console.log(USAGE);
-} else if (args.worker) {
-  process.stdout.write(JSON.stringify(await measure(args.worker as 'libtorch' | 'wasm')) + '\n');
-  process.exit(0);
-} else {
-  main();
-}
-
-function lastJson<T>(stdout: string): T | null {
-  try {
-    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
-  } catch {
-    return null;
-  }
-}
-
-/** Seconds per call, median over `n` calls after one warm-up call. */
-function medianSeconds(n: number, fn: () => void): number {
-  fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    fn();
-    times.push((performance.now() - t) / 1000);
-  }
-  return median(times);
-}
-
-/** The benchmark's model, loss and optimizer (as bench/measure.ts builds them) trained and run on one tfjs backend. */
-async function measure(backend: 'libtorch' | 'wasm'): Promise<Figure | string> {
+/**
+ * Worker: the benchmark's model, loss and optimizer (as bench/measure.ts builds them) on one tfjs backend, serving the
+ * protocol of bench/libtorch_pytorch.py (a JSON line, then one timing per `train` or `infer` line).
+ */
+async function serve(backend: 'libtorch' | 'wasm'): Promise<void> {
   let tf: typeof tfc;
   let why: string;
   try {
     const selected = await selectBackend(backend);
     [tf, why] = [selected.tf, selected.attempts[0].why];
   } catch (err) {
-    return (err as Error).message;
+    console.log(JSON.stringify({ error: (err as Error).message }));
+    return;
   }
   const ctx: BuildContext = { tf, seed: 1, configDir: process.cwd(), facts: { inputShape: [32, 32, 3], numClasses: 10 }, log: () => {} };
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 20 }) as never, ctx);
@@ -100,30 +73,62 @@ async function measure(backend: 'libtorch' | 'wasm'): Promise<Figure | string> {
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
   const trainable = model.variables.filter((v) => v.trainable);
   const names = new Map(trainable.map((v) => [v.variable.name, v.name]));
-  const x = tf.randomNormal([128, 32, 32, 3], 0, 1, 'float32', 11) as tfc.Tensor4D;
-  const y = tf.randomUniformInt([128], 0, 10, 11) as tfc.Tensor1D;
-  const big = tf.randomNormal([1024, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
-  const train = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true }), y, 10).total, trainable.map((v) => v.variable));
-      optimizer.step(trainable, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 0.1);
-      value.dataSync();
-    });
-  const infer = () => tf.tidy(() => void model.apply(big, { training: false }).logits.dataSync());
-  return { engine: `tfjs ${backend}: ${why}`, train: 128 / medianSeconds(steps, train), inferBig: 1024 / medianSeconds(Math.min(steps, 3), infer) };
+  const x = tf.randomNormal([TRAIN_BATCH, 32, 32, 3], 0, 1, 'float32', 11) as tfc.Tensor4D;
+  const y = tf.randomUniformInt([TRAIN_BATCH], 0, 10, 11) as tfc.Tensor1D;
+  const big = tf.randomNormal([BIG_BATCH, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
+  const commands: Record<string, () => void> = {
+    train: () =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true }), y, 10).total, trainable.map((v) => v.variable));
+        optimizer.step(trainable, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 0.1);
+        value.dataSync();
+      }),
+    infer: () => tf.tidy(() => void model.apply(big, { training: false }).logits.dataSync()),
+  };
+  console.log(JSON.stringify({ engine: `tfjs ${backend}: ${why}` }));
+  for await (const line of createInterface({ input: process.stdin })) {
+    const command = commands[line.trim()];
+    if (!command) break;
+    const start = performance.now();
+    command();
+    console.log((performance.now() - start) / 1000);
+  }
 }
 
-function tfjs(backend: string): Figure | string {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps)], { encoding: 'utf8', env, maxBuffer: 2 ** 26 });
-  return lastJson<Figure | string>(child.stdout) ?? `failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-2).join(' | ')}`;
-}
+/** One engine in its own process, answering `train` and `infer` with the seconds they took. */
+class Engine {
+  readonly seconds: Record<string, number[]> = { train: [], infer: [] };
+  name = '';
+  private readonly lines: AsyncIterator<string>;
+  private readonly child: ChildProcessWithoutNullStreams;
 
-function pytorch(channelsLast: boolean): Figure | string {
-  const argv = [TORCH_SCRIPT, '--threads', args.threads!, '--steps', String(steps), ...(channelsLast ? ['--channels-last'] : [])];
-  const child = spawnSync(PYTHON, argv, { encoding: 'utf8', env });
-  const f = lastJson<{ engine: string; threads: number; train_img_s: number; infer_big_img_s: number }>(child.stdout);
-  if (!f) return `${PYTHON} could not run PyTorch (Debian python3-torch): ${child.stderr.trim().split('\n').pop() ?? child.error?.message}`;
-  return { engine: `${f.engine}, ${f.threads} threads`, train: f.train_img_s, inferBig: f.infer_big_img_s };
+  constructor(readonly label: string, command: string, argv: string[]) {
+    this.child = spawn(command, argv, { env });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Waits for the engine's greeting; returns why it cannot run, or null. */
+  async start(): Promise<string | null> {
+    const first = await this.lines.next();
+    try {
+      const hello = JSON.parse(first.value) as { engine?: string; error?: string };
+      this.name = hello.engine ?? this.label;
+      return hello.error ?? null;
+    } catch {
+      return `did not start: ${first.done ? 'exited' : first.value}`;
+    }
+  }
+
+  async run(command: 'train' | 'infer', record = true): Promise<void> {
+    this.child.stdin.write(`${command}\n`);
+    const answer = await this.lines.next();
+    if (answer.done) throw new Error(`${this.label} exited during ${command}`);
+    if (record) this.seconds[command].push(Number(answer.value));
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+  }
 }
 
 function median(xs: number[]): number {
@@ -131,47 +136,71 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** The per-round figures of one engine folded into medians (or its first failure). */
-function fold(runs: (Figure | string)[]): Figure | string {
-  const ok = runs.filter((r): r is Figure => typeof r !== 'string');
-  if (ok.length === 0) return runs[0];
-  return { engine: ok[0].engine, train: median(ok.map((r) => r.train)), inferBig: median(ok.map((r) => r.inferBig)) };
+/** Turns: every engine runs `command` once per turn, in rotating order, so none always follows the same neighbour. */
+async function turns(engines: Engine[], command: 'train' | 'infer', n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    console.error(`${command} turn ${i + 1}/${n}`);
+    for (let j = 0; j < engines.length; j++) await engines[(i + j) % engines.length].run(command);
+  }
 }
 
-/** Median over rounds of an engine's figure divided by the reference's from the same round (load changes between rounds). */
-function ratio(runs: (Figure | string)[], refs: (Figure | string)[], key: 'train' | 'inferBig'): string {
-  const r = runs.flatMap((run, i) => (typeof run === 'string' || typeof refs[i] === 'string' ? [] : [run[key] / (refs[i] as Figure)[key]]));
-  return r.length > 0 ? median(r).toFixed(2) : '–';
+async function main(): Promise<void> {
+  const me = fileURLToPath(import.meta.url);
+  const torch = (channelsLast: boolean) => [TORCH_SCRIPT, '--threads', args.threads!, ...(channelsLast ? ['--channels-last'] : [])];
+  const candidates = [
+    new Engine('tfjs libtorch', process.execPath, [me, '--worker', 'libtorch']),
+    new Engine('PyTorch channels-last', PYTHON, torch(true)),
+    new Engine('PyTorch NCHW', PYTHON, torch(false)),
+  ];
+  const engines: Engine[] = [];
+  const unavailable: string[] = [];
+  for (const e of candidates) {
+    const why = await e.start();
+    if (why) unavailable.push(`| ${e.label} | not available: ${why} | | | |`);
+    else engines.push(e);
+  }
+  for (const e of engines) for (let i = 0; i < 2; i++) await e.run('train', false);
+  for (const e of engines) await e.run('infer', false);
+  await turns(engines, 'train', Number(args.steps));
+  await turns(engines, 'infer', Number(args['infer-steps']));
+  for (const e of engines) e.stop();
+  if (!args['skip-wasm']) {
+    const wasm = new Engine('tfjs wasm', process.execPath, [me, '--worker', 'wasm']);
+    const why = await wasm.start();
+    if (why) unavailable.push(`| tfjs wasm | not available: ${why} | | | |`);
+    else {
+      await wasm.run('train', false);
+      for (let i = 0; i < 3; i++) await wasm.run('train');
+      await wasm.run('infer');
+      wasm.stop();
+      engines.push(wasm);
+    }
+  }
+  report(engines, unavailable);
 }
 
-function main(): void {
+function report(engines: Engine[], unavailable: string[]): void {
+  const ref = engines.find((e) => e.label === 'PyTorch channels-last');
+  const best = (xs: number[]) => Math.min(...xs);
+  /** Versus the reference: the median of turn-paired throughput ratios (where both took every turn), and best against best. */
+  const ratio = (e: Engine, command: 'train' | 'infer') => {
+    if (!ref) return '–';
+    const [mine, theirs] = [e.seconds[command], ref.seconds[command]];
+    const paired = mine.length === theirs.length ? median(mine.map((s, i) => theirs[i] / s)) : median(theirs) / median(mine);
+    return `${paired.toFixed(2)} / ${(best(theirs) / best(mine)).toFixed(2)}`;
+  };
+  const rate = (batch: number, seconds: number[]) => `${(batch / median(seconds)).toFixed(1)} / ${(batch / best(seconds)).toFixed(1)}`;
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
   console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
-  const runs: Record<string, (Figure | string)[]> = { 'tfjs libtorch': [], 'PyTorch channels-last': [], 'PyTorch NCHW': [] };
-  for (let round = 1; round <= Number(args.rounds); round++) {
-    console.error(`round ${round}/${args.rounds}...`);
-    runs['tfjs libtorch'].push(tfjs('libtorch'));
-    runs['PyTorch channels-last'].push(pytorch(true));
-    runs['PyTorch NCHW'].push(pytorch(false));
-  }
-  if (!args['skip-wasm']) {
-    console.error('wasm...');
-    runs['tfjs wasm'] = [tfjs('wasm')];
-  }
-  const ref = runs['PyTorch channels-last'];
   console.log('');
-  console.log('| engine | train img/s (batch 128) | inference img/s (batch 1024) | train vs PyTorch channels-last | inference vs PyTorch channels-last |');
+  console.log(`| engine | train img/s, batch ${TRAIN_BATCH} (median / best) | inference img/s, batch ${BIG_BATCH} (median / best) | train vs PyTorch channels-last (paired median / best) | inference vs PyTorch channels-last |`);
   console.log('|---|---|---|---|---|');
-  for (const [name, engineRuns] of Object.entries(runs)) {
-    const f = fold(engineRuns);
-    if (typeof f === 'string') {
-      console.log(`| ${name} | not available: ${f} | | | |`);
-      continue;
-    }
-    // wasm ran once, so it is compared with the reference's median.
-    const refs = engineRuns.length === ref.length ? ref : [fold(ref)];
-    console.log(`| ${f.engine} | ${f.train.toFixed(1)} | ${f.inferBig.toFixed(1)} | ${ratio(engineRuns, refs, 'train')} | ${ratio(engineRuns, refs, 'inferBig')} |`);
-  }
-  console.log(`\n# images/s: medians of ${args.rounds} alternating rounds of ${steps} timed steps (wasm: one run); ratios: median of same-round ratios`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), runs }, null, 2) + '\n');
+  for (const e of engines) console.log(`| ${e.name} | ${rate(TRAIN_BATCH, e.seconds.train)} | ${rate(BIG_BATCH, e.seconds.infer)} | ${ratio(e, 'train')} | ${ratio(e, 'infer')} |`);
+  for (const line of unavailable) console.log(line);
+  console.log(`\n# ${args.steps} training and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after)`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), engines: engines.map((e) => ({ engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
 }
+
+if (args.help) console.log(USAGE);
+else if (args.worker) await serve(args.worker as 'libtorch' | 'wasm');
+else await main();

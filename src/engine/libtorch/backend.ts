@@ -1,6 +1,6 @@
 import { DataStorage, KernelBackend, engine, util } from '@tensorflow/tfjs-core';
 import type { BackendTimingInfo, BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Handle, TorchAddon, TorchInfo } from './addon.js';
+import type { Handle, TorchAddon } from './addon.js';
 
 export const BACKEND_NAME = 'libtorch';
 
@@ -44,7 +44,7 @@ export class LibtorchBackend extends KernelBackend {
   private readonly data: DataStorage<TorchData>;
   private readonly live = new Set<TorchData>();
 
-  constructor(readonly addon: TorchAddon, readonly info: TorchInfo) {
+  constructor(readonly addon: TorchAddon) {
     super();
     this.data = new DataStorage(this, engine());
   }

@@ -13,8 +13,6 @@ export interface LibtorchOptions {
   device?: string;
 }
 
-let registered: TorchInfo | null = null;
-
 /**
  * Registers the 'libtorch' tfjs backend when the native addon is built and loads; `ok: false` says why not. Calling
  * it again reconfigures threads and device. It does not make the backend current: `tf.setBackend('libtorch')` does.
@@ -36,9 +34,8 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
   if (!findBackendFactory(BACKEND_NAME)) {
     const { native, fallback } = libtorchKernels(addon);
     for (const config of [...native, ...fallback]) registerKernel(config);
-    registerBackend(BACKEND_NAME, () => new LibtorchBackend(addon, registered!), 0);
+    registerBackend(BACKEND_NAME, () => new LibtorchBackend(addon), 0);
   }
-  registered = info;
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
   const extras = [info.mkldnn && info.device === 'cpu' ? 'oneDNN' : '', threads].filter(Boolean).join(', ');
   return { ok: true, why: `libtorch ${info.version} on ${info.device} (${extras})` };
