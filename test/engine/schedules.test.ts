@@ -37,8 +37,8 @@ test('adaptive-on-discard follows the initial schedule while nothing is discarde
 });
 
 test('a rise of the discarded count by the threshold resets to 0.1 and restarts the faster schedule', () => {
-  const counts = new Array(120).fill(0);
-  for (let e = 99; e < 120; e++) counts[e] = 1; // the EMA at the end of epoch 100 (index 99) rises from 0 to 1
+  const counts = new Array(150).fill(0);
+  for (let e = 99; e < 150; e++) counts[e] = 1; // the EMA at the end of epoch 100 (index 99) rises from 0 to 1
   const s = adaptiveOnDiscard.build(CIFAR, ctx) as Schedule;
   const lrs = run(s, counts);
   assert.equal(lrs[99], 0.01, 'before the reset the initial schedule had decayed at 82');
