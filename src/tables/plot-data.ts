@@ -17,19 +17,22 @@ interface Preset {
   log?: boolean;
   /** Constant over each epoch, so drawn as steps. */
   step?: boolean;
+  /** d3 tick format of the value axis, where Vega's default misreads a flat curve (0.000000). */
+  format?: string;
 }
 
 export const PRESETS: Record<PlotSpec['kind'], Preset> = {
   error: { keys: { test_error: 'test', train_error: 'train' }, axis: 'Error', percent: true },
-  discarded: { keys: { discarded_cnt: 'discarded blocks' }, axis: 'Discarded blocks' },
+  discarded: { keys: { discarded_cnt: 'discarded blocks' }, axis: 'Discarded blocks', format: '~g' },
   lr: { keys: { lr: 'learning rate' }, axis: 'Learning rate', log: true, step: true },
   'teacher-student': { keys: { test_error: 'test' }, axis: 'Test error', percent: true },
 };
 
-/** How a run is named in the legend: the last segment and value of each legend path, else its folder. */
+/** How a run is named in the legend: the last segment and value of each legend path (strings bare), else its folder. */
 export function runLabel(run: RunRecord, legend: string[]): string {
   if (!legend.length) return run.id;
-  return legend.map((p) => `${p.split('.').pop()}=${JSON.stringify(valueAt(run.config, p) ?? null)}`).join(', ');
+  const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+  return legend.map((p) => `${p.split('.').pop()}=${show(valueAt(run.config, p))}`).join(', ');
 }
 
 /**

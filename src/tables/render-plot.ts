@@ -21,9 +21,10 @@ export function vegaLiteSpec(plot: PlotSpec, points: PlotPoint[]): TopLevelSpec 
         type: 'quantitative',
         title: preset.axis,
         scale: preset.log ? { type: 'log' } : { zero: false },
-        ...(preset.percent ? { axis: { format: '.1%' } } : {}),
+        ...(preset.percent ? { axis: { format: '.1%' } } : preset.format ? { axis: { format: preset.format } } : {}),
       },
-      color: { field: 'series', type: 'nominal', title: 'Run', sort: null },
+      // Legend labels name runs by several config values: show them whole, not cut at Vega's 160 px.
+      color: { field: 'series', type: 'nominal', title: 'Run', sort: null, legend: { labelLimit: 600 } },
       ...(dashed ? { strokeDash: { field: 'line', type: 'nominal', title: 'Curve' } } : {}),
     },
   } as TopLevelSpec;

@@ -28,6 +28,7 @@ test('error curves: test and train error per run, named by the legend paths', ()
     { epoch: 1, value: 0.5, series: 'seed=0', line: 'train' },
   ]);
   assert.deepEqual([...new Set(plotPoints('lr', runs, []).map((p) => p.series))], ['cifar/s0', 'cifar/s1']);
+  assert.equal(plotPoints('lr', runs, ['model.type', 'model.epsilon'])[0].series, 'type=epsilon-resnet, epsilon=2.5');
 });
 
 test('teacher vs student: stages are laid end to end', () => {
