@@ -53,8 +53,7 @@ export function convKernels(addon: TorchAddon): KernelConfig[] {
       const info = convInfo(x.shape, a.filterShape, a, depthwise);
       return b.output(addon.conv2dBackpropFilter(b.handle(x), b.handle(dy), a.filterShape, convParams(info, depthwise)));
     });
-  const pool = (b: LibtorchBackend, x: TensorInfo, a: Attrs) =>
-    backend_util.computePool2DInfo(x.shape as any, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const pool = (x: TensorInfo, a: Attrs) => backend_util.computePool2DInfo(x.shape as any, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   const isIdentityPool = (c: ConvInfo) =>
     c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
   return [
@@ -67,14 +66,14 @@ export function convKernels(addon: TorchAddon): KernelConfig[] {
     backpropFilter('Conv2DBackpropFilter', false),
     backpropFilter('DepthwiseConv2dNativeBackpropFilter', true),
     kernel('MaxPool', (b, { x }, a) => {
-      const info = pool(b, x, a);
+      const info = pool(x, a);
       return isIdentityPool(info) ? b.share(x) : b.output(addon.maxPool(b.handle(x), poolParams(info)));
     }),
     kernel('AvgPool', (b, { x }, a) => {
-      const info = pool(b, x, a);
+      const info = pool(x, a);
       return isIdentityPool(info) ? b.share(x) : b.output(addon.avgPool(b.handle(x), poolParams(info)));
     }),
-    kernel('MaxPoolGrad', (b, { dy, input }, a) => b.output(addon.maxPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(b, input, a))))),
-    kernel('AvgPoolGrad', (b, { dy, input }, a) => b.output(addon.avgPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(b, input, a))))),
+    kernel('MaxPoolGrad', (b, { dy, input }, a) => b.output(addon.maxPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(input, a))))),
+    kernel('AvgPoolGrad', (b, { dy, input }, a) => b.output(addon.avgPoolGrad(b.handle(dy), b.handle(input), poolParams(pool(input, a))))),
   ];
 }
