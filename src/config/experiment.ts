@@ -29,6 +29,7 @@ export function experimentFields() {
     description: Type.Optional(Type.String({ description: 'Free text shown by `plan` and kept in the run folder.' })),
     seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed for initialisation, data order and augmentation.' }),
     backend: Type.Union(BACKENDS.map((b) => Type.Literal(b)), { default: 'auto', description: 'TensorFlow.js backend; auto takes the fastest that loads.' }),
+    device: Type.String({ pattern: '^(cpu|cuda(:[0-9]+)?)$', default: 'cpu', description: "Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU)." }),
     plugins: Type.Optional(Type.Array(Type.String(), { description: 'Files (relative to the config) that export extra components.' })),
     train: TrainSection,
     output: Type.Object({ root: Type.String({ default: 'results', description: 'Folder that holds results/<experiment>/<run-id>/.' }) }, { additionalProperties: false, default: {} }),

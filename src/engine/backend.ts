@@ -30,6 +30,8 @@ export interface SelectOptions {
   log?: (line: string) => void;
   /** Replace slow or missing gradients with the project's (default true). */
   fastGradients?: boolean;
+  /** Device of the libtorch backend ('cpu', 'cuda', 'cuda:N'). */
+  device?: string;
 }
 
 /** Raised when an explicitly requested backend cannot load; `attempts` holds the reason. */
@@ -53,7 +55,7 @@ export async function selectBackend(requested: BackendRequest, opts: SelectOptio
   const order = requested === 'auto' ? AUTO_ORDER : [requested];
   const attempts: BackendAttempt[] = [];
   for (const backend of order) {
-    const attempt = await withConsoleRouted(log, () => tryBackend(backend));
+    const attempt = await withConsoleRouted(log, () => tryBackend(backend, opts));
     attempts.push({ backend, ...attempt });
     log(`backend ${backend}: ${attempt.ok ? 'selected' : 'skipped'}: ${attempt.why}`);
     if (!attempt.ok) continue;
@@ -67,7 +69,7 @@ export async function selectBackend(requested: BackendRequest, opts: SelectOptio
   throw new Error(`no backend could be loaded: ${attempts.map((a) => `${a.backend}: ${a.why}`).join('; ')}`);
 }
 
-async function tryBackend(backend: BackendName): Promise<{ ok: boolean; why: string }> {
+async function tryBackend(backend: BackendName, opts: SelectOptions): Promise<{ ok: boolean; why: string }> {
   try {
     switch (backend) {
       case 'tensorflow-gpu':
@@ -75,7 +77,7 @@ async function tryBackend(backend: BackendName): Promise<{ ok: boolean; why: str
       case 'tensorflow':
         return await loadNodeBinding('@tensorflow/tfjs-node');
       case 'libtorch':
-        return await loadLibtorch();
+        return await loadLibtorch(opts.device);
       case 'wasm':
         return await loadWasm();
       case 'cpu':
@@ -99,9 +101,9 @@ async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string 
   return activate('tensorflow', `${pkg} (libtensorflow)`);
 }
 
-async function loadLibtorch(): Promise<{ ok: boolean; why: string }> {
+async function loadLibtorch(device?: string): Promise<{ ok: boolean; why: string }> {
   const modulePath = new URL('./libtorch/index.js', import.meta.url);
-  let mod: { registerLibtorchBackend?: () => Promise<{ ok: boolean; why: string }> };
+  let mod: { registerLibtorchBackend?: (opts: { device?: string }) => Promise<{ ok: boolean; why: string }> };
   try {
     mod = await import(modulePath.href);
   } catch (err) {
@@ -109,7 +111,7 @@ async function loadLibtorch(): Promise<{ ok: boolean; why: string }> {
     return { ok: false, why: `libtorch module failed to load: ${describeError(err)}` };
   }
   if (typeof mod.registerLibtorchBackend !== 'function') return { ok: false, why: 'libtorch module exports no registerLibtorchBackend' };
-  const registered = await mod.registerLibtorchBackend();
+  const registered = await mod.registerLibtorchBackend({ device });
   if (!registered.ok) return registered;
   return activate('libtorch', registered.why);
 }

@@ -53,7 +53,7 @@ function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
 export async function compressRun(runDir: string, o: CompressOptions): Promise<Record<string, unknown>> {
   const config: ExperimentConfig = readRunConfig(runDir);
   const readings = lastDiscardReadings(runDir);
-  const backend = await selectBackend(config.backend);
+  const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
   const opts = { tf, configDir: readConfigDir(runDir), log: o.log };
   const dataset = await buildDataset(config, opts);

@@ -18,7 +18,7 @@ export async function evaluateModelFolder(target: string, batchSize?: number): P
   if (!existsSync(join(runDir, 'config.json'))) throw new UsageError(`${target} is neither a run folder nor a model folder inside one`);
   const config = readRunConfig(runDir);
   const saved = readExportedModel(modelDir);
-  const backend = await selectBackend(config.backend);
+  const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
   const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l) };
   const dataset = await buildDataset(config, opts);

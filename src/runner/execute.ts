@@ -48,7 +48,7 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
   process.on('SIGTERM', handlers.SIGTERM);
   const base = { experiment: config.experiment, run_id: runId(config) };
   try {
-    const backend = await selectBackend(config.backend);
+    const backend = await selectBackend(config.backend, { device: config.device });
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
     log(`backend: ${backend.name}`);
     writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts }, o.configDir);
