@@ -89,12 +89,13 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const metricsFile = join(runDir, 'metrics.jsonl');
 
   let meta: TrainMeta = { epoch: 0, stepInEpoch: 0, globalStep: 0, accum: emptyAccum() };
+  let last: Record<string, number> = {};
   const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir);
   if (resumed) {
     restoreTensors(tf, resumed.values, model.variables, optimizer);
     meta = resumed.meta;
     if (meta.schedule !== undefined) schedule.restore?.(meta.schedule);
-    truncateMetrics(metricsFile, meta.epoch, prefix);
+    last = truncateMetrics(metricsFile, meta.epoch, prefix);
     log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
   } else if (!prefix) {
     writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
@@ -109,7 +110,6 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     await saveCheckpoint(ckptDir, meta.globalStep, tensors, meta);
   };
 
-  let last: Record<string, number> = {};
   const trainStart = performance.now();
   let trainImages = 0;
   let trainSeconds = 0;
@@ -250,15 +250,22 @@ function restoreTensors(tf: typeof tfc, values: Map<string, { shape: number[]; d
   for (const t of Object.values(slots)) t.dispose();
 }
 
-/** Drop metric lines of epochs the checkpoint does not cover, so a resumed run appends each epoch exactly once. */
-function truncateMetrics(file: string, epochsDone: number, prefix: string): void {
-  if (!existsSync(file)) return;
+/**
+ * Drop metric lines of epochs the checkpoint does not cover, so a resumed run appends each epoch exactly once;
+ * returns the last kept epoch's metrics of this stage (what a stage that already finished reports).
+ */
+function truncateMetrics(file: string, epochsDone: number, prefix: string): Record<string, number> {
+  if (!existsSync(file)) return {};
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const stage = prefix.replace(/\/$/, '');
   const keep = lines.filter((l) => {
     const m = JSON.parse(l) as { epoch: number; stage?: string };
-    return (m.stage ?? '') !== prefix.replace(/\/$/, '') || m.epoch <= epochsDone;
+    return (m.stage ?? '') !== stage || m.epoch <= epochsDone;
   });
   writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
+  const mine = keep.map((l) => JSON.parse(l) as Record<string, number> & { stage?: string }).filter((m) => (m.stage ?? '') === stage);
+  const { stage: _stage, ...metrics } = mine.at(-1) ?? {};
+  return metrics as Record<string, number>;
 }
 
 function writeEpoch(writer: SummaryWriter, file: string, prefix: string, metrics: Record<string, number>, step: number): void {
