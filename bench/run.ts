@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   }
   console.log(`# epsilab benchmark: pre-activation ResNet-20, 32×32×3, ${new Date().toISOString()}`);
   console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}; load average before: ${loadavg()[0].toFixed(2)}`);
+  // PyTorch first, next to the fast backends: the slow pure-JS cpu row runs last.
+  const torch = args['skip-torch'] ? null : runTorch();
   const results: BackendFigures[] = [];
   for (const backend of backends) {
     const cpu = backend === 'cpu';
@@ -81,7 +83,6 @@ async function main(): Promise<void> {
     console.error(`measuring ${backend}...`);
     results.push(runWorker(backend, batches.train, batches.infer, batches.big));
   }
-  const torch = args['skip-torch'] ? null : runTorch();
   report(results, torch);
   console.log(`# load average after: ${loadavg()[0].toFixed(2)} (other processes on these cores slow every figure, PyTorch's two threads most)`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg()[0], backends: results, torch }, null, 2) + '\n');
