@@ -28,7 +28,7 @@ export interface SelectedBackend {
 export interface SelectOptions {
   /** Receives what tfjs would print on the console (banners, warnings) and one line per attempt. */
   log?: (line: string) => void;
-  /** Replace slow or missing gradients with the project's (default true). */
+  /** Register the project's gradients and kernels where tfjs's are missing or slow, and release intermediate gradients early (default true). */
   fastGradients?: boolean;
   /** Device of the libtorch backend ('cpu', 'cuda', 'cuda:N'). */
   device?: string;
