@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import { error } from '../../config/errors.js';
-import { preactCifarProblems } from '../../models/problems.js';
-import type { Model } from '../../engine/types.js';
-import { buildPreactCifar } from '../../models/preact-cifar.js';
-import { preactCifarFields, SIDE_OUTPUT_WEIGHT, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
+import { preactCifarComponent } from '../../models/preact-component.js';
+import { preactCifarFields, SIDE_OUTPUT_WEIGHT, SideOutput } from '../../models/preact-params.js';
 
 /** `preact-resnet` with the gate always on and the side head on by default, so an ε-ResNet config says what it is. */
 export const epsilonResnet = defineComponent({
@@ -21,18 +18,5 @@ export const epsilonResnet = defineComponent({
     },
     { additionalProperties: false },
   ),
-  check(params, at) {
-    return preactCifarProblems(params).map((p) => error(p.message, at(p.path)));
-  },
-  parts: () => ({ taps: ['conv0', 'res1', 'res2', 'res3'], stages: [] }),
-  build(params, ctx): Model {
-    return buildPreactCifar(ctx, `epsilon-resnet-${params.depth}`, {
-      depth: params.depth,
-      epsilon: params.epsilon,
-      gateSharpness: params.gate_sharpness,
-      sideOutput: sideOutputSettings(params.side_output),
-      structure: params.structure,
-      discardFirstBlock: params.discard_first_block,
-    });
-  },
+  ...preactCifarComponent('epsilon-resnet'),
 });

@@ -1,0 +1,33 @@
+import type { BuildContext } from '../registry/component.js';
+import { error, type Diagnostic, type Position } from '../config/errors.js';
+import type { Model } from '../engine/types.js';
+import { preactCifarProblems } from './problems.js';
+import { buildPreactCifar } from './preact-cifar.js';
+import { sideOutputSettings, type SideOutputParams } from './preact-params.js';
+
+/** The parameters `preact-resnet` and `epsilon-resnet` share (they differ only in defaults and whether ε may be null). */
+interface PreactCifarParams {
+  depth: number;
+  epsilon: number | null;
+  gate_sharpness: number;
+  side_output: SideOutputParams;
+  structure: number[] | null;
+  discard_first_block: number[];
+}
+
+/** check, parts and build of a CIFAR/SVHN pre-activation ResNet component whose models are named `<prefix>-<depth>`. */
+export function preactCifarComponent(prefix: string) {
+  return {
+    check: (params: PreactCifarParams, at: (path: string) => Position | undefined): Diagnostic[] => preactCifarProblems(params).map((p) => error(p.message, at(p.path))),
+    parts: () => ({ taps: ['conv0', 'res1', 'res2', 'res3'], stages: [] }),
+    build: (params: PreactCifarParams, ctx: BuildContext): Model =>
+      buildPreactCifar(ctx, `${prefix}-${params.depth}`, {
+        depth: params.depth,
+        epsilon: params.epsilon,
+        gateSharpness: params.gate_sharpness,
+        sideOutput: sideOutputSettings(params.side_output),
+        structure: params.structure,
+        discardFirstBlock: params.discard_first_block,
+      }),
+  };
+}
