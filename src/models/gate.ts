@@ -20,3 +20,16 @@ export function strictIdentity(tf: TF, F: tfc.Tensor, epsilon: tfc.Tensor, sharp
   const abs = tf.abs(F);
   return { gate, absMax: tf.max(abs) as tfc.Scalar, absMean: tf.mean(abs) as tfc.Scalar };
 }
+
+/** A residual block's output: T(F)·F + shortcut with its reading recorded when ε is set, F + shortcut otherwise. */
+export function residualOutput(
+  tf: TF,
+  F: tfc.Tensor4D,
+  shortcut: tfc.Tensor4D,
+  gate: { epsilon: tfc.Tensor | undefined; sharpness: number; block: string; readings: ({ block: string } & GateValues)[] },
+): tfc.Tensor4D {
+  if (!gate.epsilon) return tf.add(F, shortcut);
+  const g = strictIdentity(tf, F, gate.epsilon, gate.sharpness);
+  gate.readings.push({ block: gate.block, ...g });
+  return tf.add(tf.mul(g.gate, F), shortcut);
+}

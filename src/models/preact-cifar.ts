@@ -3,7 +3,7 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { strictIdentity } from './gate.js';
+import { residualOutput } from './gate.js';
 import { blockName, defaultSidePosition, stageLayout, unitsFromDepth } from './preact-structure.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
@@ -112,13 +112,7 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
           for (const b of s.blocks) {
             const F = conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, l, mode) : l), mode));
             const shortcut = b.increaseDim ? optionA(tf, l) : l;
-            if (epsilon) {
-              const g = strictIdentity(tf, F, epsilon, o.gateSharpness);
-              gates.push({ block: b.name, ...g });
-              l = tf.add(tf.mul(g.gate, F), shortcut);
-            } else {
-              l = tf.add(F, shortcut);
-            }
+            l = residualOutput(tf, F, shortcut, { epsilon, sharpness: o.gateSharpness, block: b.name, readings: gates });
             if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
           }
           taps[`res${s.stage}`] = l;

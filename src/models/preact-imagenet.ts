@@ -3,7 +3,7 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { strictIdentity } from './gate.js';
+import { residualOutput } from './gate.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
@@ -140,13 +140,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
             const input = b.preactMode === 'both_preact' ? pre : l;
             const shortcut = b.shortcut ? conv(tf, b.shortcut, input) : input;
             const F = residual(pre, b, mode);
-            if (epsilon) {
-              const gv = strictIdentity(tf, F, epsilon, o.gateSharpness);
-              gates.push({ block: b.name, ...gv });
-              l = tf.add(tf.mul(gv.gate, F), shortcut);
-            } else {
-              l = tf.add(F, shortcut);
-            }
+            l = residualOutput(tf, F, shortcut, { epsilon, sharpness: o.gateSharpness, block: b.name, readings: gates });
             if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
           }
           taps[`group${g}`] = l;
