@@ -15,7 +15,7 @@ export interface CompressionPlan {
   discarded: string[];
   /** Kept block → its name in the compressed network (res2.7 → res2.5). */
   blockMap: Record<string, string>;
-  /** Kept variable → its new name; side-head and discarded-block variables are absent. */
+  /** Kept variable → its new name; side-head, gate-memory (`<block>/identity`) and discarded-block variables are absent. */
   weightMap: Record<string, string>;
 }
 
@@ -48,7 +48,7 @@ export function planCompression(source: CompressSource, variableNames: readonly 
   const weightMap: Record<string, string> = {};
   for (const name of variableNames) {
     if (KEPT_AS_IS.some((p) => name.startsWith(p))) weightMap[name] = name;
-    else if (name.startsWith('side_output/')) continue;
+    else if (name.startsWith('side_output/') || name.endsWith('/identity')) continue;
     else {
       const block = name.slice(0, name.indexOf('/'));
       if (!existing.has(block)) throw new Error(`variable ${name} is not part of a pre-activation ResNet of depth ${source.depth}`);

@@ -1,4 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { ParamStore } from '../engine/nn.js';
+import type { BnMode } from './common.js';
 
 type TF = typeof tfc;
 
@@ -21,15 +23,38 @@ export function strictIdentity(tf: TF, F: tfc.Tensor, epsilon: tfc.Tensor, sharp
   return { gate, absMax: tf.max(abs) as tfc.Scalar, absMean: tf.mean(abs) as tfc.Scalar };
 }
 
-/** A residual block's output: T(F)·F + shortcut with its reading recorded when ε is set, F + shortcut otherwise. */
+/** Which gate evaluation uses: the final code recomputes it on every test batch, the first version kept the last training batch's. */
+export type TestGate = 'recompute' | 'last-train';
+
+/** The gate settings a network shares across its blocks. */
+export interface GateSettings {
+  /** Absent: a standard ResNet, no gate. */
+  epsilon: tfc.Tensor | undefined;
+  sharpness: number;
+  testGate: TestGate;
+}
+
+/** The first version's non-trainable `<block>/identity` (initially 1), or null when the gate is recomputed at test time. */
+export function makeLastGate(store: ParamStore, block: string, settings: { epsilon: number | null; testGate: TestGate }): tfc.Variable | null {
+  if (settings.epsilon === null || settings.testGate !== 'last-train') return null;
+  return store.create(`${block}/identity`, [], { kind: 'ones' }, { trainable: false });
+}
+
+/**
+ * A residual block's output: T(F)·F + shortcut with its reading recorded when ε is set, F + shortcut otherwise. With a
+ * last-gate variable, training passes store T there and evaluation passes use it as the first version's
+ * tf.where(identity == 0, shortcut, F + shortcut) did.
+ */
 export function residualOutput(
   tf: TF,
   F: tfc.Tensor4D,
   shortcut: tfc.Tensor4D,
-  gate: { epsilon: tfc.Tensor | undefined; sharpness: number; block: string; readings: ({ block: string } & GateValues)[] },
+  gate: GateSettings & { block: string; lastGate: tfc.Variable | null; mode: BnMode; readings: ({ block: string } & GateValues)[] },
 ): tfc.Tensor4D {
   if (!gate.epsilon) return tf.add(F, shortcut);
+  if (gate.lastGate && !gate.mode.training) return tf.add(tf.mul(tf.cast(tf.notEqual(gate.lastGate, 0), 'float32'), F), shortcut);
   const g = strictIdentity(tf, F, gate.epsilon, gate.sharpness);
+  if (gate.lastGate && gate.mode.updateStats) gate.lastGate.assign(g.gate);
   gate.readings.push({ block: gate.block, ...g });
   return tf.add(tf.mul(g.gate, F), shortcut);
 }

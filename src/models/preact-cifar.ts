@@ -3,7 +3,7 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { residualOutput } from './gate.js';
+import { makeLastGate, residualOutput, type GateSettings, type TestGate } from './gate.js';
 import { blockName, defaultSidePosition, stageLayout, unitsFromDepth } from './preact-structure.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
@@ -15,6 +15,7 @@ export interface PreactCifarOptions {
   /** null: standard ResNet, no gate. */
   epsilon: number | null;
   gateSharpness: number;
+  testGate: TestGate;
   sideOutput: { weight: number; after: string | null } | null;
   structure: readonly number[] | null;
   discardFirstBlock: readonly number[];
@@ -27,6 +28,8 @@ interface Block {
   conv1: Conv;
   bn1: BatchNorm;
   conv2: Conv;
+  /** The last training batch's gate, for test_gate: last-train. */
+  lastGate: tfc.Variable | null;
   /** First block of stages 2 and 3: stride 2, twice the channels, option-A shortcut. */
   increaseDim: boolean;
 }
@@ -69,6 +72,7 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
         conv1: makeConv(store, `${block}/conv1`, 3, ch, out, increaseDim ? 2 : 1, TP_CONV_INIT),
         bn1: makeBnRelu(store, `${block}/conv1`, out),
         conv2: makeConv(store, `${block}/conv2`, 3, out, out, 1, TP_CONV_INIT),
+        lastGate: makeLastGate(store, block, o),
         increaseDim,
       };
       const c1 = convFlops(b.conv1, h, w);
@@ -84,6 +88,7 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
   flops += 2 * ch * numClasses;
   const epsilon = o.epsilon === null ? undefined : scalarVariable(tf, o.epsilon);
+  const gate: GateSettings = { epsilon, sharpness: o.gateSharpness, testGate: o.testGate };
   const head = side as SideHead | null;
 
   return {
@@ -112,7 +117,7 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
           for (const b of s.blocks) {
             const F = conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, l, mode) : l), mode));
             const shortcut = b.increaseDim ? optionA(tf, l) : l;
-            l = residualOutput(tf, F, shortcut, { epsilon, sharpness: o.gateSharpness, block: b.name, readings: gates });
+            l = residualOutput(tf, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings: gates });
             if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
           }
           taps[`res${s.stage}`] = l;

@@ -3,6 +3,7 @@ import { error, type Diagnostic, type Position } from '../config/errors.js';
 import type { Model } from '../engine/types.js';
 import { preactCifarProblems } from './problems.js';
 import { buildPreactCifar } from './preact-cifar.js';
+import type { TestGate } from './gate.js';
 import { sideOutputSettings, type SideOutputParams } from './preact-params.js';
 
 /** The parameters `preact-resnet` and `epsilon-resnet` share (they differ only in defaults and whether ε may be null). */
@@ -10,6 +11,7 @@ interface PreactCifarParams {
   depth: number;
   epsilon: number | null;
   gate_sharpness: number;
+  test_gate: TestGate;
   side_output: SideOutputParams;
   structure: number[] | null;
   discard_first_block: number[];
@@ -25,6 +27,7 @@ export function preactCifarComponent(prefix: string) {
         depth: params.depth,
         epsilon: params.epsilon,
         gateSharpness: params.gate_sharpness,
+        testGate: params.test_gate,
         sideOutput: sideOutputSettings(params.side_output),
         structure: params.structure,
         discardFirstBlock: params.discard_first_block,

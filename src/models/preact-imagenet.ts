@@ -3,7 +3,7 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { residualOutput } from './gate.js';
+import { makeLastGate, residualOutput, type GateSettings, type TestGate } from './gate.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
@@ -27,6 +27,7 @@ export interface PreactImagenetOptions {
   depth: ImagenetDepth;
   epsilon: number | null;
   gateSharpness: number;
+  testGate: TestGate;
   sideOutput: { weight: number; after: string | null } | null;
 }
 
@@ -41,6 +42,8 @@ interface Block {
   convs: { conv: Conv; bn: BatchNorm | null }[];
   /** 1×1 `convshortcut` (no BN) where the channel count changes. */
   shortcut: Conv | null;
+  /** The last training batch's gate, for test_gate: last-train. */
+  lastGate: tfc.Variable | null;
 }
 
 /**
@@ -100,7 +103,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
       if (shortcut) flops += convFlops(shortcut, h, w).flops;
       [h, w, ch] = [bh, bw, bch];
       if (block === sideAfter) side = makeSideHead(store, `group${g}/side_output/block${i}`, block, ch, numClasses, o.sideOutput!.weight);
-      return { name: block, preactMode, preact, convs, shortcut };
+      return { name: block, preactMode, preact, convs, shortcut, lastGate: makeLastGate(store, block, o) };
     }),
   );
   if (sideAfter !== null && side === null) throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
@@ -108,6 +111,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
   flops += 2 * ch * numClasses;
   const epsilon = o.epsilon === null ? undefined : scalarVariable(tf, o.epsilon);
+  const gate: GateSettings = { epsilon, sharpness: o.gateSharpness, testGate: o.testGate };
   const head = side as SideHead | null;
 
   const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D =>
@@ -140,7 +144,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
             const input = b.preactMode === 'both_preact' ? pre : l;
             const shortcut = b.shortcut ? conv(tf, b.shortcut, input) : input;
             const F = residual(pre, b, mode);
-            l = residualOutput(tf, F, shortcut, { epsilon, sharpness: o.gateSharpness, block: b.name, readings: gates });
+            l = residualOutput(tf, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings: gates });
             if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
           }
           taps[`group${g}`] = l;

@@ -9,6 +9,12 @@ export const GateSharpness = Type.Number({
   description: 'L in the gate T = relu(1 − L·relu(1 − L·s)); the original code uses 1e6.',
 });
 
+export const TestGateParam = Type.Union([Type.Literal('recompute'), Type.Literal('last-train')], {
+  default: 'recompute',
+  description:
+    "Gate used in evaluation, no effect without ε: recompute on every test batch (the final code, default) or last-train, the last training batch's gate kept in a non-trainable <block>/identity (the 2018 first version).",
+});
+
 /** `side_output: {weight, after}` or null; `after` names the block whose output the head reads. */
 export function SideOutput(defaultValue: { weight: number; after: null } | null, position: string) {
   return Type.Union(
@@ -47,6 +53,7 @@ export function preactCifarFields(depthDefault: number) {
   return {
     depth: Type.Integer({ minimum: 8, default: depthDefault, description: 'Layers, 6n+2 (n blocks per stage): 20, 56, 110 (n=18), 200 (33), 500 (83), 752 (125).' }),
     gate_sharpness: GateSharpness,
+    test_gate: TestGateParam,
     structure: Type.Union([Type.Array(Type.Integer({ minimum: 0 }), { minItems: 3, maxItems: 3 }), Type.Null()], {
       default: null,
       description: 'Compressed model: blocks kept per stage, as `epsilab compress` writes it; null keeps all n.',

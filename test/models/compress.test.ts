@@ -34,7 +34,7 @@ test('a compressed model can be compressed again: numbering continues from its o
 
 test('the compressed network gives the logits of the gated one whose discarded blocks are off, with fewer parameters and FLOPs', async () => {
   const ctx = await cpuContext([8, 8, 3], 4);
-  const gated = await epsilonResnet.build({ depth: 14, epsilon: 1e-3, gate_sharpness: 1e6, side_output: { weight: 0.1 }, structure: null, discard_first_block: [0, 0, 0] }, ctx);
+  const gated = await epsilonResnet.build({ depth: 14, epsilon: 1e-3, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: { weight: 0.1 }, structure: null, discard_first_block: [0, 0, 0] }, ctx);
   const discarded = ['res1.0', 'res2.0', 'res3.1'];
   for (const b of discarded) scale(gated, `${b}/conv2/W`, 0);
   for (let i = 0; i < 3; i++) gated.apply(randomImages(4, [8, 8, 3], 20 + i), { training: true });
@@ -46,7 +46,7 @@ test('the compressed network gives the logits of the gated one whose discarded b
   const plan = planCompression({ depth: 14 }, gated.variables.map((v) => v.name), discarded);
   const { type, ...params } = plan.model;
   assert.equal(type, preactResnet.type);
-  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6 }, ctx);
+  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
   const unused = assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables)));
   assert.deepEqual(unused, []);
   const after = compressed.apply(x, { training: false });
@@ -59,4 +59,36 @@ test('the compressed network gives the logits of the gated one whose discarded b
   assert.ok(compressed.flops() < gated.flops());
   gated.dispose();
   compressed.dispose();
+});
+
+test('test_gate last-train: evaluation keeps the last training batch gate, so the compressed network matches it even where the gate would reopen', async () => {
+  const ctx = await cpuContext([8, 8, 3], 4);
+  const common = { depth: 14, epsilon: 1e-3, gate_sharpness: 1e6, side_output: { weight: 0.1 }, structure: null, discard_first_block: [0, 0, 0] };
+  const gated = await epsilonResnet.build({ ...common, test_gate: 'last-train' as const }, ctx);
+  const recomputed = await epsilonResnet.build({ ...common, test_gate: 'recompute' as const }, ctx);
+  const identities = gated.variables.filter((v) => v.name.endsWith('/identity'));
+  assert.equal(identities.length, 6);
+  assert.ok(identities.every((v) => !v.trainable), 'the gate memory is not a weight');
+  assert.equal(parameterCount(gated.variables), parameterCount(recomputed.variables));
+
+  const discarded = ['res1.1', 'res3.0'];
+  for (const b of discarded) scale(gated, `${b}/conv2/W`, 1e-7);
+  gated.apply(randomImages(4, [8, 8, 3], 30), { training: true });
+  for (const v of identities) assert.equal(v.variable.dataSync()[0], discarded.some((b) => v.name === `${b}/identity`) ? 0 : 1, v.name);
+  for (const b of discarded) scale(gated, `${b}/conv2/W`, 1e7);
+
+  const x = randomImages(3, [8, 8, 3]);
+  const before = gated.apply(x, { training: false });
+  assert.deepEqual(before.gates, [], 'evaluation reads the stored gates instead of recomputing them');
+  assignByName(recomputed.variables, variableMap(gated.variables.filter((v) => !v.name.endsWith('/identity'))));
+  const reopened = recomputed.apply(x, { training: false });
+  assert.ok(maxAbsDiff(before.logits, reopened.logits) > 1e-3, 'recomputing reopens the blocks whose responses grew');
+
+  const plan = planCompression({ depth: 14 }, gated.variables.map((v) => v.name), discarded);
+  const { type, ...params } = plan.model;
+  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
+  assert.deepEqual(assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables))), []);
+  assert.equal(type, preactResnet.type);
+  assert.ok(maxAbsDiff(before.logits, compressed.apply(x, { training: false }).logits) < 1e-5);
+  for (const m of [gated, recomputed, compressed]) m.dispose();
 });

@@ -5,7 +5,7 @@ import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { cpuContext, randomImages, tf } from './tiny.js';
 
-const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
+const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
 
 /** Trainable parameters of the option-A pre-act ResNet counted by hand: conv0+BN, per block [BN] conv BN conv, BN, FC. */
 function expectedParams(n: number, classes: number, inCh = 3): number {

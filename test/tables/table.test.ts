@@ -8,6 +8,7 @@ import { renderCsv } from '../../src/tables/render-csv.js';
 import { renderLatex } from '../../src/tables/render-latex.js';
 import { renderMarkdown } from '../../src/tables/render-markdown.js';
 import { selectRuns } from '../../src/tables/runs.js';
+import { EpsilabError } from '../../src/util/errors.js';
 import { TableSpec } from '../../src/tables/spec.js';
 import { config, done, epochs, resultsDir, writeRun } from './run-folders.js';
 
@@ -126,4 +127,9 @@ test('sweep trials: the ledger says a trial failed or has not started', () => {
   const model = buildTable(s, selectRuns(s.runs));
   assert.equal(model.rows[0].entries[0].note, 'failed (exit code 137, OUT_OF_MEMORY)');
   assert.deepEqual(model.notes, ['sweep sw: trial seed=t2 has no run folder yet (pending)']);
+});
+
+test('a sweep that has not run is a user-facing error naming the missing ledger and what to run', () => {
+  const s = spec({ runs: { results: resultsDir(), sweeps: ['never-run'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error' }] });
+  assert.throws(() => selectRuns(s.runs), (e: Error) => e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message));
 });

@@ -4,7 +4,7 @@ import { error } from '../../config/errors.js';
 import { preactImagenetProblems } from '../../models/problems.js';
 import type { Model } from '../../engine/types.js';
 import { buildPreactImagenet, IMAGENET_DEPTHS, type ImagenetDepth } from '../../models/preact-imagenet.js';
-import { GateSharpness, OptionalEpsilon, SideOutput, sideOutputSettings } from '../../models/preact-params.js';
+import { GateSharpness, OptionalEpsilon, SideOutput, sideOutputSettings, TestGateParam } from '../../models/preact-params.js';
 
 export const preactResnetImagenet = defineComponent({
   kind: 'model',
@@ -20,6 +20,7 @@ export const preactResnetImagenet = defineComponent({
       ),
       epsilon: OptionalEpsilon,
       gate_sharpness: GateSharpness,
+      test_gate: TestGateParam,
       side_output: SideOutput(null, "group2/block{sum(units)/2 − units[0] − units[1] − 1}, the seed's rule (8 for 101, 13 for 152, 0 for 34 and 50)"),
     },
     { additionalProperties: false },
@@ -34,6 +35,7 @@ export const preactResnetImagenet = defineComponent({
       depth,
       epsilon: params.epsilon,
       gateSharpness: params.gate_sharpness,
+      testGate: params.test_gate,
       sideOutput: sideOutputSettings(params.side_output),
     });
   },
