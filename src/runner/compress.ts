@@ -46,6 +46,12 @@ function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
   return Math.max(...kernels.map((v) => tf.tidy(() => tf.max(tf.abs(v.variable)).dataSync()[0])));
 }
 
+/** Blocks whose stored last training gate (test_gate: last-train's `<block>/identity`) is 0. */
+function lastGateOff(tf: typeof tfc, model: Model): string[] {
+  const memories = model.variables.filter((v) => v.name.endsWith('/identity'));
+  return memories.filter((v) => tf.tidy(() => v.variable.dataSync()[0]) === 0).map((v) => v.name.slice(0, -'/identity'.length));
+}
+
 /**
  * `epsilab compress`: remove the blocks an ε-ResNet run discarded (averaged is_discarded prints as 1), check them
  * against their weights, rebuild the standard pre-activation ResNet without them, and measure both networks.
@@ -78,6 +84,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   }
   const modelParams = config.model as unknown as { depth: number; structure?: number[] | null; discard_first_block?: number[] };
   const plan = planCompression(modelParams, original.variables.map((v) => v.name), discarded);
+  const offButKept = lastGateOff(tf, original).filter((b) => !plan.discarded.includes(b));
+  for (const b of offButKept) o.log(`warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`);
   const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
 
@@ -95,6 +103,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
     discard_first_block: plan.model.discard_first_block,
     block_map: plan.blockMap,
     weight_check: { mode: o.weightCheck, tolerance: o.weightTolerance, disagreements },
+    last_gate_off_but_kept: offButKept,
     before: { error: before.error, top5_error: before.top5Error, params: parameterCount(original.variables), flops: original.flops(), inference: tBefore },
     after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter },
     backend: backend.name,

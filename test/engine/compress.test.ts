@@ -88,3 +88,36 @@ train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
   const fc1 = after.get('linear/W')!.data;
   assert.ok(fc0.some((v, i) => Math.abs(fc1[i] - v * (1 - 0.05) ** steps) > 1e-4), 'the classifier still learns from the loss');
 });
+
+test('with test_gate last-train, blocks gated off on the last batch but not yet discarded on average are named as kept', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-compress-'));
+  const file = join(dir, 'late.yaml');
+  // ε = 0 for the first epoch keeps every block open; ε = 10⁶ then closes them all for only 8 steps, short of the average's 1.
+  writeFileSync(
+    file,
+    `experiment: late
+seed: 2
+backend: cpu
+dataset: { type: synthetic, num_classes: 3, train_size: 48, test_size: 20, height: 8, width: 8 }
+transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
+model: { type: epsilon-resnet, depth: 14, epsilon: 0, test_gate: last-train }
+callbacks: [{ type: epsilon-schedule, values: [[0, 0], [1, 1.0e+6]] }]
+optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
+schedule: { type: piecewise, values: [[0, 0.05]] }
+loss: { type: cross-entropy }
+train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
+`,
+  );
+  const { config, text, registry } = await loadExperiment(file);
+  const runDir = join(dir, 'run');
+  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  const logs: string[] = [];
+  const record = (await compressRun(runDir, { weightCheck: 'off', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 1, log: (l) => logs.push(l) })) as {
+    discarded: string[];
+    last_gate_off_but_kept: string[];
+  };
+  const blocks = ['res1.0', 'res1.1', 'res2.0', 'res2.1', 'res3.0', 'res3.1'];
+  assert.deepEqual(record.discarded, []);
+  assert.deepEqual(record.last_gate_off_but_kept, blocks);
+  for (const b of blocks) assert.ok(logs.some((l) => l.startsWith(`warning: ${b}: gated off on the last training batch but kept`)), b);
+});
