@@ -104,14 +104,25 @@ function metricEntry(cell: Cell, group: RunRecord[], metricsOf: (run: RunRecord)
   return { text, ...a, ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
-/** Lays the selected runs out as the spec asks: rows × (cells × column values), each cell aggregated over its runs. */
+const inKey = (run: RunRecord, axes: Axis[], key: unknown[]) => axes.every((a, i) => same(configValue(run, a.path), key[i]));
+
+/** Whether any cell's reference has a value for this row. */
+function hasReference(spec: TableSpec, rowKey: unknown[]): boolean {
+  const prefix = rowKey.map(String).join('/');
+  return spec.cells.some((c) => Object.keys(c.reference?.values ?? {}).some((k) => k === prefix || k.startsWith(`${prefix}/`)));
+}
+
+/**
+ * Lays the selected runs out as the spec asks: rows × (cells × column values), each cell aggregated over its runs.
+ * Rows are every combination of listed values; a combination that takes a value found in the runs is shown only where
+ * a run or a reference has it (no SVHN-752 row because CIFAR has depth 752).
+ */
 export function buildTable(spec: TableSpec, selection: Selection): TableModel {
   const runs = selection.runs;
-  const rowKeys = product(spec.rows.map((a) => axisValues(a, runs)));
+  const rowKeys = product(spec.rows.map((a) => axisValues(a, runs))).filter((key) => spec.rows.every((a) => a.values) || runs.some((r) => inKey(r, spec.rows, key)) || hasReference(spec, key));
   const colKeys = product(spec.columns.map((a) => axisValues(a, runs)));
   const metricsCache = new Map<string, MetricsLine[]>();
   const metricsOf = (run: RunRecord) => metricsCache.get(run.id) ?? metricsCache.set(run.id, readMetrics(run)).get(run.id)!;
-  const inKey = (run: RunRecord, axes: Axis[], key: unknown[]) => axes.every((a, i) => same(configValue(run, a.path), key[i]));
 
   const columns: string[] = [];
   for (const cell of spec.cells) {

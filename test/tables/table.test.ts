@@ -133,3 +133,15 @@ test('a sweep that has not run is a user-facing error naming the missing ledger 
   const s = spec({ runs: { results: resultsDir(), sweeps: ['never-run'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error' }] });
   assert.throws(() => selectRuns(s.runs), (e: Error) => e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message));
 });
+
+test('rows over listed datasets and found depths show only the combinations a run or a reference has', () => {
+  const root = resultsDir();
+  writeRun(root, 'p/c20', { config: config(20, 0, { dataset: { type: 'cifar10' } }), result: done(0.1) });
+  writeRun(root, 'p/s56', { config: config(56, 0, { dataset: { type: 'svhn' } }), result: done(0.02) });
+  const s = spec({
+    runs: { results: root, glob: ['p/*'] },
+    rows: [{ path: 'dataset.type', values: ['cifar10', 'svhn'] }, { path: 'model.depth' }],
+    cells: [{ label: 'err', value: 'metrics.test_error', reference: { values: { 'cifar10/56': 0.06 } } }],
+  });
+  assert.deepEqual(buildTable(s, selectRuns(s.runs)).rows.map((r) => r.values), [['cifar10', 20], ['cifar10', 56], ['svhn', 56]]);
+});
