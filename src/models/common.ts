@@ -41,6 +41,11 @@ export function tidyOutput(tf: TF, forward: () => ModelOutput): ModelOutput {
   return tf.tidy(() => forward() as unknown as tfc.TensorContainer) as unknown as ModelOutput;
 }
 
+/** Runs one block of a forward pass; in evaluation its intermediate tensors are freed when it ends (training keeps them for the gradient). */
+export function blockScope<T>(tf: TF, training: boolean, block: () => T): T {
+  return training ? block() : (tf.tidy(() => block() as unknown as tfc.TensorContainer) as unknown as T);
+}
+
 /** Variable names grouped by the part of the network they belong to; a name goes to the first part whose test accepts it. */
 export function groupVariables(vars: NamedVariable[], parts: [string, (name: string) => boolean][]): Record<string, string[]> {
   const groups: Record<string, string[]> = Object.fromEntries(parts.map(([p]) => [p, [] as string[]]));

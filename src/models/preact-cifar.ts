@@ -2,7 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
-import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
+import { blockScope, bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
 import { makeLastGate, residualOutput, type GateSettings, type TestGate } from './gate.js';
 import { blockName, defaultSidePosition, stageLayout, unitsFromDepth } from './preact-structure.js';
 import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
@@ -115,10 +115,16 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
         for (const s of stages) {
           if (s.downsampleOnly) l = optionA(tf, l);
           for (const b of s.blocks) {
-            const F = conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, l, mode) : l), mode));
-            const shortcut = b.increaseDim ? optionA(tf, l) : l;
-            l = residualOutput(tf, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings: gates });
-            if (head && head.after === b.name) auxLogits.push(applySideHead(tf, head, l, mode));
+            const x = l;
+            const out = blockScope(tf, mode.training, () => {
+              const readings: GateReading[] = [];
+              const F = conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, x, mode) : x), mode));
+              const y = residualOutput(tf, F, b.increaseDim ? optionA(tf, x) : x, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings });
+              return { y, readings, aux: head && head.after === b.name ? [applySideHead(tf, head, y, mode)] : [] };
+            });
+            l = out.y;
+            gates.push(...out.readings);
+            auxLogits.push(...out.aux);
           }
           taps[`res${s.stage}`] = l;
         }

@@ -2,7 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { Model, ModelOutput } from '../engine/types.js';
 import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type BatchNorm, type Conv, type Init } from '../engine/nn.js';
-import { bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
+import { blockScope, bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
 
 type TF = typeof tfc;
 
@@ -90,7 +90,7 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
         let l = tf.relu(bnOf(stem.bn, conv(tf, stem.conv, x), mode));
         const taps: Record<string, tfc.Tensor> = { stem: l };
         layers.forEach((blocks, s) => {
-          for (const b of blocks) l = basicBlock(l, b, mode);
+          for (const b of blocks) l = blockScope(tf, mode.training, () => basicBlock(l, b, mode));
           taps[`layer${s + 1}`] = l;
         });
         return { logits: dense(tf, fc, globalAvgPool(tf, l)), taps, auxLogits: [], gates: [] };

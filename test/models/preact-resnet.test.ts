@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/engine/nn.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
-import { cpuContext, randomImages, tf } from './tiny.js';
+import { cpuContext, forwardPeakBytes, randomImages, tf } from './tiny.js';
 
 const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
 
@@ -126,4 +126,13 @@ test('building, training and evaluation passes and dispose leave no tensor behin
   x.dispose();
   model.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('evaluation frees each block as it goes: its peak memory is a fraction of a training pass, which keeps every activation', async () => {
+  const model = await preactResnet.build({ ...defaults, depth: 32, epsilon: 1 }, await cpuContext([16, 16, 3], 4));
+  const x = randomImages(4, [16, 16, 3]);
+  const evaluation = await forwardPeakBytes(model, x, false);
+  const training = await forwardPeakBytes(model, x, true);
+  assert.ok(evaluation < 0.4 * training, `evaluation peak ${evaluation} B vs training ${training} B`);
+  model.dispose();
 });

@@ -31,3 +31,12 @@ export function maxAbsDiff(a: tfc.Tensor, b: tfc.Tensor): number {
 }
 
 export { tf };
+
+/** Peak bytes a forward pass allocates beyond what existed before it (weights and input excluded). */
+export async function forwardPeakBytes(model: Model, x: tfc.Tensor4D, training: boolean): Promise<number> {
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(() => {
+    tf.dispose(model.apply(x, { training, updateStats: false }) as unknown as tfc.TensorContainer);
+  });
+  return info.peakBytes - before;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/engine/nn.js';
 import { torchResnet } from '../../src/components/model/torch-resnet.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
-import { cpuContext, randomImages, tf, variable } from './tiny.js';
+import { cpuContext, forwardPeakBytes, randomImages, tf, variable } from './tiny.js';
 
 /** torchvision BasicBlock ResNet with a 16-channel stem: conv weights + BN (γ, β) + option-B downsample + FC. */
 function expectedParams(blocks: number[], classes: number, plain: boolean): number {
@@ -99,4 +99,13 @@ test('the plain twin adds no identity: with every residual branch silenced its s
   }
   teacher.dispose();
   student.dispose();
+});
+
+test('evaluation frees each block as it goes, so batch-1024 timing does not hold every activation', async () => {
+  const model = await torchResnet.build({ variant: 'resnet20', plain: false }, await cpuContext([16, 16, 3], 4));
+  const x = randomImages(4, [16, 16, 3]);
+  const evaluation = await forwardPeakBytes(model, x, false);
+  const training = await forwardPeakBytes(model, x, true);
+  assert.ok(evaluation < 0.4 * training, `evaluation peak ${evaluation} B vs training ${training} B`);
+  model.dispose();
 });
