@@ -7,27 +7,32 @@ import { loadExperiment } from '../../src/config/load.js';
 import { executeRun } from '../../src/runner/execute.js';
 import { compressRun } from '../../src/runner/compress.js';
 
-test('compressing a run whose blocks were forced off removes them and leaves the test error unchanged', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-compress-'));
-  const file = join(dir, 'forced.yaml');
-  // ε far above any response gates every block off on every batch, so all 3 blocks are discarded.
-  writeFileSync(
-    file,
-    `experiment: forced
-seed: 2
-backend: cpu
+/** A tiny run on the cpu backend: per-pixel mean, cross-entropy, and `body` for the rest (seed, data, model, ...). */
+async function tinyExperiment(name: string, body: string) {
+  const dir = mkdtempSync(join(tmpdir(), `epsilab-${name}-`));
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `experiment: ${name}\nbackend: cpu\ntransforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }\nloss: { type: cross-entropy }\n${body}`);
+  return { dir, runDir: join(dir, 'run'), ...(await loadExperiment(file)) };
+}
+
+/** ε-ResNet-14 on 48 synthetic images, 2 epochs of 8 steps; `model` completes its model section. */
+const depth14 = (model: string, extra = '') => `seed: 2
 dataset: { type: synthetic, num_classes: 3, train_size: 48, test_size: 20, height: 8, width: 8 }
-transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
-model: { type: epsilon-resnet, depth: 14, epsilon: 1.0e+6 }
-optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
+model: { type: epsilon-resnet, depth: 14, ${model} }
+${extra}optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
 schedule: { type: piecewise, values: [[0, 0.05]] }
-loss: { type: cross-entropy }
 train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
-`,
-  );
-  const { config, text, registry } = await loadExperiment(file);
-  const runDir = join(dir, 'run');
-  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+`;
+
+async function train(e: Awaited<ReturnType<typeof tinyExperiment>>): Promise<void> {
+  assert.equal(await executeRun({ config: e.config, configText: e.text, configDir: e.dir, runDir: e.runDir, registry: e.registry, log: () => {} }), 0);
+}
+
+test('compressing a run whose blocks were forced off removes them and leaves the test error unchanged', async () => {
+  // ε far above any response gates every block off on every batch, so all 6 blocks are discarded.
+  const run = await tinyExperiment('forced', depth14('epsilon: 1.0e+6'));
+  await train(run);
+  const runDir = run.runDir;
   const logs: string[] = [];
   const record = (await compressRun(runDir, { weightCheck: 'report', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 3, log: (l) => logs.push(l) })) as {
     discarded: string[];
@@ -51,33 +56,25 @@ train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
 });
 
 test('a gated-off block gets only weight decay: its kernels shrink by exactly the decay, step after step', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-collapse-'));
-  const file = join(dir, 'collapse.yaml');
   // Momentum 0 so each step multiplies a gated-off kernel by exactly (1 − lr·wd).
-  writeFileSync(
-    file,
-    `experiment: collapse
-seed: 5
-backend: cpu
+  const run = await tinyExperiment(
+    'collapse',
+    `seed: 5
 dataset: { type: synthetic, num_classes: 3, train_size: 24, test_size: 6, height: 8, width: 8 }
-transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
 model: { type: epsilon-resnet, depth: 8, epsilon: 1.0e+6, side_output: null }
 optimizer: { type: momentum, momentum: 0, weight_decay: 0.5 }
 schedule: { type: piecewise, values: [[0, 0.1]] }
-loss: { type: cross-entropy }
 train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
 `,
   );
-  const { config, text, registry } = await loadExperiment(file);
-  const runDir = join(dir, 'run');
   const { tf } = await import('../../src/engine/tfjs.js');
   await tf.setBackend('cpu');
   const { buildExperiment } = await import('../../src/engine/build.js');
-  const initial = await buildExperiment(config, { tf, configDir: dir, log: () => {}, registry });
+  const initial = await buildExperiment(run.config, { tf, configDir: run.dir, log: () => {}, registry: run.registry });
   const before = new Map(initial.model.variables.map((v) => [v.name, v.variable.dataSync().slice()]));
-  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  await train(run);
   const { readExportedModel } = await import('../../src/engine/export.js');
-  const after = readExportedModel(join(runDir, 'model')).values;
+  const after = readExportedModel(join(run.runDir, 'model')).values;
   const steps = 4;
   for (const name of ['res1.0/conv1/W', 'res2.0/conv2/W', 'res3.0/conv1/W']) {
     const w0 = before.get(name)!;
@@ -90,27 +87,10 @@ train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
 });
 
 test('with test_gate last-train, blocks gated off on the last batch but not yet discarded on average are named as kept', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-compress-'));
-  const file = join(dir, 'late.yaml');
   // ε = 0 for the first epoch keeps every block open; ε = 10⁶ then closes them all for only 8 steps, short of the average's 1.
-  writeFileSync(
-    file,
-    `experiment: late
-seed: 2
-backend: cpu
-dataset: { type: synthetic, num_classes: 3, train_size: 48, test_size: 20, height: 8, width: 8 }
-transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
-model: { type: epsilon-resnet, depth: 14, epsilon: 0, test_gate: last-train }
-callbacks: [{ type: epsilon-schedule, values: [[0, 0], [1, 1.0e+6]] }]
-optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
-schedule: { type: piecewise, values: [[0, 0.05]] }
-loss: { type: cross-entropy }
-train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
-`,
-  );
-  const { config, text, registry } = await loadExperiment(file);
-  const runDir = join(dir, 'run');
-  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  const run = await tinyExperiment('late', depth14('epsilon: 0, test_gate: last-train', 'callbacks: [{ type: epsilon-schedule, values: [[0, 0], [1, 1.0e+6]] }]\n'));
+  await train(run);
+  const runDir = run.runDir;
   const logs: string[] = [];
   const record = (await compressRun(runDir, { weightCheck: 'off', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 1, log: (l) => logs.push(l) })) as {
     discarded: string[];
