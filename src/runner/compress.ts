@@ -47,9 +47,9 @@ function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
 }
 
 /** Blocks whose stored last training gate (test_gate: last-train's `<block>/identity`) is 0. */
-function lastGateOff(tf: typeof tfc, model: Model): string[] {
+function lastGateOff(model: Model): string[] {
   const memories = model.variables.filter((v) => v.name.endsWith('/identity'));
-  return memories.filter((v) => tf.tidy(() => v.variable.dataSync()[0]) === 0).map((v) => v.name.slice(0, -'/identity'.length));
+  return memories.filter((v) => v.variable.dataSync()[0] === 0).map((v) => v.name.slice(0, -'/identity'.length));
 }
 
 /**
@@ -84,7 +84,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   }
   const modelParams = config.model as unknown as { depth: number; structure?: number[] | null; discard_first_block?: number[] };
   const plan = planCompression(modelParams, original.variables.map((v) => v.name), discarded);
-  const offButKept = lastGateOff(tf, original).filter((b) => !plan.discarded.includes(b));
+  const offButKept = lastGateOff(original).filter((b) => !plan.discarded.includes(b));
   for (const b of offButKept) o.log(`warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`);
   const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
