@@ -1,6 +1,8 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ParamStore } from '../engine/nn.js';
-import type { BnMode } from './common.js';
+import type { GateReading, ModelOutput } from '../engine/types.js';
+import { blockScope, type BnMode } from './common.js';
+import { applySideHead, type SideHead } from './side-output.js';
 
 type TF = typeof tfc;
 
@@ -57,4 +59,28 @@ export function residualOutput(
   if (gate.lastGate && gate.mode.updateStats) gate.lastGate.assign(g.gate);
   gate.readings.push({ block: gate.block, ...g });
   return tf.add(tf.mul(g.gate, F), shortcut);
+}
+
+/**
+ * One residual block of a gated pre-activation ResNet and the side head that may follow it: returns the block's output
+ * and adds its gate reading and side logits to `into`; in evaluation the block's intermediate tensors are freed.
+ */
+export function gatedBlock(
+  tf: TF,
+  mode: BnMode,
+  into: Pick<ModelOutput, 'gates' | 'auxLogits'>,
+  block: { name: string; lastGate: tfc.Variable | null },
+  gate: GateSettings,
+  head: SideHead | null,
+  branches: () => { F: tfc.Tensor4D; shortcut: tfc.Tensor4D },
+): tfc.Tensor4D {
+  const out = blockScope(tf, mode.training, () => {
+    const readings: GateReading[] = [];
+    const { F, shortcut } = branches();
+    const y = residualOutput(tf, F, shortcut, { ...gate, block: block.name, lastGate: block.lastGate, mode, readings });
+    return { y, readings, aux: head && head.after === block.name ? [applySideHead(tf, head, y, mode)] : [] };
+  });
+  into.gates.push(...out.readings);
+  into.auxLogits.push(...out.aux);
+  return out.y;
 }

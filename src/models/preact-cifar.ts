@@ -2,10 +2,10 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
-import { blockScope, bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { makeLastGate, residualOutput, type GateSettings, type TestGate } from './gate.js';
+import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
+import { gatedBlock, makeLastGate, type GateSettings, type TestGate } from './gate.js';
 import { blockName, defaultSidePosition, stageLayout, unitsFromDepth } from './preact-structure.js';
-import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
+import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
 type TF = typeof tfc;
@@ -116,15 +116,10 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
           if (s.downsampleOnly) l = optionA(tf, l);
           for (const b of s.blocks) {
             const x = l;
-            const out = blockScope(tf, mode.training, () => {
-              const readings: GateReading[] = [];
-              const F = conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, x, mode) : x), mode));
-              const y = residualOutput(tf, F, b.increaseDim ? optionA(tf, x) : x, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings });
-              return { y, readings, aux: head && head.after === b.name ? [applySideHead(tf, head, y, mode)] : [] };
-            });
-            l = out.y;
-            gates.push(...out.readings);
-            auxLogits.push(...out.aux);
+            l = gatedBlock(tf, mode, { gates, auxLogits }, b, gate, head, () => ({
+              F: conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, x, mode) : x), mode)),
+              shortcut: b.increaseDim ? optionA(tf, x) : x,
+            }));
           }
           taps[`res${s.stage}`] = l;
         }

@@ -2,9 +2,9 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from '../engine/types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
-import { blockScope, bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { makeLastGate, residualOutput, type GateSettings, type TestGate } from './gate.js';
-import { applySideHead, makeSideHead, type SideHead } from './side-output.js';
+import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
+import { gatedBlock, makeLastGate, type GateSettings, type TestGate } from './gate.js';
+import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
 type TF = typeof tfc;
@@ -141,17 +141,11 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
         groups.forEach((blocks, g) => {
           for (const b of blocks) {
             const x = l;
-            const out = blockScope(tf, mode.training, () => {
-              const readings: GateReading[] = [];
+            l = gatedBlock(tf, mode, { gates, auxLogits }, b, gate, head, () => {
               const pre = b.preact ? bnRelu(tf, b.preact, x, mode) : x;
               const input = b.preactMode === 'both_preact' ? pre : x;
-              const shortcut = b.shortcut ? conv(tf, b.shortcut, input) : input;
-              const y = residualOutput(tf, residual(pre, b, mode), shortcut, { ...gate, block: b.name, lastGate: b.lastGate, mode, readings });
-              return { y, readings, aux: head && head.after === b.name ? [applySideHead(tf, head, y, mode)] : [] };
+              return { F: residual(pre, b, mode), shortcut: b.shortcut ? conv(tf, b.shortcut, input) : input };
             });
-            l = out.y;
-            gates.push(...out.readings);
-            auxLogits.push(...out.aux);
           }
           taps[`group${g}`] = l;
         });
