@@ -21,13 +21,14 @@ train: { epochs: 1, batch_size: 8, eval_batch_size: 6 }
 
 /**
  * A stand-in trial that honours `epsilab run`'s contract on its run folder: it records each real run in runs.txt,
- * finds a finished folder done at once, checkpoints and exits 130 on SIGTERM, and exits with the given code.
+ * finds a finished folder done at once, checkpoints and exits 130 on SIGTERM, and exits with the given code. Its SIGTERM
+ * handler is in place before it records the run, so a test that cancels once it sees the run cannot kill it unhandled.
  */
 const TRIAL_SCRIPT = `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 const [dir, ms, code] = process.argv.slice(2);
 if (existsSync(dir + '/done')) { console.log('already done'); process.exit(0); }
-appendFileSync(dir + '/runs.txt', process.pid + '\\n');
 process.on('SIGTERM', () => { console.log('SIGTERM: checkpoint written'); process.exit(130); });
+appendFileSync(dir + '/runs.txt', process.pid + '\\n');
 console.log('training in ' + dir);
 setTimeout(() => {
   if (code === '0') writeFileSync(dir + '/done', '');
