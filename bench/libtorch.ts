@@ -9,7 +9,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../src/components/loss/cross-entropy.js';
 import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { momentum } from '../src/components/optimizer/momentum.js';
-import { selectBackend } from '../src/engine/backend.js';
+import { selectBackend } from '../src/backends/select.js';
 import type { BuildContext } from '../src/registry/component.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]

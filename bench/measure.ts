@@ -1,7 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { selectBackend, type BackendName } from '../src/engine/backend.js';
-import { memorySnapshot } from '../src/engine/memory.js';
+import { selectBackend, type BackendName } from '../src/backends/select.js';
+import { memorySnapshot } from '../src/backends/memory.js';
 import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { crossEntropy } from '../src/components/loss/cross-entropy.js';
 import { momentum } from '../src/components/optimizer/momentum.js';

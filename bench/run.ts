@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AUTO_ORDER, type BackendName } from '../src/engine/backend.js';
+import { AUTO_ORDER, type BackendName } from '../src/backends/select.js';
 import { measureBackend, type BackendFigures } from './measure.js';
 
 const USAGE = `npm run bench -- [options]

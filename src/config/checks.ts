@@ -1,6 +1,6 @@
-import { error, type Diagnostic, type Position } from './errors.js';
+import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { displayPath, type Segment } from './paths.js';
-import { SECTIONS, type ComponentSection, type ExperimentConfig } from '../registry/sections.js';
+import { SECTIONS, type ComponentSection, type ExperimentConfig } from '../registry/experiment.js';
 import type { Registry } from '../registry/registry.js';
 import { didYouMean, quoteList } from '../registry/suggest.js';
 

@@ -1,4 +1,4 @@
-import type { Position } from './errors.js';
+import type { Position } from '../util/diagnostics.js';
 import { parsePath, toPointer, type Segment } from './paths.js';
 import type { YNode } from './yaml-source.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { displayFile, error, type Diagnostic, type Position } from './errors.js';
+import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { parseYaml, type YNode } from './yaml-source.js';
 
 type YMap = Extract<YNode, { kind: 'map' }>;

@@ -1,18 +1,19 @@
 import path from 'node:path';
 import { componentSections, runChecks, type At } from './checks.js';
 import { positionAt, toDocument } from './document.js';
-import { ConfigError, displayFile, error, type Diagnostic } from './errors.js';
+import { ConfigError, displayFile, error, type Diagnostic } from '../util/diagnostics.js';
 import { displayPath } from './paths.js';
 import { loadWithExtends } from './extends.js';
 import { applyOverrides } from './overrides.js';
 import { Provenance, renderWithProvenance } from './provenance.js';
 import { validateDocument } from './validate.js';
 import { didYouMean, quoteList } from '../registry/suggest.js';
-import { registry as builtIns, type Registry } from '../registry/registry.js';
-import { withPlugins } from '../registry/plugins.js';
-import type { ExperimentConfig } from '../registry/sections.js';
+import type { Registry } from '../registry/registry.js';
+import { builtinRegistry as builtIns } from '../components/index.js';
+import { withPlugins } from './plugins.js';
+import type { ExperimentConfig } from '../registry/experiment.js';
 
-export type { ExperimentConfig, ComponentSection } from '../registry/sections.js';
+export type { ExperimentConfig, ComponentSection } from '../registry/experiment.js';
 
 export interface LoadedExperiment {
   config: ExperimentConfig;

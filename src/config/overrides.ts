@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Position } from './errors.js';
+import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { displayPath, parsePath, type Segment } from './paths.js';
 import { parseYaml, type YNode } from './yaml-source.js';
 

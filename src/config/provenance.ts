@@ -1,5 +1,5 @@
 import { Document, isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
-import { displayFile, type Position } from './errors.js';
+import { displayFile, type Position } from '../util/diagnostics.js';
 import type { PositionedDocument } from './document.js';
 import { parsePath, toPointer, type Segment } from './paths.js';
 

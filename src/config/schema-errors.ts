@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-import { error, type Diagnostic } from './errors.js';
+import { error, type Diagnostic } from '../util/diagnostics.js';
 import { placeOf, type PositionedDocument } from './document.js';
 import { displayPath, parsePath, toPointer, type Segment } from './paths.js';
 import { didYouMean, quoteList } from '../registry/suggest.js';

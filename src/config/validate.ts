@@ -1,13 +1,10 @@
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
-import type { Diagnostic } from './errors.js';
+import type { ErrorObject, SchemaObject, ValidateFunction } from 'ajv';
+import { createAjv } from '../registry/ajv.js';
+import type { Diagnostic } from '../util/diagnostics.js';
 import type { PositionedDocument } from './document.js';
 import { translateErrors } from './schema-errors.js';
-import { discriminateUnions } from './tagged-unions.js';
+import { discriminateUnions } from '../registry/tagged-unions.js';
 
-/** The one ajv setup: strict schemas, every error at once, defaults written into the data, tagged unions. */
-export function createAjv(opts: { useDefaults?: boolean } = {}): Ajv {
-  return new Ajv({ strict: true, allErrors: true, useDefaults: opts.useDefaults ?? true, discriminator: true, verbose: true });
-}
 
 const compiled = new WeakMap<SchemaObject, ValidateFunction>();
 

@@ -1,4 +1,4 @@
-import type { ImageSet } from '../engine/types.js';
+import type { ImageSet } from './types.js';
 import { toFloat } from './image-ops.js';
 import { permutation, rngFor } from './rng.js';
 import type { TransformChain } from './transform-chain.js';

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DatasetSplits, ImageSet } from '../engine/types.js';
+import type { DatasetSplits, ImageSet } from './types.js';
 import { selectImages } from './image-set.js';
 
 const SubsetRule = Type.Union(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import type { RawImage } from '../engine/types.js';
+import type { RawImage } from './types.js';
 
 /** Decodes a JPEG or PNG file (told apart by their magic bytes) to HWC bytes with 1 or 3 channels. */
 export function decodeImageFile(path: string, channels: number): RawImage {

@@ -1,4 +1,4 @@
-import type { FloatImage, RawImage } from '../engine/types.js';
+import type { FloatImage, RawImage } from './types.js';
 import { randint } from './rng.js';
 
 /** Pixel values as float32 in their original 0..255 range. */

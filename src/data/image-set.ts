@@ -1,4 +1,4 @@
-import type { ImageSet, RawImage } from '../engine/types.js';
+import type { ImageSet, RawImage } from './types.js';
 import { decodeImageFile } from './decode-image.js';
 
 /** Bytes in shared memory, so pipeline workers read the same pixels without a copy. */

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildContext } from '../registry/component.js';
-import type { ImageSet } from '../engine/types.js';
+import type { ImageSet } from './types.js';
 import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, type EpochPlan, type HostBatch } from './batch.js';
 import { describeImageSet } from './image-set.js';
 import type { ToWorker, WorkerInit } from './pipeline-worker.js';

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
 import type { BuildContext, Component } from '../registry/component.js';
-import type { FloatImage, ImageSet, Transform } from '../engine/types.js';
+import type { FloatImage, ImageSet, Transform } from './types.js';
 import { JoinedImageSet } from './image-set.js';
 
 /** A transform as a config names it: `{type: pad-crop, pad: 4}`. */

@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
-import type { ForwardOptions, ModelOutput, NamedVariable } from '../engine/types.js';
+import type { ForwardOptions, ModelOutput, NamedVariable } from './types.js';
 
 type TF = typeof tfc;
 

@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { ParamStore } from '../engine/nn.js';
-import type { GateReading, ModelOutput } from '../engine/types.js';
+import type { ParamStore } from './nn.js';
+import type { GateReading, ModelOutput } from './types.js';
 import { blockScope, type BnMode } from './common.js';
 import { applySideHead, type SideHead } from './side-output.js';
 

@@ -1,6 +1,6 @@
 import type { BuildContext } from '../registry/component.js';
-import { error, type Diagnostic, type Position } from '../config/errors.js';
-import type { Model } from '../engine/types.js';
+import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
+import type { Model } from './types.js';
 import { preactCifarProblems } from './problems.js';
 import { buildPreactCifar } from './preact-cifar.js';
 import type { TestGate } from './gate.js';

@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
-import type { GateReading, Model, ModelOutput } from '../engine/types.js';
-import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from '../engine/nn.js';
+import type { GateReading, Model, ModelOutput } from './types.js';
+import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from './nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
 import { gatedBlock, makeLastGate, type GateSettings, type TestGate } from './gate.js';
 import { makeSideHead, type SideHead } from './side-output.js';

@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { dense, globalAvgPool, makeDense, type BatchNorm, type Dense, type ParamStore } from '../engine/nn.js';
+import { dense, globalAvgPool, makeDense, type BatchNorm, type Dense, type ParamStore } from './nn.js';
 import type { BnMode } from './common.js';
 import { bnRelu, makeBnRelu, TP_FC_INIT } from './tensorpack.js';
 

@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { batchNorm, makeBatchNorm, type BatchNorm, type Init, type ParamStore } from '../engine/nn.js';
+import { batchNorm, makeBatchNorm, type BatchNorm, type Init, type ParamStore } from './nn.js';
 import type { BnMode } from './common.js';
 
 type TF = typeof tfc;

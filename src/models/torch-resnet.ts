@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
-import type { Model, ModelOutput } from '../engine/types.js';
-import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type BatchNorm, type Conv, type Init } from '../engine/nn.js';
+import type { Model, ModelOutput } from './types.js';
+import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type BatchNorm, type Conv, type Init } from './nn.js';
 import { blockScope, bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
 
 type TF = typeof tfc;

@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { NamedVariable } from '../engine/types.js';
+import type { NamedVariable } from './types.js';
 
 /**
  * Assigns every target variable the source value of the same name: a plain student from its teacher, a compressed model

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Static, TObject } from '@sinclair/typebox';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Diagnostic, Position } from '../config/errors.js';
+import type { Diagnostic, Position } from '../util/diagnostics.js';
 
 /** The kinds of component an experiment config names by `type`. */
 export const KINDS = ['dataset', 'transform', 'model', 'optimizer', 'schedule', 'loss', 'distillation', 'callback'] as const;

@@ -1,7 +1,7 @@
 import { KINDS, type Component } from './component.js';
 import { branchSchema, type Registry } from './registry.js';
 import type { Ajv, SchemaObject, ValidateFunction } from 'ajv';
-import { createAjv } from '../config/validate.js';
+import { createAjv } from './ajv.js';
 
 /**
  * What is wrong with a component's shape or schema, in words; empty when it honours the contract: a known kind, a

@@ -1,11 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { SchemaObject, ValidateFunction } from 'ajv';
-import { experimentFields } from '../config/experiment.js';
-import { createAjv } from '../config/validate.js';
-import { discriminateUnions } from '../config/tagged-unions.js';
+import { createAjv } from './ajv.js';
+import { experimentFields, SECTIONS } from './experiment.js';
+import { discriminateUnions } from './tagged-unions.js';
 import { KINDS, type Component, type Kind } from './component.js';
-import { COMPONENTS } from './components.js';
-import { SECTIONS } from './sections.js';
 import { didYouMean, quoteList } from './suggest.js';
 
 /** Components by kind and type, and the experiment schema composed from them. Instances are immutable. */
@@ -54,11 +52,6 @@ export function createRegistry(components: Iterable<Component> | { [K in Kind]: 
   };
   return self;
 }
-
-/** The registry of every built-in component. */
-export const registry = createRegistry(COMPONENTS);
-export const getComponent = (kind: Kind, type: string): Component => registry.get(kind, type);
-export const listComponents = (kind?: Kind): Component[] => registry.list(kind);
 
 /** JSON data only: TypeBox's symbol keys and undefined members dropped. */
 function plain<T>(value: T): any {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, formatDiagnostics } from '../config/errors.js';
+import { ConfigError, formatDiagnostics } from '../util/diagnostics.js';
 import { didYouMean } from '../registry/suggest.js';
 import { projectRoot } from '../util/paths.js';
 import { EpsilabError } from '../util/errors.js';
-import { EXIT, UsageError, type Command } from './command.js';
+import { EXIT, type Command } from './command.js';
+import { UsageError } from '../util/errors.js';
 import { compressCommand } from './commands/compress.js';
 import { evalCommand } from './commands/eval.js';
 import { listCommand } from './commands/list.js';

@@ -9,8 +9,3 @@ export interface Command {
 
 /** The documented exit codes. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
-
-/** Wrong arguments: printed with a pointer to `--help`, exit 2, no stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}

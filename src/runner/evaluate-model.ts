@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { selectBackend } from '../engine/backend.js';
-import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../engine/build.js';
-import { evaluate } from '../engine/evaluate.js';
-import { readExportedModel } from '../engine/export.js';
-import type { Loss } from '../engine/types.js';
+import { selectBackend } from '../backends/select.js';
+import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../train/build.js';
+import { evaluate } from '../train/evaluate.js';
+import { readExportedModel } from '../run/model-files.js';
+import type { Loss } from '../train/types.js';
 import type { ComponentSection } from '../config/load.js';
 import { assignByName } from '../models/weights.js';
-import { readConfigDir, readRunConfig } from './run-folder.js';
-import { UsageError } from './command.js';
+import { readConfigDir, readRunConfig } from '../run/run-folder.js';
+import { UsageError } from '../util/errors.js';
+import { builtinRegistry } from '../components/index.js';
 
 /** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split. */
 export async function evaluateModelFolder(target: string, batchSize?: number): Promise<Record<string, unknown>> {
@@ -20,7 +21,7 @@ export async function evaluateModelFolder(target: string, batchSize?: number): P
   const saved = readExportedModel(modelDir);
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
-  const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l) };
+  const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l), registry: builtinRegistry };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, saved.topology.model as ComponentSection);

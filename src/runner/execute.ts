@@ -1,16 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
-import { runId } from '../config/run-id.js';
-import { selectBackend } from '../engine/backend.js';
-import { buildComponent, buildExperiment, context } from '../engine/build.js';
-import type { DistillationParams } from '../components/distillation/progressive.js';
-import { distill } from '../engine/distill.js';
-import { exportModel } from '../engine/export.js';
-import { parameterCount } from '../engine/nn.js';
-import { train, type RunStatus, type StopFlag } from '../engine/trainer.js';
-import { readResult, writeConfig, writeEnv, writeResult } from './run-folder.js';
+import { runId } from '../run/run-id.js';
+import { selectBackend } from '../backends/select.js';
+import { buildComponent, buildExperiment, context } from '../train/build.js';
+import type { DistillationParams } from '../train/distill-plan.js';
+import { distill } from '../train/distill.js';
+import { exportModel } from '../run/model-files.js';
+import { parameterCount } from '../models/nn.js';
+import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
+import { readResult, writeConfig, writeEnv, writeResult } from '../run/run-folder.js';
 import type { Registry } from '../registry/registry.js';
+import { builtinRegistry } from '../components/index.js';
 
 export interface ExecuteOptions {
   config: ExperimentConfig;
@@ -54,7 +55,7 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
     writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts }, o.configDir);
     const tf = backend.tf;
     writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
-    const buildOptions = { tf, configDir: o.configDir, log, registry: o.registry };
+    const buildOptions = { tf, configDir: o.configDir, log, registry: o.registry ?? builtinRegistry };
     const built = await buildExperiment(config, buildOptions);
     const params = parameterCount(built.model.variables);
     const flops = built.model.flops();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { toDocument, type PositionedDocument } from '../config/document.js';
-import { ConfigError, displayFile, error, type Diagnostic, type Position } from '../config/errors.js';
+import { ConfigError, displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { parsePath, toPointer, type Segment } from '../config/paths.js';
 import { validateDocument } from '../config/validate.js';
 import { parseYaml } from '../config/yaml-source.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runId } from '../config/run-id.js';
+import { runId } from '../run/run-id.js';
 import type { HParamValue } from '../tensorboard/hparams.js';
 import type { LedgerEntry, Outcome } from './ledger.js';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readResult, type RunResult } from '../runner/run-folder.js';
+import { readResult, type RunResult } from '../run/run-folder.js';
 import { EpsilabError } from '../util/errors.js';
 import type { LedgerData, LedgerEntry } from '../sweep/ledger.js';
 import { globFolders } from './glob.js';

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, error } from '../config/errors.js';
+import { ConfigError, error } from '../util/diagnostics.js';
 import { positionAt, toDocument } from '../config/document.js';
 import { validateDocument } from '../config/validate.js';
 import { loadYamlWithPositions } from '../config/yaml-source.js';

@@ -2,3 +2,8 @@
 export class EpsilabError extends Error {
   override name = 'EpsilabError';
 }
+
+/** Wrong arguments: printed with a pointer to `--help`, exit 2, no stack trace. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError, formatDiagnostics, type Diagnostic } from '../../src/config/errors.js';
+import { ConfigError, formatDiagnostics, type Diagnostic } from '../../src/util/diagnostics.js';
 import { VALID, files, testRegistry } from './fixtures.js';
 
 /** Loads `main` from a folder of files and returns every diagnostic as `name:line:col message`. */

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../src/registry/component.js';
 import { createRegistry } from '../../src/registry/registry.js';
-import { error } from '../../src/config/errors.js';
+import { error } from '../../src/util/diagnostics.js';
 
 /** Test-only components: the real registry changes as components are added, these do not. */
 const pairs = (description: string) => Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Number()]), { minItems: 1, description });

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pngjs from 'pngjs';
-import type { DatasetSplits } from '../../src/engine/types.js';
+import type { DatasetSplits } from '../../src/data/types.js';
 import { encodeIdx } from '../../src/data/idx.js';
 import { fashionMnist } from '../../src/components/dataset/fashion-mnist.js';
 import { mnist } from '../../src/components/dataset/mnist.js';

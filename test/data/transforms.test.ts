@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FloatImage, Transform } from '../../src/engine/types.js';
+import type { FloatImage, Transform } from '../../src/data/types.js';
 import type { Component } from '../../src/registry/component.js';
 import { ArrayImageSet } from '../../src/data/image-set.js';
 import { rngFor } from '../../src/data/rng.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/config/errors.js';
+import { ConfigError } from '../../src/util/diagnostics.js';
 
 async function diagnostics(model: string): Promise<[string, number, number][]> {
   const file = join(mkdtempSync(join(tmpdir(), 'epsilab-model-')), 'x.yaml');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { Model } from '../../src/engine/types.js';
+import type { Model } from '../../src/models/types.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { strictIdentity } from '../../src/models/gate.js';
 import { cpuContext, randomImages, scale, tf } from './tiny.js';

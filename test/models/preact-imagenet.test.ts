@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterCount } from '../../src/engine/nn.js';
+import { parameterCount } from '../../src/models/nn.js';
 import { preactResnetImagenet } from '../../src/components/model/preact-resnet-imagenet.js';
 import { imagenetSidePosition } from '../../src/models/preact-imagenet.js';
 import { cpuContext, randomImages, tf } from './tiny.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterCount } from '../../src/engine/nn.js';
+import { parameterCount } from '../../src/models/nn.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { cpuContext, forwardPeakBytes, randomImages, tf } from './tiny.js';

@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { tf } from '../../src/engine/tfjs.js';
+import { tf } from '../../src/backends/tfjs.js';
 import type { BuildContext } from '../../src/registry/component.js';
-import type { Model } from '../../src/engine/types.js';
+import type { Model } from '../../src/models/types.js';
 
 /** The cpu backend (the project's tfjs, gradients registered) and a build context for a model on `inputShape` images of `numClasses` classes. */
 export async function cpuContext(inputShape: [number, number, number], numClasses: number, seed = 1): Promise<BuildContext> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterCount } from '../../src/engine/nn.js';
+import { parameterCount } from '../../src/models/nn.js';
 import { torchResnet } from '../../src/components/model/torch-resnet.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
 import { cpuContext, forwardPeakBytes, randomImages, tf, variable } from './tiny.js';

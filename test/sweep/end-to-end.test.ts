@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runId } from '../../src/config/run-id.js';
+import { runId } from '../../src/run/run-id.js';
 import { readScalars } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import { recorder, removeTempDirs, workspace, writeSweepFile } from './helpers.js';

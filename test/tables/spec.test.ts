@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, formatDiagnostics } from '../../src/config/errors.js';
+import { ConfigError, formatDiagnostics } from '../../src/util/diagnostics.js';
 import { globFolders } from '../../src/tables/glob.js';
 import { loadTableSpec } from '../../src/tables/spec.js';
 import { resultsDir } from './run-folders.js';

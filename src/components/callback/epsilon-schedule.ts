@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { Callback } from '../../engine/types.js';
+import type { Callback } from '../../train/types.js';
 import { EpochValuePairs, valueAt } from '../schedule/pairs.js';
 
 export const epsilonSchedule = defineComponent({

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { DatasetSplits } from '../../engine/types.js';
+import type { DatasetSplits } from '../../data/types.js';
 import { CommonDatasetParams, DownloadParam, splitsWithSubsets } from '../../data/dataset-params.js';
 import { IDX_FILES, readIdxDataset } from '../../data/idx-dataset.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';

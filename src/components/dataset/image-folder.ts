@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { DatasetSplits } from '../../engine/types.js';
+import type { DatasetSplits } from '../../data/types.js';
 import { CommonDatasetParams, splitsWithSubsets } from '../../data/dataset-params.js';
 import { classFolders, scanImageFolder } from '../../data/image-folder.js';
 import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import { error } from '../../config/errors.js';
+import { error } from '../../util/diagnostics.js';
 import { preactImagenetProblems } from '../../models/problems.js';
-import type { Model } from '../../engine/types.js';
+import type { Model } from '../../models/types.js';
 import { buildPreactImagenet, IMAGENET_DEPTHS, type ImagenetDepth } from '../../models/preact-imagenet.js';
 import { GateSharpness, OptionalEpsilon, SideOutput, sideOutputSettings, TestGateParam } from '../../models/preact-params.js';
 

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { Model } from '../../engine/types.js';
+import type { Model } from '../../models/types.js';
 import { buildTorchResnet, TORCH_VARIANTS, type TorchVariant } from '../../models/torch-resnet.js';
 
 export const torchResnet = defineComponent({

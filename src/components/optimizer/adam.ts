@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { NamedVariable, Optimizer } from '../../engine/types.js';
+import type { NamedVariable } from '../../models/types.js';
+import type { Optimizer } from '../../train/types.js';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** Adam (Kingma & Ba) with bias correction; decoupled=false adds wd·w to the gradient like L2, true is AdamW. */

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { NamedVariable, Optimizer } from '../../engine/types.js';
+import type { NamedVariable } from '../../models/types.js';
+import type { Optimizer } from '../../train/types.js';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** SGD with momentum as TF's MomentumOptimizer: accum = m·accum + g; w -= lr·accum (Nesterov: w -= lr·(g + m·accum)). */

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { Schedule } from '../../engine/types.js';
+import type { Schedule } from '../../train/types.js';
 import { EpochValuePairs } from './pairs.js';
 
 interface AdaptiveState {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { Schedule } from '../../engine/types.js';
+import type { Schedule } from '../../train/types.js';
 import { WarmupParams, withWarmup } from './pairs.js';
 
 export const cosine = defineComponent({

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../engine/types.js';
+import type { FloatImage, Transform } from '../../data/types.js';
 import { addBrightness, addLighting, adjustContrast, clip, IMAGENET_EIGVAL, IMAGENET_EIGVEC, saturate } from '../../data/image-ops.js';
 import { normal, permutation, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';

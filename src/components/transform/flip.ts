@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../engine/types.js';
+import type { FloatImage, Transform } from '../../data/types.js';
 import { flipHorizontal, flipVertical } from '../../data/image-ops.js';
 
 export const flip = defineComponent({

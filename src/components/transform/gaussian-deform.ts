@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../engine/types.js';
+import type { FloatImage, Transform } from '../../data/types.js';
 import { blank } from '../../data/image-ops.js';
 
 /** Per-pixel Gaussian weight of each anchor: exp(−((y/H − ay)² + (x/W − ax)²)/sigma), K values per pixel. */

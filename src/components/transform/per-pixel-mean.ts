@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, ImageSet } from '../../engine/types.js';
+import type { FloatImage, ImageSet } from '../../data/types.js';
 import type { PipelineTransform } from '../../data/transform-chain.js';
 
 export const perPixelMean = defineComponent({

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../engine/types.js';
+import type { FloatImage, Transform } from '../../data/types.js';
 import { crop, randomOffset } from '../../data/image-ops.js';
 import { SizeParam, toHW } from '../../data/transform-params.js';
 

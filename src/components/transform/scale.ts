@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../engine/types.js';
+import type { FloatImage, Transform } from '../../data/types.js';
 
 export const scale = defineComponent({
   kind: 'transform',

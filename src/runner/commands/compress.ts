@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { WeightCheck } from '../compress.js';
-import { UsageError, type Command } from '../command.js';
+import { type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 const CHECKS: WeightCheck[] = ['report', 'require', 'off'];
 

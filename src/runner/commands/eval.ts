@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { UsageError, type Command } from '../command.js';
+import { type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 export const evalCommand: Command = {
   name: 'eval',
   summary: "Evaluate a run's model, or any exported model inside a run folder, on the run's test split",

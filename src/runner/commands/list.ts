@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { KINDS, type Component, type Kind } from '../../registry/component.js';
-import { registry } from '../../registry/registry.js';
-import { SECTIONS } from '../../registry/sections.js';
+import { builtinRegistry as registry } from '../../components/index.js';
+import { SECTIONS } from '../../registry/experiment.js';
 import { didYouMean } from '../../registry/suggest.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const listCommand: Command = {
   name: 'list',

@@ -4,9 +4,10 @@ import { stringify } from 'yaml';
 import { componentSections, knownTrainSize } from '../../config/checks.js';
 import { loadExperiment, type ExperimentConfig } from '../../config/load.js';
 import { displayPath } from '../../config/paths.js';
-import { defaultRunDir } from '../run-folder.js';
+import { defaultRunDir } from '../../run/run-folder.js';
 import { isSweepFile, planSweep } from '../../sweep/plan.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const planCommand: Command = {
   name: 'plan',

@@ -4,7 +4,8 @@ import { Value } from '@sinclair/typebox/value';
 import { drawPlot } from '../../tables/draw-plot.js';
 import { readRun, type RunRecord } from '../../tables/runs.js';
 import { PLOT_KINDS, PlotSpec } from '../../tables/spec.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const plotCommand: Command = {
   name: 'plot',

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadExperiment } from '../../config/load.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const printConfigCommand: Command = {
   name: 'print-config',

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readConfigDir, readRunConfig } from '../run-folder.js';
-import { UsageError, type Command } from '../command.js';
+import { readConfigDir, readRunConfig } from '../../run/run-folder.js';
+import { type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const resumeCommand: Command = {
   name: 'resume',

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { loadExperiment } from '../../config/load.js';
-import { defaultRunDir } from '../run-folder.js';
-import { UsageError, type Command } from '../command.js';
+import { defaultRunDir } from '../../run/run-folder.js';
+import { type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const runCommand: Command = {
   name: 'run',

@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { registry } from '../../registry/registry.js';
+import { builtinRegistry as registry } from '../../components/index.js';
 import { sweepJsonSchema } from '../../sweep/sweep-file.js';
 import { TableSpec } from '../../tables/spec.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { projectRoot } from '../../util/paths.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 /** Each generated, committed JSON Schema: its file under schemas/ and how to make it. Others add their file kinds here. */
 export const SCHEMA_FILES: { file: string; schema: () => object }[] = [

@@ -2,7 +2,8 @@ import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planSweepLines } from '../../sweep/plan.js';
 import { runSweep } from '../../sweep/run-sweep.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 export const sweepCommand: Command = {
   name: 'sweep',

@@ -8,7 +8,8 @@ import { renderMarkdown } from '../../tables/render-markdown.js';
 import { selectRuns } from '../../tables/runs.js';
 import { loadTableSpec } from '../../tables/spec.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { EXIT, UsageError, type Command } from '../command.js';
+import { EXIT, type Command } from '../command.js';
+import { UsageError } from '../../util/errors.js';
 
 const RENDERERS = { markdown: ['md', renderMarkdown], csv: ['csv', renderCsv], latex: ['tex', renderLatex] } as const;
 

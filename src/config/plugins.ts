@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Component } from '../registry/component.js';
+import { conformanceProblems } from '../registry/conformance.js';
+import type { Registry } from '../registry/registry.js';
+import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
+import type { PositionedDocument } from './document.js';
+import { toPointer } from './paths.js';
+
+/**
+ * Loads the modules a config names under `plugins:` (paths relative to the file that names them) and returns the
+ * registry with their components added. Every export that looks like a component must honour the contract; a
+ * missing file, a module that fails to load or a malformed export is reported at its `plugins` entry.
+ */
+export async function withPlugins(doc: PositionedDocument, base: Registry): Promise<{ registry: Registry; diagnostics: Diagnostic[] }> {
+  const entries = (doc.value as { plugins?: unknown } | null)?.plugins;
+  if (!Array.isArray(entries)) return { registry: base, diagnostics: [] };
+  const diagnostics: Diagnostic[] = [];
+  const found: Component[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const pos = doc.places.get(toPointer(['plugins', i]))?.pos;
+    if (typeof entry !== 'string' || !pos) continue;
+    const file = path.resolve(pos.set ? process.cwd() : path.dirname(pos.file), entry);
+    for (const c of await loadPlugin(file, entry, pos, base, diagnostics)) {
+      if (found.includes(c)) continue;
+      const clash = base.find(c.kind, c.type) ? 'a built-in component' : found.some((o) => o.kind === c.kind && o.type === c.type) ? 'another plugin' : '';
+      if (clash) diagnostics.push(error(`plugin ${entry}: ${c.kind} '${c.type}' has the same name as ${clash}; rename it`, pos));
+      else found.push(c);
+    }
+  }
+  if (diagnostics.length) return { registry: base, diagnostics };
+  return { registry: base.with(found), diagnostics };
+}
+
+async function loadPlugin(file: string, entry: string, pos: Position, base: Registry, diags: Diagnostic[]): Promise<Component[]> {
+  if (!existsSync(file)) {
+    diags.push(error(`plugin file not found: ${displayFile(file)}`, pos));
+    return [];
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    diags.push(error(`plugin ${entry} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`, pos));
+    return [];
+  }
+  const exported = Object.entries(mod).flatMap(([name, v]) => (Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const]));
+  const candidates = exported.filter(([, v]) => v && typeof v === 'object' && 'kind' in v && 'type' in v);
+  if (!candidates.length) {
+    diags.push(error(`plugin ${entry} exports no components (export objects of the form {kind, type, doc, params, build})`, pos));
+    return [];
+  }
+  const good: Component[] = [];
+  for (const [name, c] of candidates) {
+    const problems = conformanceProblems(c as Component, base);
+    if (problems.length) diags.push(error(`plugin ${entry}: export '${name}' is not a valid component: ${problems.join('; ')}`, pos));
+    else good.push(c as Component);
+  }
+  return good;
+}

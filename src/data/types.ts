@@ -1,0 +1,48 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** The data contracts: images as the formats read them, the sets datasets build, the transforms the pipeline applies. */
+
+export interface RawImage {
+  data: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface ImageSet {
+  size: number;
+  labels: Int32Array;
+  /** Fixed shape [H, W, C] when every image has it (then `pixels` holds them all, N*H*W*C), else null. */
+  shape: [number, number, number] | null;
+  pixels: Uint8Array | null;
+  image(index: number): RawImage;
+}
+
+export interface DatasetSplits {
+  name: string;
+  numClasses: number;
+  train: ImageSet;
+  test: ImageSet;
+  /** Where the files were read from, for env.json and error messages. */
+  source: string;
+}
+
+export interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
+export interface Transform {
+  /** `fit` sees the training set once (per-pixel mean, channel statistics). */
+  fit?(train: ImageSet): void;
+  apply(img: FloatImage, rng: () => number): FloatImage;
+  /** Output shape for an input shape, used to size the model before any data is read. */
+  outputShape(shape: [number, number, number]): [number, number, number];
+}
+
+export interface FloatImage {
+  data: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+}

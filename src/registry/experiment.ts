@@ -1,0 +1,66 @@
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+
+/**
+ * The experiment's top-level sections other than components. The registry composes the full schema by adding
+ * one tagged union per component kind (dataset, model, optimizer, schedule, loss, each transform and callback).
+ */
+export const TrainSection = Type.Object(
+  {
+    epochs: Type.Integer({ minimum: 1, default: 10, description: 'Epochs to train.' }),
+    batch_size: Type.Integer({ minimum: 1, default: 128, description: 'Training mini-batch size.' }),
+    eval_batch_size: Type.Integer({ minimum: 1, default: 256, description: 'Evaluation batch size (does not change results).' }),
+    drop_remainder: Type.Boolean({ default: true, description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).' }),
+    eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
+    checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
+    histograms: Type.Boolean({ default: false, description: 'Write weight histograms to TensorBoard every epoch.' }),
+    steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type TrainSection = Static<typeof TrainSection>;
+
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'libtorch', 'wasm', 'cpu'] as const;
+
+/** Fields every experiment has, whatever its components. */
+export function experimentFields() {
+  return {
+    $schema: Type.Optional(Type.String({ description: 'Path of the JSON Schema, for editor completion.' })),
+    experiment: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the experiment; runs land in results/<experiment>/<run-id>/.' }),
+    description: Type.Optional(Type.String({ description: 'Free text shown by `plan` and kept in the run folder.' })),
+    seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed for initialisation, data order and augmentation.' }),
+    backend: Type.Union(BACKENDS.map((b) => Type.Literal(b)), { default: 'auto', description: 'TensorFlow.js backend; auto takes the fastest that loads.' }),
+    device: Type.String({ pattern: '^(cpu|cuda(:[0-9]+)?)$', default: 'cpu', description: "Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU)." }),
+    plugins: Type.Optional(Type.Array(Type.String(), { description: 'Files (relative to the config) that export extra components.' })),
+    train: TrainSection,
+    output: Type.Object({ root: Type.String({ default: 'results', description: 'Folder that holds results/<experiment>/<run-id>/.' }) }, { additionalProperties: false, default: {} }),
+  };
+}
+
+import type { Kind } from './component.js';
+
+/** A component as a config names it: its `type` plus its own parameters. */
+export type ComponentSection = { type: string } & Record<string, unknown>;
+
+/**
+ * The experiment's component sections: `one` is a single component, `list` an ordered list of them, `split` a
+ * `{train: [...], test: [...]}` pair of lists. `optional` sections may be left out; the rest are required or
+ * default to empty lists.
+ */
+export const SECTIONS = [
+  { key: 'dataset', kind: 'dataset', shape: 'one', description: 'The data: a training and a test split.' },
+  { key: 'transforms', kind: 'transform', shape: 'split', description: 'Image transforms applied in order: `train` to training images (augmentation included), `test` to test images.' },
+  { key: 'model', kind: 'model', shape: 'one', description: 'The network.' },
+  { key: 'optimizer', kind: 'optimizer', shape: 'one', description: 'How gradients update the weights.' },
+  { key: 'schedule', kind: 'schedule', shape: 'one', description: 'The learning rate over epochs.' },
+  { key: 'loss', kind: 'loss', shape: 'one', description: 'What training minimises.' },
+  { key: 'callbacks', kind: 'callback', shape: 'list', description: 'Hooks run during training, in order (an ε schedule, ...).' },
+  { key: 'distillation', kind: 'distillation', shape: 'one', optional: true, description: 'Distil a teacher into a student in stages instead of plain training.' },
+] as const satisfies readonly { key: string; kind: Kind; shape: 'one' | 'list' | 'split'; optional?: boolean; description: string }[];
+
+type Section = (typeof SECTIONS)[number];
+type SectionValue<S extends Section> = S['shape'] extends 'one' ? ComponentSection : S['shape'] extends 'list' ? ComponentSection[] : { train: ComponentSection[]; test: ComponentSection[] };
+
+/** A validated experiment: top-level fields typed from experiment.ts, component sections by shape; defaults filled. */
+export type ExperimentConfig = Static<TObject<ReturnType<typeof experimentFields>>> & {
+  [S in Section as S extends { optional: true } ? never : S['key']]: SectionValue<S>;
+} & { [S in Section as S extends { optional: true } ? S['key'] : never]?: SectionValue<S> };

@@ -1,0 +1,70 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { BuildContext, Kind } from '../registry/component.js';
+import type { Registry } from '../registry/registry.js';
+import type { ExperimentConfig, ComponentSection } from '../registry/experiment.js';
+import type { Callback, Loss, Optimizer, Schedule } from './types.js';
+import type { DatasetSplits, Transform } from '../data/types.js';
+import type { Model } from '../models/types.js';
+
+/** Everything an experiment's config names, built. */
+export interface BuiltExperiment {
+  dataset: DatasetSplits;
+  trainTransforms: ComponentSection[];
+  testTransforms: ComponentSection[];
+  inputShape: [number, number, number];
+  model: Model;
+  optimizer: Optimizer;
+  schedule: Schedule;
+  loss: Loss;
+  callbacks: Callback[];
+}
+
+export interface BuildOptions {
+  tf: typeof tfc;
+  /** Built-in components plus the config's plugins: every component is built through it. */
+  registry: Registry;
+  configDir: string;
+  log: (line: string) => void;
+}
+
+type Context = BuildContext & { registry: Registry };
+
+export async function buildComponent<T>(kind: Kind, section: ComponentSection, ctx: Context): Promise<T> {
+  const { type, ...params } = section;
+  return (await ctx.registry.get(kind, type).build(params as never, ctx)) as T;
+}
+
+export function context(config: ExperimentConfig, opts: BuildOptions, facts: Record<string, unknown> = {}): Context {
+  return { tf: opts.tf, seed: config.seed, configDir: opts.configDir, facts, log: opts.log, registry: opts.registry };
+}
+
+/** Shape of the images the model sees: the dataset's shape through each training transform. */
+export async function transformedShape(dataset: DatasetSplits, sections: ComponentSection[], ctx: Context): Promise<[number, number, number]> {
+  const first = dataset.train.shape ? null : dataset.train.image(0);
+  let shape: [number, number, number] = dataset.train.shape ?? [first!.height, first!.width, first!.channels];
+  for (const section of sections) shape = (await buildComponent<Transform>('transform', section, ctx)).outputShape(shape);
+  return shape;
+}
+
+export async function buildDataset(config: ExperimentConfig, opts: BuildOptions): Promise<DatasetSplits> {
+  return buildComponent<DatasetSplits>('dataset', config.dataset, context(config, opts));
+}
+
+export async function buildModel(config: ExperimentConfig, opts: BuildOptions, inputShape: [number, number, number], numClasses: number, modelSection = config.model): Promise<Model> {
+  return buildComponent<Model>('model', modelSection, context(config, opts, { inputShape, numClasses }));
+}
+
+export async function buildExperiment(config: ExperimentConfig, opts: BuildOptions): Promise<BuiltExperiment> {
+  const dataset = await buildDataset(config, opts);
+  const trainTransforms = config.transforms?.train ?? [];
+  const testTransforms = config.transforms?.test ?? [];
+  const base = context(config, opts, { epochs: config.train.epochs });
+  const inputShape = await transformedShape(dataset, trainTransforms, base);
+  const model = await buildModel(config, opts, inputShape, dataset.numClasses);
+  const optimizer = await buildComponent<Optimizer>('optimizer', config.optimizer, base);
+  const schedule = await buildComponent<Schedule>('schedule', config.schedule, base);
+  const loss = await buildComponent<Loss>('loss', config.loss, base);
+  const callbacks: Callback[] = [];
+  for (const c of config.callbacks ?? []) callbacks.push(await buildComponent<Callback>('callback', c, base));
+  return { dataset, trainTransforms, testTransforms, inputShape, model, optimizer, schedule, loss, callbacks };
+}

@@ -1,0 +1,66 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { ComponentSection } from '../registry/experiment.js';
+import { InputPipeline } from '../data/pipeline.js';
+import type { DatasetSplits } from '../data/types.js';
+import type { Loss } from './types.js';
+import type { Model } from '../models/types.js';
+
+export interface EvalResult {
+  loss: number;
+  error: number;
+  top5Error: number;
+  /** Error of each auxiliary head (monitoring only), by head name. */
+  auxError: Record<string, number>;
+  images: number;
+  seconds: number;
+}
+
+/** Top-1 and top-5 misses of a batch, as a [2] tensor. */
+export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1D): tfc.Tensor1D {
+  return tf.tidy(() => {
+    const y = tf.cast(labels, 'int32');
+    const top1 = tf.sum(tf.cast(tf.notEqual(tf.cast(tf.argMax(logits, 1), 'int32'), y), 'float32'));
+    const k = Math.min(5, logits.shape[1]);
+    const { indices } = tf.topk(logits, k);
+    const hit5 = tf.sum(tf.cast(tf.equal(indices, tf.expandDims(y, 1)), 'float32'), 1);
+    const top5 = tf.sum(tf.sub(1, hit5));
+    return tf.stack([top1, top5]) as tfc.Tensor1D;
+  });
+}
+
+/** Evaluate a model on the whole test split in inference mode (running batch-norm statistics). */
+export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ComponentSection[], batchSize: number, seed: number): Promise<EvalResult> {
+  const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
+  const start = performance.now();
+  let lossSum = 0;
+  let top1 = 0;
+  let top5 = 0;
+  let n = 0;
+  const aux: Record<string, number> = {};
+  let auxNames: string[] = [];
+  try {
+    for await (const b of pipeline.batches(0, 0)) {
+      const stats = tf.tidy(() => {
+        const x = tf.tensor4d(b.x, b.shape);
+        const y = tf.tensor1d(b.y, 'int32');
+        const out = model.apply(x, { training: false });
+        const { total } = loss.compute(out, y, model.numClasses);
+        auxNames = out.auxLogits.map((a) => a.name);
+        const parts = [tf.mul(total, b.shape[0]), misses(tf, out.logits, y)];
+        for (const a of out.auxLogits) parts.push(tf.slice(misses(tf, a.logits, y), [0], [1]));
+        return tf.concat(parts.map((p) => tf.reshape(p, [-1])));
+      });
+      const v = await stats.data();
+      stats.dispose();
+      lossSum += v[0];
+      top1 += v[1];
+      top5 += v[2];
+      auxNames.forEach((name, i) => (aux[name] = (aux[name] ?? 0) + v[3 + i]));
+      n += b.shape[0];
+    }
+  } finally {
+    pipeline.close();
+  }
+  const auxError = Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, v / n]));
+  return { loss: lossSum / n, error: top1 / n, top5Error: top5 / n, auxError, images: n, seconds: (performance.now() - start) / 1000 };
+}

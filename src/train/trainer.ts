@@ -1,0 +1,289 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { ExperimentConfig } from '../registry/experiment.js';
+import { InputPipeline } from '../data/pipeline.js';
+import { SummaryWriter } from '../tensorboard/writer.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { BuiltExperiment } from './build.js';
+import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { DiscardTracker, type DiscardState } from './discard-tracker.js';
+import { evaluate, misses } from './evaluate.js';
+import { EpochProgress } from './progress.js';
+import type { NamedVariable } from '../models/types.js';
+
+export type RunStatus = 'done' | 'interrupted' | 'diverged';
+
+export interface StopFlag {
+  requested: boolean;
+  signal?: string;
+}
+
+export interface TrainOptions {
+  config: ExperimentConfig;
+  built: BuiltExperiment;
+  runDir: string;
+  tf: typeof tfc;
+  log: (line: string) => void;
+  stop: StopFlag;
+  /** Training-time extra losses or frozen-variable sets come from distillation; plain runs leave these out. */
+  trainable?: NamedVariable[];
+  /** The resolved config as YAML, recorded as TensorBoard text on a fresh run. */
+  configText: string;
+  /** Prefix of every TensorBoard tag and metrics key group (distillation stages use `stage1/`...). */
+  tagPrefix?: string;
+  /** Where checkpoints live (distillation keeps one folder per stage). */
+  checkpointDir?: string;
+}
+
+/** Sums over the steps of the epoch in progress; checkpointed so a run resumed mid-epoch reports the same metrics. */
+interface EpochAccum {
+  loss: number;
+  misses: number;
+  images: number;
+  seconds: number;
+}
+
+interface TrainMeta {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  accum: EpochAccum;
+  schedule?: unknown;
+  discard?: DiscardState;
+}
+
+export interface TrainOutcome {
+  status: RunStatus;
+  epochsDone: number;
+  globalStep: number;
+  last: Record<string, number>;
+  trainImagesPerSec: number;
+  seconds: number;
+}
+
+const emptyAccum = (): EpochAccum => ({ loss: 0, misses: 0, images: 0, seconds: 0 });
+
+/** The training loop: per-epoch training and evaluation, metrics, TensorBoard, checkpoints, resume and interrupts. */
+export async function train(o: TrainOptions): Promise<TrainOutcome> {
+  const { config, built, tf, runDir, log } = o;
+  const { model, optimizer, schedule, loss, callbacks, dataset } = built;
+  const prefix = o.tagPrefix ?? '';
+  const ckptDir = o.checkpointDir ?? runDir;
+  const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
+  const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
+  let tracker: DiscardTracker | null = null;
+  const pipeline = new InputPipeline({
+    set: dataset.train,
+    transforms: built.trainTransforms,
+    batchSize: config.train.batch_size,
+    shuffle: true,
+    seed: config.seed,
+    dropRemainder: config.train.drop_remainder,
+    stepsPerEpoch: config.train.steps_per_epoch,
+    workers: 1,
+    fit: { train: dataset.train, test: dataset.test },
+  });
+  const steps = pipeline.stepsPerEpoch();
+  const writer = new SummaryWriter(runDir);
+  const metricsFile = join(runDir, 'metrics.jsonl');
+
+  let meta: TrainMeta = { epoch: 0, stepInEpoch: 0, globalStep: 0, accum: emptyAccum() };
+  let last: Record<string, number> = {};
+  const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir);
+  if (resumed) {
+    restoreTensors(tf, resumed.values, model.variables, optimizer);
+    meta = resumed.meta;
+    if (meta.schedule !== undefined) schedule.restore?.(meta.schedule);
+    last = truncateMetrics(metricsFile, meta.epoch, prefix);
+    log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
+  } else if (!prefix) {
+    writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
+  }
+
+  const checkpoint = async () => {
+    const tensors: Record<string, tfc.Tensor> = {};
+    for (const v of model.variables) tensors[`model/${v.name}`] = v.variable;
+    for (const [k, v] of Object.entries(optimizer.slots())) tensors[`optimizer/${k}`] = v;
+    meta.schedule = schedule.state?.();
+    meta.discard = tracker?.state();
+    await saveCheckpoint(ckptDir, meta.globalStep, tensors, meta);
+  };
+
+  const trainStart = performance.now();
+  let trainImages = 0;
+  let trainSeconds = 0;
+  let status: RunStatus = 'done';
+  try {
+    epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
+      const lr = schedule.valueFor(epoch);
+      for (const c of callbacks) c.onEpochStart?.({ tf, model, epoch, log });
+      const progress = new EpochProgress(`${prefix}epoch ${epoch + 1}/${config.train.epochs}`, steps, log);
+      let t0 = performance.now();
+      for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
+        const { readings, gateNames } = trainStep(tf, o, b, lr, trainable, byTfName);
+        if (!tracker && gateNames.length) {
+          tracker = new DiscardTracker(gateNames);
+          if (meta.discard) tracker.restore(meta.discard);
+        }
+        const dt = (performance.now() - t0) / 1000;
+        t0 = performance.now();
+        const n = b.shape[0];
+        const stepLoss = readings[0];
+        if (!Number.isFinite(stepLoss)) {
+          log(`${prefix}loss is ${stepLoss} at epoch ${epoch + 1}, step ${meta.stepInEpoch + 1}: stopping (status diverged)`);
+          status = 'diverged';
+          break epochs;
+        }
+        meta.accum.loss += stepLoss * n;
+        meta.accum.misses += readings[1];
+        meta.accum.images += n;
+        meta.accum.seconds += dt;
+        const g = gateNames.length;
+        if (tracker && g) tracker.update(readings.subarray(2, 2 + g), readings.subarray(2 + g, 2 + 2 * g), readings.subarray(2 + 2 * g, 2 + 3 * g));
+        meta.stepInEpoch += 1;
+        meta.globalStep += 1;
+        progress.tick(meta.stepInEpoch, { loss: stepLoss, imgs: n / dt });
+        // Batches that are ready resolve as microtasks, which never let signal handlers run: yield to the event loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (o.stop.requested) {
+          progress.done();
+          await checkpoint();
+          log(`${o.stop.signal ?? 'interrupt'}: checkpoint written at epoch ${epoch + 1}, step ${meta.stepInEpoch}; resume with the same command`);
+          status = 'interrupted';
+          break epochs;
+        }
+      }
+      progress.done();
+      const metrics: Record<string, number> = {
+        epoch: epoch + 1,
+        step: meta.globalStep,
+        lr,
+        train_loss: meta.accum.loss / meta.accum.images,
+        train_error: meta.accum.misses / meta.accum.images,
+        images_per_sec: meta.accum.images / meta.accum.seconds,
+        epoch_seconds: meta.accum.seconds,
+      };
+      trainImages += meta.accum.images;
+      trainSeconds += meta.accum.seconds;
+      if (tracker) Object.assign(metrics, tracker.summary());
+      const isLast = epoch + 1 === config.train.epochs;
+      if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
+        const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
+        Object.assign(metrics, { test_loss: ev.loss, test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error, eval_images_per_sec: ev.images / ev.seconds });
+        for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
+      }
+      metrics.live_tensors = tf.memory().numTensors;
+      schedule.observe?.(epoch, metrics);
+      for (const c of callbacks) c.onEpochEnd?.({ tf, model, epoch, log }, metrics);
+      for (const e of schedule.events?.() ?? []) {
+        log(`${prefix}${e}`);
+        writer.text(`${prefix}events`, e, meta.globalStep);
+      }
+      writeEpoch(writer, metricsFile, prefix, metrics, meta.globalStep);
+      if (config.train.histograms) for (const v of model.variables) writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
+      writer.flush();
+      log(epochLine(prefix, metrics));
+      last = metrics;
+      meta.epoch = epoch + 1;
+      meta.stepInEpoch = 0;
+      meta.accum = emptyAccum();
+      if (meta.epoch % config.train.checkpoint_every === 0 || meta.epoch === config.train.epochs) await checkpoint();
+    }
+  } finally {
+    pipeline.close();
+    writer.close();
+  }
+  return {
+    status,
+    epochsDone: meta.epoch,
+    globalStep: meta.globalStep,
+    last,
+    trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+    seconds: (performance.now() - trainStart) / 1000,
+  };
+}
+
+/** One optimisation step; returns [loss, top-1 misses, gates..., |F| max..., |F| mean...] read in one transfer. */
+function trainStep(
+  tf: typeof tfc,
+  o: TrainOptions,
+  b: { x: Float32Array; y: Int32Array; shape: [number, number, number, number] },
+  lr: number,
+  trainable: NamedVariable[],
+  byTfName: Map<string, NamedVariable>,
+): { readings: Float32Array; gateNames: string[] } {
+  const { model, loss, optimizer } = o.built;
+  let gateNames: string[] = [];
+  const readings = tf.tidy(() => {
+    const x = tf.tensor4d(b.x, b.shape);
+    const y = tf.tensor1d(b.y, 'int32');
+    let kept: tfc.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.apply(x, { training: true, updateStats: true });
+      const { total } = loss.compute(out, y, model.numClasses);
+      gateNames = out.gates.map((g) => g.block);
+      kept = [tf.slice(misses(tf, out.logits, y), [0], [1]), ...out.gates.map((g) => g.gate), ...out.gates.map((g) => g.absMax), ...out.gates.map((g) => g.absMean)].map((t) => tf.keep(tf.reshape(t, [-1])));
+      return total;
+    }, trainable.map((v) => v.variable));
+    const named: Record<string, tfc.Tensor> = {};
+    for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
+    optimizer.step(trainable, named, lr);
+    const all = tf.concat([tf.reshape(value, [1]), ...kept]);
+    for (const t of kept) t.dispose();
+    return all;
+  });
+  const values = readings.dataSync() as Float32Array;
+  readings.dispose();
+  return { readings: values, gateNames };
+}
+
+function restoreTensors(tf: typeof tfc, values: Map<string, { shape: number[]; data: Float32Array }>, vars: NamedVariable[], optimizer: BuiltExperiment['optimizer']): void {
+  for (const v of vars) {
+    const saved = values.get(`model/${v.name}`);
+    if (!saved) throw new Error(`checkpoint has no value for ${v.name}`);
+    v.variable.assign(tf.tensor(saved.data, saved.shape));
+  }
+  const slots: Record<string, tfc.Tensor> = {};
+  for (const [k, s] of values) if (k.startsWith('optimizer/')) slots[k.slice('optimizer/'.length)] = tf.tensor(s.data, s.shape);
+  optimizer.loadSlots(slots);
+  for (const t of Object.values(slots)) t.dispose();
+}
+
+/**
+ * Drop metric lines of epochs the checkpoint does not cover, so a resumed run appends each epoch exactly once;
+ * returns the last kept epoch's metrics of this stage (what a stage that already finished reports).
+ */
+function truncateMetrics(file: string, epochsDone: number, prefix: string): Record<string, number> {
+  if (!existsSync(file)) return {};
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const stage = prefix.replace(/\/$/, '');
+  const keep = lines.filter((l) => {
+    const m = JSON.parse(l) as { epoch: number; stage?: string };
+    return (m.stage ?? '') !== stage || m.epoch <= epochsDone;
+  });
+  writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
+  const mine = keep.map((l) => JSON.parse(l) as Record<string, number> & { stage?: string }).filter((m) => (m.stage ?? '') === stage);
+  const { stage: _stage, ...metrics } = mine.at(-1) ?? {};
+  return metrics as Record<string, number>;
+}
+
+function writeEpoch(writer: SummaryWriter, file: string, prefix: string, metrics: Record<string, number>, step: number): void {
+  for (const [k, v] of Object.entries(metrics)) if (k !== 'epoch' && k !== 'step') writer.scalar(prefix + tagFor(k), v, step);
+  const line = prefix ? { stage: prefix.replace(/\/$/, ''), ...metrics } : metrics;
+  appendFileSync(file, JSON.stringify(line) + '\n');
+}
+
+/** TensorBoard groups tags by their first path segment. */
+function tagFor(key: string): string {
+  if (key.includes('/')) return `blocks/${key}`;
+  const [group, ...rest] = key.split('_');
+  return ['train', 'test'].includes(group) ? `${group}/${rest.join('_')}` : key;
+}
+
+function epochLine(prefix: string, m: Record<string, number>): string {
+  const pct = (v: number | undefined) => (v === undefined ? '–' : (100 * v).toFixed(2) + '%');
+  const parts = [`${prefix}epoch ${m.epoch}`, `lr ${m.lr.toPrecision(3)}`, `loss ${m.train_loss.toFixed(4)}`, `train err ${pct(m.train_error)}`, `test err ${pct(m.test_error)}`, `top-5 ${pct(m.test_top5_error)}`, `${m.images_per_sec.toFixed(1)} img/s`];
+  if (m.discarded_cnt !== undefined) parts.push(`discarded ${m.discarded_cnt.toFixed(2)}`);
+  return parts.join('  ');
+}

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadExperiment } from '../../src/config/load.js';
+import { ConfigError } from '../../src/util/diagnostics.js';
+import { executeRun } from '../../src/runner/execute.js';
+import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
+
+function write(dir: string, stage1Train = 'layer1'): string {
+  const file = join(dir, 'nores.yaml');
+  writeFileSync(
+    file,
+    `experiment: nores
+seed: 4
+backend: cpu
+dataset: { type: synthetic, num_classes: 3, train_size: 16, test_size: 8, height: 8, width: 8 }
+model: { type: torch-resnet, variant: resnet20 }
+optimizer: { type: momentum, momentum: 0.9 }
+schedule: { type: step, initial: 0.05 }
+loss: { type: cross-entropy }
+train: { epochs: 1, batch_size: 8, eval_batch_size: 8 }
+distillation:
+  type: progressive
+  teacher: { train: true }
+  student: { plain: true }
+  timing_batch: 4
+  timing_repeats: 1
+  stages:
+    - name: stage1
+      train: [${stage1Train}]
+      loss: [{ kind: l1, at: layer1 }]
+      optimizer: { type: momentum }
+      schedule: { type: step, initial: 0.1 }
+      epochs: 1
+    - name: finetune
+      train: [all]
+      loss: [{ kind: cross-entropy }, { kind: kl, temperature: 2, weight: 0.5 }]
+      optimizer: { type: momentum }
+      schedule: { type: step, initial: 0.01 }
+      epochs: 1
+`,
+  );
+  return file;
+}
+
+test('distillation trains the teacher, then each stage only on its part, and records the teacher-vs-student comparison', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-'));
+  const file = write(dir);
+  const { config, text, registry } = await loadExperiment(file);
+  const runDir = join(dir, 'run');
+  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  const teacher = loadLatestCheckpoint(join(runDir, 'teacher'))!;
+  const stage1 = loadLatestCheckpoint(join(runDir, 'stages', 'stage1'))!;
+  const bytes = (d: Float32Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  const same = (name: string) => bytes(teacher.values.get(`model/${name}`)!.data).equals(bytes(stage1.values.get(`model/${name}`)!.data));
+  assert.ok(same('layer2.0/conv1/W') && same('layer3.2/conv2/W') && same('fc/W'), 'stage 1 leaves the other parts as copied from the teacher');
+  assert.ok(!same('layer1.0/conv1/W'), 'stage 1 trains layer1');
+  assert.equal(stage1.values.has('model/layer2.0/downsample.0/W'), false, 'the plain student has no downsample branch');
+  const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
+  assert.equal(result.status, 'done');
+  const d = result.distillation;
+  assert.ok(d.student.params < d.teacher.params, 'the student drops the unused downsample branches');
+  assert.ok(d.student.flops < d.teacher.flops);
+  assert.ok(d.teacher.inference.median_seconds > 0 && d.student.inference.median_seconds > 0);
+  assert.equal(d.inference_time_ratio, d.student.inference.median_seconds / d.teacher.inference.median_seconds);
+  assert.deepEqual(Object.keys(d.stages), ['stage1', 'finetune']);
+  const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.stage), ['teacher', 'stage1', 'finetune']);
+});
+
+test('a stage that trains a part the student does not have is a config error at its line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-bad-'));
+  const file = write(dir, 'layer4');
+  await assert.rejects(loadExperiment(file), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    const d = e.diagnostics[0];
+    assert.equal(d.pos?.line, 18);
+    assert.match(d.message, /names no part of torch-resnet.*'layer4'/);
+    return true;
+  });
+});
