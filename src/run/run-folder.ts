@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
+import { availableParallelism, cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ExperimentConfig } from '../registry/experiment.js';
@@ -8,6 +8,8 @@ import { runId } from './run-id.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 import { UsageError } from '../util/errors.js';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { loadAddon } from '../backends/libtorch/addon.js';
 
 /** results/<experiment>/<run-id>/: the run id derives from the resolved config (seed included). */
 export function defaultRunDir(config: ExperimentConfig, cwd = process.cwd()): string {
@@ -63,7 +65,30 @@ function packageVersion(name: string): string | null {
   }
 }
 
-/** Everything needed to reproduce the run: code version, packages, machine, command line, seed and backend. */
+/** The CPU's feature flags (/proc/cpuinfo on Linux; null elsewhere): they pick the vector kernels, and so the float rounding, a backend runs. */
+function cpuFlags(): string[] | null {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Threads the selected backend computes with (a sum split over another count of threads rounds differently); null where it has no such setting. */
+function backendThreads(backend: string): number | null {
+  if (backend === 'wasm') return getThreadsCount();
+  if (backend !== 'libtorch') return null;
+  const loaded = loadAddon();
+  return loaded.addon ? loaded.addon.configure({}).threads : null;
+}
+
+/** The environment variables that set thread counts, where set. */
+function threadSettings(): Record<string, string> {
+  return Object.fromEntries(['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+}
+
+/** Everything needed to reproduce the run: code version, packages, machine (CPU flags, thread counts), command line, seed and backend. */
 export function writeEnv(runDir: string, config: ExperimentConfig, backend: { name: string; attempts: unknown[] }, configDir: string): void {
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
   const commit = git(['rev-parse', 'HEAD']);
@@ -75,7 +100,8 @@ export function writeEnv(runDir: string, config: ExperimentConfig, backend: { na
     packages: Object.fromEntries(Object.keys(pkg.dependencies).map((n) => [n, packageVersion(n)])),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    cpu: { model: cpu[0]?.model ?? 'unknown', cores: cpu.length },
+    cpu: { model: cpu[0]?.model ?? 'unknown', cores: cpu.length, available_parallelism: availableParallelism(), flags: cpuFlags() },
+    threads: { backend: backendThreads(backend.name), settings: threadSettings() },
     host: hostname(),
     command: process.argv.slice(1),
     cwd: process.cwd(),

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectBackend } from '../../src/backends/select.js';
+import { writeEnv } from '../../src/run/run-folder.js';
+import type { ExperimentConfig } from '../../src/registry/experiment.js';
+
+test('env.json records the CPU flags and the thread count the backend computes with, so a difference between machines can be explained', async () => {
+  const backend = await selectBackend('wasm');
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-env-'));
+  process.env.OMP_NUM_THREADS = '2';
+  writeEnv(dir, { seed: 3 } as ExperimentConfig, { name: backend.name, attempts: backend.attempts }, dir);
+  const env = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'));
+  assert.equal(env.threads.backend, 1, 'tfjs runs wasm on one thread in Node');
+  assert.equal(env.threads.settings.OMP_NUM_THREADS, '2');
+  assert.ok(env.cpu.available_parallelism >= 1);
+  if (process.platform === 'linux') assert.ok(Array.isArray(env.cpu.flags) && env.cpu.flags.length > 0, 'Linux lists its CPU flags');
+});
