@@ -3,6 +3,7 @@ import type { ParamStore } from './nn.js';
 import type { GateReading, ModelOutput } from './types.js';
 import { blockScope, type BnMode } from './common.js';
 import { applySideHead, type SideHead } from './side-output.js';
+import type { OnnxGraph, OnnxValue } from './onnx/graph.js';
 
 type TF = typeof tfc;
 
@@ -83,4 +84,27 @@ export function gatedBlock(
   into.gates.push(...out.readings);
   into.auxLogits.push(...out.aux);
   return out.y;
+}
+
+/**
+ * `residualOutput` in evaluation, as ONNX operations: with last-train the stored gate is a constant `<block>/gate`
+ * (1 or 0); with recompute the four ReLUs of `strictIdentity` run on the block's response, the maximum taken over the
+ * whole batch as the original does, so the exported graph gates a batch exactly as epsilab does.
+ */
+export function residualOutputOnnx(g: OnnxGraph, F: OnnxValue, shortcut: OnnxValue, gate: GateSettings & { block: string; lastGate: tfc.Variable | null }): OnnxValue {
+  const block = gate.block;
+  if (!gate.epsilon) return g.add(F, shortcut, `${block}/add`);
+  let T: OnnxValue;
+  if (gate.lastGate) T = g.scalar(`${block}/gate`, gate.lastGate.dataSync()[0] !== 0 ? 1 : 0);
+  else {
+    const eps = g.scalar(`${block}/epsilon`, gate.epsilon.dataSync()[0]);
+    const above = g.relu(g.op('Sub', [F.name, eps.name], F.shape, `${block}/F-eps`));
+    const below = g.relu(g.op('Sub', [g.op('Neg', [F.name], F.shape, `${block}/-F`).name, eps.name], F.shape, `${block}/-F-eps`));
+    const s = g.reduceMaxAll(g.add(above, below, `${block}/outside`), `${block}/s`);
+    const minusL = g.scalar(`${block}/-sharpness`, -gate.sharpness);
+    const one = g.scalar(`${block}/one`, 1);
+    const inner = g.relu(g.add(g.mul(s, minusL, `${block}/s*-L`), one, `${block}/s*-L+1`));
+    T = g.relu(g.add(g.mul(inner, minusL, `${block}/inner*-L`), one, `${block}/inner*-L+1`), `${block}/gate`);
+  }
+  return g.add(g.mul(T, F, `${block}/gated`), shortcut, `${block}/add`);
 }

@@ -3,7 +3,8 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from './types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from './nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { gatedBlock, makeLastGate, type GateSettings, type TestGate } from './gate.js';
+import { gatedBlock, makeLastGate, residualOutputOnnx, type GateSettings, type TestGate } from './gate.js';
+import type { OnnxExportable, OnnxGraph, OnnxValue } from './onnx/graph.js';
 import { blockName, defaultSidePosition, stageLayout, unitsFromDepth } from './preact-structure.js';
 import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
@@ -40,12 +41,18 @@ function optionA(tf: TF, x: tfc.Tensor4D): tfc.Tensor4D {
   return tf.pad(tf.avgPool(x, 2, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [Math.floor(ch / 2), Math.floor(ch / 2)]]);
 }
 
+/** optionA in ONNX: AveragePool 2×2/2, then Pad on the channel axis. */
+function optionAOnnx(g: OnnxGraph, x: OnnxValue, base: string): OnnxValue {
+  const ch = x.shape[0];
+  return g.padChannels(g.avgPool(x, 2, 2, `${base}/avgpool`), Math.floor(ch / 2), Math.floor(ch / 2), `${base}/pad`);
+}
+
 /**
  * The seed's CIFAR/SVHN full pre-activation ResNet (spec §1.5), tensorpack variable names (conv0/W, conv0/bn/gamma,
  * res2.3/bn/* for the pre-activation, res2.3/conv1/W, res2.3/conv1/bn/*, res2.3/conv2/W, bnlast/bn/*, linear/W, linear/b,
  * side_output/res2.9/{bnlast/bn,linear}/*), with an optional ε gate on every block and an optional side head.
  */
-export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifarOptions): Model {
+export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifarOptions): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
@@ -126,6 +133,19 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
         const logits = dense(tf, linear, globalAvgPool(tf, bnRelu(tf, bnlast, l, mode)));
         return { logits, taps, auxLogits, gates };
       });
+    },
+    exportOnnx(g) {
+      let l = g.relu(g.conv(g.input, conv0, 'conv0', conv0bn));
+      for (const s of stages) {
+        if (s.downsampleOnly) l = optionAOnnx(g, l, `res${s.stage}/downsample`);
+        for (const b of s.blocks) {
+          const pre = b.preact ? g.relu(g.batchNorm(l, b.preact, `${b.name}/bn`)) : l;
+          const F = g.conv(g.relu(g.conv(pre, b.conv1, `${b.name}/conv1`, b.bn1)), b.conv2, `${b.name}/conv2`);
+          const shortcut = b.increaseDim ? optionAOnnx(g, l, `${b.name}/shortcut`) : l;
+          l = residualOutputOnnx(g, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate });
+        }
+      }
+      return g.dense(g.globalAvgPool(g.relu(g.batchNorm(l, bnlast, 'bnlast/bn')), 'gap'), linear, 'linear');
     },
     flops: () => flops,
     dispose() {

@@ -3,7 +3,8 @@ import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from './types.js';
 import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from './nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
-import { gatedBlock, makeLastGate, type GateSettings, type TestGate } from './gate.js';
+import { gatedBlock, makeLastGate, residualOutputOnnx, type GateSettings, type TestGate } from './gate.js';
+import type { OnnxExportable } from './onnx/graph.js';
 import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
@@ -65,7 +66,7 @@ export function imagenetSidePosition(depth: ImagenetDepth): string {
  * group1/block0/conv1/{W,bn/*}, group1/block0/convshortcut/W, bnlast/bn/*, linear/{W,b}, group2/side_output/block8/*.
  * The seed's basic blocks project their shortcut to 4× the channels and cannot build; these use the block's own width.
  */
-export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactImagenetOptions): Model {
+export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactImagenetOptions): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
@@ -152,6 +153,17 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
         const logits = dense(tf, linear, globalAvgPool(tf, bnRelu(tf, bnlast, l, mode)));
         return { logits, taps, auxLogits, gates };
       });
+    },
+    exportOnnx(g) {
+      let l = g.maxPool(g.relu(g.conv(g.input, conv0, 'conv0', conv0bn)), 3, 2, 'same', 'pool0');
+      for (const b of groups.flat()) {
+        const pre = b.preact ? g.relu(g.batchNorm(l, b.preact, `${b.name}/preact/bn`)) : l;
+        const input = b.preactMode === 'both_preact' ? pre : l;
+        const F = b.convs.reduce((x, { conv: c, bn }, j) => (bn ? g.relu(g.conv(x, c, `${b.name}/conv${j + 1}`, bn)) : g.conv(x, c, `${b.name}/conv${j + 1}`)), pre);
+        const shortcut = b.shortcut ? g.conv(input, b.shortcut, `${b.name}/convshortcut`) : input;
+        l = residualOutputOnnx(g, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate });
+      }
+      return g.dense(g.globalAvgPool(g.relu(g.batchNorm(l, bnlast, 'bnlast/bn')), 'gap'), linear, 'linear');
     },
     flops: () => flops,
     dispose() {

@@ -3,6 +3,7 @@ import type { BuildContext } from '../registry/component.js';
 import type { Model, ModelOutput } from './types.js';
 import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type BatchNorm, type Conv, type Init } from './nn.js';
 import { blockScope, bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
+import type { OnnxExportable } from './onnx/graph.js';
 
 type TF = typeof tfc;
 
@@ -34,7 +35,7 @@ interface Block {
  * layer2.0.downsample.0.weight → layer2.0/downsample.0/W, fc.bias → fc/b (kernels are HWIO, not PyTorch's OIHW).
  * `plain` builds the twin without `out += identity`; its names are the teacher's minus the downsample branches.
  */
-export function buildTorchResnet(ctx: BuildContext, name: string, variant: TorchVariant, plain: boolean): Model {
+export function buildTorchResnet(ctx: BuildContext, name: string, variant: TorchVariant, plain: boolean): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
@@ -95,6 +96,16 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
         });
         return { logits: dense(tf, fc, globalAvgPool(tf, l)), taps, auxLogits: [], gates: [] };
       });
+    },
+    exportOnnx(g) {
+      // Every batch norm here follows a convolution, so all of them fold.
+      let l = g.relu(g.conv(g.input, stem.conv, 'conv1', stem.bn));
+      for (const b of layers.flat()) {
+        const out = g.conv(g.relu(g.conv(l, b.conv1, `${b.name}/conv1`, b.bn1)), b.conv2, `${b.name}/conv2`, b.bn2);
+        if (plain) l = g.relu(out);
+        else l = g.relu(g.add(out, b.downsample ? g.conv(l, b.downsample.conv, `${b.name}/downsample`, b.downsample.bn) : l, `${b.name}/add`));
+      }
+      return g.dense(g.globalAvgPool(l, 'avgpool'), fc, 'fc');
     },
     flops: () => flops,
     dispose() {
