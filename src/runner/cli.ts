@@ -8,6 +8,7 @@ import { EXIT, type Command } from './command.js';
 import { UsageError } from '../util/errors.js';
 import { compressCommand } from './commands/compress.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
 import { planCommand } from './commands/plan.js';
 import { printConfigCommand } from './commands/print-config.js';
@@ -20,7 +21,7 @@ import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand];
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 
