@@ -13,7 +13,8 @@ import type { BuildContext, Component, Kind } from '../../src/registry/component
 import type { Callback, Loss, Optimizer, Schedule } from '../../src/train/types.js';
 import type { DatasetSplits, Transform } from '../../src/data/types.js';
 import type { Model } from '../../src/models/types.js';
-import { cifarRecords, svhnMat, tempDir } from '../data/helpers.js';
+import { cifarRecords, svhnMat } from '../helpers/data-files.js';
+import { tempDir } from '../helpers/tmp.js';
 import { projectRoot } from '../../src/util/paths.js';
 
 /** Files in each dataset's real format, written here, so every dataset component builds from disk. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
-import { files } from './fixtures.js';
+import { tempFiles as files } from '../helpers/tmp.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { ConfigError, formatDiagnostics, type Diagnostic } from '../../src/util/diagnostics.js';
-import { VALID, files, testRegistry } from './fixtures.js';
+import { VALID, testRegistry } from '../helpers/test-registry.js';
+import { tempFiles as files } from '../helpers/tmp.js';
 
 /** Loads `main` from a folder of files and returns every diagnostic as `name:line:col message`. */
 async function problems(contents: Record<string, string>, sets: string[] = [], main = 'x.yaml'): Promise<{ lines: string[]; diags: Diagnostic[]; dir: string }> {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('a config that changes a section\'s type through extends drops the base component\'s parameters', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-extends-type-'));
+  const dir = tempDir('extends-type');
   writeFileSync(
     join(dir, 'base.yaml'),
     `dataset: { type: cifar100, label: coarse }

@@ -8,7 +8,8 @@ import { runId } from '../../src/run/run-id.js';
 import { loadYamlWithPositions } from '../../src/config/yaml-source.js';
 import { toDocument } from '../../src/config/document.js';
 import { validateDocument } from '../../src/config/validate.js';
-import { VALID, files, testRegistry } from './fixtures.js';
+import { VALID, testRegistry } from '../helpers/test-registry.js';
+import { tempFiles as files } from '../helpers/tmp.js';
 
 const load = (dir: string, sets: string[] = [], file = 'x.yaml', partial = false) => loadExperiment(join(dir, file), sets, { registry: testRegistry, partial });
 

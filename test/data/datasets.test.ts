@@ -13,7 +13,9 @@ import { cifar100 } from '../../src/components/dataset/cifar100.js';
 import { svhn } from '../../src/components/dataset/svhn.js';
 import { imageFolder } from '../../src/components/dataset/image-folder.js';
 import { synthetic } from '../../src/components/dataset/synthetic.js';
-import { build, cifarRecords, context, svhnMat, tempDir } from './helpers.js';
+import { build, context } from '../helpers/components.js';
+import { cifarRecords, svhnMat } from '../helpers/data-files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const root = tempDir('datasets');
 process.env.EPSILAB_DATA = join(root, 'cache');

@@ -11,7 +11,8 @@ import { parseMat5 } from '../../src/data/mat5.js';
 import { readSvhnMat, svhnImageSet } from '../../src/data/svhn-mat.js';
 import { classFolders, scanImageFolder } from '../../src/data/image-folder.js';
 import { readTar } from '../../src/data/tar.js';
-import { cifarRecords, matFile, svhnMat, tempDir } from './helpers.js';
+import { cifarRecords, matFile, svhnMat } from '../helpers/data-files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('formats');
 

@@ -6,7 +6,7 @@ import pngjs from 'pngjs';
 import { InputPipeline, type HostBatch, type PipelineOptions } from '../../src/data/pipeline.js';
 import { ArrayImageSet, FileImageSet } from '../../src/data/image-set.js';
 import { syntheticImages } from '../../src/data/synthetic.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const train = syntheticImages({ size: 50, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 0 });
 const testSet = syntheticImages({ size: 12, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 1 });

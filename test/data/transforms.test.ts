@@ -20,7 +20,7 @@ import { randomSizedCrop } from '../../src/components/transform/random-sized-cro
 import { resizeTransform } from '../../src/components/transform/resize.js';
 import { colorJitter } from '../../src/components/transform/color-jitter.js';
 import { lighting } from '../../src/components/transform/lighting.js';
-import { build, context } from './helpers.js';
+import { build, context } from '../helpers/components.js';
 
 const ctx = context('.');
 const make = (c: Component<any, any, any>, params: Record<string, unknown> = {}) => build<PipelineTransform>(c, params, ctx);

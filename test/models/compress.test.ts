@@ -5,7 +5,7 @@ import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { planCompression, remapWeights } from '../../src/models/compress.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
-import { cpuContext, maxAbsDiff, randomImages, scale } from './tiny.js';
+import { cpuContext, maxAbsDiff, randomImages, scale } from '../helpers/tiny-model.js';
 
 const blockVars = (block: string) => [`${block}/bn/gamma`, `${block}/conv1/W`, `${block}/conv2/W`];
 

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { ConfigError } from '../../src/util/diagnostics.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function diagnostics(model: string): Promise<[string, number, number][]> {
-  const file = join(mkdtempSync(join(tmpdir(), 'epsilab-model-')), 'x.yaml');
+  const file = join(tempDir('model'), 'x.yaml');
   writeFileSync(file, `experiment: x\ndataset: { type: synthetic }\nmodel:\n${model}\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\n`);
   try {
     await loadExperiment(file);

@@ -4,7 +4,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { Model } from '../../src/models/types.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { strictIdentity } from '../../src/models/gate.js';
-import { cpuContext, randomImages, scale, tf } from './tiny.js';
+import { cpuContext, randomImages, scale, tf } from '../helpers/tiny-model.js';
 
 test('the gate closes only when every |F| of the whole batch is within ε', async () => {
   await cpuContext([1, 1, 1], 1);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { preactResnetImagenet } from '../../src/components/model/preact-resnet-imagenet.js';
 import { imagenetSidePosition } from '../../src/models/preact-imagenet.js';
-import { cpuContext, randomImages, tf } from './tiny.js';
+import { cpuContext, randomImages, tf } from '../helpers/tiny-model.js';
 
 const base = { epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
-import { cpuContext, forwardPeakBytes, randomImages, tf } from './tiny.js';
+import { cpuContext, forwardPeakBytes, randomImages, tf } from '../helpers/tiny-model.js';
 
 const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { torchResnet } from '../../src/components/model/torch-resnet.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
-import { cpuContext, forwardPeakBytes, randomImages, tf, variable } from './tiny.js';
+import { cpuContext, forwardPeakBytes, randomImages, tf, variable } from '../helpers/tiny-model.js';
 
 /** torchvision BasicBlock ResNet with a 16-channel stem: conv weights + BN (γ, β) + option-B downsample + FC. */
 function expectedParams(blocks: number[], classes: number, plain: boolean): number {

@@ -11,7 +11,8 @@ import { SCHEMA_FILES, schemaText } from '../../src/runner/commands/schemas.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { loadExperiment } from '../../src/config/load.js';
 import { ConfigError } from '../../src/util/diagnostics.js';
-import { VALID, files, testRegistry } from '../config/fixtures.js';
+import { VALID, testRegistry } from '../helpers/test-registry.js';
+import { tempFiles as files } from '../helpers/tmp.js';
 
 test('every registered component honours the contract: schema compiles strict, documented params, valid defaults', () => {
   const walked = walkComponents(registry);

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../src/backends/tfjs.js';
 import { exportModel, readExportedModel } from '../../src/run/model-files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('an exported model is in the TensorFlow.js weights format: tf.io.decodeWeights reads every tensor back', async () => {
   await tf.setBackend('cpu');
-  const dir = join(mkdtempSync(join(tmpdir(), 'epsilab-export-')), 'model');
+  const dir = join(tempDir('export'), 'model');
   const vars = [
     { name: 'conv0/W', variable: tf.variable(tf.randomNormal([3, 3, 1, 4])), decay: true, trainable: true },
     { name: 'bnlast/bn/mean', variable: tf.variable(tf.randomNormal([4])), decay: false, trainable: false },

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
@@ -27,7 +27,7 @@ output: { root: ${JSON.stringify(join(dir, 'results'))} }
 }
 
 test('SIGTERM during `epsilab run` writes a checkpoint and exits 130; running the config again finishes the run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-sigterm-'));
+  const dir = tempDir('sigterm');
   const file = config(dir);
   const child = spawn(process.execPath, [BIN, 'run', file, '--run-dir', join(dir, 'run')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -55,7 +55,7 @@ test('SIGTERM during `epsilab run` writes a checkpoint and exits 130; running th
 });
 
 test('compress on a run without ε gates is a usage error: exit 2, one line, no stack trace', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-compress-cli-'));
+  const dir = tempDir('compress-cli');
   const file = config(dir);
   const run = spawnSync(process.execPath, [BIN, 'run', file, '--run-dir', join(dir, 'run'), '--set', 'train.epochs=1'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);

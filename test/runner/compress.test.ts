@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { executeRun } from '../../src/runner/execute.js';
 import { compressRun } from '../../src/runner/compress.js';
+import { TINY_COMMON, tinyRun, trainConfig } from '../helpers/tiny-run.js';
 
 /** A tiny run on the cpu backend: per-pixel mean, cross-entropy, and `body` for the rest (seed, data, model, ...). */
 async function tinyExperiment(name: string, body: string) {
-  const dir = mkdtempSync(join(tmpdir(), `epsilab-${name}-`));
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `experiment: ${name}\nbackend: cpu\ntransforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }\nloss: { type: cross-entropy }\n${body}`);
-  return { dir, runDir: join(dir, 'run'), ...(await loadExperiment(file)) };
+  const run = tinyRun(name, `experiment: ${name}\n${TINY_COMMON}${body}`);
+  return { ...run, ...(await loadExperiment(run.file)) };
 }
 
 /** ε-ResNet-14 on 48 synthetic images, 2 epochs of 8 steps; `model` completes its model section. */
@@ -25,7 +22,7 @@ train: { epochs: 2, batch_size: 6, eval_batch_size: 7 }
 `;
 
 async function train(e: Awaited<ReturnType<typeof tinyExperiment>>): Promise<void> {
-  assert.equal(await executeRun({ config: e.config, configText: e.text, configDir: e.dir, runDir: e.runDir, registry: e.registry, log: () => {} }), 0);
+  assert.equal((await trainConfig(e.file, e.runDir)).code, 0);
 }
 
 test('compressing a run whose blocks were forced off removes them and leaves the test error unchanged', async () => {

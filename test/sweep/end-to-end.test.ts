@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { runId } from '../../src/run/run-id.js';
 import { readScalars } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
-import { recorder, removeTempDirs, workspace, writeSweepFile } from './helpers.js';
+import { recorder, workspace, writeSweepFile } from '../helpers/sweep.js';
+import { removeTempDirs } from '../helpers/tmp.js';
 
 after(removeTempDirs);
 

@@ -8,7 +8,8 @@ import { runId } from '../../src/run/run-id.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { isSweepFile, planSweepLines } from '../../src/sweep/plan.js';
 import { resolveSweep } from '../../src/sweep/resolve.js';
-import { removeTempDirs, workspace, writeSweepFile } from './helpers.js';
+import { workspace, writeSweepFile } from '../helpers/sweep.js';
+import { removeTempDirs } from '../helpers/tmp.js';
 
 after(removeTempDirs);
 

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { addTrials, finishAttempt, Ledger, requeue, startAttempt, type LocalJob } from '../../src/sweep/ledger.js';
-import { removeTempDirs, tempDir } from './helpers.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 after(removeTempDirs);
 
 const job: LocalJob = { type: 'local', host: 'h', owner_pid: 1 };
-const tempLedger = () => new Ledger(join(tempDir('epsilab-ledger-'), 'ledger.json'), 'sw');
+const tempLedger = () => new Ledger(join(tempDir('ledger'), 'ledger.json'), 'sw');
 
 test('a trial goes pending -> running -> failed -> running -> done, keeping every attempt', async () => {
   const ledger = tempLedger();

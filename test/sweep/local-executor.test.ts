@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hparamsOf, readEvents } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
-import { readLedger, recorder, removeTempDirs, runsOf, scriptCommand, until, workspace, writeSweepFile } from './helpers.js';
+import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from '../helpers/sweep.js';
+import { removeTempDirs } from '../helpers/tmp.js';
 
 after(removeTempDirs);
 

@@ -8,7 +8,8 @@ import { execa } from 'execa';
 import { projectRoot } from '../../src/util/paths.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import type { SlurmJob } from '../../src/sweep/ledger.js';
-import { readLedger, recorder, runsOf, removeTempDirs, scriptCommand, tempDir, until, workspace, writeSweepFile } from './helpers.js';
+import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from '../helpers/sweep.js';
+import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 const TOOLS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'scancel'];
 const onPath = (tool: string) =>
@@ -45,7 +46,7 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
   let env: NodeJS.ProcessEnv = {};
 
   before(async () => {
-    state = tempDir('epsilab-slurm-');
+    state = tempDir('slurm');
     env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
     const ports = { SLURM_LOCAL_CTLD_PORT: String(await freePort()), SLURM_LOCAL_D_PORT: String(await freePort()) };
     await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, ...ports } });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { config, done, epochs, resultsDir, writeRun } from './run-folders.js';
+import { config, done, epochs, resultsDir, writeRun } from '../helpers/run-folders.js';
 
 const cli = fileURLToPath(new URL('../../src/runner/cli.js', import.meta.url));
 const epsilab = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });

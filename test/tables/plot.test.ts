@@ -8,7 +8,7 @@ import { drawPlot } from '../../src/tables/draw-plot.js';
 import { plotPoints } from '../../src/tables/plot-data.js';
 import { selectRuns } from '../../src/tables/runs.js';
 import { PlotSpec } from '../../src/tables/spec.js';
-import { config, done, epochs, resultsDir, writeRun } from './run-folders.js';
+import { config, done, epochs, resultsDir, writeRun } from '../helpers/run-folders.js';
 
 function twoRuns(): string {
   const root = resultsDir();

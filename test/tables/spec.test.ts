@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, formatDiagnostics } from '../../src/util/diagnostics.js';
 import { globFolders } from '../../src/tables/glob.js';
 import { loadTableSpec } from '../../src/tables/spec.js';
-import { resultsDir } from './run-folders.js';
+import { resultsDir } from '../helpers/run-folders.js';
 
 function specFile(text: string): string {
   const file = join(resultsDir(), 'spec.yaml');

@@ -10,7 +10,7 @@ import { renderMarkdown } from '../../src/tables/render-markdown.js';
 import { selectRuns } from '../../src/tables/runs.js';
 import { EpsilabError } from '../../src/util/errors.js';
 import { TableSpec } from '../../src/tables/spec.js';
-import { config, done, epochs, resultsDir, writeRun } from './run-folders.js';
+import { config, done, epochs, resultsDir, writeRun } from '../helpers/run-folders.js';
 
 const spec = (s: Record<string, unknown>) => Value.Default(TableSpec, structuredClone(s)) as TableSpec;
 

@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeExperiment, writeSessionEnd, writeSessionStart } from '../../src/tensorboard/hparams.js';
 import { hparamsOf, readEvents } from '../../src/tensorboard/reader.js';
 import { splitRecords } from '../../src/tensorboard/record.js';
 import { SummaryWriter } from '../../src/tensorboard/writer.js';
-import { decodeRaw, doubleBits, get, protocMissing, type RawMessage } from './decode-raw.js';
+import { decodeRaw, doubleBits, get, protocMissing, type RawMessage } from '../helpers/decode-raw.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const started = new Date(1_700_000_000_000);
 
 function writeSweep(): { root: string; trial: string } {
-  const root = mkdtempSync(join(tmpdir(), 'epsilab-hp-'));
+  const root = tempDir('hp');
   writeExperiment(root, {
     hparams: [
       { name: 'model.epsilon', type: 'number', domain: { min: 2, max: 2.5 } },

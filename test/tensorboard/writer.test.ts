@@ -1,18 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, truncateSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, truncateSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { histogramBuckets } from '../../src/tensorboard/histogram.js';
 import { readEvents, readScalars } from '../../src/tensorboard/reader.js';
 import { splitRecords } from '../../src/tensorboard/record.js';
 import { SummaryWriter } from '../../src/tensorboard/writer.js';
-import { decodeRaw, floatBits, get, protocMissing, unescape, type RawMessage } from './decode-raw.js';
-
-const tempDir = () => mkdtempSync(join(tmpdir(), 'epsilab-tb-'));
+import { decodeRaw, floatBits, get, protocMissing, unescape, type RawMessage } from '../helpers/decode-raw.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function writeSample(): SummaryWriter {
-  const writer = new SummaryWriter(join(tempDir(), 'run'));
+  const writer = new SummaryWriter(join(tempDir('tb'), 'run'));
   writer.scalar('train/loss', 2.5, 0);
   writer.scalar('train/loss', 0.1, 100);
   writer.text('config', '# ε-ResNet\n`depth: 110`', 0);
@@ -22,7 +20,7 @@ function writeSample(): SummaryWriter {
 }
 
 test('event files are named as TensorBoard finds them, one per writer', () => {
-  const dir = tempDir();
+  const dir = tempDir('tb');
   const a = new SummaryWriter(dir);
   const b = new SummaryWriter(dir);
   a.close();
@@ -95,7 +93,7 @@ test('histogram buckets: equal widths over [min, max], a single bucket for const
 });
 
 test('writing after close is an error', () => {
-  const writer = new SummaryWriter(tempDir());
+  const writer = new SummaryWriter(tempDir('tb'));
   writer.close();
   assert.throws(() => writer.scalar('x', 1, 0), /is closed/);
 });

@@ -1,28 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import * as tf from '@tensorflow/tfjs-core';
-import { Value } from '@sinclair/typebox/value';
-import type { BuildContext, Component } from '../../src/registry/component.js';
-
-/** A temporary folder removed when the process exits. */
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `epsilab-${prefix}-`));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-export function context(configDir: string, logs: string[] = []): BuildContext {
-  return { tf, seed: 0, configDir, facts: {}, log: (line) => logs.push(line) };
-}
-
-/** Builds a component as the config layer would: given params completed with the schema's defaults. */
-export async function build<T>(component: Component<any, any, any>, params: Record<string, unknown>, ctx: BuildContext): Promise<T> {
-  const full = Value.Default(component.params, structuredClone(params));
-  if (!Value.Check(component.params, full)) throw new Error(`invalid test params for ${component.type}: ${[...Value.Errors(component.params, full)][0].message}`);
-  return (await component.build(full, ctx)) as T;
-}
 
 /** CIFAR binary records: label byte(s), then R, G and B planes; pixel values derive from (image, channel, position). */
 export function cifarRecords(labels: number[][]): { bytes: Uint8Array; pixel: (n: number, row: number, col: number, ch: number) => number } {

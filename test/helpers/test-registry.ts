@@ -1,6 +1,3 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../src/registry/component.js';
 import { createRegistry } from '../../src/registry/registry.js';
@@ -81,17 +78,3 @@ schedule:
 loss: { type: toy-xent }
 train: { epochs: 2, batch_size: 8 }
 `;
-
-const made: string[] = [];
-process.on('exit', () => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** A fresh folder with these files written (paths relative to it), removed when the test process ends. */
-export function files(contents: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-config-'));
-  made.push(dir);
-  for (const [name, text] of Object.entries(contents)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
-}

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './tmp.js';
 
 export interface RunFixture {
   config: Record<string, unknown>;
@@ -9,7 +9,7 @@ export interface RunFixture {
 }
 
 /** A fresh results folder. */
-export const resultsDir = () => mkdtempSync(join(tmpdir(), 'epsilab-results-'));
+export const resultsDir = () => tempDir('results');
 
 /** Writes a run folder as `epsilab run` leaves it: config.json, result.json, metrics.jsonl. */
 export function writeRun(root: string, id: string, run: RunFixture): string {

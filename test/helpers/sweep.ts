@@ -1,23 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerData, LedgerEntry } from '../../src/sweep/ledger.js';
 import type { SweepObserver, Trial } from '../../src/sweep/trial.js';
-
-export const TINY_BASE = `experiment: tiny
-seed: 3
-backend: cpu
-dataset: { type: synthetic, num_classes: 3, train_size: 16, test_size: 6, height: 8, width: 8 }
-transforms:
-  train: [{ type: per-pixel-mean }]
-  test: [{ type: per-pixel-mean }]
-model: { type: epsilon-resnet, depth: 8, epsilon: 0.5 }
-optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
-schedule: { type: piecewise, values: [[0, 0.1]] }
-loss: { type: cross-entropy }
-train: { epochs: 1, batch_size: 8, eval_batch_size: 6 }
-`;
+import { TINY_CONFIG } from './tiny-run.js';
+import { tempDir } from './tmp.js';
 
 /**
  * A stand-in trial that honours `epsilab run`'s contract on its run folder: it records each real run in runs.txt,
@@ -37,23 +24,10 @@ setTimeout(() => {
 }, Number(ms));
 `;
 
-const made: string[] = [];
-
-/** A temp folder, removed by `removeTempDirs` (each test file runs it after its tests). */
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
-export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
-/** A temp folder with the tiny base config and the stand-in trial script. */
+/** A temp folder with the tiny config as tiny.yaml and the stand-in trial script. */
 export function workspace(): { dir: string; base: string; script: string } {
-  const dir = tempDir('epsilab-sweep-');
-  writeFileSync(join(dir, 'tiny.yaml'), TINY_BASE);
+  const dir = tempDir('sweep');
+  writeFileSync(join(dir, 'tiny.yaml'), TINY_CONFIG);
   writeFileSync(join(dir, 'trial.mjs'), TRIAL_SCRIPT);
   return { dir, base: join(dir, 'tiny.yaml'), script: join(dir, 'trial.mjs') };
 }
