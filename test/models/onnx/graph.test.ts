@@ -9,7 +9,7 @@ import { torchResnet } from '../../../src/components/model/torch-resnet.js';
 import { planCompression } from '../../../src/models/compress.js';
 import { ONNX_OPSET } from '../../../src/models/onnx/graph.js';
 import { encodeModelGraph, nhwcToNchw, openSession, runLogits } from '../../../src/models/onnx/runtime.js';
-import { cpuContext, randomImages, scale, tf } from '../tiny.js';
+import { cpuContext, randomImages, scale, tf } from '../../helpers/tiny-model.js';
 
 const { onnx } = onnxProto;
 
