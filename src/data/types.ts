@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** The data contracts: images as the formats read them, the sets datasets build, the transforms the pipeline applies. */
 
+/** One image: interleaved HWC bytes. */
 export interface RawImage {
   data: Uint8Array;
   height: number;
@@ -9,6 +10,7 @@ export interface RawImage {
   channels: number;
 }
 
+/** A labelled set of images held as raw bytes; decoding and augmentation happen in the input pipeline. */
 export interface ImageSet {
   size: number;
   labels: Int32Array;
@@ -18,6 +20,7 @@ export interface ImageSet {
   image(index: number): RawImage;
 }
 
+/** What a dataset component builds. */
 export interface DatasetSplits {
   name: string;
   numClasses: number;
@@ -27,11 +30,13 @@ export interface DatasetSplits {
   source: string;
 }
 
+/** A batch as float tensors ready for the model: x is NHWC float32, y holds class ids. */
 export interface Batch {
   x: tf.Tensor4D;
   y: tf.Tensor1D;
 }
 
+/** A transform maps one image to another (augmentation, cropping, normalisation) using a seeded random source. */
 export interface Transform {
   /** `fit` sees the training set once (per-pixel mean, channel statistics). */
   fit?(train: ImageSet): void;

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /** The model contract: named variables, a forward pass with taps and gate readings. */
 
+/** A trainable or state variable with its checkpoint name (tensorpack style: `res2.3/conv1/W`, `bnlast/mean`). */
 export interface NamedVariable {
   name: string;
   variable: tf.Variable;
@@ -10,6 +11,7 @@ export interface NamedVariable {
   trainable: boolean;
 }
 
+/** A residual gate's readings for one step (ε-ResNet). */
 export interface GateReading {
   block: string;
   /** The scalar gate T(F): 1 keeps the block, 0 discards it. */
@@ -33,6 +35,7 @@ export interface ForwardOptions {
   updateStats?: boolean;
 }
 
+/** What a model component builds. */
 export interface Model {
   name: string;
   inputShape: [number, number, number];

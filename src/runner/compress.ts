@@ -4,7 +4,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/load.js';
 import { selectBackend } from '../backends/select.js';
 import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../train/build.js';
-import { DISCARDED_PRINT_ONE } from '../train/discard-tracker.js';
+import { DISCARDED_PRINT_ONE } from '../train/gate-tracking.js';
 import { evaluate } from '../train/evaluate.js';
 import { exportModel, readExportedModel } from '../run/model-files.js';
 import { timeInference } from '../train/inference-timing.js';

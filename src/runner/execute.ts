@@ -68,7 +68,7 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
       const plan = await buildComponent<DistillationParams>('distillation', config.distillation, context(config, buildOptions));
       const d = await distill({ config, plan, built, buildOptions, runDir, tf, log, stop, configText: o.configText });
       const lastStage = plan.stages[plan.stages.length - 1].name;
-      outcome = { status: d.status, last: d.stages[lastStage] ?? {}, epochsDone: 0, globalStep: 0, trainImagesPerSec: 0, seconds: 0 };
+      outcome = { status: d.status, last: d.stages[lastStage] ?? {}, epochsDone: 0, ...d.training };
       final = { model: d.student, section: { ...config.model, ...plan.student } as ExperimentConfig['model'] };
       extra = { distillation: { teacher: d.teacherMetrics, stages: d.stages, ...d.comparison } };
     } else {

@@ -26,6 +26,8 @@ export interface DistillOptions {
 
 export interface DistillOutcome {
   status: TrainOutcome['status'];
+  /** Training totals over the teacher (when trained here) and every stage of this session. */
+  training: Pick<TrainOutcome, 'globalStep' | 'trainImagesPerSec' | 'trainImages' | 'trainSeconds' | 'seconds'>;
   student: Model;
   teacherMetrics: Record<string, number>;
   stages: Record<string, Record<string, number>>;
@@ -110,6 +112,14 @@ function copyWeights(from: Model, to: Model): number {
 export async function distill(o: DistillOptions): Promise<DistillOutcome> {
   const { tf, config, plan, built, log } = o;
   const teacher = built.model;
+  const started = performance.now();
+  const runs: TrainOutcome[] = [];
+  const training = (): DistillOutcome['training'] => {
+    const trainImages = runs.reduce((a, r) => a + r.trainImages, 0);
+    const trainSeconds = runs.reduce((a, r) => a + r.trainSeconds, 0);
+    const globalStep = runs.reduce((a, r) => a + r.globalStep, 0);
+    return { globalStep, trainImages, trainSeconds, trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, seconds: (performance.now() - started) / 1000 };
+  };
   let teacherMetrics: Record<string, number> = {};
   if ('run' in plan.teacher) {
     const saved = readExportedModel(join(resolve(plan.teacher.run), 'model'));
@@ -121,7 +131,8 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     log(`teacher loaded from ${plan.teacher.run}`);
   } else {
     const out = await train({ config, built, runDir: o.runDir, tf, log, stop: o.stop, configText: o.configText, tagPrefix: 'teacher/', checkpointDir: join(o.runDir, 'teacher') });
-    if (out.status !== 'done') return { status: out.status, student: teacher, teacherMetrics: out.last, stages: {}, comparison: {} };
+    runs.push(out);
+    if (out.status !== 'done') return { status: out.status, training: training(), student: teacher, teacherMetrics: out.last, stages: {}, comparison: {} };
   }
   const ev = await evaluate(tf, teacher, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
@@ -151,8 +162,9 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
       checkpointDir: join(o.runDir, 'stages', stage.name),
     });
     optimizer.dispose();
+    runs.push(out);
     stages[stage.name] = out.last;
-    if (out.status !== 'done') return { status: out.status, student, teacherMetrics, stages, comparison: {} };
+    if (out.status !== 'done') return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
   const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
@@ -166,5 +178,5 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
   log(
     `teacher ${(100 * (1 - ev.error)).toFixed(2)}% in ${tTime.median_seconds.toFixed(3)} s/batch; student ${(100 * (1 - sEval.error)).toFixed(2)}% in ${sTime.median_seconds.toFixed(3)} s/batch (time ×${comparison.inference_time_ratio.toFixed(3)})`,
   );
-  return { status: 'done', student, teacherMetrics, stages, comparison };
+  return { status: 'done', training: training(), student, teacherMetrics, stages, comparison };
 }

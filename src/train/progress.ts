@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 export class EpochProgress {
   private bar: cliProgress.SingleBar | null = null;
   private nextLine = 0;
+  private lastUpdate = performance.now();
 
   constructor(private readonly label: string, private readonly total: number, private readonly log: (line: string) => void) {
     if (process.stderr.isTTY) {
@@ -15,7 +16,14 @@ export class EpochProgress {
     }
   }
 
+  /** Whether the display wants fresh numbers at this step: the bar about once a second, a plain line every tenth of the epoch. */
+  due(step: number): boolean {
+    if (step === this.total) return true;
+    return this.bar ? performance.now() - this.lastUpdate >= 1000 : step >= this.nextLine;
+  }
+
   tick(step: number, v: { loss: number; imgs: number }): void {
+    this.lastUpdate = performance.now();
     if (this.bar) {
       this.bar.update(step, { loss: v.loss.toFixed(4), imgs: v.imgs.toFixed(1) });
     } else if (step >= this.nextLine || step === this.total) {

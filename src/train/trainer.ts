@@ -7,9 +7,11 @@ import { SummaryWriter } from '../tensorboard/writer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { BuiltExperiment } from './build.js';
 import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
-import { DiscardTracker, type DiscardState } from './discard-tracker.js';
-import { evaluate, misses } from './evaluate.js';
+import { GateTracking } from './gate-tracking.js';
+import { evaluate } from './evaluate.js';
 import { EpochProgress } from './progress.js';
+import { eagerStep, PendingReadings, type TrainStep } from './step.js';
+import type { Callback } from './types.js';
 import type { NamedVariable } from '../models/types.js';
 
 export type RunStatus = 'done' | 'interrupted' | 'diverged';
@@ -34,7 +36,10 @@ export interface TrainOptions {
   tagPrefix?: string;
   /** Where checkpoints live (distillation keeps one folder per stage). */
   checkpointDir?: string;
+  /** The optimisation step (default: the eager tfjs step over `trainable`). */
+  step?: TrainStep;
 }
+
 
 /** Sums over the steps of the epoch in progress; checkpointed so a run resumed mid-epoch reports the same metrics. */
 interface EpochAccum {
@@ -50,7 +55,8 @@ interface TrainMeta {
   globalStep: number;
   accum: EpochAccum;
   schedule?: unknown;
-  discard?: DiscardState;
+  /** State of each stateful callback, by its name. */
+  callbacks?: Record<string, unknown>;
 }
 
 export interface TrainOutcome {
@@ -59,20 +65,28 @@ export interface TrainOutcome {
   globalStep: number;
   last: Record<string, number>;
   trainImagesPerSec: number;
+  /** Images trained on and seconds spent in training steps in this session (evaluation excluded). */
+  trainImages: number;
+  trainSeconds: number;
   seconds: number;
 }
 
 const emptyAccum = (): EpochAccum => ({ loss: 0, misses: 0, images: 0, seconds: 0 });
 
-/** The training loop: per-epoch training and evaluation, metrics, TensorBoard, checkpoints, resume and interrupts. */
+/**
+ * The training loop: per-epoch training and evaluation, metrics, TensorBoard, checkpoints, resume and interrupts.
+ * Method-specific work happens in callbacks (ε gate tracking, an ε schedule) and in trainers that call this loop
+ * (distillation); the step itself is a function the loop is given.
+ */
 export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const { config, built, tf, runDir, log } = o;
   const { model, optimizer, schedule, loss, callbacks, dataset } = built;
   const prefix = o.tagPrefix ?? '';
   const ckptDir = o.checkpointDir ?? runDir;
   const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
-  const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
-  let tracker: DiscardTracker | null = null;
+  const step = o.step ?? eagerStep(tf, built, trainable);
+  const hooks: Callback[] = [...callbacks];
+  let gates: GateTracking | null | undefined;
   const pipeline = new InputPipeline({
     set: dataset.train,
     transforms: built.trainTransforms,
@@ -95,18 +109,49 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     restoreTensors(tf, resumed.values, model.variables, optimizer);
     meta = resumed.meta;
     if (meta.schedule !== undefined) schedule.restore?.(meta.schedule);
+    for (const h of hooks) if (h.name && meta.callbacks?.[h.name] !== undefined) h.restore?.(meta.callbacks[h.name]);
     last = truncateMetrics(metricsFile, meta.epoch, prefix);
     log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
   } else if (!prefix) {
     writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
   }
 
+  const pending = new PendingReadings(tf);
+  let diverged: string | null = null;
+  /** Brings the pending step readings to the host: epoch sums, callbacks in step order, the first non-finite loss. */
+  const readPending = (epoch: number): { loss: number; images: number } => {
+    let loss = 0;
+    let images = 0;
+    const first = meta.stepInEpoch - pending.length;
+    for (const [i, { images: n, values }] of pending.read().entries()) {
+      if (diverged) continue;
+      if (!Number.isFinite(values.loss)) {
+        diverged = `${prefix}loss is ${values.loss} at epoch ${epoch + 1}, step ${first + i + 1}: stopping (status diverged)`;
+        continue;
+      }
+      if (gates === undefined) {
+        gates = GateTracking.fromReadings(Object.keys(values));
+        if (gates) {
+          if (meta.callbacks?.[gates.name] !== undefined) gates.restore(meta.callbacks[gates.name]);
+          hooks.push(gates);
+        }
+      }
+      meta.accum.loss += values.loss * n;
+      meta.accum.misses += values.misses;
+      meta.accum.images += n;
+      loss += values.loss * n;
+      images += n;
+      for (const h of hooks) h.onStep?.(values);
+    }
+    return { loss: images ? loss / images : NaN, images };
+  };
+
   const checkpoint = async () => {
     const tensors: Record<string, tfc.Tensor> = {};
     for (const v of model.variables) tensors[`model/${v.name}`] = v.variable;
     for (const [k, v] of Object.entries(optimizer.slots())) tensors[`optimizer/${k}`] = v;
     meta.schedule = schedule.state?.();
-    meta.discard = tracker?.state();
+    meta.callbacks = { ...meta.callbacks, ...Object.fromEntries(hooks.filter((h) => h.name && h.state).map((h) => [h.name!, h.state!()])) };
     await saveCheckpoint(ckptDir, meta.globalStep, tensors, meta);
   };
 
@@ -117,42 +162,41 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   try {
     epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
       const lr = schedule.valueFor(epoch);
-      for (const c of callbacks) c.onEpochStart?.({ tf, model, epoch, log });
+      for (const h of hooks) h.onEpochStart?.({ tf, model, epoch, log });
       const progress = new EpochProgress(`${prefix}epoch ${epoch + 1}/${config.train.epochs}`, steps, log);
       let t0 = performance.now();
+      let lastRead = t0;
+      const flush = () => {
+        const read = readPending(epoch);
+        const now = performance.now();
+        meta.accum.seconds += (now - t0) / 1000;
+        if (read.images) progress.tick(meta.stepInEpoch, { loss: read.loss, imgs: read.images / ((now - lastRead) / 1000) });
+        t0 = lastRead = now;
+      };
       for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
-        const { readings, gateNames } = trainStep(tf, o, b, lr, trainable, byTfName);
-        if (!tracker && gateNames.length) {
-          tracker = new DiscardTracker(gateNames);
-          if (meta.discard) tracker.restore(meta.discard);
-        }
-        const dt = (performance.now() - t0) / 1000;
-        t0 = performance.now();
-        const n = b.shape[0];
-        const stepLoss = readings[0];
-        if (!Number.isFinite(stepLoss)) {
-          log(`${prefix}loss is ${stepLoss} at epoch ${epoch + 1}, step ${meta.stepInEpoch + 1}: stopping (status diverged)`);
-          status = 'diverged';
-          break epochs;
-        }
-        meta.accum.loss += stepLoss * n;
-        meta.accum.misses += readings[1];
-        meta.accum.images += n;
-        meta.accum.seconds += dt;
-        const g = gateNames.length;
-        if (tracker && g) tracker.update(readings.subarray(2, 2 + g), readings.subarray(2 + g, 2 + 2 * g), readings.subarray(2 + 2 * g, 2 + 3 * g));
+        pending.push(b.shape[0], step(b, lr));
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
-        progress.tick(meta.stepInEpoch, { loss: stepLoss, imgs: n / dt });
+        if (progress.due(meta.stepInEpoch)) flush();
+        if (diverged) break;
         // Batches that are ready resolve as microtasks, which never let signal handlers run: yield to the event loop.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (o.stop.requested) {
+          flush();
+          if (diverged) break;
           progress.done();
           await checkpoint();
           log(`${o.stop.signal ?? 'interrupt'}: checkpoint written at epoch ${epoch + 1}, step ${meta.stepInEpoch}; resume with the same command`);
           status = 'interrupted';
           break epochs;
         }
+      }
+      flush();
+      if (diverged) {
+        progress.done();
+        log(diverged);
+        status = 'diverged';
+        break epochs;
       }
       progress.done();
       const metrics: Record<string, number> = {
@@ -166,7 +210,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       };
       trainImages += meta.accum.images;
       trainSeconds += meta.accum.seconds;
-      if (tracker) Object.assign(metrics, tracker.summary());
+      for (const h of hooks) Object.assign(metrics, h.report?.());
       const isLast = epoch + 1 === config.train.epochs;
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
         const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
@@ -175,7 +219,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       }
       metrics.live_tensors = tf.memory().numTensors;
       schedule.observe?.(epoch, metrics);
-      for (const c of callbacks) c.onEpochEnd?.({ tf, model, epoch, log }, metrics);
+      for (const h of hooks) h.onEpochEnd?.({ tf, model, epoch, log }, metrics);
       for (const e of schedule.events?.() ?? []) {
         log(`${prefix}${e}`);
         writer.text(`${prefix}events`, e, meta.globalStep);
@@ -183,7 +227,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       writeEpoch(writer, metricsFile, prefix, metrics, meta.globalStep);
       if (config.train.histograms) for (const v of model.variables) writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
       writer.flush();
-      log(epochLine(prefix, metrics));
+      log([epochLine(prefix, metrics), ...hooks.flatMap((h) => h.line?.(metrics) ?? [])].join('  '));
       last = metrics;
       meta.epoch = epoch + 1;
       meta.stepInEpoch = 0;
@@ -191,6 +235,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       if (meta.epoch % config.train.checkpoint_every === 0 || meta.epoch === config.train.epochs) await checkpoint();
     }
   } finally {
+    pending.dispose();
     pipeline.close();
     writer.close();
   }
@@ -200,42 +245,10 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     globalStep: meta.globalStep,
     last,
     trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+    trainImages,
+    trainSeconds,
     seconds: (performance.now() - trainStart) / 1000,
   };
-}
-
-/** One optimisation step; returns [loss, top-1 misses, gates..., |F| max..., |F| mean...] read in one transfer. */
-function trainStep(
-  tf: typeof tfc,
-  o: TrainOptions,
-  b: { x: Float32Array; y: Int32Array; shape: [number, number, number, number] },
-  lr: number,
-  trainable: NamedVariable[],
-  byTfName: Map<string, NamedVariable>,
-): { readings: Float32Array; gateNames: string[] } {
-  const { model, loss, optimizer } = o.built;
-  let gateNames: string[] = [];
-  const readings = tf.tidy(() => {
-    const x = tf.tensor4d(b.x, b.shape);
-    const y = tf.tensor1d(b.y, 'int32');
-    let kept: tfc.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(x, { training: true, updateStats: true });
-      const { total } = loss.compute(out, y, model.numClasses);
-      gateNames = out.gates.map((g) => g.block);
-      kept = [tf.slice(misses(tf, out.logits, y), [0], [1]), ...out.gates.map((g) => g.gate), ...out.gates.map((g) => g.absMax), ...out.gates.map((g) => g.absMean)].map((t) => tf.keep(tf.reshape(t, [-1])));
-      return total;
-    }, trainable.map((v) => v.variable));
-    const named: Record<string, tfc.Tensor> = {};
-    for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
-    optimizer.step(trainable, named, lr);
-    const all = tf.concat([tf.reshape(value, [1]), ...kept]);
-    for (const t of kept) t.dispose();
-    return all;
-  });
-  const values = readings.dataSync() as Float32Array;
-  readings.dispose();
-  return { readings: values, gateNames };
 }
 
 function restoreTensors(tf: typeof tfc, values: Map<string, { shape: number[]; data: Float32Array }>, vars: NamedVariable[], optimizer: BuiltExperiment['optimizer']): void {
@@ -284,6 +297,5 @@ function tagFor(key: string): string {
 function epochLine(prefix: string, m: Record<string, number>): string {
   const pct = (v: number | undefined) => (v === undefined ? '–' : (100 * v).toFixed(2) + '%');
   const parts = [`${prefix}epoch ${m.epoch}`, `lr ${m.lr.toPrecision(3)}`, `loss ${m.train_loss.toFixed(4)}`, `train err ${pct(m.train_error)}`, `test err ${pct(m.test_error)}`, `top-5 ${pct(m.test_top5_error)}`, `${m.images_per_sec.toFixed(1)} img/s`];
-  if (m.discarded_cnt !== undefined) parts.push(`discarded ${m.discarded_cnt.toFixed(2)}`);
   return parts.join('  ');
 }

@@ -3,6 +3,7 @@ import type { ModelOutput, Model, NamedVariable } from '../models/types.js';
 
 /** What the training loop drives: optimizers, schedules, losses and callbacks. */
 
+/** What an optimizer component builds. */
 export interface Optimizer {
   /** Apply one step: grads by variable name. Weight decay is the optimizer's business. */
   step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number): void;
@@ -13,6 +14,7 @@ export interface Optimizer {
   dispose(): void;
 }
 
+/** What a schedule component builds: the learning rate of each epoch, possibly reacting to metrics. */
 export interface Schedule {
   /** Learning rate for the (0-based) epoch about to start. */
   valueFor(epoch: number): number;
@@ -25,10 +27,12 @@ export interface Schedule {
   events?(): string[];
 }
 
+/** What a loss component builds: the scalar to minimise and its named parts (for logging). */
 export interface Loss {
   compute(out: ModelOutput, labels: tf.Tensor1D, numClasses: number): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
 }
 
+/** Everything a callback may look at or change between epochs. */
 export interface CallbackContext {
   tf: typeof tf;
   model: Model;
@@ -36,7 +40,21 @@ export interface CallbackContext {
   log: (line: string) => void;
 }
 
+/**
+ * Hooks around training: a callback component (an ε schedule) or one the loop adds itself (ε gate tracking when the
+ * step reports gates). Step readings arrive by name, in step order, read from the device in bulk.
+ */
 export interface Callback {
+  /** Key of this callback's state in a checkpoint; callbacks with state must have one. */
+  readonly name?: string;
   onEpochStart?(ctx: CallbackContext): void;
+  /** One training step's readings (`loss`, `misses`, `<block>/gate`, ...), as host numbers. */
+  onStep?(values: Record<string, number>): void;
+  /** Metrics this callback adds to the epoch record, TensorBoard and metrics.jsonl. */
+  report?(): Record<string, number>;
+  /** Its part of the epoch's log line, given the epoch's metrics. */
+  line?(metrics: Record<string, number>): string;
   onEpochEnd?(ctx: CallbackContext, metrics: Record<string, number>): void;
+  state?(): unknown;
+  restore?(state: unknown): void;
 }

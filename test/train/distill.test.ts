@@ -60,6 +60,8 @@ test('distillation trains the teacher, then each stage only on its part, and rec
   assert.equal(stage1.values.has('model/layer2.0/downsample.0/W'), false, 'the plain student has no downsample branch');
   const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
   assert.equal(result.status, 'done');
+  assert.ok(result.timings.train_images_per_sec > 0, 'the result records the real training speed over teacher and stages');
+  assert.ok(result.global_step > 0);
   const d = result.distillation;
   assert.ok(d.student.params < d.teacher.params, 'the student drops the unused downsample branches');
   assert.ok(d.student.flops < d.teacher.flops);

@@ -94,3 +94,25 @@ test('a loss that turns NaN or infinite stops the run with status diverged and e
   assert.ok(lines.some((l) => /loss is (NaN|Infinity)/.test(l)), lines.join('\n'));
   assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'result.json'), 'utf8')).status, 'diverged');
 });
+
+test('training reads its step results from the device in bulk, not after every step', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-reads-'));
+  const file = tinyConfig(dir);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('train_size: 32', 'train_size: 160').replace('epochs: 3', 'epochs: 1'));
+  const { tf } = await import('../../src/backends/tfjs.js');
+  await tf.setBackend('cpu');
+  const engine = tf.engine() as unknown as { readSync: (...a: unknown[]) => unknown };
+  const readSync = engine.readSync;
+  let reads = 0;
+  engine.readSync = (...a: unknown[]) => (reads++, readSync.apply(engine, a));
+  try {
+    const { code, lines } = await run(file, join(dir, 'run'));
+    assert.equal(code, 0);
+    const steps = metrics(join(dir, 'run'))[0].step;
+    assert.equal(steps, 20);
+    assert.ok(reads <= steps / 2 + 2, `${reads} synchronous reads for ${steps} steps: at most one per progress line (every tenth of the epoch)`);
+    assert.ok(lines.some((l) => /epoch 1\/1 step \d+\/20 loss \d/.test(l)), 'progress lines still show the loss');
+  } finally {
+    engine.readSync = readSync;
+  }
+});

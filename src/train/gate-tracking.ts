@@ -1,8 +1,8 @@
-/**
- * ε-ResNet's monitoring of gated-off blocks (methods-spec §1.2): per block is_discarded = 1 when its gate is 0, and
- * discarded_cnt = their sum, each averaged like tensorpack's add_moving_summary: an EMA updated every step with
- * decay min(0.95, (1+t)/(10+t)), t the number of earlier updates, starting from 0.
- */
+import type { Callback } from './types.js';
+
+/** The step readings of one residual gate are named `<block>/gate`, `<block>/abs_max`, `<block>/abs_mean`. */
+const GATE_SUFFIX = '/gate';
+
 export interface DiscardState {
   updates: number;
   count: number;
@@ -11,11 +11,29 @@ export interface DiscardState {
 
 export const DISCARDED_PRINT_ONE = 0.999995;
 
-export class DiscardTracker {
+/**
+ * ε-ResNet's monitoring of gated-off blocks, a training callback over the gate readings: per block is_discarded = 1
+ * when its gate is 0, and discarded_cnt = their sum, each averaged like tensorpack's add_moving_summary (an EMA updated
+ * every step with decay min(0.95, (1+t)/(10+t)), t the number of earlier updates, starting from 0; yuxwind/epsilonResnet
+ * cifar10-e-resnet.py, the add_moving_summary of discarded_cnt).
+ */
+export class GateTracking implements Callback {
+  readonly name = 'gate-tracking';
   private s: DiscardState;
+
+  /** The tracking for the gates a step reports, or null when the step has none (a model without ε gates). */
+  static fromReadings(names: string[]): GateTracking | null {
+    const blocks = names.filter((n) => n.endsWith(GATE_SUFFIX)).map((n) => n.slice(0, -GATE_SUFFIX.length));
+    return blocks.length ? new GateTracking(blocks) : null;
+  }
 
   constructor(readonly blocks: string[], private readonly decay = 0.95) {
     this.s = { updates: 0, count: 0, blocks: Object.fromEntries(blocks.map((b) => [b, { isDiscarded: 0, absMax: 0, absMean: 0 }])) };
+  }
+
+  onStep(values: Record<string, number>): void {
+    const at = (suffix: string) => this.blocks.map((b) => values[`${b}/${suffix}`]);
+    this.update(at('gate'), at('abs_max'), at('abs_mean'));
   }
 
   /** One training step's readings, in `blocks` order. */
@@ -37,7 +55,7 @@ export class DiscardTracker {
   }
 
   /** Metrics for the epoch that just ended: the averaged values at its last step. */
-  summary(): Record<string, number> {
+  report(): Record<string, number> {
     const out: Record<string, number> = {
       discarded_cnt: this.s.count,
       discarded_ratio: this.blocks.length ? this.s.count / this.blocks.length : 0,
@@ -52,6 +70,10 @@ export class DiscardTracker {
     return out;
   }
 
+  line(metrics: Record<string, number>): string {
+    return `discarded ${metrics.discarded_cnt.toFixed(2)}`;
+  }
+
   /** Blocks whose averaged is_discarded prints as 1 with 5 significant digits, as compressModel.py selects them. */
   discarded(): string[] {
     return this.blocks.filter((b) => this.s.blocks[b].isDiscarded >= DISCARDED_PRINT_ONE);
@@ -61,7 +83,7 @@ export class DiscardTracker {
     return structuredClone(this.s);
   }
 
-  restore(state: DiscardState): void {
-    this.s = structuredClone(state);
+  restore(state: unknown): void {
+    this.s = structuredClone(state as DiscardState);
   }
 }

@@ -1,0 +1,96 @@
+import type * as tfc from '@tensorflow/tfjs-core';
+import type { BuiltExperiment } from './build.js';
+import { misses } from './evaluate.js';
+import type { NamedVariable } from '../models/types.js';
+
+/** A training batch as the input pipeline hands it over: NHWC pixels and class ids on the host. */
+export interface HostBatch {
+  x: Float32Array;
+  y: Int32Array;
+  shape: [number, number, number, number];
+}
+
+/**
+ * One step's readings by name, still on the device: `loss` (mean over the batch), `misses` (top-1 count), and per
+ * residual gate `<block>/gate`, `<block>/abs_max`, `<block>/abs_mean`. The loop reads them in bulk, not per step.
+ */
+export type StepReadings = Record<string, tfc.Tensor>;
+
+/** One optimisation step: forward, loss, backward, weight decay and update; the caller owns the returned readings. */
+export type TrainStep = (batch: HostBatch, lr: number) => StepReadings;
+
+/** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
+export function eagerStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]): TrainStep {
+  const { model, loss, optimizer } = built;
+  const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
+  return (b, lr) =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(b.x, b.shape);
+      const y = tf.tensor1d(b.y, 'int32');
+      const readings: StepReadings = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(x, { training: true, updateStats: true });
+        const { total } = loss.compute(out, y, model.numClasses);
+        readings.misses = tf.keep(tf.squeeze(tf.slice(misses(tf, out.logits, y), [0], [1])));
+        for (const g of out.gates) {
+          readings[`${g.block}/gate`] = tf.keep(g.gate);
+          readings[`${g.block}/abs_max`] = tf.keep(g.absMax);
+          readings[`${g.block}/abs_mean`] = tf.keep(g.absMean);
+        }
+        return total;
+      }, trainable.map((v) => v.variable));
+      const named: Record<string, tfc.Tensor> = {};
+      for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
+      optimizer.step(trainable, named, lr);
+      readings.loss = value;
+      return readings;
+    });
+}
+
+/** Host values of the steps read so far, in step order. */
+export interface ReadStep {
+  images: number;
+  values: Record<string, number>;
+}
+
+/**
+ * Readings of the steps since the last read, kept on the device: a step costs no host synchronisation, and one
+ * transfer at the progress cadence (and at epoch end, before a checkpoint) brings them all back in order.
+ */
+export class PendingReadings {
+  private steps: { images: number; readings: StepReadings }[] = [];
+
+  constructor(private readonly tf: typeof tfc) {}
+
+  get length(): number {
+    return this.steps.length;
+  }
+
+  push(images: number, readings: StepReadings): void {
+    this.steps.push({ images, readings });
+  }
+
+  /** Reads every pending step in one transfer and frees their tensors. */
+  read(): ReadStep[] {
+    if (!this.steps.length) return [];
+    const tf = this.tf;
+    const names = this.steps.map((s) => Object.keys(s.readings));
+    const flat = tf.tidy(() => tf.concat(this.steps.flatMap((s, i) => names[i].map((k) => tf.reshape(s.readings[k], [-1])))));
+    const values = flat.dataSync();
+    flat.dispose();
+    let at = 0;
+    const out = this.steps.map((s, i) => {
+      const v: Record<string, number> = {};
+      for (const k of names[i]) v[k] = values[at++];
+      for (const t of Object.values(s.readings)) t.dispose();
+      return { images: s.images, values: v };
+    });
+    this.steps = [];
+    return out;
+  }
+
+  dispose(): void {
+    for (const s of this.steps) for (const t of Object.values(s.readings)) t.dispose();
+    this.steps = [];
+  }
+}
