@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BACKENDS } from '../registry/experiment.js';
+import { UnavailableError } from '../util/errors.js';
 import { registerFastGradients } from './gradients/index.js';
 import { tf } from './tfjs.js';
 
@@ -34,16 +35,20 @@ export interface SelectOptions {
   device?: string;
 }
 
-/** Raised when an explicitly requested backend cannot load; `attempts` holds the reason. */
-export class BackendUnavailableError extends Error {
-  constructor(readonly requested: string, readonly attempts: BackendAttempt[]) {
-    super(attempts.length > 0 ? `backend '${requested}' is not available: ${attempts[attempts.length - 1].why}` : `unknown backend '${requested}' (choose one of: ${BACKENDS.join(', ')})`);
-    this.name = 'BackendUnavailableError';
+/** Raised when an explicitly requested backend (or any backend for a GPU device) cannot load: the user's choice, not our bug. */
+export class BackendUnavailableError extends UnavailableError {
+  override name = 'BackendUnavailableError';
+  constructor(readonly requested: string, readonly attempts: BackendAttempt[], advice = '') {
+    super((attempts.length > 0 ? `backend '${requested}' is not available: ${attempts[attempts.length - 1].why}` : `unknown backend '${requested}' (choose one of: ${BACKENDS.join(', ')})`) + advice);
   }
 }
 
 /** `auto` tries these in order: the fastest that loads wins. */
 export const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'libtorch', 'wasm', 'cpu'];
+/** With a GPU device only these can honour it; `auto` never falls back to the CPU behind the user's back. */
+export const GPU_BACKENDS: BackendName[] = ['tensorflow-gpu', 'libtorch'];
+
+const onGpu = (device: string | undefined) => device !== undefined && device !== 'cpu';
 
 const require = createRequire(import.meta.url);
 const NEEDS_INTERNET = 'its install step downloads libtensorflow, which needs the internet';
@@ -52,7 +57,7 @@ const NEEDS_INTERNET = 'its install step downloads libtensorflow, which needs th
 export async function selectBackend(requested: BackendRequest, opts: SelectOptions = {}): Promise<SelectedBackend> {
   const log = opts.log ?? (() => {});
   if (!(BACKENDS as readonly string[]).includes(requested)) throw new BackendUnavailableError(requested, []);
-  const order = requested === 'auto' ? AUTO_ORDER : [requested];
+  const order = requested !== 'auto' ? [requested] : onGpu(opts.device) ? GPU_BACKENDS : AUTO_ORDER;
   const attempts: BackendAttempt[] = [];
   for (const backend of order) {
     const attempt = await withConsoleRouted(log, () => tryBackend(backend, opts));
@@ -65,8 +70,27 @@ export async function selectBackend(requested: BackendRequest, opts: SelectOptio
     }
     return { name: backend, tf, attempts };
   }
-  if (requested !== 'auto') throw new BackendUnavailableError(requested, attempts);
-  throw new Error(`no backend could be loaded: ${attempts.map((a) => `${a.backend}: ${a.why}`).join('; ')}`);
+  if (requested !== 'auto') throw new BackendUnavailableError(requested, attempts, await advice(requested, opts));
+  const reasons = attempts.map((a) => `${a.backend}: ${a.why}`).join('; ');
+  if (onGpu(opts.device)) throw new UnavailableError(`device ${opts.device}: no backend here can use a GPU (${reasons}); train on the CPU with device: cpu, or build libtorch with CUDA (native/README.md)`);
+  throw new Error(`no backend could be loaded: ${reasons}`);
+}
+
+/** What to do instead of an unavailable backend: the ones that do load here (with the same device), found by trying each. */
+async function advice(requested: BackendName, opts: SelectOptions): Promise<string> {
+  const others = (onGpu(opts.device) ? GPU_BACKENDS : AUTO_ORDER).filter((b) => b !== requested);
+  const available: BackendName[] = [];
+  for (const backend of others) if ((await withConsoleRouted(() => {}, () => tryBackend(backend, opts))).ok) available.push(backend);
+  const where = onGpu(opts.device) ? ` with device ${opts.device}` : '';
+  const choice = available.length > 0 ? `available here${where}: ${available.join(', ')} (backend: auto takes the first)` : `no other backend is available here${where}`;
+  return `. ${choice[0].toUpperCase()}${choice.slice(1)}; \`epsilab doctor\` says why each one loads or not`;
+}
+
+/** Tries every backend on its own (not stopping at the first that loads), for `epsilab doctor`; the last one tried stays current. */
+export async function probeBackends(opts: SelectOptions = {}): Promise<BackendAttempt[]> {
+  const attempts: BackendAttempt[] = [];
+  for (const backend of AUTO_ORDER) attempts.push({ backend, ...(await withConsoleRouted(opts.log ?? (() => {}), () => tryBackend(backend, opts))) });
+  return attempts;
 }
 
 async function tryBackend(backend: BackendName, opts: SelectOptions): Promise<{ ok: boolean; why: string }> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, formatDiagnostics } from '../util/diagnostics.js';
 import { didYouMean } from '../registry/suggest.js';
 import { projectRoot } from '../util/paths.js';
-import { EpsilabError } from '../util/errors.js';
+import { EpsilabError, UnavailableError } from '../util/errors.js';
 import { EXIT, type Command } from './command.js';
 import { UsageError } from '../util/errors.js';
 import { compressCommand } from './commands/compress.js';
@@ -82,9 +82,9 @@ async function main(argv: string[]): Promise<number> {
       console.error(`epsilab ${command.name}: ${(e as Error).message}\nRun 'epsilab ${command.name} --help' for usage.`);
       return EXIT.badInput;
     }
-    if (e instanceof EpsilabError && !process.env.EPSILAB_DEBUG) {
-      console.error(`epsilab ${command.name}: ${e.message}`);
-      return EXIT.failed;
+    if (e instanceof EpsilabError) {
+      console.error(process.env.EPSILAB_DEBUG ? (e.stack ?? e.message) : `epsilab ${command.name}: ${e.message}`);
+      return e instanceof UnavailableError ? EXIT.badInput : EXIT.failed;
     }
     if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
     else console.error(`epsilab ${command.name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);

@@ -35,6 +35,8 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
     log(`${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run`);
     return 0;
   }
+  // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is touched.
+  const backend = await selectBackend(config.backend, { device: config.device });
   mkdirSync(runDir, { recursive: true });
   writeConfig(runDir, config, o.configText);
   const stop: StopFlag = o.stop ?? { requested: false };
@@ -49,7 +51,6 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
   process.on('SIGTERM', handlers.SIGTERM);
   const base = { experiment: config.experiment, run_id: runId(config) };
   try {
-    const backend = await selectBackend(config.backend, { device: config.device });
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
     log(`backend: ${backend.name}`);
     writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts }, o.configDir);

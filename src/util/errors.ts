@@ -7,3 +7,8 @@ export class EpsilabError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** The user asked for something this machine does not have (a backend, a GPU): printed as is, exit 2 like other bad input. */
+export class UnavailableError extends EpsilabError {
+  override name = 'UnavailableError';
+}

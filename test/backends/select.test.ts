@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUTO_ORDER, BackendUnavailableError, selectBackend } from '../../src/backends/select.js';
+import { AUTO_ORDER, BackendUnavailableError, GPU_BACKENDS, probeBackends, selectBackend } from '../../src/backends/select.js';
+import { UnavailableError } from '../../src/util/errors.js';
 import { memorySnapshot } from '../../src/backends/memory.js';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 
@@ -41,15 +42,33 @@ test('auto tries the backends fastest first and records why each faster one was 
   assert.ok(lines.some((l) => l.startsWith(`backend ${name}: selected`)));
 });
 
-test('an explicitly requested backend that cannot load is an error carrying the reason, never a fallback', async () => {
+test('an explicitly requested backend that cannot load is a user error carrying the reason and the backends that do load, never a fallback', async () => {
   const { attempts } = await selectBackend('auto');
+  const loads = AUTO_ORDER.slice(attempts.length - 1);
   for (const skipped of attempts.filter((a) => !a.ok)) {
     await assert.rejects(selectBackend(skipped.backend), (err: unknown) => {
       assert.ok(err instanceof BackendUnavailableError);
-      assert.equal(err.message, `backend '${skipped.backend}' is not available: ${skipped.why}`);
+      assert.ok(err instanceof UnavailableError);
+      assert.ok(err.message.startsWith(`backend '${skipped.backend}' is not available: ${skipped.why}. Available here: `), err.message);
+      for (const name of loads) assert.match(err.message, new RegExp(`Available here: .*\\b${name}\\b`));
       return true;
     });
   }
+});
+
+test('with a GPU device, auto takes only a backend that can use the GPU and never falls back to the CPU', async () => {
+  const probed = await probeBackends({ device: 'cuda' });
+  assert.deepEqual(probed.map((a) => a.backend), AUTO_ORDER);
+  const gpu = probed.filter((a) => GPU_BACKENDS.includes(a.backend) && a.ok);
+  if (gpu.length > 0) {
+    assert.equal((await selectBackend('auto', { device: 'cuda' })).name, gpu[0].backend);
+    return;
+  }
+  await assert.rejects(selectBackend('auto', { device: 'cuda' }), (err: unknown) => {
+    assert.ok(err instanceof UnavailableError);
+    assert.match(err.message, /^device cuda: no backend here can use a GPU \(tensorflow-gpu: .*; libtorch: .*\); train on the CPU with device: cpu/);
+    return true;
+  });
 });
 
 test('an unknown backend name is an error that lists the valid ones', async () => {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,29 @@ export interface TorchInfo {
   threads: number;
   device: string;
   mkldnn: boolean;
+  /** A usable CUDA: a CUDA build that sees at least one GPU. */
   cuda: boolean;
+  /** Linked against libtorch_cuda (absent from addons built before this field existed). */
+  cudaBuild?: boolean;
+  /** GPUs this libtorch sees (0 on a CPU-only build). */
+  cudaDevices?: number;
+  /** Built with the CUDA runtime headers, which CUDA graphs need. */
+  cudaHeaders?: boolean;
+  cudnn?: boolean;
+}
+
+/** What `npm install` (native/install.mjs) found and did, kept in native/install.json. */
+export interface InstallRecord {
+  status: 'built' | 'skipped' | 'failed';
+  /** The one line the install printed. */
+  line: string;
+  /** Where libtorch came from (LIBTORCH_DIR, the system's libtorch-dev, a PyTorch installation). */
+  source?: string;
+  torchVersion?: string;
+  cuda?: boolean;
+  cudaInclude?: string;
+  abi?: string;
+  date?: string;
 }
 
 /** A tensor handle: a slot number in the addon's table of live libtorch tensors. */
@@ -70,14 +92,13 @@ export interface TorchAddon {
 }
 
 const ADDON = join('native', 'build', 'Release', 'epsilab_torch.node');
+const INSTALL_RECORD = join('native', 'install.json');
 
-/** The built addon next to this package (the nearest folder above this file that holds it), or EPSILAB_LIBTORCH_ADDON. */
-export function addonPath(): string | null {
-  const fromEnv = process.env.EPSILAB_LIBTORCH_ADDON;
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
+/** The nearest folder above this file that holds `relative`, or null. */
+function findUp(relative: string): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, ADDON);
+    const candidate = join(dir, relative);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) return null;
@@ -85,10 +106,32 @@ export function addonPath(): string | null {
   }
 }
 
+/** What the last `npm install` recorded about the native build, or null where it never ran (or its record is unreadable). */
+export function installRecord(): InstallRecord | null {
+  const path = findUp(INSTALL_RECORD);
+  if (path === null) return null;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as InstallRecord;
+  } catch {
+    return null;
+  }
+}
+
+/** The built addon next to this package (the nearest folder above this file that holds it), or EPSILAB_LIBTORCH_ADDON. */
+export function addonPath(): string | null {
+  const fromEnv = process.env.EPSILAB_LIBTORCH_ADDON;
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
+  return findUp(ADDON);
+}
+
 /** Loads the addon, or says why it cannot be loaded. */
 export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string } {
   const path = addonPath();
-  if (path === null) return { addon: null, why: 'libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)' };
+  if (path === null) {
+    const record = process.env.EPSILAB_LIBTORCH_ADDON ? null : installRecord();
+    const said = record && record.status !== 'built' ? `; npm install said: ${record.line}` : '';
+    return { addon: null, why: `libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)${said}` };
+  }
   // OpenMP worker threads spin between kernels by default; on a busy machine (parallel trials, other jobs) the spinning
   // steals the cores the work needs and a step can take 10x longer. libgomp reads this once, when libtorch loads.
   process.env.OMP_WAIT_POLICY ??= 'passive';

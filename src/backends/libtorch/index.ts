@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { findBackendFactory, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import { loadAddon, type TorchInfo } from './addon.js';
+import { installRecord, loadAddon, type TorchInfo } from './addon.js';
 import { BACKEND_NAME, LibtorchBackend } from './backend.js';
 import { libtorchKernels } from './kernels/index.js';
 
@@ -22,12 +22,13 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
   if (!loaded.addon) return { ok: false, why: loaded.why };
   const addon = loaded.addon;
   const envThreads = Number(process.env.EPSILAB_TORCH_THREADS);
+  const device = opts.device ?? process.env.EPSILAB_TORCH_DEVICE ?? 'cpu';
   let info: TorchInfo;
   try {
-    info = addon.configure({
-      threads: opts.threads ?? (envThreads > 0 ? envThreads : availableParallelism()),
-      device: opts.device ?? process.env.EPSILAB_TORCH_DEVICE ?? 'cpu',
-    });
+    info = addon.configure({ threads: opts.threads ?? (envThreads > 0 ? envThreads : availableParallelism()) });
+    const problem = deviceProblem(device, info);
+    if (problem) return { ok: false, why: problem };
+    info = addon.configure({ device });
   } catch (e) {
     return { ok: false, why: (e as Error).message };
   }
@@ -39,4 +40,21 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
   const extras = [info.mkldnn && info.device === 'cpu' ? 'oneDNN' : '', threads].filter(Boolean).join(', ');
   return { ok: true, why: `libtorch ${info.version} on ${info.device} (${extras})` };
+}
+
+/** Why this libtorch cannot place tensors on `device`, with what to do about it; null when it can. */
+export function deviceProblem(device: string, info: TorchInfo): string | null {
+  const match = /^cuda(?::(\d+))?$/.exec(device);
+  if (device === 'cpu' || !match) return null;
+  const record = installRecord();
+  const which = `libtorch ${info.version}${record?.source ? ` (${record.source})` : ''}`;
+  if (!(info.cudaBuild ?? info.cuda)) {
+    return `device ${device} needs a CUDA build of libtorch, and ${which} is CPU-only: install PyTorch with CUDA and rerun \`npm install\` (it builds against PyTorch's libtorch), or point LIBTORCH_DIR at a CUDA libtorch (native/README.md); or train with device: cpu`;
+  }
+  const count = info.cudaDevices ?? (info.cuda ? 1 : 0);
+  const visible = process.env.CUDA_VISIBLE_DEVICES;
+  if (count === 0) return `device ${device}: ${which} has CUDA but sees no GPU (\`nvidia-smi\` should list one; is the NVIDIA driver loaded${visible !== undefined ? `, and is CUDA_VISIBLE_DEVICES='${visible}' right` : ''}?); or train with device: cpu`;
+  const index = Number(match[1] ?? 0);
+  if (index >= count) return `device ${device} does not exist: ${which} sees ${count} GPU${count === 1 ? '' : 's'} (cuda:0${count > 1 ? `..cuda:${count - 1}` : ''})`;
+  return null;
 }
