@@ -1,70 +1,168 @@
 // Builds the libtorch addon at `npm install` when libtorch is found, else says why in one line. Never fails the install:
-// without the addon, `backend: auto` moves on to the next backend.
+// without the addon, `backend: auto` moves on to the next backend. What it found and did goes to native/install.json,
+// which `epsilab doctor` and the backend's error messages read.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const logPath = join(here, 'install.log');
+const recordPath = join(here, 'install.json');
 const say = (line) => console.log(`epsilab libtorch backend: ${line}`);
 
 /** A libtorch is usable when its ATen headers and libtorch_cpu are both there. */
 function usable(include, lib) {
-  return existsSync(join(include, 'ATen', 'ATen.h')) && existsSync(join(lib, 'libtorch_cpu.so'));
+  return existsSync(join(include || '/usr/include', 'ATen', 'ATen.h')) && existsSync(join(lib, 'libtorch_cpu.so'));
 }
 
-/** Where libtorch is: LIBTORCH_DIR, the distribution's libtorch-dev, or the copy inside a PyTorch installation. */
+/** [major, minor, patch] from torch/version.h (the same file the addon compiles against), or null. */
+function torchVersion(include) {
+  const file = join(include || '/usr/include', 'torch', 'csrc', 'api', 'include', 'torch', 'version.h');
+  if (!existsSync(file)) return null;
+  const text = readFileSync(file, 'utf8');
+  const part = (name) => Number(new RegExp(`#define TORCH_VERSION_${name}\\s+(\\d+)`).exec(text)?.[1] ?? NaN);
+  const v = [part('MAJOR'), part('MINOR'), part('PATCH')];
+  return v.every(Number.isFinite) ? v : null;
+}
+
+/** The C++ ABI libc10 was built with: its std::string symbols carry the `cxx11` tag only under the new ABI. */
+function abiOfLibrary(lib) {
+  try {
+    return readFileSync(join(lib, 'libc10.so')).includes('B5cxx11') ? '1' : '0';
+  } catch {
+    return '1';
+  }
+}
+
+/** The libtorch inside a PyTorch installation that `python3` imports, with the ABI flag it reports. */
+function pytorch() {
+  for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean)) {
+    const probe = spawnSync(python, ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'], { encoding: 'utf8' });
+    if (probe.status !== 0) continue;
+    const [torchDir, abi] = probe.stdout.trim().split('\n');
+    const [include, lib] = [join(torchDir, 'include'), join(torchDir, 'lib')];
+    if (usable(include, lib)) return { include, lib, abi, torchDir, source: `PyTorch's libtorch in ${torchDir}` };
+  }
+  return null;
+}
+
+function systemLibtorch() {
+  if (!existsSync('/usr/include/ATen/ATen.h')) return null;
+  const libs = ['/usr/lib', '/usr/lib64', ...readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => join('/usr/lib', d))];
+  const lib = libs.find((d) => existsSync(join(d, 'libtorch_cpu.so')));
+  // The system include directory is searched anyway; naming it again would break the C++ headers' #include_next.
+  return lib ? { include: '', lib, abi: abiOfLibrary(lib), source: `the system's libtorch in ${lib}` } : null;
+}
+
+const hasCuda = (torch) => existsSync(join(torch.lib, 'libtorch_cuda.so'));
+
+/**
+ * Where libtorch is: LIBTORCH_DIR, else a CUDA PyTorch installation (so a GPU machine gets a CUDA build even where the
+ * distribution's CPU-only libtorch-dev is also installed), else the distribution's libtorch-dev, else a CPU PyTorch.
+ */
 function findLibtorch() {
   const dir = process.env.LIBTORCH_DIR;
   if (dir) {
     const [include, lib] = [join(dir, 'include'), join(dir, 'lib')];
     if (!usable(include, lib)) return { why: `LIBTORCH_DIR=${dir} has no include/ATen/ATen.h or lib/libtorch_cpu.so` };
-    return { include, lib, abi: process.env.LIBTORCH_CXX11_ABI ?? '1', source: `LIBTORCH_DIR ${dir}` };
+    return { include, lib, abi: process.env.LIBTORCH_CXX11_ABI ?? abiOfLibrary(lib), source: `LIBTORCH_DIR ${dir}` };
   }
-  if (existsSync('/usr/include/ATen/ATen.h')) {
-    const libs = ['/usr/lib', '/usr/lib64', ...readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => join('/usr/lib', d))];
-    const lib = libs.find((d) => existsSync(join(d, 'libtorch_cpu.so')));
-    // The system include directory is searched anyway; naming it again would break the C++ headers' #include_next.
-    if (lib) return { include: '', lib, abi: '1', source: `system libtorch in ${lib}` };
-  }
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const probe = spawnSync(python, ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'], { encoding: 'utf8' });
-    if (probe.status !== 0) continue;
-    const [torchDir, abi] = probe.stdout.trim().split('\n');
-    const [include, lib] = [join(torchDir, 'include'), join(torchDir, 'lib')];
-    if (usable(include, lib)) return { include, lib, abi, source: `PyTorch's libtorch in ${torchDir}` };
-  }
-  return { why: 'no libtorch found (install libtorch-dev or PyTorch, or set LIBTORCH_DIR); skipping the native backend' };
+  const fromPython = pytorch();
+  if (fromPython && hasCuda(fromPython)) return fromPython;
+  const found = systemLibtorch() ?? fromPython;
+  return found ?? { why: 'no libtorch found (install libtorch-dev or PyTorch, or set LIBTORCH_DIR); skipping the native backend' };
 }
 
-function build(torch) {
+/**
+ * Folders to add for the CUDA runtime headers (null when there are none) (cuda_runtime_api.h and, for ATen's CUDA context, cuBLAS and cuSPARSE): CUDA_HOME,
+ * the toolkit that holds nvcc, /usr/local/cuda, the system, or the `nvidia` packages installed beside a pip PyTorch.
+ */
+function cudaIncludes(torch) {
+  const nvcc = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nvcc')).find((p) => existsSync(p));
+  const toolkit = [process.env.CUDA_HOME, process.env.CUDA_PATH, nvcc && dirname(dirname(realpathSync(nvcc))), '/usr/local/cuda', '/usr']
+    .filter(Boolean).map((d) => join(d, 'include'));
+  const wheels = torch.torchDir ? join(dirname(torch.torchDir), 'nvidia') : null;
+  const fromWheels = wheels && existsSync(wheels) ? readdirSync(wheels).map((d) => join(wheels, d, 'include')).filter((d) => existsSync(d)) : [];
+  const runtime = [...toolkit, ...fromWheels].find((d) => existsSync(join(d, 'cuda_runtime_api.h')));
+  // The system folder is searched anyway; naming it again would break the C++ headers' #include_next.
+  return runtime ? [...new Set([runtime, ...fromWheels])].filter((d) => d !== '/usr/include') : null;
+}
+
+/** The compiler node-gyp will call, or why there is none. */
+function compilerProblem() {
+  const cxx = process.env.CXX ?? 'g++';
+  const probe = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
+  return probe.status === 0 ? null : `no C++ compiler (${cxx} not found: install g++, or set CXX); skipping the native backend`;
+}
+
+/** The first line of the compiler log that says what went wrong. */
+function firstError() {
+  try {
+    return readFileSync(logPath, 'utf8').split('\n').find((l) => /\berror\b/i.test(l) && !/^gyp (ERR|info)/.test(l))?.trim().slice(0, 240) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function build(torch, record) {
   let gyp;
   try {
     gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
   } catch {
-    return 'node-gyp is not installed; skipping the native backend';
+    return { status: 'skipped', line: 'node-gyp is not installed; skipping the native backend' };
   }
+  const compiler = compilerProblem();
+  if (compiler) return { status: 'skipped', line: compiler };
+  const version = torchVersion(torch.include);
+  if (!version) return { status: 'skipped', line: `${torch.source} has no torch/version.h; skipping the native backend` };
+  record.torchVersion = version.join('.');
+  if (version[0] < 1 || (version[0] === 1 && version[1] < 13)) return { status: 'skipped', line: `libtorch ${record.torchVersion} (${torch.source}) is older than 1.13; skipping the native backend` };
+  const cuda = hasCuda(torch);
+  const cudaInclude = cuda ? cudaIncludes(torch) : null;
+  Object.assign(record, { cuda, cudaHeaders: cudaInclude !== null, cudaInclude: cudaInclude?.join(' ') ?? '', abi: torch.abi });
+  // ATen's headers require C++20 from PyTorch 2.12 on; older ones were written for C++14/17.
+  const std = version[0] > 2 || (version[0] === 2 && version[1] >= 12) ? 'c++20' : 'c++17';
   const nodePrefix = dirname(dirname(process.execPath));
   const nodedir = existsSync(join(nodePrefix, 'include', 'node', 'common.gypi')) ? [`--nodedir=${nodePrefix}`] : [];
-  const cuda = existsSync(join(torch.lib, 'libtorch_cuda.so')) ? '1' : '0';
   const args = [gyp, 'rebuild', `--directory=${here}`, `--jobs=${process.env.JOBS ?? 2}`, ...nodedir, '--',
-    `-Dlibtorch_include=${torch.include}`, `-Dlibtorch_lib=${torch.lib}`, `-Dcxx11_abi=${torch.abi}`, `-Dwith_cuda=${cuda}`];
+    `-Dlibtorch_include=${torch.include}`, `-Dlibtorch_lib=${torch.lib}`, `-Dcxx11_abi=${torch.abi}`, `-Dwith_cuda=${cuda ? 1 : 0}`,
+    `-Dcuda_headers=${cudaInclude !== null ? 1 : 0}`, `-Dcuda_include=${cudaInclude?.join(' ') ?? ''}`, `-Dcxx_std=${std}`];
   mkdirSync(dirname(logPath), { recursive: true });
   const log = openSync(logPath, 'w');
   const started = Date.now();
   const run = spawnSync(process.execPath, args, { stdio: ['ignore', log, log], timeout: 20 * 60 * 1000 });
-  if (run.status !== 0) return `build failed (log: native/install.log); the other backends still work`;
+  if (run.status !== 0) {
+    const error = firstError();
+    return { status: 'failed', line: `build against ${torch.source} failed${error ? `: ${error}` : ''} (full log: native/install.log); the other backends still work` };
+  }
   const addon = join(here, 'build', 'Release', 'epsilab_torch.node');
   const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { encoding: 'utf8' });
-  if (load.status !== 0) return `built but does not load: ${load.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error'}`;
-  return `built against ${torch.source}${cuda === '1' ? ' with CUDA' : ''} in ${Math.round((Date.now() - started) / 1000)} s`;
+  if (load.status !== 0) {
+    const error = load.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error';
+    const abiHint = /undefined symbol: .*(cxx11|Ss|basic_string)/.test(error) ? ` (a C++ ABI mismatch: rerun with LIBTORCH_CXX11_ABI=${torch.abi === '1' ? 0 : 1})` : '';
+    return { status: 'failed', line: `built against ${torch.source} but does not load: ${error}${abiHint}` };
+  }
+  const gpu = !cuda ? '' : cudaInclude !== null ? ' with CUDA' : ' with CUDA (no CUDA runtime headers found, so no CUDA graphs: set CUDA_HOME to a CUDA toolkit and rebuild)';
+  return { status: 'built', line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}, in ${Math.round((Date.now() - started) / 1000)} s` };
+}
+
+/** Keeps what the install found, written whole or not at all. */
+function writeRecord(record) {
+  const tmp = `${recordPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ ...record, date: new Date().toISOString() }, null, 2)}\n`);
+  renameSync(tmp, recordPath);
 }
 
 if (process.env.EPSILAB_SKIP_NATIVE) {
-  say('EPSILAB_SKIP_NATIVE is set; skipping the native backend');
+  const line = 'EPSILAB_SKIP_NATIVE is set; skipping the native backend';
+  writeRecord({ status: 'skipped', line });
+  say(line);
 } else {
   const torch = findLibtorch();
-  say(torch.why ?? build(torch));
+  const record = torch.why ? { status: 'skipped', line: torch.why } : { source: torch.source };
+  if (!torch.why) Object.assign(record, build(torch, record));
+  writeRecord(record);
+  say(record.line);
 }

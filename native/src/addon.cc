@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 #include <malloc.h>
 
+#include <torch/csrc/api/include/torch/cuda.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <thread>
@@ -20,6 +21,9 @@ static void tuneAllocator() {
 #endif
 }
 
+// GPUs this libtorch sees: torch::cuda asks libtorch_cuda when it is linked and answers 0 otherwise, without CUDA headers.
+static int cudaDevices() { return EPSILAB_WITH_CUDA ? static_cast<int>(torch::cuda::device_count()) : 0; }
+
 static Napi::Object describe(Napi::Env env) {
   auto info = Napi::Object::New(env);
   info.Set("version", TORCH_VERSION);
@@ -27,7 +31,20 @@ static Napi::Object describe(Napi::Env env) {
   info.Set("device", currentDevice().str());
   info.Set("mkldnn", at::hasMKLDNN());
   info.Set("cuda", at::hasCUDA());
+  info.Set("cudaBuild", static_cast<bool>(EPSILAB_WITH_CUDA));
+  info.Set("cudaDevices", cudaDevices());
+  info.Set("cudaHeaders", static_cast<bool>(EPSILAB_CUDA_HEADERS));
+  info.Set("cudnn", EPSILAB_WITH_CUDA && torch::cuda::cudnn_is_available());
   return info;
+}
+
+// Where a tensor on `device` can live, or why not (the TypeScript side words the advice; this guards the addon itself).
+static void checkDevice(const c10::Device& device) {
+  if (device.is_cpu()) return;
+  if (!device.is_cuda()) throw std::invalid_argument("device " + device.str() + " is not supported (cpu or cuda:N)");
+  if (!EPSILAB_WITH_CUDA) throw std::invalid_argument("this libtorch was built without CUDA");
+  int count = cudaDevices();
+  if (device.index() >= count || count == 0) throw std::invalid_argument("device " + device.str() + " does not exist (" + std::to_string(count) + " GPUs)");
 }
 
 static Napi::Value configure(const Napi::CallbackInfo& info) {
@@ -38,7 +55,7 @@ static Napi::Value configure(const Napi::CallbackInfo& info) {
   }
   if (opts.Has("device") && !opts.Get("device").IsUndefined()) {
     c10::Device device(opts.Get("device").As<Napi::String>().Utf8Value());
-    if (device.is_cuda() && !at::hasCUDA()) throw std::invalid_argument("this libtorch was built without CUDA");
+    checkDevice(device);
     currentDevice() = device;
   }
   return describe(info.Env());
@@ -54,7 +71,7 @@ static Napi::Value memory(const Napi::CallbackInfo& info) {
 
 // Waits for queued device work (a no-op on the CPU, where every kernel is synchronous).
 static Napi::Value sync(const Napi::CallbackInfo& info) {
-  if (!currentDevice().is_cpu()) at::zeros({1}, optionsFor(at::kFloat)).cpu();
+  if (currentDevice().is_cuda()) torch::cuda::synchronize(currentDevice().has_index() ? currentDevice().index() : -1);
   return info.Env().Undefined();
 }
 

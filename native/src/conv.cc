@@ -57,7 +57,7 @@ static Napi::Value conv2d(const Napi::CallbackInfo& info) {
   auto g = geometry(info[2]);
   auto x = toNCHW(padUneven(tensorAt(info[0]), g), g);
   auto w = filterToATen(tensorAt(info[1]), g);
-  auto y = at::convolution(x, w, c10::nullopt, g.stride, g.padding, g.dilation, false, {0, 0}, g.depthwise ? x.size(1) : 1);
+  auto y = at::convolution(x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, g.depthwise ? x.size(1) : 1);
   return wrap(info.Env(), fromNCHW(y, g));
 }
 
@@ -70,7 +70,7 @@ static Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
   int64_t n = s[0], c = g.channelsFirst ? s[1] : s[3], h = g.channelsFirst ? s[2] : s[1], wd = g.channelsFirst ? s[3] : s[2];
   auto placeholder = at::empty({n, c, h + g.extraTop + g.extraBottom, wd + g.extraLeft + g.extraRight},
                                optionsFor(dy.scalar_type()).memory_format(g.format()));
-  auto dx = std::get<0>(at::convolution_backward(dy, placeholder, w, c10::nullopt, g.stride, g.padding, g.dilation, false,
+  auto dx = std::get<0>(at::convolution_backward(dy, placeholder, w, kNone, g.stride, g.padding, g.dilation, false,
                                                  {0, 0}, g.depthwise ? c : 1, {true, false, false}));
   if (g.uneven()) dx = dx.narrow(2, g.extraTop, h).narrow(3, g.extraLeft, wd);
   return wrap(info.Env(), fromNCHW(dx, g));
@@ -83,7 +83,7 @@ static Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   auto dy = toNCHW(tensorAt(info[1]), g);
   auto hwio = ints(info[2]);
   auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
-  auto dw = std::get<1>(at::convolution_backward(dy, x, placeholder, c10::nullopt, g.stride, g.padding, g.dilation, false,
+  auto dw = std::get<1>(at::convolution_backward(dy, x, placeholder, kNone, g.stride, g.padding, g.dilation, false,
                                                  {0, 0}, g.depthwise ? x.size(1) : 1, {false, true, false}));
   return wrap(info.Env(), filterFromATen(dw, hwio, g));
 }

@@ -5,12 +5,12 @@ namespace epsilab {
 
 using at::Tensor;
 
-static c10::optional<Tensor> optionalAt(const Napi::Value& id) {
-  if (id.IsNull() || id.IsUndefined()) return c10::nullopt;
+static Optional<Tensor> optionalAt(const Napi::Value& id) {
+  if (id.IsNull() || id.IsUndefined()) return kNone;
   return tensorAt(id);
 }
 
-static bool perChannel(const Tensor& x, const c10::optional<Tensor>& t) {
+static bool perChannel(const Tensor& x, const Optional<Tensor>& t) {
   return !t || (t->dim() == 1 && t->size(0) == x.size(x.dim() - 1));
 }
 
@@ -51,7 +51,7 @@ static Napi::Value batchNormTrainGrad(const Napi::CallbackInfo& info) {
   auto format = at::MemoryFormat::ChannelsLast;
   auto [dx, dScale, dOffset] = at::native_batch_norm_backward(
       nchw(tensorAt(info[0])).contiguous(format), nchw(tensorAt(info[1])).contiguous(format), tensorAt(info[2]),
-      c10::nullopt, c10::nullopt, tensorAt(info[3]), tensorAt(info[4]), true, num(info[5]), {true, true, true});
+      kNone, kNone, tensorAt(info[3]), tensorAt(info[4]), true, num(info[5]), {true, true, true});
   return wrapAll(info.Env(), {nhwc(dx), dScale, dOffset});
 }
 

@@ -2,11 +2,24 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <napi.h>
+#include <torch/csrc/api/include/torch/version.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace epsilab {
+
+// PyTorch 2.2 made c10::optional an alias of std::optional and later releases drop the alias; 1.13 has its own type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+template <typename T>
+using Optional = std::optional<T>;
+inline constexpr std::nullopt_t kNone = std::nullopt;
+#else
+template <typename T>
+using Optional = c10::optional<T>;
+inline constexpr c10::nullopt_t kNone = c10::nullopt;
+#endif
 
 // dtype codes shared with the TypeScript side: 0 float32, 1 int32, 2 bool.
 at::ScalarType scalarTypeOf(int code);

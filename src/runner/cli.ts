@@ -7,6 +7,7 @@ import { EpsilabError, UnavailableError } from '../util/errors.js';
 import { EXIT, type Command } from './command.js';
 import { UsageError } from '../util/errors.js';
 import { compressCommand } from './commands/compress.js';
+import { doctorCommand } from './commands/doctor.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
@@ -21,7 +22,7 @@ import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand];
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand, doctorCommand];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 
