@@ -22,9 +22,10 @@ const USAGE = `node dist/bench/libtorch.js [options]
   --infer-steps N  batch-1024 inference turns per engine (default 5)
   --threads N      threads for libtorch and PyTorch alike (default: all cores, ${availableParallelism()} here)
   --skip-wasm      leave out the wasm backend (its batch-128 step takes seconds)
+  --device D       cpu (default) or cuda[:N]: on a GPU, PyTorch also runs with CUDA graphs, and wasm is left out
+  --python P       the Python whose PyTorch to compare with (default: $PYTHON, else /usr/bin/python3)
   --json FILE      also write every timing as JSON`;
 
-const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/libtorch_pytorch.py', import.meta.url));
 const TRAIN_BATCH = 128;
 const BIG_BATCH = 1024;
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     'infer-steps': { type: 'string', default: '5' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-wasm': { type: 'boolean', default: false },
+    device: { type: 'string', default: 'cpu' },
+    python: { type: 'string', default: process.env.PYTHON ?? '/usr/bin/python3' },
     json: { type: 'string' },
     worker: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -51,7 +54,9 @@ const env = {
   MALLOC_TRIM_THRESHOLD_: String(2 ** 30),
   MALLOC_TOP_PAD_: String(2 ** 26),
   EPSILAB_TORCH_THREADS: args.threads,
+  EPSILAB_TORCH_DEVICE: args.device,
 };
+const onGpu = args.device !== 'cpu';
 
 /**
  * Worker: the benchmark's model, loss and optimizer (as bench/measure.ts builds them) on one tfjs backend, serving the
@@ -146,11 +151,12 @@ async function turns(engines: Engine[], command: 'train' | 'infer', n: number): 
 
 async function main(): Promise<void> {
   const me = fileURLToPath(import.meta.url);
-  const torch = (channelsLast: boolean) => [TORCH_SCRIPT, '--threads', args.threads!, ...(channelsLast ? ['--channels-last'] : [])];
+  const torch = (channelsLast: boolean, graph = false) => [TORCH_SCRIPT, '--threads', args.threads!, '--device', args.device!, ...(channelsLast ? ['--channels-last'] : []), ...(graph ? ['--cuda-graph'] : [])];
   const candidates = [
     new Engine('tfjs libtorch', process.execPath, [me, '--worker', 'libtorch']),
-    new Engine('PyTorch channels-last', PYTHON, torch(true)),
-    new Engine('PyTorch NCHW', PYTHON, torch(false)),
+    new Engine('PyTorch channels-last', args.python!, torch(true)),
+    new Engine('PyTorch NCHW', args.python!, torch(false)),
+    ...(onGpu ? [new Engine('PyTorch channels-last CUDA graphs', args.python!, torch(true, true))] : []),
   ];
   const engines: Engine[] = [];
   const unavailable: string[] = [];
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
   await turns(engines, 'train', Number(args.steps));
   await turns(engines, 'infer', Number(args['infer-steps']));
   for (const e of engines) e.stop();
-  if (!args['skip-wasm']) {
+  if (!args['skip-wasm'] && !onGpu) {
     const wasm = new Engine('tfjs wasm', process.execPath, [me, '--worker', 'wasm']);
     const why = await wasm.start();
     if (why) unavailable.push(`| tfjs wasm | not available: ${why} | | | |`);
@@ -191,14 +197,14 @@ function report(engines: Engine[], unavailable: string[]): void {
   };
   const rate = (batch: number, seconds: number[]) => `${(batch / median(seconds)).toFixed(1)} / ${(batch / best(seconds)).toFixed(1)}`;
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
-  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
+  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
   console.log('');
   console.log(`| engine | train img/s, batch ${TRAIN_BATCH} (median / best) | inference img/s, batch ${BIG_BATCH} (median / best) | train vs PyTorch channels-last (paired median / best) | inference vs PyTorch channels-last |`);
   console.log('|---|---|---|---|---|');
   for (const e of engines) console.log(`| ${e.name} | ${rate(TRAIN_BATCH, e.seconds.train)} | ${rate(BIG_BATCH, e.seconds.infer)} | ${ratio(e, 'train')} | ${ratio(e, 'infer')} |`);
   for (const line of unavailable) console.log(line);
   console.log(`\n# ${args.steps} training and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after)`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), engines: engines.map((e) => ({ engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
 }
 
 if (args.help) console.log(USAGE);
