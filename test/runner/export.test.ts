@@ -1,27 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { loadExperiment } from '../../src/config/load.js';
-import { executeRun } from '../../src/runner/execute.js';
 import { decodeTensor } from '../../src/models/onnx/graph.js';
 import { openSession, runLogits } from '../../src/models/onnx/runtime.js';
 import { buildDataset } from '../../src/train/build.js';
 import { tf } from '../../src/backends/tfjs.js';
 import { projectRoot } from '../../src/util/paths.js';
+import { tinyRun, trainConfig } from '../helpers/tiny-run.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 const { onnx } = onnxProto;
 
 test('`epsilab export --format onnx` writes a graph and model-zoo test data of real test images that onnxruntime reproduces', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-export-'));
-  const file = join(dir, 'tiny.yaml');
   // An ε-ResNet-8 on the first 48 / 12 images of the shipped Fashion-MNIST subset, two steps: any trained weights do.
-  writeFileSync(
-    file,
+  const { dir, file, runDir } = tinyRun(
+    'export',
     `experiment: tiny-export
 backend: cpu
 seed: 3
@@ -34,9 +31,8 @@ loss: { type: cross-entropy }
 train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
 `,
   );
+  assert.equal((await trainConfig(file, runDir)).code, 0);
   const e = await loadExperiment(file);
-  const runDir = join(dir, 'run');
-  assert.equal(await executeRun({ config: e.config, configText: e.text, configDir: dir, runDir, registry: e.registry, log: () => {} }), 0);
 
   const r = spawnSync(process.execPath, [BIN, 'export', runDir, '--format', 'onnx', '--images', '5'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
