@@ -117,3 +117,22 @@ export function readConfigDir(runDir: string): string {
   const file = join(runDir, 'env.json');
   return existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { config_dir?: string }).config_dir ?? runDir) : runDir;
 }
+
+/** The parts of env.json that decide whether a run can be reproduced bit for bit. */
+export interface RunEnv {
+  epsilab: string;
+  git: { commit: string | null; dirty: boolean | null };
+  packages: Record<string, string | null>;
+  node: string;
+  cpu: { model: string; flags?: string[] | null };
+  threads?: { backend: number | null };
+  config_dir: string;
+  seed: number;
+  backend: { name: string };
+}
+
+/** env.json, or null when the run has none. */
+export function readEnv(runDir: string): RunEnv | null {
+  const file = join(runDir, 'env.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunEnv) : null;
+}

@@ -13,6 +13,7 @@ import { exportCommand } from './commands/export.js';
 import { listCommand } from './commands/list.js';
 import { planCommand } from './commands/plan.js';
 import { printConfigCommand } from './commands/print-config.js';
+import { reproCommand } from './commands/repro.js';
 import { resumeCommand } from './commands/resume.js';
 import { runCommand } from './commands/run.js';
 import { plotCommand } from './commands/plot.js';
@@ -22,7 +23,7 @@ import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand, doctorCommand];
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, reproCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand, doctorCommand];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 
