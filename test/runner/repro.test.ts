@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 test('`epsilab repro` re-runs the quickstart (reduced by --set) and finds every metric equal on the same backend, warning about what changed', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-repro-'));
+  const dir = tempDir('repro');
   const runDir = join(dir, 'run');
   // The quickstart config itself, cut to ResNet-8, 64/50 images and 2 steps so the test takes seconds; wasm as every install has it.
   const sets = ['backend=wasm', 'model.depth=8', 'train.epochs=1', 'train.steps_per_epoch=2', 'train.batch_size=16', 'train.eval_batch_size=50', 'dataset.subset={train: {first: 64}, test: {first: 50}}'];
