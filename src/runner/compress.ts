@@ -7,7 +7,7 @@ import { buildComponent, buildDataset, buildModel, context, transformedShape } f
 import { DISCARDED_PRINT_ONE } from '../train/gate-tracking.js';
 import { evaluate } from '../train/evaluate.js';
 import { exportModel, readExportedModel } from '../run/model-files.js';
-import { timeInference } from '../train/inference-timing.js';
+import { timeInference, timeOnnxInference } from '../train/inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import type { Loss } from '../train/types.js';
 import type { Model } from '../models/types.js';
@@ -40,6 +40,10 @@ function lastDiscardReadings(runDir: string): { epoch: number; step: number; blo
   const blocks = Object.fromEntries(Object.entries(last).filter(([k]) => k.endsWith('/is_discarded')).map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]));
   if (Object.keys(blocks).length === 0) throw new UsageError(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
   return { epoch: last.epoch, step: last.step, blocks };
+}
+
+function ms(seconds: number): string {
+  return (1000 * seconds).toFixed(2);
 }
 
 /** Largest |w| over a block's conv kernels. */
@@ -96,6 +100,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   const after = await evaluate(tf, compressed, loss, dataset, config.transforms.test, config.train.eval_batch_size, config.seed);
   const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
   const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
+  const ortBefore = await timeOnnxInference(original, o.timingRepeats);
+  const ortAfter = await timeOnnxInference(compressed, o.timingRepeats);
   const totalBlocks = Object.keys(readings.blocks).length;
   const record = {
     source: { run_dir: runDir, epoch: readings.epoch, step: readings.step },
@@ -106,8 +112,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
     block_map: plan.blockMap,
     weight_check: { mode: o.weightCheck, tolerance: o.weightTolerance, disagreements },
     last_gate_off_but_kept: offButKept,
-    before: { error: before.error, top5_error: before.top5Error, params: parameterCount(original.variables), flops: original.flops(), inference: tBefore },
-    after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter },
+    before: { error: before.error, top5_error: before.top5Error, params: parameterCount(original.variables), flops: original.flops(), inference: tBefore, onnxruntime: ortBefore },
+    after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter, onnxruntime: ortAfter },
     backend: backend.name,
   };
   const dir = join(runDir, 'compressed');
@@ -118,7 +124,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   o.log(
     `removed ${plan.discarded.length} of ${totalBlocks} blocks (${plan.discarded.join(', ') || 'none'}); structure [${plan.model.structure}]; ` +
       `error ${(100 * before.error).toFixed(2)}% → ${(100 * after.error).toFixed(2)}%; params ${record.before.params} → ${record.after.params}; ` +
-      `${tBefore.images_per_sec.toFixed(1)} → ${tAfter.images_per_sec.toFixed(1)} img/s; written to ${dir}`,
+      `${tBefore.images_per_sec.toFixed(1)} → ${tAfter.images_per_sec.toFixed(1)} img/s; onnxruntime ${ms(ortBefore.latency_seconds)} → ${ms(ortAfter.latency_seconds)} ms at batch 1, ` +
+      `${ortBefore.images_per_sec.toFixed(1)} → ${ortAfter.images_per_sec.toFixed(1)} img/s at batch ${ortAfter.batch}; written to ${dir}`,
   );
   original.dispose();
   compressed.dispose();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Model } from '../models/types.js';
 
@@ -25,4 +26,61 @@ export async function timeInference(tf: typeof tfc, model: Model, batch: number,
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   return { batch, repeats, median_seconds: median, images_per_sec: batch / median };
+}
+
+/** Batch size of the onnxruntime throughput figure. */
+export const ONNX_THROUGHPUT_BATCH = 128;
+
+export interface OnnxTiming {
+  runtime: string;
+  /** Intra-op threads onnxruntime ran with. */
+  threads: number;
+  /** Median wall time of one batch-1 forward pass. */
+  latency_seconds: number;
+  latency_repeats: number;
+  batch: number;
+  repeats: number;
+  /** Median wall time of one forward pass of `batch` images, and the images per second it gives. */
+  median_seconds: number;
+  images_per_sec: number;
+}
+
+/**
+ * The model exported to ONNX and timed in onnxruntime (CPU, one session, `threads` intra-op threads): median batch-1
+ * latency over 4× `repeats` passes and median batch-128 time over `repeats` passes, each after one warm-up pass.
+ */
+export async function timeOnnxInference(model: Model, repeats: number, threads = availableParallelism()): Promise<OnnxTiming> {
+  const { encodeModelGraph, openSession, runLogits } = await import('../models/onnx/runtime.js');
+  const session = await openSession(encodeModelGraph(model), threads);
+  const [h, w, c] = model.inputShape;
+  let seed = 7;
+  const random = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
+  const median = async (batch: number, times: number) => {
+    const x = random(batch * c * h * w);
+    await runLogits(session, x, [batch, c, h, w]);
+    const seconds: number[] = [];
+    for (let i = 0; i < times; i++) {
+      const start = performance.now();
+      await runLogits(session, x, [batch, c, h, w]);
+      seconds.push((performance.now() - start) / 1000);
+    }
+    return seconds.sort((a, b) => a - b)[Math.floor(times / 2)];
+  };
+  try {
+    const latency = await median(1, 4 * repeats);
+    const batchTime = await median(ONNX_THROUGHPUT_BATCH, repeats);
+    const version = (await import('onnxruntime-node')).env.versions.common;
+    return {
+      runtime: `onnxruntime-node ${version} (cpu)`,
+      threads,
+      latency_seconds: latency,
+      latency_repeats: 4 * repeats,
+      batch: ONNX_THROUGHPUT_BATCH,
+      repeats,
+      median_seconds: batchTime,
+      images_per_sec: ONNX_THROUGHPUT_BATCH / batchTime,
+    };
+  } finally {
+    await session.release();
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { compressRun } from '../../src/runner/compress.js';
 import { TINY_COMMON, tinyRun, trainConfig } from '../helpers/tiny-run.js';
+import type { OnnxTiming } from '../../src/train/inference-timing.js';
 
 /** A tiny run on the cpu backend: per-pixel mean, cross-entropy, and `body` for the rest (seed, data, model, ...). */
 async function tinyExperiment(name: string, body: string) {
@@ -35,10 +36,14 @@ test('compressing a run whose blocks were forced off removes them and leaves the
     discarded: string[];
     structure: number[];
     discard_first_block: number[];
-    before: { error: number; params: number; flops: number };
-    after: { error: number; params: number; flops: number };
+    before: { error: number; params: number; flops: number; onnxruntime: OnnxTiming };
+    after: { error: number; params: number; flops: number; onnxruntime: OnnxTiming };
     weight_check: { disagreements: { block: string }[] };
   };
+  for (const t of [record.before.onnxruntime, record.after.onnxruntime]) {
+    assert.equal(t.batch, 128);
+    assert.ok(t.latency_seconds > 0 && t.images_per_sec > 0, 'both networks are timed in onnxruntime');
+  }
   assert.deepEqual(record.discarded, ['res1.0', 'res1.1', 'res2.0', 'res2.1', 'res3.0', 'res3.1']);
   assert.deepEqual(record.structure, [0, 0, 0]);
   assert.deepEqual(record.discard_first_block, [1, 1, 1]);
@@ -48,6 +53,7 @@ test('compressing a run whose blocks were forced off removes them and leaves the
   assert.equal(record.weight_check.disagreements.length, 6, 'two epochs of weight decay cannot collapse the weights: every block is reported');
   const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
   assert.deepEqual(result.compression.discarded, record.discarded);
+  assert.match(result.compression.after.onnxruntime.runtime, /^onnxruntime-node /);
   const cfg = JSON.parse(readFileSync(join(runDir, 'compressed', 'compression.json'), 'utf8'));
   assert.deepEqual(cfg.structure, [0, 0, 0]);
 });
