@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import type { DatasetSplits, ImageSet } from './types.js';
 import { selectImages } from './image-set.js';
 
@@ -57,4 +58,27 @@ export function splitsWithSubsets(
   subset: { train?: SubsetRule; test?: SubsetRule },
 ): DatasetSplits {
   return { ...base, train: applySubset(train, subset.train), test: applySubset(test, subset.test) };
+}
+
+/**
+ * The training-set size a dataset section fixes before any data is read, with the path that fixes it: a `subset` of N
+ * (or `subset.train` of N or `{first: N}`) or a generated set's `train_size`; the smallest when several do.
+ */
+export function knownTrainSize(dataset: Record<string, any>): { size: number; from: string } | undefined {
+  const train = dataset.subset?.train;
+  const candidates: [unknown, string][] = [
+    [dataset.subset, 'dataset.subset'],
+    [train, 'dataset.subset.train'],
+    [train?.first, 'dataset.subset.train.first'],
+    [dataset.train_size, 'dataset.train_size'],
+  ];
+  const known = candidates.filter((c): c is [number, string] => typeof c[0] === 'number').map(([size, from]) => ({ size, from }));
+  return known.sort((a, b) => a.size - b.size)[0];
+}
+
+/** A dataset's check: the training batch must fit the training set it keeps (else not one full batch per epoch). */
+export function batchFitsTrainingSet(dataset: Record<string, any>, config: { train: { batch_size: number } }, atRoot: (path: string) => Position | undefined): Diagnostic[] {
+  const known = knownTrainSize(dataset);
+  if (!known || config.train.batch_size <= known.size) return [];
+  return [error(`train.batch_size (${config.train.batch_size}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, atRoot('train.batch_size'))];
 }

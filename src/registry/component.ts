@@ -21,6 +21,19 @@ export interface BuildContext {
   log: (line: string) => void;
 }
 
+/** What a component's `check` sees besides its own parameters. */
+export interface CheckContext {
+  /** The display path of the component's section (`schedule`, `distillation.stages[0].schedule`). */
+  path: string;
+  /** The whole validated config, for rules that relate this component to another section. */
+  config: Record<string, any>;
+  /** Points at a path from the config's root (`train.batch_size`). */
+  atRoot: (path: string) => Position | undefined;
+  find(kind: Kind, type: string): Component | undefined;
+  /** Runs the check of a component nested in this one's params (a distillation stage's schedule) at `path` below it. */
+  checkNested(kind: Kind, section: { type: string } & Record<string, unknown>, path: string): Diagnostic[];
+}
+
 /**
  * A component: one file, one definition. `params` is a TypeBox object schema: it yields both the JSON Schema that
  * ajv checks and (through Static) the TypeScript type `build` receives. `type` is the name a config uses.
@@ -32,7 +45,7 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
   params: P;
   build(params: Static<P>, ctx: BuildContext): Out | Promise<Out>;
   /** Cross-field rules the schema cannot say; `at` takes a path relative to this component's section. */
-  check?(params: Static<P>, at: (path: string) => Position | undefined): Diagnostic[];
+  check?(params: Static<P>, at: (path: string) => Position | undefined, ctx: CheckContext): Diagnostic[];
   /** Models: the taps their output names and the parts that can train alone, known without building them. */
   parts?(params: Static<P>): { taps: string[]; stages: string[] };
 }

@@ -171,8 +171,8 @@ test('cross-field rules: schedule epochs must increase, batch must fit the subse
   const text = mutate('[[0, 0.1], [5, 0.01]]', '[[0, 0.1], [5, 0.01], [5, 0.001]]').replace('batch_size: 8', 'batch_size: 100').replace('epsilon: 2.5', 'epsilon: 2.5\n  freeze: c');
   const { lines } = await problems({ 'x.yaml': text });
   assert.deepEqual(lines, [
+    'x.yaml:9:11 model.freeze names no stage (stages: a, b)',
     'x.yaml:13:38 schedule.boundaries[2][0] must be greater than the epoch before it (5): epochs in [[epoch, value], ...] must strictly increase (got 5)',
     'x.yaml:15:33 train.batch_size (100) is larger than the training set (dataset.subset = 64 images): not one full batch per epoch',
-    'x.yaml:9:11 model.freeze names no stage (stages: a, b)',
   ]);
 });

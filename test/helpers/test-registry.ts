@@ -2,6 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../src/registry/component.js';
 import { createRegistry } from '../../src/registry/registry.js';
 import { error } from '../../src/util/diagnostics.js';
+import { batchFitsTrainingSet } from '../../src/data/dataset-params.js';
+import { increasingEpochs } from '../../src/components/schedule/pairs.js';
 
 /** Test-only components: the real registry changes as components are added, these do not. */
 const pairs = (description: string) => Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Number()]), { minItems: 1, description });
@@ -13,6 +15,7 @@ export const testRegistry = createRegistry([
     doc: 'Tiny random images.',
     params: Type.Object({ subset: Type.Integer({ minimum: 1, default: 64, description: 'Training images.' }) }, { additionalProperties: false }),
     build: () => null,
+    check: (p, _at, ctx) => batchFitsTrainingSet(p, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   }),
   defineComponent({
     kind: 'model',
@@ -51,6 +54,7 @@ export const testRegistry = createRegistry([
     doc: 'Piecewise constant.',
     params: Type.Object({ boundaries: pairs('[[epoch, value], ...]') }, { additionalProperties: false }),
     build: () => null,
+    check: (p, at, ctx) => increasingEpochs(p.boundaries, 'boundaries', ctx.path, at),
   }),
   defineComponent({ kind: 'loss', type: 'toy-xent', doc: 'Cross-entropy.', params: Type.Object({}, { additionalProperties: false }), build: () => null }),
   defineComponent({

@@ -83,3 +83,14 @@ test('a stage that trains a part the student does not have is a config error at 
     return true;
   });
 });
+
+test("a stage's own schedule is checked like a top-level one: its epochs must increase", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-epochs-'));
+  const file = write(dir);
+  writeFileSync(file, readFileSync(file, 'utf8').replace('schedule: { type: step, initial: 0.1 }', 'schedule: { type: piecewise, values: [[0, 0.1], [0, 0.01]] }'));
+  await assert.rejects(loadExperiment(file), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.diagnostics[0].message, /^distillation\.stages\[0\]\.schedule\.values\[1\]\[0\] must be greater than the epoch before it/);
+    return true;
+  });
+});

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { Callback } from '../../train/types.js';
-import { EpochValuePairs, valueAt } from '../schedule/pairs.js';
+import { EpochValuePairs, valueAt, increasingEpochs } from '../schedule/pairs.js';
 
 export const epsilonSchedule = defineComponent({
   kind: 'callback',
@@ -11,6 +11,7 @@ export const epsilonSchedule = defineComponent({
     { values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') },
     { additionalProperties: false },
   ),
+  check: (params, at, ctx) => increasingEpochs(params.values, 'values', ctx.path, at),
   build(params): Callback {
     const pairs = params.values as [number, number][];
     return {

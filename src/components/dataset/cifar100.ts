@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
 import { readCifarBinary } from '../../data/cifar-binary.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets } from '../../data/dataset-params.js';
+import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
 const SOURCE: DatasetSource = {
@@ -26,6 +26,7 @@ export const cifar100 = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
     const labelIndex = params.label === 'fine' ? 1 : 0;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, splitsWithSubsets } from '../../data/dataset-params.js';
+import { CommonDatasetParams, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
 import { classFolders, scanImageFolder } from '../../data/image-folder.js';
 import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
 
@@ -21,6 +21,7 @@ export const imageFolder = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   build(params, ctx): DatasetSplits {
     const candidates = userPathCandidates(params.path, ctx.configDir);
     const root = candidates.find((dir) => existsSync(join(dir, params.train_dir)) && existsSync(join(dir, params.test_dir)));

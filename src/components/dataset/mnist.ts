@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets } from '../../data/dataset-params.js';
+import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
 import { IDX_FILES, readIdxDataset } from '../../data/idx-dataset.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
@@ -28,6 +28,7 @@ export const mnist = defineComponent({
   type: 'mnist',
   doc: 'MNIST handwritten digits: 60,000 training and 10,000 test 28×28 grey images, read from the original IDX files.',
   params: Type.Object({ ...CommonDatasetParams, ...DownloadParam }, { additionalProperties: false }),
+  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
     const { train, test } = readIdxDataset(found.files);

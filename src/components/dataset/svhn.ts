@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets } from '../../data/dataset-params.js';
+import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 import { readSvhnMat, svhnImageSet } from '../../data/svhn-mat.js';
 
@@ -34,6 +34,7 @@ export const svhn = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const names = ['train_32x32.mat', 'test_32x32.mat', ...(params.use_extra ? ['extra_32x32.mat'] : [])];
     const found = await locateDataset(source(names), { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });

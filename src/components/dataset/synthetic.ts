@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, splitsWithSubsets } from '../../data/dataset-params.js';
+import { CommonDatasetParams, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
 import { syntheticImages } from '../../data/synthetic.js';
 
 const { subset } = CommonDatasetParams;
@@ -24,6 +24,7 @@ export const synthetic = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   build(params, ctx): DatasetSplits {
     const seed = params.seed ?? ctx.seed;
     const common = { numClasses: params.num_classes, shape: [params.height, params.width, params.channels] as [number, number, number], noise: params.noise, seed };

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { Schedule } from '../../train/types.js';
-import { EpochValuePairs } from './pairs.js';
+import { EpochValuePairs, increasingEpochs } from './pairs.js';
 
 interface AdaptiveState {
   current: number;
@@ -32,6 +32,7 @@ export const adaptiveOnDiscard = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, at, ctx) => [...increasingEpochs(params.initial, 'initial', ctx.path, at), ...increasingEpochs(params.after_discard, 'after_discard', ctx.path, at)],
   build(params): Schedule {
     const initial = params.initial as [number, number][];
     const after = params.after_discard as [number, number][];

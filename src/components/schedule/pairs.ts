@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { error, type Diagnostic, type Position } from '../../util/diagnostics.js';
 
 /** `[[epoch, value], ...]`: the value applies from that (0-based) epoch on, i.e. after that many epochs have ended. */
 export function EpochValuePairs(description: string) {
@@ -22,4 +23,16 @@ export function withWarmup(value: number, epoch: number, p: { warmup_epochs: num
   if (epoch >= p.warmup_epochs) return value;
   const f = p.warmup_start_factor;
   return value * (f + ((1 - f) * epoch) / p.warmup_epochs);
+}
+
+/** `[[epoch, value], ...]` lists must have strictly increasing epochs; each problem is reported at its epoch. */
+export function increasingEpochs(pairs: unknown, key: string, path: string, at: (rel: string) => Position | undefined): Diagnostic[] {
+  if (!Array.isArray(pairs)) return [];
+  const out: Diagnostic[] = [];
+  for (let i = 1; i < pairs.length; i++) {
+    if (pairs[i][0] <= pairs[i - 1][0]) {
+      out.push(error(`${path}.${key}[${i}][0] must be greater than the epoch before it (${pairs[i - 1][0]}): epochs in [[epoch, value], ...] must strictly increase (got ${pairs[i][0]})`, at(`${key}[${i}][0]`)));
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { Schedule } from '../../train/types.js';
-import { EpochValuePairs, valueAt, WarmupParams, withWarmup } from './pairs.js';
+import { EpochValuePairs, valueAt, WarmupParams, withWarmup, increasingEpochs } from './pairs.js';
 
 export const piecewise = defineComponent({
   kind: 'schedule',
@@ -15,6 +15,7 @@ export const piecewise = defineComponent({
     },
     { additionalProperties: false },
   ),
+  check: (params, at, ctx) => increasingEpochs(params.values, 'values', ctx.path, at),
   build(params): Schedule {
     const pairs = params.values as [number, number][];
     const before = params.initial ?? pairs[0][1];

@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { componentSections, knownTrainSize } from '../../config/checks.js';
+import { componentSections } from '../../config/checks.js';
+import { knownTrainSize } from '../../data/dataset-params.js';
 import { loadExperiment, type ExperimentConfig } from '../../config/load.js';
 import { displayPath } from '../../config/paths.js';
 import { defaultRunDir } from '../../run/run-folder.js';
@@ -48,7 +49,7 @@ Exit codes: 0 planned, 2 bad config or usage.`,
 /** Steps per epoch and in all, when the training-set size is known before loading data. */
 function steps(config: ExperimentConfig): string {
   const { epochs, batch_size: batch, drop_remainder: drop, steps_per_epoch: cap } = config.train;
-  const n = knownTrainSize(config)?.size;
+  const n = knownTrainSize(config.dataset)?.size;
   if (n === undefined) return cap ? `at most ${cap} per epoch (train.steps_per_epoch), at most ${cap * epochs} in all` : "per epoch: the training set's size / batch size (known once the data is read)";
   const perEpoch = Math.min(drop ? Math.floor(n / batch) : Math.ceil(n / batch), cap ?? Infinity);
   return `${perEpoch} per epoch (${n} images / batch ${batch}${cap ? `, capped at ${cap}` : ''}), ${perEpoch * epochs} in all`;
