@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { componentSections, runChecks, type At } from './checks.js';
 import { positionAt, toDocument } from './document.js';
-import { ConfigError, displayFile, error, type Diagnostic } from '../util/diagnostics.js';
+import { displayFile, error, type Diagnostic } from '../util/diagnostics.js';
+import { ConfigError } from '../util/errors.js';
 import { displayPath } from './paths.js';
 import { loadWithExtends } from './extends.js';
 import { applyOverrides } from './overrides.js';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
-import { ConfigError, displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
+import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
+import { ConfigError } from '../util/errors.js';
 import { relocateSyntaxError } from './yaml-hints.js';
 
 /** A YAML value that remembers where each part of it was written. Only plain data: maps, lists, scalars. */

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { projectRoot } from '../util/paths.js';
 import { downloadFile, extractTarGz } from './download.js';
-import { EpsilabError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 
 /** Where a dataset's files may be found and how to fetch them. */
 export interface DatasetSource {
@@ -36,7 +36,7 @@ export interface Located {
 }
 
 /** A dataset that is nowhere epsilab looked; the message lists each place and how to get the data. */
-export class DatasetNotFoundError extends EpsilabError {
+export class DatasetNotFoundError extends UserError {
   override name = 'DatasetNotFoundError';
 }
 

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, formatDiagnostics } from '../util/diagnostics.js';
+import { formatDiagnostics } from '../util/diagnostics.js';
 import { didYouMean } from '../registry/suggest.js';
 import { projectRoot } from '../util/paths.js';
-import { EpsilabError, UnavailableError } from '../util/errors.js';
+import { ConfigError, EpsilabError, UsageError, UserError } from '../util/errors.js';
 import { EXIT, type Command } from './command.js';
-import { UsageError } from '../util/errors.js';
 import { compressCommand } from './commands/compress.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evalCommand } from './commands/eval.js';
@@ -75,23 +74,32 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(formatDiagnostics(e.diagnostics));
-      return EXIT.badInput;
-    }
-    const code = (e as { code?: unknown }).code;
-    if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      console.error(`epsilab ${command.name}: ${(e as Error).message}\nRun 'epsilab ${command.name} --help' for usage.`);
-      return EXIT.badInput;
-    }
-    if (e instanceof EpsilabError) {
-      console.error(process.env.EPSILAB_DEBUG ? (e.stack ?? e.message) : `epsilab ${command.name}: ${e.message}`);
-      return e instanceof UnavailableError ? EXIT.badInput : EXIT.failed;
-    }
-    if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
-    else console.error(`epsilab ${command.name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);
-    return EXIT.failed;
+    return report(command.name, e);
   }
+}
+
+/**
+ * What escaped a command, told the user: a user's mistake (UserError: a config's diagnostics, wrong arguments, a file
+ * for another command) exits 2 with its message and no stack; an expected failure (EpsilabError) exits 1 with its
+ * message; anything else is our bug, one line (or the stack with EPSILAB_DEBUG=1), exit 1.
+ */
+function report(name: string, e: unknown): number {
+  if (e instanceof ConfigError) {
+    console.error(formatDiagnostics(e.diagnostics));
+    return e.exitCode;
+  }
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`epsilab ${name}: ${(e as Error).message}\nRun 'epsilab ${name} --help' for usage.`);
+    return EXIT.badInput;
+  }
+  if (e instanceof UserError || (e instanceof EpsilabError && !process.env.EPSILAB_DEBUG)) {
+    console.error(`epsilab ${name}: ${e.message}`);
+    return e.exitCode;
+  }
+  if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
+  else console.error(`epsilab ${name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);
+  return EXIT.failed;
 }
 
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadExperiment, type LoadedExperiment } from '../config/load.js';
-import { ConfigError, error, type Diagnostic } from '../util/diagnostics.js';
+import { error, type Diagnostic } from '../util/diagnostics.js';
+import { ConfigError } from '../util/errors.js';
 import { runId } from '../run/run-id.js';
 import { combinations, readSweep, type Override, type SweepSource } from './expand.js';
 import type { HParamValue, Trial } from './trial.js';

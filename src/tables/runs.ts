@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readResult, type RunResult } from '../run/run-folder.js';
-import { EpsilabError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import type { LedgerData, LedgerEntry } from '../sweep/ledger.js';
 import { globFolders } from './glob.js';
 import type { RunSelection } from './spec.js';
@@ -66,7 +66,7 @@ export function selectRuns(selection: RunSelection, cwd = process.cwd()): Select
   }
   for (const sweep of selection.sweeps) {
     const ledgerFile = join(root, sweep, 'ledger.json');
-    if (!existsSync(ledgerFile)) throw new EpsilabError(`sweep ${sweep} has not run: ${ledgerFile} does not exist (run its sweep file with \`epsilab sweep\` first)`);
+    if (!existsSync(ledgerFile)) throw new UserError(`sweep ${sweep} has not run: ${ledgerFile} does not exist (run its sweep file with \`epsilab sweep\` first)`);
     const ledger = JSON.parse(readFileSync(ledgerFile, 'utf8')) as LedgerData;
     for (const entry of Object.values(ledger.trials)) {
       const id = `${sweep}/${entry.dir}`;

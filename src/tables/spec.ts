@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, error } from '../util/diagnostics.js';
+import { error } from '../util/diagnostics.js';
+import { ConfigError } from '../util/errors.js';
 import { positionAt, toDocument } from '../config/document.js';
 import { validateDocument } from '../config/validate.js';
 import { loadYamlWithPositions } from '../config/yaml-source.js';

@@ -22,14 +22,6 @@ export interface Diagnostic {
   pos?: Position;
 }
 
-/** A user's mistake in a config (or another YAML file): carries every diagnostic found, never a stack trace. */
-export class ConfigError extends Error {
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map((d) => d.message).join('; '));
-    this.name = 'ConfigError';
-  }
-}
-
 export function error(message: string, pos?: Position): Diagnostic {
   return { severity: 'error', message, pos };
 }

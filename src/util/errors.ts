@@ -1,14 +1,38 @@
-/** A failure whose message is complete advice for the user (a missing dataset): printed as is, never as an internal error. */
+import type { Diagnostic } from './diagnostics.js';
+
+/**
+ * An expected failure whose message is complete: the CLI prints it as is, without a stack trace, and exits with
+ * `exitCode`. Anything else that escapes a command is an internal error (our bug), printed as such with exit 1.
+ */
 export class EpsilabError extends Error {
   override name = 'EpsilabError';
+  /** A failure of the run itself (a corrupt download, a checkpoint that cannot be read) exits 1 like a failed run. */
+  readonly exitCode: number = 1;
 }
 
-/** Wrong arguments: printed with a pointer to `--help`, exit 2, no stack trace. */
-export class UsageError extends Error {
+/**
+ * A user's mistake (a bad config, a file given to the wrong command, a missing dataset, an unavailable backend):
+ * the message says what is wrong and what to do instead; exit 2.
+ */
+export class UserError extends EpsilabError {
+  override name = 'UserError';
+  override readonly exitCode: number = 2;
+}
+
+/** Wrong arguments: printed with a pointer to `--help`. */
+export class UsageError extends UserError {
   override name = 'UsageError';
 }
 
-/** The user asked for something this machine does not have (a backend, a GPU): printed as is, exit 2 like other bad input. */
-export class UnavailableError extends EpsilabError {
+/** The user asked for something this machine does not have (a backend, a GPU): the message says what to do instead. */
+export class UnavailableError extends UserError {
   override name = 'UnavailableError';
+}
+
+/** Mistakes in a config (or another YAML file): carries every diagnostic found, printed compiler style. */
+export class ConfigError extends UserError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join('; '));
+    this.name = 'ConfigError';
+  }
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError, formatDiagnostics, type Diagnostic } from '../../src/util/diagnostics.js';
+import { formatDiagnostics, type Diagnostic } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { VALID, testRegistry } from '../helpers/test-registry.js';
 import { tempFiles as files } from '../helpers/tmp.js';
 

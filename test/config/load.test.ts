@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { runId } from '../../src/run/run-id.js';
 import { loadYamlWithPositions } from '../../src/config/yaml-source.js';
 import { toDocument } from '../../src/config/document.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function diagnostics(model: string): Promise<[string, number, number][]> {

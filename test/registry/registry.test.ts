@@ -10,7 +10,7 @@ import { walkComponents } from '../../src/registry/conformance.js';
 import { SCHEMA_FILES, schemaText } from '../../src/runner/commands/schemas.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { VALID, testRegistry } from '../helpers/test-registry.js';
 import { tempFiles as files } from '../helpers/tmp.js';
 

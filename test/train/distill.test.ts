@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { ConfigError } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { executeRun } from '../../src/runner/execute.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
 

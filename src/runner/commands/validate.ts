@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import { loadExperiment } from '../../config/load.js';
 import { resolveSweep } from '../../sweep/resolve.js';
 import { loadTableSpec } from '../../tables/spec.js';
-import { ConfigError, formatDiagnostics } from '../../util/diagnostics.js';
+import { formatDiagnostics } from '../../util/diagnostics.js';
 import { parseYaml } from '../../config/yaml-source.js';
 import { EXIT, type Command } from '../command.js';
-import { UsageError } from '../../util/errors.js';
+import { ConfigError, UsageError } from '../../util/errors.js';
 
 /** A kind of YAML file `validate` knows; the first whose `matches` says yes validates the file (throwing ConfigError). */
 export interface FileKind {
