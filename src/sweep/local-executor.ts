@@ -2,28 +2,24 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { finishAttempt, requeue, startAttempt, type Ledger, type LedgerEntry, type LocalJob, type Outcome } from './ledger.js';
+import { finishAttempt, requeue, startAttempt, type LedgerEntry, type LocalJob, type Outcome } from './ledger.js';
 import { logTail } from './log-tail.js';
 import { running, signalGroup, trialProcesses } from './processes.js';
+import type { Executor, SweepLaunch } from './executor.js';
 import type { LocalExecutor } from './sweep-file.js';
-import { confirmDone, trialFiles, type SweepObserver, type Trial, type TrialCommand } from './trial.js';
+import { confirmDone, trialFiles, type Trial } from './trial.js';
 
-export interface LocalRunOptions {
-  executor: LocalExecutor;
-  /** Trials of the sweep; those already done are skipped. */
-  trials: Trial[];
-  ledger: Ledger;
-  command: TrialCommand;
-  observer: SweepObserver;
-  /** Aborting cancels: running trials get SIGTERM (they checkpoint), nothing new starts. */
-  cancel: AbortSignal;
-  env?: NodeJS.ProcessEnv;
+/** A sweep's `executor: { type: local }` section: trials as child processes of this one. */
+export function localExecutor(executor: LocalExecutor): Executor {
+  return { type: 'local', launch: (o) => runLocal({ ...o, executor }) };
 }
+
+type LocalRunOptions = SweepLaunch & { executor: LocalExecutor };
 
 type Work = { trial: Trial; orphans?: number[] };
 
-/** Trials as child processes, at most `max_parallel` at once; a free slot takes the next trial at once. */
-export async function runLocal(o: LocalRunOptions): Promise<void> {
+/** Trials as child processes, at most `max_parallel` at once; a free slot takes the next trial at once (a cancel sends them SIGTERM). */
+async function runLocal(o: LocalRunOptions): Promise<void> {
   const queue = await reconcile(o);
   const stoppers = new Set<() => void>();
   const onCancel = () => stoppers.forEach((stop) => stop());

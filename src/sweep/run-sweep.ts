@@ -3,10 +3,12 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 import { addTrials, countStates, Ledger, type LedgerEntry, type TrialState } from './ledger.js';
-import { runLocal } from './local-executor.js';
+import type { Executor } from './executor.js';
+import { localExecutor } from './local-executor.js';
 import { progressDisplay } from './progress.js';
 import { resolveSweep, type ResolvedSweep } from './resolve.js';
-import { runSlurm } from './slurm-executor.js';
+import { slurmExecutor } from './slurm-executor.js';
+import type { SweepExecutor } from './sweep-file.js';
 import { withHParams, writeSweepExperiment } from './sweep-hparams.js';
 import { trialFiles, type SweepObserver, type Trial, type TrialCommand } from './trial.js';
 
@@ -69,13 +71,16 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   if (before.counts.done === trials.length) return before;
   const display = o.observer ?? progressDisplay(trials.length, before.counts.done);
   const observer = withHParams(display);
-  const common = { trials, ledger, observer, command: o.command ?? defaultCommand, cancel: o.cancel ?? new AbortController().signal, env: o.env };
-  const executor = source.spec.executor;
+  const cancel = o.cancel ?? new AbortController().signal;
   try {
-    if (executor.type === 'local') await runLocal({ ...common, executor });
-    else await runSlurm({ ...common, executor, sweep: source.spec.sweep, sweepDir: dir, wait: o.wait ?? true });
+    await executorFor(source.spec.executor).launch({ sweep: source.spec.sweep, sweepDir: dir, trials, ledger, observer, command: o.command ?? defaultCommand, cancel, env: o.env, wait: o.wait ?? true });
   } finally {
     display.stop?.();
   }
   return summarize(ledger, trials);
+}
+
+/** The executor a sweep file's `executor` section names. */
+export function executorFor(spec: SweepExecutor): Executor {
+  return spec.type === 'local' ? localExecutor(spec) : slurmExecutor(spec);
 }

@@ -2,29 +2,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { finishAttempt, startAttempt, type Ledger, type Outcome, type SlurmJob } from './ledger.js';
+import { finishAttempt, startAttempt, type Outcome, type SlurmJob } from './ledger.js';
 import { logTail } from './log-tail.js';
 import { FINAL_STATES, sbatch, scancel, scontrolJobs, squeueStates, type SlurmTaskState } from './slurm-cli.js';
 import { reconcileSlurm } from './slurm-reconcile.js';
 import { readTaskRecord, type TaskLine } from './slurm-task.js';
+import type { Executor, SweepLaunch } from './executor.js';
 import type { SlurmExecutor } from './sweep-file.js';
-import { confirmDone, trialFiles, type SweepObserver, type Trial, type TrialCommand } from './trial.js';
+import { confirmDone, trialFiles, type Trial } from './trial.js';
 
-export interface SlurmRunOptions {
-  executor: SlurmExecutor;
-  sweep: string;
-  sweepDir: string;
-  trials: Trial[];
-  ledger: Ledger;
-  command: TrialCommand;
-  observer: SweepObserver;
-  /** Aborting cancels: the sweep's jobs get scancel, and the ledger records them cancelled once Slurm says so. */
-  cancel: AbortSignal;
-  /** Environment for the Slurm commands (SLURM_CONF for a local cluster); the jobs inherit it. */
-  env?: NodeJS.ProcessEnv;
-  /** false: return once submitted; running the sweep again follows the jobs. */
-  wait: boolean;
+/** A sweep's `executor: { type: slurm }` section: trials as one Slurm job array, followed through squeue and scontrol. */
+export function slurmExecutor(executor: SlurmExecutor): Executor {
+  return { type: 'slurm', launch: (o) => runSlurm({ ...o, executor }) };
 }
+
+type SlurmRunOptions = SweepLaunch & { executor: SlurmExecutor };
 
 const LAUNCHER = fileURLToPath(new URL('./slurm-task.js', import.meta.url));
 /** squeue must miss a job this many polls in a row before it counts as forgotten (a poll can race a submission). */
@@ -32,8 +24,8 @@ const MISSES_BEFORE_FORGOTTEN = 2;
 /** A cancelled sweep stops waiting for a Slurm that does not answer after this many polls. */
 const GIVE_UP_AFTER_FAILURES = 10;
 
-/** Submits the trials not done as one job array and follows them until every one has an outcome. */
-export async function runSlurm(o: SlurmRunOptions): Promise<void> {
+/** Submits the trials not done as one job array and follows them until every one has an outcome (a cancel sends them scancel). */
+async function runSlurm(o: SlurmRunOptions): Promise<void> {
   const { watch, submit } = await reconcileSlurm(o);
   if (submit.length && !o.cancel.aborted) for (const [jobId, trial] of await submitTrials(o, submit)) watch.set(jobId, trial);
   if (!o.wait) {

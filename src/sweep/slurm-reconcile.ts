@@ -3,7 +3,7 @@ import { ownerElsewhere } from './local-executor.js';
 import { requeue, type LedgerEntry, type SlurmJob } from './ledger.js';
 import { trialProcesses } from './processes.js';
 import { jobsByCommand } from './slurm-cli.js';
-import type { SlurmRunOptions } from './slurm-executor.js';
+import type { SweepLaunch } from './executor.js';
 import { readTaskRecord, type TaskLine } from './slurm-task.js';
 import type { Trial } from './trial.js';
 
@@ -12,7 +12,7 @@ import type { Trial } from './trial.js';
  * earlier sweep process are followed by their job id; one whose sbatch had not answered is found again by its
  * task file (in squeue, or in the record the job wrote), else re-queued.
  */
-export async function reconcileSlurm(o: SlurmRunOptions): Promise<{ watch: Map<string, Trial>; submit: Trial[] }> {
+export async function reconcileSlurm(o: SweepLaunch): Promise<{ watch: Map<string, Trial>; submit: Trial[] }> {
   const data = o.ledger.read();
   const watch = new Map<string, Trial>();
   const submit: Trial[] = [];
@@ -61,7 +61,7 @@ function idsOf(jobId: string): Partial<SlurmJob> {
   return { job_id: jobId, array_job_id: array, slurm_state: 'UNKNOWN', ...(task !== undefined ? { array_task_id: Number(task) } : {}) };
 }
 
-async function recoverJobId(o: SlurmRunOptions, trial: Trial, job: SlurmJob, found: Map<string, string | null>): Promise<string | null> {
+async function recoverJobId(o: SweepLaunch, trial: Trial, job: SlurmJob, found: Map<string, string | null>): Promise<string | null> {
   if (!existsSync(job.tasks_file)) return null;
   const lines = readFileSync(job.tasks_file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TaskLine);
   const index = lines.findIndex((l) => l.id === trial.id);
