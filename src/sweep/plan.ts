@@ -1,19 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseYaml } from '../config/yaml-source.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import { resolveSweep } from './resolve.js';
 import type { SweepExecutor } from './sweep-file.js';
-
-/** A file is a sweep when its top level has a `sweep:` key (experiment configs have `experiment:`). */
-export async function isSweepFile(file: string): Promise<boolean> {
-  try {
-    const { root } = parseYaml({ file, text: await readFile(file, 'utf8') });
-    return root?.kind === 'map' && root.entries.has('sweep');
-  } catch {
-    return false;
-  }
-}
 
 function executorLine(x: SweepExecutor): string {
   if (x.type === 'local') return `local, ${x.max_parallel} at a time`;

@@ -2,11 +2,13 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, formatDiagnostics } from '../../src/util/diagnostics.js';
+import { formatDiagnostics } from '../../src/util/diagnostics.js';
+import { ConfigError } from '../../src/util/errors.js';
 import { loadExperiment } from '../../src/config/load.js';
 import { runId } from '../../src/run/run-id.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { isSweepFile, planSweepLines } from '../../src/sweep/plan.js';
+import { fileKind } from '../../src/runner/file-kind.js';
+import { planSweepLines } from '../../src/sweep/plan.js';
 import { resolveSweep } from '../../src/sweep/resolve.js';
 import { workspace, writeSweepFile } from '../helpers/sweep.js';
 import { removeTempDirs } from '../helpers/tmp.js';
@@ -112,8 +114,8 @@ test('plan lists every trial with its id and state; sweep files are told from co
   assert.ok(lines.includes('trials    4 (4 to run)'), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('executor  slurm (1 cpu, 2 at a time)')));
   assert.match(lines.at(-1)!, /^[0-9a-f]{12}  new    model\.epsilon=2,seed=1$/);
-  assert.equal(await isSweepFile(file), true);
-  assert.equal(await isSweepFile(w.base), false);
+  assert.equal(await fileKind(file), 'sweep file');
+  assert.equal(await fileKind(w.base), 'experiment config');
 });
 
 test('every sweep shipped in configs/sweeps expands into valid trials', async () => {

@@ -6,8 +6,9 @@ import { knownTrainSize } from '../../data/dataset-params.js';
 import { loadExperiment, type ExperimentConfig } from '../../config/load.js';
 import { displayPath } from '../../config/paths.js';
 import { defaultRunDir } from '../../run/run-folder.js';
-import { isSweepFile, planSweep } from '../../sweep/plan.js';
+import { planSweep } from '../../sweep/plan.js';
 import { EXIT, type Command } from '../command.js';
+import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
 
 export const planCommand: Command = {
@@ -26,7 +27,7 @@ Exit codes: 0 planned, 2 bad config or usage.`,
   async run(argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
     if (positionals.length !== 1) throw new UsageError('plan takes exactly one config file');
-    if (await isSweepFile(positionals[0])) return planSweep(positionals[0]);
+    if ((await expectFileKind(positionals[0], ['experiment config', 'sweep file'])) === 'sweep file') return planSweep(positionals[0]);
     const { config } = await loadExperiment(positionals[0], values.set ?? []);
     const rows: [string, string][] = [
       ['experiment', config.experiment + (config.description ? ` (${config.description})` : '')],

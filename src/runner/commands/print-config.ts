@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadExperiment } from '../../config/load.js';
 import { EXIT, type Command } from '../command.js';
+import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
 
 export const printConfigCommand: Command = {
@@ -17,6 +18,7 @@ Exit codes: 0 printed, 2 bad config or usage.`,
   async run(argv) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
     if (positionals.length !== 1) throw new UsageError('print-config takes exactly one config file');
+    await expectFileKind(positionals[0], ['experiment config']);
     const { text } = await loadExperiment(positionals[0], values.set ?? []);
     process.stdout.write(text);
     return EXIT.ok;

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { loadExperiment } from '../../config/load.js';
 import { defaultRunDir } from '../../run/run-folder.js';
 import { type Command } from '../command.js';
+import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
 
 export const runCommand: Command = {
@@ -27,6 +28,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, 130 interrupted
     });
     if (positionals.length !== 1) throw new UsageError('run takes exactly one config file');
     const file = positionals[0];
+    await expectFileKind(file, ['experiment config']);
     const { config, text, registry } = await loadExperiment(file, values.set ?? []);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
     const { executeRun } = await import('../execute.js');

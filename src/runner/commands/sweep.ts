@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { planSweepLines } from '../../sweep/plan.js';
 import { runSweep } from '../../sweep/run-sweep.js';
 import { EXIT, type Command } from '../command.js';
+import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
 
 export const sweepCommand: Command = {
@@ -33,6 +34,7 @@ file or config, 130 interrupted.`,
       options: { resume: { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false }, status: { type: 'boolean', default: false } },
     });
     if (positionals.length !== 1) throw new UsageError('sweep takes exactly one sweep file');
+    await expectFileKind(positionals[0], ['sweep file']);
     if (values.status) {
       for (const line of await planSweepLines(positionals[0])) console.log(line);
       return EXIT.ok;

@@ -9,6 +9,7 @@ import { selectRuns } from '../../tables/runs.js';
 import { loadTableSpec } from '../../tables/spec.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EXIT, type Command } from '../command.js';
+import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
 
 const RENDERERS = { markdown: ['md', renderMarkdown], csv: ['csv', renderCsv], latex: ['tex', renderLatex] } as const;
@@ -38,6 +39,7 @@ Exit codes: 0 written, 1 a plot could not be drawn, 2 bad spec or usage.`,
     const format = values.format as keyof typeof RENDERERS;
     if (!(format in RENDERERS)) throw new UsageError(`--format must be markdown, csv or latex (got ${values.format})`);
     const file = positionals[0];
+    await expectFileKind(file, ['table spec']);
     const spec = await loadTableSpec(file);
     const name = basename(file, extname(file));
     const outDir = resolve(values.out ?? join(spec.runs.results, 'tables', name));

@@ -1,38 +1,27 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadExperiment } from '../../config/load.js';
 import { resolveSweep } from '../../sweep/resolve.js';
 import { loadTableSpec } from '../../tables/spec.js';
 import { formatDiagnostics } from '../../util/diagnostics.js';
-import { parseYaml } from '../../config/yaml-source.js';
 import { EXIT, type Command } from '../command.js';
+import { kindOf, topKeys, type FileKind as Kind } from '../file-kind.js';
 import { ConfigError, UsageError } from '../../util/errors.js';
 
-/** A kind of YAML file `validate` knows; the first whose `matches` says yes validates the file (throwing ConfigError). */
+/** A kind of YAML file `validate` knows; the one whose `matches` says yes validates the file (throwing ConfigError). */
 export interface FileKind {
-  name: string;
+  name: Kind;
   matches(file: string, topKeys: string[]): boolean;
   validate(file: string, sets: string[]): Promise<void>;
 }
 
-/** A file under a folder whose name starts with `_` (configs/_base/) or named `_*.yaml` is a fragment meant to be extended. */
-export function isPartialConfig(file: string): boolean {
-  return path.resolve(file).split(path.sep).slice(0, -1).some((d) => d.startsWith('_')) || path.basename(file).startsWith('_');
-}
+const kind = (name: Kind, validate: FileKind['validate']): FileKind => ({ name, matches: (file, keys) => kindOf(file, keys) === name, validate });
 
 export const FILE_KINDS: FileKind[] = [
-  { name: 'sweep file', matches: (_file, keys) => keys.includes('sweep'), validate: async (file) => void (await resolveSweep(file)) },
-  { name: 'table spec', matches: (_file, keys) => keys.includes('cells') && keys.includes('runs'), validate: async (file) => void (await loadTableSpec(file)) },
-  { name: 'partial experiment config', matches: (file) => isPartialConfig(file), validate: async (file, sets) => void (await loadExperiment(file, sets, { partial: true })) },
-  { name: 'experiment config', matches: () => true, validate: async (file, sets) => void (await loadExperiment(file, sets)) },
+  kind('sweep file', async (file) => void (await resolveSweep(file))),
+  kind('table spec', async (file) => void (await loadTableSpec(file))),
+  kind('partial experiment config', async (file, sets) => void (await loadExperiment(file, sets, { partial: true }))),
+  kind('experiment config', async (file, sets) => void (await loadExperiment(file, sets))),
 ];
-
-async function topKeys(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const { root } = parseYaml({ file, text });
-  return root?.kind === 'map' ? [...root.entries.keys()] : [];
-}
 
 export const validateCommand: Command = {
   name: 'validate',
