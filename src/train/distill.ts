@@ -6,7 +6,7 @@ import { softmaxCrossEntropy } from './losses.js';
 import { buildComponent, buildModel, context, type BuildOptions, type BuiltExperiment } from './build.js';
 import { evaluate } from './evaluate.js';
 import { readExportedModel } from '../run/model-files.js';
-import { timeInference } from './inference-timing.js';
+import { timeInference, timeOnnxInference } from './inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type StopFlag, type TrainOutcome } from './trainer.js';
 import type { Loss, Optimizer, Schedule } from './types.js';
@@ -169,14 +169,20 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
   const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats);
+  const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);
+  const sOrt = await timeOnnxInference(student, plan.timing_repeats);
   const comparison = {
-    teacher: { accuracy: 1 - ev.error, params: parameterCount(teacher.variables), flops: teacher.flops(), inference: tTime },
-    student: { accuracy: 1 - sEval.error, params: parameterCount(student.variables), flops: student.flops(), inference: sTime },
+    teacher: { accuracy: 1 - ev.error, params: parameterCount(teacher.variables), flops: teacher.flops(), inference: tTime, onnxruntime: tOrt },
+    student: { accuracy: 1 - sEval.error, params: parameterCount(student.variables), flops: student.flops(), inference: sTime, onnxruntime: sOrt },
     accuracy_difference: ev.error - sEval.error,
     inference_time_ratio: sTime.median_seconds / tTime.median_seconds,
+    onnxruntime_latency_ratio: sOrt.latency_seconds / tOrt.latency_seconds,
+    onnxruntime_time_ratio: sOrt.median_seconds / tOrt.median_seconds,
   };
   log(
-    `teacher ${(100 * (1 - ev.error)).toFixed(2)}% in ${tTime.median_seconds.toFixed(3)} s/batch; student ${(100 * (1 - sEval.error)).toFixed(2)}% in ${sTime.median_seconds.toFixed(3)} s/batch (time ×${comparison.inference_time_ratio.toFixed(3)})`,
+    `teacher ${(100 * (1 - ev.error)).toFixed(2)}% in ${tTime.median_seconds.toFixed(3)} s/batch; student ${(100 * (1 - sEval.error)).toFixed(2)}% in ${sTime.median_seconds.toFixed(3)} s/batch (time ×${comparison.inference_time_ratio.toFixed(3)}); ` +
+      `onnxruntime batch 1: ${(1000 * tOrt.latency_seconds).toFixed(2)} → ${(1000 * sOrt.latency_seconds).toFixed(2)} ms (×${comparison.onnxruntime_latency_ratio.toFixed(3)}), ` +
+      `batch ${sOrt.batch}: ${tOrt.images_per_sec.toFixed(0)} → ${sOrt.images_per_sec.toFixed(0)} img/s (time ×${comparison.onnxruntime_time_ratio.toFixed(3)})`,
   );
   return { status: 'done', training: training(), student, teacherMetrics, stages, comparison };
 }
