@@ -10,6 +10,7 @@ const SI = [
 export function formatNumber(v: number, format: Cell['format'], decimals: number, signed = false): string {
   let text: string;
   if (format === 'percent') text = (v * 100).toFixed(decimals);
+  else if (format === 'ms') text = (v * 1000).toFixed(decimals);
   else if (format === 'integer') text = Math.round(v).toLocaleString('en-US');
   else if (format === 'si') {
     const [scale, suffix] = SI.find(([s]) => Math.abs(v) >= s) ?? [1, ''];

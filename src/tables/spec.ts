@@ -52,9 +52,9 @@ export const Cell = Type.Object(
     from: Type.Union([Type.Literal('result'), Type.Literal('last-epoch')], { default: 'result', description: 'result.json, or the last metrics.jsonl line that has the key.' }),
     where: Where,
     aggregate: Type.Union(['mean', 'median', 'min', 'max'].map((a) => Type.Literal(a)), { default: 'mean', description: 'How runs in one cell (seeds) combine.' }),
-    format: Type.Union(['percent', 'number', 'integer', 'si'].map((f) => Type.Literal(f)), {
+    format: Type.Union(['percent', 'number', 'integer', 'si', 'ms'].map((f) => Type.Literal(f)), {
       default: 'number',
-      description: 'percent: ×100; integer: rounded, grouped digits; si: 1.7M style.',
+      description: 'percent: ×100; integer: rounded, grouped digits; si: 1.7M style; ms: seconds shown in milliseconds (×1000).',
     }),
     decimals: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Digits after the point.' }),
     std: Type.Boolean({ default: true, description: 'Show ± the standard deviation over runs (mean only, n > 1).' }),

@@ -145,3 +145,15 @@ test('rows over listed datasets and found depths show only the combinations a ru
   });
   assert.deepEqual(buildTable(s, selectRuns(s.runs)).rows.map((r) => r.values), [['cifar10', 20], ['cifar10', 56], ['svhn', 56]]);
 });
+
+test('a time in seconds shows in milliseconds with format ms (the onnxruntime latency columns)', () => {
+  const root = resultsDir();
+  writeRun(root, 'cifar/d20-s0', { config: config(20, 0), result: done(0.08, { compression: { after: { onnxruntime: { latency_seconds: 0.0012345 } } } }) });
+  const s = spec({
+    title: 'latency',
+    runs: { results: root, glob: ['cifar/*'] },
+    rows: [{ path: 'model.depth', label: 'Depth' }],
+    cells: [{ label: 'ORT ms', value: 'compression.after.onnxruntime.latency_seconds', format: 'ms', decimals: 2, n: false }],
+  });
+  assert.deepEqual(buildTable(s, selectRuns(s.runs)).rows[0].entries.map((e) => e.text), ['1.23']);
+});
