@@ -5,8 +5,11 @@ import type { ModelOutput, Model, NamedVariable } from '../models/types.js';
 
 /** What an optimizer component builds. */
 export interface Optimizer {
-  /** Apply one step: grads by variable name. Weight decay is the optimizer's business. */
-  step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number): void;
+  /**
+   * Apply one step: grads by variable name. Weight decay is the optimizer's business. The learning rate may be a
+   * tensor (a compiled step passes it as an input) and the step reads no values on the host.
+   */
+  step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number | tf.Scalar): void;
   /** Slot variables to checkpoint, by name. */
   slots(): Record<string, tf.Variable>;
   /** Restore slots written by `slots()` (from a checkpoint) before the next step. */

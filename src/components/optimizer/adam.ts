@@ -31,12 +31,13 @@ export const adam = defineComponent({
       return v;
     };
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number) {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar) {
         tf.tidy(() => {
           const t = slot('step', tf.scalar(0));
           t.assign(tf.add(t, 1));
-          const stepCount = t.dataSync()[0];
-          const correction = Math.sqrt(1 - params.beta2 ** stepCount) / (1 - params.beta1 ** stepCount);
+          // The bias correction is computed on the device: reading the step count would cost a host read per step.
+          const correction = tf.div(tf.sqrt(tf.sub(1, tf.pow(params.beta2, t))), tf.sub(1, tf.pow(params.beta1, t)));
+          const stepSize = tf.mul(lr, correction);
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
@@ -46,8 +47,8 @@ export const adam = defineComponent({
             const s = slot(`${v.name}/Adam_1`, v.variable);
             m.assign(tf.add(tf.mul(m, params.beta1), tf.mul(g, 1 - params.beta1)));
             s.assign(tf.add(tf.mul(s, params.beta2), tf.mul(tf.square(g), 1 - params.beta2)));
-            let w = tf.sub(v.variable, tf.mul(tf.div(m, tf.add(tf.sqrt(s), params.epsilon)), lr * correction));
-            if (decay && params.decoupled) w = tf.sub(w, tf.mul(v.variable, lr * params.weight_decay));
+            let w = tf.sub(v.variable, tf.mul(tf.div(m, tf.add(tf.sqrt(s), params.epsilon)), stepSize));
+            if (decay && params.decoupled) w = tf.sub(w, tf.mul(v.variable, tf.mul(lr, params.weight_decay)));
             v.variable.assign(w);
           }
         });

@@ -21,7 +21,7 @@ export const momentum = defineComponent({
     const tf = ctx.tf;
     const accum = new Map<string, tfc.Variable>();
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number) {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar) {
         tf.tidy(() => {
           for (const v of vars) {
             const g0 = grads[v.name];
