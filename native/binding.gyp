@@ -20,7 +20,8 @@
         "src/shape.cc",
         "src/conv.cc",
         "src/pool.cc",
-        "src/norm.cc"
+        "src/norm.cc",
+        "src/capture.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "_GLIBCXX_USE_CXX11_ABI=<(cxx11_abi)",

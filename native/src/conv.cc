@@ -1,5 +1,5 @@
 // Convolutions on NHWC data through channels-last NCHW views, forward and both gradients, depthwise included.
-#include "tensors.h"
+#include "capture.h"
 
 namespace epsilab {
 
@@ -55,37 +55,51 @@ Tensor filterFromATen(const Tensor& w, const std::vector<int64_t>& hwio, const G
 // conv2d(x, filter, params)
 static Napi::Value conv2d(const Napi::CallbackInfo& info) {
   auto g = geometry(info[2]);
-  auto x = toNCHW(padUneven(tensorAt(info[0]), g), g);
-  auto w = filterToATen(tensorAt(info[1]), g);
-  auto y = at::convolution(x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, g.depthwise ? x.size(1) : 1);
-  return wrap(info.Env(), fromNCHW(y, g));
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g](const TensorList& in) {
+    auto x = toNCHW(padUneven(in[0], g), g);
+    auto w = filterToATen(in[1], g);
+    auto y = at::convolution(x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, g.depthwise ? x.size(1) : 1);
+    return fromNCHW(y, g);
+  });
 }
 
 // conv2dBackpropInput(dy, filter, inputShape, params): the input is only a shape, so ATen gets an empty placeholder.
 static Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
   auto g = geometry(info[3]);
-  auto dy = toNCHW(tensorAt(info[0]), g);
-  auto w = filterToATen(tensorAt(info[1]), g);
   auto s = ints(info[2]);
-  int64_t n = s[0], c = g.channelsFirst ? s[1] : s[3], h = g.channelsFirst ? s[2] : s[1], wd = g.channelsFirst ? s[3] : s[2];
-  auto placeholder = at::empty({n, c, h + g.extraTop + g.extraBottom, wd + g.extraLeft + g.extraRight},
-                               optionsFor(dy.scalar_type()).memory_format(g.format()));
-  auto dx = std::get<0>(at::convolution_backward(dy, placeholder, w, kNone, g.stride, g.padding, g.dilation, false,
-                                                 {0, 0}, g.depthwise ? c : 1, {true, false, false}));
-  if (g.uneven()) dx = dx.narrow(2, g.extraTop, h).narrow(3, g.extraLeft, wd);
-  return wrap(info.Env(), fromNCHW(dx, g));
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, s](const TensorList& in) {
+    auto dy = toNCHW(in[0], g);
+    auto w = filterToATen(in[1], g);
+    int64_t n = s[0], c = g.channelsFirst ? s[1] : s[3], h = g.channelsFirst ? s[2] : s[1], wd = g.channelsFirst ? s[3] : s[2];
+    auto placeholder = at::empty({n, c, h + g.extraTop + g.extraBottom, wd + g.extraLeft + g.extraRight},
+                                 optionsFor(dy.scalar_type()).memory_format(g.format()));
+    auto dx = std::get<0>(at::convolution_backward(dy, placeholder, w, kNone, g.stride, g.padding, g.dilation, false,
+                                                   {0, 0}, g.depthwise ? c : 1, {true, false, false}));
+    if (g.uneven()) dx = dx.narrow(2, g.extraTop, h).narrow(3, g.extraLeft, wd);
+    return fromNCHW(dx, g);
+  });
 }
 
-// conv2dBackpropFilter(x, dy, filterShape, params)
+// conv2dBackpropFilter(x, dy, filterShape, params). A strided unpadded 1x1 filter sees only every stride-th input, so
+// its gradient is taken over those with stride 1: oneDNN 2.6's own strided 1x1 weight gradient on small channels-last
+// inputs gives wrong values (and can corrupt the heap), as Debian's PyTorch 1.13 shows too.
 static Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   auto g = geometry(info[3]);
-  auto x = toNCHW(padUneven(tensorAt(info[0]), g), g);
-  auto dy = toNCHW(tensorAt(info[1]), g);
   auto hwio = ints(info[2]);
-  auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
-  auto dw = std::get<1>(at::convolution_backward(dy, x, placeholder, kNone, g.stride, g.padding, g.dilation, false,
-                                                 {0, 0}, g.depthwise ? x.size(1) : 1, {false, true, false}));
-  return wrap(info.Env(), filterFromATen(dw, hwio, g));
+  bool subsample = hwio[0] == 1 && hwio[1] == 1 && !g.uneven() && g.padding[0] == 0 && g.padding[1] == 0 && (g.stride[0] > 1 || g.stride[1] > 1);
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, hwio, subsample](const TensorList& in) {
+    auto x = toNCHW(padUneven(in[0], g), g);
+    auto stride = g.stride;
+    if (subsample) {
+      x = x.slice(2, 0, kNone, stride[0]).slice(3, 0, kNone, stride[1]).contiguous(g.format());
+      stride = {1, 1};
+    }
+    auto dy = toNCHW(in[1], g);
+    auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
+    auto dw = std::get<1>(at::convolution_backward(dy, x, placeholder, kNone, stride, g.padding, g.dilation, false,
+                                                   {0, 0}, g.depthwise ? x.size(1) : 1, {false, true, false}));
+    return filterFromATen(dw, hwio, g);
+  });
 }
 
 void registerConv(Napi::Env env, Napi::Object exports) {

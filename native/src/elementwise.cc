@@ -1,7 +1,7 @@
 // Element-wise kernels. The op tables are the one list of names: JavaScript reads them to register kernels.
 #include <ATen/Parallel.h>
 
-#include "tensors.h"
+#include "capture.h"
 
 namespace epsilab {
 
@@ -116,49 +116,57 @@ static const Op& pick(const Op (&ops)[N], const Napi::Value& code) {
 
 // unary(code, x, a, b)
 static Napi::Value unary(const Napi::CallbackInfo& info) {
-  const auto& op = pick(unaryOps, info[0]);
-  return wrap(info.Env(), op.fn(tensorAt(info[1]), num(info[2]), num(info[3])));
+  auto fn = pick(unaryOps, info[0]).fn;
+  double a = num(info[2]), b = num(info[3]);
+  return op1(info.Env(), {slotOf(info[1])}, [fn, a, b](const TensorList& in) { return fn(in[0], a, b); });
 }
 
 // binary(code, a, b, outDtypeCode): tfjs decides the result dtype, ATen's promotion is corrected to it.
 static Napi::Value binary(const Napi::CallbackInfo& info) {
-  const auto& op = pick(binaryOps, info[0]);
-  auto out = op.fn(tensorAt(info[1]), tensorAt(info[2]));
+  auto fn = pick(binaryOps, info[0]).fn;
   auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
-  return wrap(info.Env(), out.scalar_type() == type ? out : out.to(type));
+  return op1(info.Env(), {slotOf(info[1]), slotOf(info[2])}, [fn, type](const TensorList& in) {
+    auto out = fn(in[0], in[1]);
+    return out.scalar_type() == type ? out : out.to(type);
+  });
 }
 
 static Napi::Value cast(const Napi::CallbackInfo& info) {
-  return wrap(info.Env(), tensorAt(info[0]).to(scalarTypeOf(info[1].As<Napi::Number>().Int32Value())));
+  auto type = scalarTypeOf(info[1].As<Napi::Number>().Int32Value());
+  return op1(info.Env(), {slotOf(info[0])}, [type](const TensorList& in) { return in[0].to(type); });
 }
 
 // select(condition, a, b, outDtypeCode)
 static Napi::Value select(const Napi::CallbackInfo& info) {
-  const auto& cond = tensorAt(info[0]);
-  const auto& a = tensorAt(info[1]);
-  const auto& b = tensorAt(info[2]);
   auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
-  return wrap(info.Env(), at::where(cond.to(at::kBool), a.to(type), b.to(type)));
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1]), slotOf(info[2])},
+             [type](const TensorList& in) { return at::where(in[0].to(at::kBool), in[1].to(type), in[2].to(type)); });
 }
 
 static Napi::Value addN(const Napi::CallbackInfo& info) {
-  auto ids = info[0].As<Napi::Array>();
-  auto sum = tensorAt(ids.Get(0u)).clone();
-  for (uint32_t i = 1; i < ids.Length(); i++) sum.add_(tensorAt(ids.Get(i)));
-  return wrap(info.Env(), sum);
+  return op1(info.Env(), slotsOf(info[0]), [](const TensorList& in) {
+    auto sum = in[0].clone();
+    for (size_t i = 1; i < in.size(); i++) sum.add_(in[i]);
+    return sum;
+  });
 }
 
 // fill(shape, value, dtypeCode): one stored element broadcast to the shape, so big constants cost nothing.
 static Napi::Value fill(const Napi::CallbackInfo& info) {
   auto type = scalarTypeOf(info[2].As<Napi::Number>().Int32Value());
-  return wrap(info.Env(), at::full({}, num(info[1]), optionsFor(type)).expand(ints(info[0])));
+  auto shape = ints(info[0]);
+  double value = num(info[1]);
+  return op1(info.Env(), {}, [type, shape, value](const TensorList&) { return at::full({}, value, optionsFor(type)).expand(shape); });
 }
 
 // range(count, start, step, dtypeCode): start + step * i, computed in double for exact integer ranges.
 static Napi::Value range(const Napi::CallbackInfo& info) {
   auto type = scalarTypeOf(info[3].As<Napi::Number>().Int32Value());
-  auto r = at::arange(info[0].As<Napi::Number>().Int64Value(), optionsFor(at::kDouble)) * num(info[2]) + num(info[1]);
-  return wrap(info.Env(), r.to(type));
+  int64_t count = info[0].As<Napi::Number>().Int64Value();
+  double start = num(info[1]), step = num(info[2]);
+  return op1(info.Env(), {}, [type, count, start, step](const TensorList&) {
+    return (at::arange(count, optionsFor(at::kDouble)) * step + start).to(type);
+  });
 }
 
 void registerElementwise(Napi::Env env, Napi::Object exports) {

@@ -1,7 +1,7 @@
 // 2-D max and average pooling on NHWC data with TF semantics (uneven 'same' padding, padding excluded from averages).
 #include <limits>
 
-#include "tensors.h"
+#include "capture.h"
 
 namespace epsilab {
 
@@ -48,42 +48,49 @@ Tensor windowCounts(const Window& w, int64_t h, int64_t wd, const at::TensorOpti
 
 static Napi::Value maxPool(const Napi::CallbackInfo& info) {
   auto w = window(info[1]);
-  auto x = pooledInput(tensorAt(info[0]), w, -std::numeric_limits<double>::infinity());
-  return wrap(info.Env(), nhwc(at::max_pool2d(x, w.kernel, w.stride, w.atenPadding())));
+  return op1(info.Env(), {slotOf(info[0])}, [w](const TensorList& in) {
+    auto x = pooledInput(in[0], w, -std::numeric_limits<double>::infinity());
+    return nhwc(at::max_pool2d(x, w.kernel, w.stride, w.atenPadding()));
+  });
 }
 
 // maxPoolGrad(dy, x, params): the gradient goes to the first maximum of each window, as in tfjs.
 static Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   auto w = window(info[2]);
-  const auto& input = tensorAt(info[1]);
-  auto x = pooledInput(input, w, -std::numeric_limits<double>::infinity());
-  auto indices = std::get<1>(at::max_pool2d_with_indices(x, w.kernel, w.stride, w.atenPadding(), {1, 1}, false));
-  auto dx = at::max_pool2d_with_indices_backward(viewNCHW(tensorAt(info[0])), x, w.kernel, w.stride, w.atenPadding(),
-                                                 {1, 1}, false, indices);
-  return wrap(info.Env(), nhwc(cropPadding(dx, w, input.size(1), input.size(2))));
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [w](const TensorList& in) {
+    const auto& input = in[1];
+    auto x = pooledInput(input, w, -std::numeric_limits<double>::infinity());
+    auto indices = std::get<1>(at::max_pool2d_with_indices(x, w.kernel, w.stride, w.atenPadding(), {1, 1}, false));
+    auto dx = at::max_pool2d_with_indices_backward(viewNCHW(in[0]), x, w.kernel, w.stride, w.atenPadding(), {1, 1}, false, indices);
+    return nhwc(cropPadding(dx, w, input.size(1), input.size(2)));
+  });
 }
 
 static Napi::Value avgPool(const Napi::CallbackInfo& info) {
   auto w = window(info[1]);
-  const auto& input = tensorAt(info[0]);
-  auto x = pooledInput(input, w, 0);
-  if (w.atenPads()) return wrap(info.Env(), nhwc(at::avg_pool2d(x, w.kernel, w.stride, w.atenPadding(), false, false)));
-  auto sums = at::avg_pool2d(x, w.kernel, w.stride, {0, 0}, false, true, 1);
-  return wrap(info.Env(), nhwc(sums / windowCounts(w, input.size(1), input.size(2), input.options())));
+  return op1(info.Env(), {slotOf(info[0])}, [w](const TensorList& in) {
+    const auto& input = in[0];
+    auto x = pooledInput(input, w, 0);
+    if (w.atenPads()) return nhwc(at::avg_pool2d(x, w.kernel, w.stride, w.atenPadding(), false, false));
+    auto sums = at::avg_pool2d(x, w.kernel, w.stride, {0, 0}, false, true, 1);
+    return nhwc(sums / windowCounts(w, input.size(1), input.size(2), input.options()));
+  });
 }
 
 // avgPoolGrad(dy, x, params): tfjs's AvgPoolGrad divides by the whole window even where the forward pool left the
 // padding out; matched, so every backend computes the same gradient.
 static Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
   auto w = window(info[2]);
-  const auto& input = tensorAt(info[1]);
-  auto dy = viewNCHW(tensorAt(info[0]));
-  int64_t h = input.size(1), wd = input.size(2);
-  auto x = w.atenPads() ? viewNCHW(input)
-                        : at::empty({input.size(0), input.size(3), h + w.top + w.bottom, wd + w.left + w.right},
-                                    input.options().memory_format(kChannelsLast));
-  auto dx = at::avg_pool2d_backward(dy, x, w.kernel, w.stride, w.atenPadding(), false, true, w.kernel[0] * w.kernel[1]);
-  return wrap(info.Env(), nhwc(cropPadding(dx, w, h, wd)));
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [w](const TensorList& in) {
+    const auto& input = in[1];
+    auto dy = viewNCHW(in[0]);
+    int64_t h = input.size(1), wd = input.size(2);
+    auto x = w.atenPads() ? viewNCHW(input)
+                          : at::empty({input.size(0), input.size(3), h + w.top + w.bottom, wd + w.left + w.right},
+                                      input.options().memory_format(kChannelsLast));
+    auto dx = at::avg_pool2d_backward(dy, x, w.kernel, w.stride, w.atenPadding(), false, true, w.kernel[0] * w.kernel[1]);
+    return nhwc(cropPadding(dx, w, h, wd));
+  });
 }
 
 void registerPool(Napi::Env env, Napi::Object exports) {

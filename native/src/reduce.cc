@@ -1,7 +1,7 @@
 // Reductions, arg-max/min, top-k, softmax and cumulative sums.
 #include <algorithm>
 
-#include "tensors.h"
+#include "capture.h"
 
 namespace epsilab {
 
@@ -50,48 +50,49 @@ static Napi::Value reduceNames(const Napi::Env& env) {
 static Napi::Value reduce(const Napi::CallbackInfo& info) {
   uint32_t code = info[0].As<Napi::Number>().Uint32Value();
   if (code >= sizeof(reduceOps) / sizeof(reduceOps[0])) throw std::invalid_argument("unknown reduction");
-  const auto& x = tensorAt(info[1]);
+  auto fn = reduceOps[code].fn;
   auto axes = ints(info[2]);
   bool keep = info[3].As<Napi::Boolean>().Value();
-  if (axes.empty()) {
-    Tensor same = reduceOps[code].fn(x.unsqueeze(0), {0}, false);
-    return wrap(info.Env(), same);
-  }
-  return wrap(info.Env(), reduceOps[code].fn(x, axes, keep));
+  return op1(info.Env(), {slotOf(info[1])}, [fn, axes, keep](const TensorList& in) {
+    return axes.empty() ? fn(in[0].unsqueeze(0), {0}, false) : fn(in[0], axes, keep);
+  });
 }
 
 // argReduce(x, axis, isMax)
 static Napi::Value argReduce(const Napi::CallbackInfo& info) {
-  const auto& x = tensorAt(info[0]);
   int64_t axis = info[1].As<Napi::Number>().Int64Value();
   bool isMax = info[2].As<Napi::Boolean>().Value();
-  return wrap(info.Env(), isMax ? at::argmax(x, axis) : at::argmin(x, axis));
+  return op1(info.Env(), {slotOf(info[0])}, [axis, isMax](const TensorList& in) { return isMax ? at::argmax(in[0], axis) : at::argmin(in[0], axis); });
 }
 
 // topk(x, k, sorted) -> [values, indices] along the last axis.
 static Napi::Value topk(const Napi::CallbackInfo& info) {
-  auto [values, indices] = at::topk(tensorAt(info[0]), info[1].As<Napi::Number>().Int64Value(), -1, true,
-                                    info[2].As<Napi::Boolean>().Value());
-  return wrapAll(info.Env(), {values, indices});
+  int64_t k = info[1].As<Napi::Number>().Int64Value();
+  bool sorted = info[2].As<Napi::Boolean>().Value();
+  return opN(info.Env(), {slotOf(info[0])}, [k, sorted](const TensorList& in) {
+    auto [values, indices] = at::topk(in[0], k, -1, true, sorted);
+    return TensorList{values, indices};
+  });
 }
 
 static Napi::Value softmax(const Napi::CallbackInfo& info) {
-  return wrap(info.Env(), at::softmax(tensorAt(info[0]), info[1].As<Napi::Number>().Int64Value()));
+  int64_t dim = info[1].As<Napi::Number>().Int64Value();
+  return op1(info.Env(), {slotOf(info[0])}, [dim](const TensorList& in) { return at::softmax(in[0], dim); });
 }
 
 // cumsum(x, axis, exclusive, reverse)
 static Napi::Value cumsum(const Napi::CallbackInfo& info) {
-  Tensor x = tensorAt(info[0]);
   int64_t axis = info[1].As<Napi::Number>().Int64Value();
   bool exclusive = info[2].As<Napi::Boolean>().Value();
   bool reverse = info[3].As<Napi::Boolean>().Value();
-  if (reverse) x = x.flip(axis);
-  Tensor out = at::cumsum(x, axis, accumulated(x));
-  if (exclusive && x.size(axis) > 0) {
-    out = at::cat({at::zeros_like(out.narrow(axis, 0, 1)), out.narrow(axis, 0, x.size(axis) - 1)}, axis);
-  }
-  if (reverse) out = out.flip(axis);
-  return wrap(info.Env(), out);
+  return op1(info.Env(), {slotOf(info[0])}, [axis, exclusive, reverse](const TensorList& in) {
+    Tensor x = reverse ? in[0].flip(axis) : in[0];
+    Tensor out = at::cumsum(x, axis, accumulated(x));
+    if (exclusive && x.size(axis) > 0) {
+      out = at::cat({at::zeros_like(out.narrow(axis, 0, 1)), out.narrow(axis, 0, x.size(axis) - 1)}, axis);
+    }
+    return reverse ? out.flip(axis) : out;
+  });
 }
 
 void registerReduce(Napi::Env env, Napi::Object exports) {

@@ -1,5 +1,7 @@
 #include "tensors.h"
 
+#include "capture.h"
+
 #include <unordered_set>
 
 namespace epsilab {
@@ -35,8 +37,9 @@ c10::Device& currentDevice() {
 
 at::TensorOptions optionsFor(at::ScalarType type) { return at::TensorOptions().dtype(type).device(currentDevice()); }
 
-at::Tensor& tensorAt(const Napi::Value& id) {
-  int64_t i = id.As<Napi::Number>().Int64Value();
+at::Tensor& tensorAt(const Napi::Value& id) { return tensorAt(static_cast<int32_t>(id.As<Napi::Number>().Int64Value())); }
+
+at::Tensor& tensorAt(int32_t i) {
   if (i < 0 || i >= static_cast<int64_t>(slots.size()) || !slots[i].defined()) {
     throw std::invalid_argument("tensor handle " + std::to_string(i) + " is not live (used after dispose?)");
   }
@@ -60,7 +63,10 @@ void release(int32_t i) {
   }
   slots[i].reset();
   freeSlots.push_back(i);
+  captureForget(i);
 }
+
+void rebind(int32_t i, at::Tensor t) { tensorAt(i) = std::move(t); }
 
 void writeMeta(const at::Tensor& t) {
   if (t.dim() > static_cast<int64_t>(kMetaInts) - 2) throw std::invalid_argument("rank too large");
@@ -72,7 +78,7 @@ void writeMeta(const at::Tensor& t) {
 int32_t* metaBuffer() { return meta; }
 
 // tfjs knows float32, int32 and bool only: wider ATen results are narrowed.
-static at::Tensor normalise(at::Tensor t) {
+at::Tensor normalise(at::Tensor t) {
   switch (t.scalar_type()) {
     case at::kFloat: case at::kInt: case at::kBool: return t;
     case at::kLong: case at::kShort: case at::kChar: case at::kByte: return t.to(at::kInt);

@@ -31,8 +31,13 @@ at::TensorOptions optionsFor(at::ScalarType type);
 
 // Live tensors are addressed from JavaScript by slot number; a slot is emptied when tfjs disposes its data.
 at::Tensor& tensorAt(const Napi::Value& id);
+at::Tensor& tensorAt(int32_t id);
 int32_t store(at::Tensor t);
 void release(int32_t id);
+// Puts another tensor in a live slot (a captured variable's home).
+void rebind(int32_t id, at::Tensor t);
+// A result narrowed to a dtype tfjs knows.
+at::Tensor normalise(at::Tensor t);
 // Stores a result (normalised to a tfjs dtype), records its shape in the meta buffer, returns its handle.
 Napi::Value wrap(Napi::Env env, at::Tensor t);
 Napi::Value wrapAll(Napi::Env env, const std::vector<at::Tensor>& ts);
@@ -62,5 +67,6 @@ void registerShape(Napi::Env env, Napi::Object exports);
 void registerConv(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);
 void registerNorm(Napi::Env env, Napi::Object exports);
+void registerCapture(Napi::Env env, Napi::Object exports);
 
 }  // namespace epsilab

@@ -1,7 +1,7 @@
 // Moving data between JavaScript and libtorch, and handle bookkeeping.
 #include <cstring>
 
-#include "tensors.h"
+#include "capture.h"
 
 namespace epsilab {
 
@@ -37,6 +37,7 @@ static Napi::Value upload(const Napi::CallbackInfo& info) {
 // also for a strided view or a GPU tensor).
 static Napi::Value download(const Napi::CallbackInfo& info) {
   auto env = info.Env();
+  captureHostRead();
   const auto& t = tensorAt(info[0]);
   auto bytes = static_cast<size_t>(t.nbytes());
   auto buffer = Napi::ArrayBuffer::New(env, bytes);
@@ -55,7 +56,8 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
 
 // reshape(id, shape): a view where the strides allow it, a copy otherwise.
 static Napi::Value reshape(const Napi::CallbackInfo& info) {
-  return wrap(info.Env(), tensorAt(info[0]).reshape(ints(info[1])));
+  auto shape = ints(info[1]);
+  return op1(info.Env(), {slotOf(info[0])}, [shape](const TensorList& in) { return in[0].reshape(shape); });
 }
 
 static Napi::Value metaOf(const Napi::CallbackInfo& info) {

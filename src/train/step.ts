@@ -2,6 +2,8 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuiltExperiment } from './build.js';
 import { misses } from './evaluate.js';
 import type { NamedVariable } from '../models/types.js';
+import { BACKEND_NAME } from '../backends/libtorch/backend.js';
+import { CompiledStep } from '../backends/libtorch/compile.js';
 
 /** A training batch as the input pipeline hands it over: NHWC pixels and class ids on the host. */
 export interface HostBatch {
@@ -19,32 +21,77 @@ export type StepReadings = Record<string, tfc.Tensor>;
 /** One optimisation step: forward, loss, backward, weight decay and update; the caller owns the returned readings. */
 export type TrainStep = (batch: HostBatch, lr: number) => StepReadings;
 
-/** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
-export function eagerStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]): TrainStep {
+/** Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor. */
+function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]) {
   const { model, loss, optimizer } = built;
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
-  return (b, lr) =>
-    tf.tidy(() => {
-      const x = tf.tensor4d(b.x, b.shape);
-      const y = tf.tensor1d(b.y, 'int32');
-      const readings: StepReadings = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(x, { training: true, updateStats: true });
-        const { total } = loss.compute(out, y, model.numClasses);
-        readings.misses = tf.keep(tf.squeeze(tf.slice(misses(tf, out.logits, y), [0], [1])));
-        for (const g of out.gates) {
-          readings[`${g.block}/gate`] = tf.keep(g.gate);
-          readings[`${g.block}/abs_max`] = tf.keep(g.absMax);
-          readings[`${g.block}/abs_mean`] = tf.keep(g.absMean);
-        }
-        return total;
-      }, trainable.map((v) => v.variable));
-      const named: Record<string, tfc.Tensor> = {};
-      for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
-      optimizer.step(trainable, named, lr);
-      readings.loss = value;
-      return readings;
-    });
+  return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar): StepReadings => {
+    const readings: StepReadings = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.apply(x, { training: true, updateStats: true });
+      const { total } = loss.compute(out, y, model.numClasses);
+      readings.misses = tf.keep(tf.squeeze(tf.slice(misses(tf, out.logits, y), [0], [1])));
+      for (const g of out.gates) {
+        readings[`${g.block}/gate`] = tf.keep(g.gate);
+        readings[`${g.block}/abs_max`] = tf.keep(g.absMax);
+        readings[`${g.block}/abs_mean`] = tf.keep(g.absMean);
+      }
+      return total;
+    }, trainable.map((v) => v.variable));
+    const named: Record<string, tfc.Tensor> = {};
+    for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
+    optimizer.step(trainable, named, lr);
+    readings.loss = value;
+    return readings;
+  };
+}
+
+/** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
+export function eagerStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]): TrainStep {
+  const body = stepBody(tf, built, trainable);
+  return (b, lr) => tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr));
+}
+
+/** A step with a say in how it runs: the loop tells it when state it reads from JavaScript may have changed. */
+export interface Stepper {
+  run: TrainStep;
+  /** Which path ran the last step, and why: for the run log and env.json. */
+  describe(): string;
+  /** Callbacks ran (an epoch starts): a captured step is captured anew. */
+  invalidate(): void;
+  dispose(): void;
+}
+
+/**
+ * The same step compiled on the libtorch backend: captured on its first batch of each shape (the pixels, labels and
+ * learning rate are its inputs) and replayed natively after that, with the same results as the eager step.
+ */
+export function compiledStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[], log: (line: string) => void): Stepper {
+  const body = stepBody(tf, built, trainable);
+  const compiled = new CompiledStep(tf, ([x, y, lr]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar), log);
+  return {
+    run: (b, lr) => {
+      const inputs = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), tf.scalar(lr)];
+      try {
+        return compiled.run(inputs);
+      } finally {
+        tf.dispose(inputs);
+      }
+    },
+    describe: () => {
+      const { path, why } = compiled.status;
+      return path === 'replay' ? 'compiled (one native call replays the captured step)' : `eager (${why})`;
+    },
+    invalidate: () => compiled.invalidate(),
+    dispose: () => compiled.dispose(),
+  };
+}
+
+/** The step `train.compile` asks for: compiled where the backend captures steps (libtorch), eager otherwise. */
+export function stepFor(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[], mode: 'auto' | 'off', log: (line: string) => void): Stepper {
+  if (mode === 'auto' && tf.getBackend() === BACKEND_NAME) return compiledStep(tf, built, trainable, log);
+  const why = mode === 'off' ? 'train.compile is off' : `the ${tf.getBackend()} backend does not capture steps`;
+  return { run: eagerStep(tf, built, trainable), describe: () => `eager (${why})`, invalidate: () => {}, dispose: () => {} };
 }
 
 /** Host values of the steps read so far, in step order. */

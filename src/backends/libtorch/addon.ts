@@ -89,6 +89,17 @@ export interface TorchAddon {
   batchNormTrain(x: Handle, scale: Handle, offset: Handle, epsilon: number): Handle[];
   batchNormTrainGrad(dy: Handle, x: Handle, scale: Handle, mean: Handle, invStd: Handle, epsilon: number): Handle[];
   matmul(a: Handle, b: Handle, transposeA: boolean, transposeB: boolean): Handle;
+  /** Records every native op from now on; `inputs` are passed anew to each replay, `variables` may be updated. */
+  captureBegin(inputs: Handle[], variables: Handle[]): void;
+  /** The recording cannot become a program; the first reason is kept. */
+  captureDecline(reason: string): void;
+  captureAbort(): void;
+  /** The variables in captureBegin's order as they are now, and the tensors a replay returns. */
+  captureEnd(variables: Handle[], outputs: Handle[]): { program?: number; declined?: string; retry?: string };
+  /** Runs a captured program on new inputs: the variables it updates are written in place; returns its outputs. */
+  replay(program: number, inputs: Handle[]): Handle[];
+  programInfo(program: number): { ops: number; constants: number; updates: number; outputs: number; graph: string };
+  dropProgram(program: number): void;
 }
 
 const ADDON = join('native', 'build', 'Release', 'epsilab_torch.node');

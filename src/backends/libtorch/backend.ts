@@ -43,6 +43,8 @@ function sameShape(a: number[], b: number[]): boolean {
 export class LibtorchBackend extends KernelBackend {
   private readonly data: DataStorage<TorchData>;
   private readonly live = new Set<TorchData>();
+  /** While a step is being captured: views made for it, freed when the capture ends. */
+  private captureViews: Handle[] | null = null;
 
   constructor(readonly addon: TorchAddon) {
     super();
@@ -115,6 +117,12 @@ export class LibtorchBackend extends KernelBackend {
     const entry = this.data.get(info.dataId);
     if (entry.strings) throw new Error('libtorch backend: string tensors have no libtorch kernels');
     if (sameShape(entry.shape, info.shape)) return entry.handle;
+    // A cached view would reach into a capture as a constant; a fresh one is recorded as the reshape it is.
+    if (this.captureViews) {
+      const view = this.addon.reshape(entry.handle, info.shape);
+      this.captureViews.push(view);
+      return view;
+    }
     const key = info.shape.join(',');
     entry.views ??= new Map();
     let view = entry.views.get(key);
@@ -135,6 +143,50 @@ export class LibtorchBackend extends KernelBackend {
     this.data.set(dataId, entry);
     this.live.add(entry);
     return { dataId, shape, dtype };
+  }
+
+  /** Registers a tensor the addon made outside a kernel (a replayed step's output) under the given shape and dtype. */
+  adopt(handle: Handle, shape: number[], dtype: DataType): TensorInfo {
+    const dataId = {};
+    const entry: TorchData = { handle, shape: shape.slice(), dtype, refCount: 1 };
+    this.data.set(dataId, entry);
+    this.live.add(entry);
+    return { dataId, shape, dtype };
+  }
+
+  /** The handle that holds a tensor's data as it is now (a variable's changes with each assign). */
+  dataHandle(dataId: DataId): Handle | undefined {
+    return this.data.has(dataId) ? this.data.get(dataId).handle : undefined;
+  }
+
+  get capturing(): boolean {
+    return this.captureViews !== null;
+  }
+
+  /** Starts recording native ops (see `captureStep`). */
+  beginCapture(inputs: Handle[], variables: Handle[]): void {
+    this.addon.captureBegin(inputs, variables);
+    this.captureViews = [];
+  }
+
+  /** Marks the capture in progress as unusable, with the reason the run log gives. */
+  declineCapture(reason: string): void {
+    if (this.captureViews) this.addon.captureDecline(reason);
+  }
+
+  /** Ends the recording: a program, or why there is none. */
+  endCapture(variables: Handle[], outputs: Handle[] | null): { program?: number; declined?: string; retry?: string } {
+    const views = this.captureViews ?? [];
+    this.captureViews = null;
+    try {
+      if (outputs === null) {
+        this.addon.captureAbort();
+        return {};
+      }
+      return this.addon.captureEnd(variables, outputs);
+    } finally {
+      for (const view of views) this.addon.dispose(view);
+    }
   }
 
   /** The same data under a second TensorInfo (Identity, same-dtype Cast: tfjs saves tensors for the backward pass so). */

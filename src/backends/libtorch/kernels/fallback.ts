@@ -11,6 +11,7 @@ const warned = new Set<string>();
  * with no libtorch form (warned once per kernel name).
  */
 export function runOnCpu(b: LibtorchBackend, kernelName: string, inputs: Inputs, attrs: Attrs): TensorInfo | TensorInfo[] {
+  b.declineCapture(`kernel ${kernelName} has no native form`);
   if (!warned.has(kernelName)) {
     warned.add(kernelName);
     backend_util.warn(`libtorch backend: kernel ${kernelName} runs on the cpu backend (copies in and out)`);
