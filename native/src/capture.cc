@@ -125,9 +125,9 @@ bool replayGraph(Program& p, const TensorList& inputs, TensorList& outs) {
   if (!p.graph) {
     for (const auto& t : inputs) p.staticInputs.push_back(t.clone());
     auto graph = std::make_unique<at::cuda::CUDAGraph>();
-    auto stream = at::cuda::getStreamFromPool();
+    auto stream = c10::cuda::getStreamFromPool();
     try {
-      at::cuda::CUDAStreamGuard guard(stream);
+      c10::cuda::CUDAStreamGuard guard(stream);
       graph->capture_begin();
       try {
         p.staticOutputs = replayPlain(p, p.staticInputs);

@@ -14,6 +14,11 @@ export const TrainSection = Type.Object(
     checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
     histograms: Type.Boolean({ default: false, description: 'Write weight histograms to TensorBoard every epoch.' }),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' })),
+    compile: Type.Union([Type.Literal('auto'), Type.Literal('off')], {
+      default: 'auto',
+      description:
+        'auto: where the backend can (libtorch), capture one training step and replay it natively (same results, no per-kernel JavaScript); off: run every step eagerly. The run log and env.json say which ran and why.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -112,6 +112,14 @@ export function writeEnv(runDir: string, config: ExperimentConfig, backend: { na
   });
 }
 
+/** Adds which training step ran (compiled or eager, and why) to env.json, per training stage, where the run has one. */
+export function recordTrainStep(runDir: string, stage: string, description: string): void {
+  const file = join(runDir, 'env.json');
+  if (!existsSync(file)) return;
+  const env = JSON.parse(readFileSync(file, 'utf8')) as { train_step?: Record<string, string> };
+  writeJsonAtomic(file, { ...env, train_step: { ...env.train_step, [stage]: description } });
+}
+
 /** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */
 export function readConfigDir(runDir: string): string {
   const file = join(runDir, 'env.json');

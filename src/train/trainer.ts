@@ -7,10 +7,11 @@ import { SummaryWriter } from '../tensorboard/writer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { BuiltExperiment } from './build.js';
 import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { recordTrainStep } from '../run/run-folder.js';
 import { GateTracking } from './gate-tracking.js';
 import { evaluate } from './evaluate.js';
 import { EpochProgress } from './progress.js';
-import { eagerStep, PendingReadings, type TrainStep } from './step.js';
+import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
 import type { Callback } from './types.js';
 import type { NamedVariable } from '../models/types.js';
 
@@ -36,7 +37,7 @@ export interface TrainOptions {
   tagPrefix?: string;
   /** Where checkpoints live (distillation keeps one folder per stage). */
   checkpointDir?: string;
-  /** The optimisation step (default: the eager tfjs step over `trainable`). */
+  /** The optimisation step (default: the step over `trainable` that `train.compile` asks for). */
   step?: TrainStep;
 }
 
@@ -84,7 +85,10 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const prefix = o.tagPrefix ?? '';
   const ckptDir = o.checkpointDir ?? runDir;
   const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
-  const step = o.step ?? eagerStep(tf, built, trainable);
+  const stepper: Stepper = o.step
+    ? { run: o.step, describe: () => 'given by the caller', invalidate: () => {}, dispose: () => {} }
+    : stepFor(tf, built, trainable, config.train.compile ?? 'auto', (line) => log(`${prefix}${line}`));
+  let stepPath = '';
   const hooks: Callback[] = [...callbacks];
   let gates: GateTracking | null | undefined;
   const pipeline = new InputPipeline({
@@ -163,6 +167,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
       const lr = schedule.valueFor(epoch);
       for (const h of hooks) h.onEpochStart?.({ tf, model, epoch, log });
+      // Callbacks may change what the step reads from JavaScript: a captured step is captured anew.
+      stepper.invalidate();
       const progress = new EpochProgress(`${prefix}epoch ${epoch + 1}/${config.train.epochs}`, steps, log);
       let t0 = performance.now();
       let lastRead = t0;
@@ -174,7 +180,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         t0 = lastRead = now;
       };
       for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
-        pending.push(b.shape[0], step(b, lr));
+        pending.push(b.shape[0], stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr));
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
         if (progress.due(meta.stepInEpoch)) flush();
@@ -199,6 +205,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         break epochs;
       }
       progress.done();
+      if (stepper.describe() !== stepPath) {
+        stepPath = stepper.describe();
+        log(`${prefix}training step: ${stepPath}`);
+        recordTrainStep(runDir, prefix.replace(/\/$/, '') || 'train', stepPath);
+      }
       const metrics: Record<string, number> = {
         epoch: epoch + 1,
         step: meta.globalStep,
@@ -235,6 +246,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       if (meta.epoch % config.train.checkpoint_every === 0 || meta.epoch === config.train.epochs) await checkpoint();
     }
   } finally {
+    stepper.dispose();
     pending.dispose();
     pipeline.close();
     writer.close();

@@ -21,6 +21,8 @@ export interface Optimizer {
 export interface Schedule {
   /** Learning rate for the (0-based) epoch about to start. */
   valueFor(epoch: number): number;
+  /** Learning rate at a point inside an epoch (`fraction` of its steps done), for schedules that change per step. */
+  valueAt?(epoch: number, fraction: number): number;
   /** Told after every epoch (0-based index of the epoch that ended) with that epoch's metrics. */
   observe?(epoch: number, metrics: Record<string, number>): void;
   /** Serialisable state for checkpoints; absent when the schedule is a pure function of the epoch. */

@@ -72,9 +72,16 @@ test('step multiplies by gamma at each milestone (the No-Res seed: ×0.1 when ep
 });
 
 test('cosine anneals over train.epochs by default, with linear warm-up on top', () => {
-  const s = cosine.build({ initial: 1, final: 0, warmup_epochs: 2, warmup_start_factor: 0.5 }, ctx) as Schedule;
+  const s = cosine.build({ initial: 1, final: 0, per_step: false, warmup_epochs: 2, warmup_start_factor: 0.5 }, ctx) as Schedule;
   assert.ok(Math.abs(s.valueFor(5) - 0.5) < 1e-12);
   assert.equal(s.valueFor(10), 0);
   assert.ok(Math.abs(s.valueFor(0) - 0.5) < 1e-12, 'warm-up starts at half the scheduled value');
   assert.ok(Math.abs(s.valueFor(1) - 0.75 * (1 + Math.cos(Math.PI / 10)) / 2) < 1e-12);
+  assert.equal(s.valueAt, undefined, 'per epoch unless per_step');
+});
+
+test('a per-step cosine moves along the curve inside an epoch', () => {
+  const s = cosine.build({ initial: 1, final: 0, per_step: true, warmup_epochs: 0, warmup_start_factor: 0.1 }, ctx) as Schedule;
+  assert.equal(s.valueAt!(0, 0), s.valueFor(0));
+  assert.ok(Math.abs(s.valueAt!(4, 0.5) - (1 + Math.cos((Math.PI * 4.5) / 10)) / 2) < 1e-12);
 });
