@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,20 +10,26 @@ import { crossEntropy } from '../src/components/loss/cross-entropy.js';
 import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { momentum } from '../src/components/optimizer/momentum.js';
 import { selectBackend } from '../src/backends/select.js';
+import { CompiledStep } from '../src/backends/libtorch/compile.js';
+import { compiledStep, eagerStep, type HostBatch } from '../src/train/step.js';
 import type { BuildContext } from '../src/registry/component.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
   The libtorch backend against PyTorch on the same CPU in the same run: pre-activation ResNet-20 on 32×32×3 random data,
-  training at batch 128 (forward, backward, SGD update) and inference at batch 1024, in images/s. PyTorch (Debian
-  python3-torch) runs the same network in NCHW and in channels-last memory. Every engine stays loaded in its own
-  process and they take turns step by step, so machine load hits them alike; ratios are medians of same-turn ratios.
-  The wasm backend is measured after, for scale.
-  --steps N        training turns per engine, after two warm-up steps (default 15)
+  training steps at batch 128 and the dispatch-bound batches 4 and 16 (forward, backward, SGD update, the loss read
+  back), and inference at batch 1024. epsilab runs its training step eagerly (kernel by kernel through tfjs) and
+  compiled (captured once, replayed natively), and its inference eagerly and captured. PyTorch (Debian python3-torch)
+  runs the same network in NCHW and in channels-last memory. Every engine stays loaded in its own process and they take
+  turns step by step, so machine load hits them alike; ratios are medians of same-turn ratios. The fixed cost of a
+  step is the intercept of step time over batch size. The wasm backend is measured after, for scale.
+  --steps N        training turns per engine and batch size, after two warm-up steps (default 15)
+  --batches LIST   training batch sizes (default 4,16,128)
   --infer-steps N  batch-1024 inference turns per engine (default 5)
+  --device D       cpu (default) or cuda[:N]: on a GPU, PyTorch also runs with CUDA graphs (batch 128 only), and wasm is
+                   left out
+  --python P       the Python whose PyTorch to compare with (default: $PYTHON, else /usr/bin/python3)
   --threads N      threads for libtorch and PyTorch alike (default: all cores, ${availableParallelism()} here)
   --skip-wasm      leave out the wasm backend (its batch-128 step takes seconds)
-  --device D       cpu (default) or cuda[:N]: on a GPU, PyTorch also runs with CUDA graphs, and wasm is left out
-  --python P       the Python whose PyTorch to compare with (default: $PYTHON, else /usr/bin/python3)
   --json FILE      also write every timing as JSON`;
 
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/libtorch_pytorch.py', import.meta.url));
@@ -33,11 +39,12 @@ const BIG_BATCH = 1024;
 const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '15' },
+    batches: { type: 'string', default: '4,16,128' },
+    device: { type: 'string', default: 'cpu' },
+    python: { type: 'string', default: process.env.PYTHON ?? '/usr/bin/python3' },
     'infer-steps': { type: 'string', default: '5' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-wasm': { type: 'boolean', default: false },
-    device: { type: 'string', default: 'cpu' },
-    python: { type: 'string', default: process.env.PYTHON ?? '/usr/bin/python3' },
     json: { type: 'string' },
     worker: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -58,11 +65,22 @@ const env = {
 };
 const onGpu = args.device !== 'cpu';
 
+/** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
+function hostBatch(n: number, seed: number): HostBatch {
+  let s = seed >>> 0;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
+  const y = Int32Array.from({ length: n }, () => Math.floor(10 * next()));
+  return { x, y, shape: [n, 32, 32, 3] };
+}
+
 /**
- * Worker: the benchmark's model, loss and optimizer (as bench/measure.ts builds them) on one tfjs backend, serving the
- * protocol of bench/libtorch_pytorch.py (a JSON line, then one timing per `train` or `infer` line).
+ * Worker: the benchmark's model, loss and optimizer (as bench/measure.ts builds them) on one tfjs backend, training with
+ * the trainer's step (eager, or compiled with `:compiled`), serving the protocol of bench/libtorch_pytorch.py (a JSON
+ * line, then one timing per `train B` or `infer` line).
  */
-async function serve(backend: 'libtorch' | 'wasm'): Promise<void> {
+async function serve(worker: string): Promise<void> {
+  const [backend, mode] = worker.split(':') as ['libtorch' | 'wasm', string | undefined];
   let tf: typeof tfc;
   let why: string;
   try {
@@ -77,38 +95,47 @@ async function serve(backend: 'libtorch' | 'wasm'): Promise<void> {
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
   const trainable = model.variables.filter((v) => v.trainable);
-  const names = new Map(trainable.map((v) => [v.variable.name, v.name]));
-  const x = tf.randomNormal([TRAIN_BATCH, 32, 32, 3], 0, 1, 'float32', 11) as tfc.Tensor4D;
-  const y = tf.randomUniformInt([TRAIN_BATCH], 0, 10, 11) as tfc.Tensor1D;
+  const compiled = mode === 'compiled';
+  const log = (line: string) => console.error(line);
+  const step = compiled ? compiledStep(tf, { model, loss, optimizer }, trainable, log) : null;
+  const train = step?.run ?? eagerStep(tf, { model, loss, optimizer }, trainable);
+  const batches = new Map<number, HostBatch>();
   const big = tf.randomNormal([BIG_BATCH, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
-  const commands: Record<string, () => void> = {
-    train: () =>
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true }), y, 10).total, trainable.map((v) => v.variable));
-        optimizer.step(trainable, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 0.1);
-        value.dataSync();
-      }),
-    infer: () => tf.tidy(() => void model.apply(big, { training: false }).logits.dataSync()),
+  const forward = compiled ? new CompiledStep(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), log) : null;
+  const commands: Record<string, (n?: number) => void> = {
+    train: (n = TRAIN_BATCH) => {
+      if (!batches.has(n)) batches.set(n, hostBatch(n, 11 + n));
+      const readings = train(batches.get(n)!, 0.1);
+      readings.loss.dataSync();
+      tf.dispose(Object.values(readings));
+    },
+    infer: () => {
+      const logits = forward ? forward.run([big]).logits : tf.tidy(() => model.apply(big, { training: false }).logits);
+      logits.dataSync();
+      logits.dispose();
+    },
   };
-  console.log(JSON.stringify({ engine: `tfjs ${backend}: ${why}` }));
+  console.log(JSON.stringify({ engine: `tfjs ${backend}${compiled ? ' compiled' : ''}: ${why}` }));
   for await (const line of createInterface({ input: process.stdin })) {
-    const command = commands[line.trim()];
+    const [name, arg] = line.trim().split(/\s+/);
+    const command = commands[name];
     if (!command) break;
     const start = performance.now();
-    command();
+    command(arg === undefined ? undefined : Number(arg));
     console.log((performance.now() - start) / 1000);
   }
 }
 
-/** One engine in its own process, answering `train` and `infer` with the seconds they took. */
+/** One engine in its own process, answering `train B` and `infer` with the seconds they took. */
 class Engine {
-  readonly seconds: Record<string, number[]> = { train: [], infer: [] };
+  readonly seconds: Record<string, number[]> = {};
   name = '';
   private readonly lines: AsyncIterator<string>;
   private readonly child: ChildProcessWithoutNullStreams;
 
-  constructor(readonly label: string, command: string, argv: string[]) {
-    this.child = spawn(command, argv, { env });
+  /** `only`: the one training batch size the engine runs (a CUDA graph is captured at one size). */
+  constructor(readonly label: string, command: string, argv: string[], readonly only?: number) {
+    this.child = spawn(command, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as ChildProcessWithoutNullStreams;
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 
@@ -124,11 +151,11 @@ class Engine {
     }
   }
 
-  async run(command: 'train' | 'infer', record = true): Promise<void> {
+  async run(command: string, record = true): Promise<void> {
     this.child.stdin.write(`${command}\n`);
     const answer = await this.lines.next();
     if (answer.done) throw new Error(`${this.label} exited during ${command}`);
-    if (record) this.seconds[command].push(Number(answer.value));
+    if (record) (this.seconds[command] ??= []).push(Number(answer.value));
   }
 
   stop(): void {
@@ -142,71 +169,99 @@ function median(xs: number[]): number {
 }
 
 /** Turns: every engine runs `command` once per turn, in rotating order, so none always follows the same neighbour. */
-async function turns(engines: Engine[], command: 'train' | 'infer', n: number): Promise<void> {
+async function turns(all: Engine[], command: string, n: number): Promise<void> {
+  const engines = all.filter((e) => e.only === undefined || !command.startsWith('train') || command === `train ${e.only}`);
   for (let i = 0; i < n; i++) {
     console.error(`${command} turn ${i + 1}/${n}`);
     for (let j = 0; j < engines.length; j++) await engines[(i + j) % engines.length].run(command);
   }
 }
 
+/** Least-squares line through (batch, median seconds): the fixed cost per step and the cost per image. */
+function fit(points: [number, number][]): { intercept: number; slope: number } {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const slope = sxx > 0 ? points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : 0;
+  return { intercept: my - slope * mx, slope };
+}
+
+const trainBatches = () => args.batches!.split(',').map(Number);
+
 async function main(): Promise<void> {
   const me = fileURLToPath(import.meta.url);
   const torch = (channelsLast: boolean, graph = false) => [TORCH_SCRIPT, '--threads', args.threads!, '--device', args.device!, ...(channelsLast ? ['--channels-last'] : []), ...(graph ? ['--cuda-graph'] : [])];
   const candidates = [
     new Engine('tfjs libtorch', process.execPath, [me, '--worker', 'libtorch']),
+    new Engine('tfjs libtorch compiled', process.execPath, [me, '--worker', 'libtorch:compiled']),
     new Engine('PyTorch channels-last', args.python!, torch(true)),
     new Engine('PyTorch NCHW', args.python!, torch(false)),
-    ...(onGpu ? [new Engine('PyTorch channels-last CUDA graphs', args.python!, torch(true, true))] : []),
+    ...(onGpu ? [new Engine('PyTorch channels-last CUDA graphs', args.python!, torch(true, true), TRAIN_BATCH)] : []),
   ];
   const engines: Engine[] = [];
   const unavailable: string[] = [];
   for (const e of candidates) {
     const why = await e.start();
-    if (why) unavailable.push(`| ${e.label} | not available: ${why} | | | |`);
+    if (why) unavailable.push(`| ${e.label} | not available: ${why} |`);
     else engines.push(e);
   }
-  for (const e of engines) for (let i = 0; i < 2; i++) await e.run('train', false);
-  for (const e of engines) await e.run('infer', false);
-  await turns(engines, 'train', Number(args.steps));
+  const load = [loadavg()[0]];
+  // Three warm-up steps per batch size: the first creates the optimizer's slots, the second is captured.
+  for (const n of trainBatches()) for (const e of engines.filter((x) => x.only === undefined || x.only === n)) for (let i = 0; i < 3; i++) await e.run(`train ${n}`, false);
+  for (const e of engines) for (let i = 0; i < 2; i++) await e.run('infer', false);
+  for (const n of trainBatches()) await turns(engines, `train ${n}`, Number(args.steps));
   await turns(engines, 'infer', Number(args['infer-steps']));
+  load.push(loadavg()[0]);
   for (const e of engines) e.stop();
   if (!args['skip-wasm'] && !onGpu) {
     const wasm = new Engine('tfjs wasm', process.execPath, [me, '--worker', 'wasm']);
     const why = await wasm.start();
-    if (why) unavailable.push(`| tfjs wasm | not available: ${why} | | | |`);
+    if (why) unavailable.push(`| tfjs wasm | not available: ${why} |`);
     else {
-      await wasm.run('train', false);
-      for (let i = 0; i < 3; i++) await wasm.run('train');
+      await wasm.run(`train ${TRAIN_BATCH}`, false);
+      for (let i = 0; i < 3; i++) await wasm.run(`train ${TRAIN_BATCH}`);
       await wasm.run('infer');
       wasm.stop();
       engines.push(wasm);
     }
   }
-  report(engines, unavailable);
+  report(engines, unavailable, load);
 }
 
-function report(engines: Engine[], unavailable: string[]): void {
+function report(engines: Engine[], unavailable: string[], load: number[]): void {
   const ref = engines.find((e) => e.label === 'PyTorch channels-last');
-  const best = (xs: number[]) => Math.min(...xs);
-  /** Versus the reference: the median of turn-paired throughput ratios (where both took every turn), and best against best. */
-  const ratio = (e: Engine, command: 'train' | 'infer') => {
-    if (!ref) return '–';
-    const [mine, theirs] = [e.seconds[command], ref.seconds[command]];
+  const batches = trainBatches();
+  /** Versus the reference: the median of turn-paired speed ratios (where both took every turn), else of medians. */
+  const ratio = (e: Engine, command: string) => {
+    const [mine, theirs] = [e.seconds[command], ref?.seconds[command]];
+    if (!mine || !theirs) return '–';
     const paired = mine.length === theirs.length ? median(mine.map((s, i) => theirs[i] / s)) : median(theirs) / median(mine);
-    return `${paired.toFixed(2)} / ${(best(theirs) / best(mine)).toFixed(2)}`;
+    return paired.toFixed(2);
   };
-  const rate = (batch: number, seconds: number[]) => `${(batch / median(seconds)).toFixed(1)} / ${(batch / best(seconds)).toFixed(1)}`;
+  const ms = (e: Engine, command: string) => (e.seconds[command] ? (1000 * median(e.seconds[command])).toFixed(1) : '–');
+  const intercept = (e: Engine) => {
+    const points = batches.filter((n) => e.seconds[`train ${n}`]).map((n): [number, number] => [n, median(e.seconds[`train ${n}`])]);
+    return points.length > 1 ? (1000 * fit(points).intercept).toFixed(1) : '–';
+  };
+  const rate = (batch: number, command: string, e: Engine) => (e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–');
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
   console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
+  console.log(`# load average ${load.map((l) => l.toFixed(1)).join(' → ')} (start → end of the paired turns)`);
   console.log('');
-  console.log(`| engine | train img/s, batch ${TRAIN_BATCH} (median / best) | inference img/s, batch ${BIG_BATCH} (median / best) | train vs PyTorch channels-last (paired median / best) | inference vs PyTorch channels-last |`);
-  console.log('|---|---|---|---|---|');
-  for (const e of engines) console.log(`| ${e.name} | ${rate(TRAIN_BATCH, e.seconds.train)} | ${rate(BIG_BATCH, e.seconds.infer)} | ${ratio(e, 'train')} | ${ratio(e, 'infer')} |`);
+  const steps = batches.map((n) => `step ms, batch ${n}`);
+  const ratios = batches.map((n) => `vs PyTorch CL, batch ${n}`);
+  console.log(`| engine | ${steps.join(' | ')} | fixed cost per step, ms | train img/s, batch ${TRAIN_BATCH} | ${ratios.join(' | ')} | inference img/s, batch ${BIG_BATCH} | inference vs PyTorch CL |`);
+  console.log(`|---|${batches.map(() => '---|').join('')}---|---|${batches.map(() => '---|').join('')}---|---|`);
+  for (const e of engines) {
+    const cells = [...batches.map((n) => ms(e, `train ${n}`)), intercept(e), rate(TRAIN_BATCH, `train ${TRAIN_BATCH}`, e), ...batches.map((n) => ratio(e, `train ${n}`)), rate(BIG_BATCH, 'infer', e), ratio(e, 'infer')];
+    console.log(`| ${e.name} | ${cells.join(' | ')} |`);
+  }
   for (const line of unavailable) console.log(line);
-  console.log(`\n# ${args.steps} training and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after)`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
+  console.log(`\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
 }
 
 if (args.help) console.log(USAGE);
-else if (args.worker) await serve(args.worker as 'libtorch' | 'wasm');
+else if (args.worker) await serve(args.worker);
 else await main();

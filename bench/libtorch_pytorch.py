@@ -4,9 +4,9 @@ or a GPU; on a GPU optionally with each step captured once as a CUDA graph and r
 "whole-network capture": warm up on a side stream, capture forward, backward and optimizer step, then copy each new
 batch into the captured input and replay).
 
-Prints one JSON line saying what it runs, then serves commands from stdin, one per line: `train` runs one training step
-at the given batch (softmax cross-entropy, SGD with momentum 0.9 and weight decay 5e-4), `infer` one batch-1024
-inference pass; each answers with the seconds it took.
+Prints one JSON line saying what it runs, then serves commands from stdin, one per line: `train [B]` runs one training
+step at batch B (default --batch; softmax cross-entropy, SGD with momentum 0.9 and weight decay 5e-4; a captured graph
+only at --batch), `infer` one batch-1024 inference pass; each answers with the seconds it took.
 """
 import argparse
 import json
@@ -43,10 +43,15 @@ def main():
     y = torch.randint(0, 10, (a.batch,), device=device)
     big = torch.randn(a.big_batch, 3, 32, 32, device=device).contiguous(memory_format=layout)
 
-    def train():
+    batches = {a.batch: (x, y)}
+
+    def train(batch=a.batch):
+        if batch not in batches:
+            batches[batch] = (torch.randn(batch, 3, 32, 32, device=device).contiguous(memory_format=layout), torch.randint(0, 10, (batch,), device=device))
+        bx, by = batches[batch]
         model.train()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(bx), by)
         loss.backward()
         opt.step()
         loss.item()
@@ -62,11 +67,12 @@ def main():
     where = f"{torch.cuda.get_device_name(device)}{', CUDA graphs' if a.cuda_graph else ''}" if device.type == "cuda" else f"{torch.get_num_threads()} threads"
     print(json.dumps({"engine": f"PyTorch {torch.__version__} {layout_name}, {where}"}), flush=True)
     for line in sys.stdin:
-        command = {"train": train, "infer": infer}.get(line.strip())
+        words = line.split()
+        command = {"train": train, "infer": infer}.get(words[0] if words else "")
         if command is None:
             break
         start = time.perf_counter()
-        command()
+        command(*[int(w) for w in words[1:]])
         print(time.perf_counter() - start, flush=True)
 
 
@@ -95,7 +101,9 @@ def captured(model, opt, x, y, big):
         with torch.cuda.graph(infer_graph):
             static_out = model(static_big).sum()
 
-    def train():
+    def train(batch=x.shape[0]):
+        if batch != x.shape[0]:
+            raise ValueError(f"the CUDA graph was captured at batch {x.shape[0]}, not {batch}")
         static_x.copy_(x)
         static_y.copy_(y)
         train_graph.replay()

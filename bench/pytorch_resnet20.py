@@ -36,10 +36,10 @@ class Block(nn.Module):
 
 
 class PreactResNet(nn.Module):
-    def __init__(self, depth=20, classes=10):
+    def __init__(self, depth=20, classes=10, in_channels=3):
         super().__init__()
         n = (depth - 2) // 6
-        self.conv0 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.conv0 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
         self.bn0 = nn.BatchNorm2d(16, momentum=0.1, eps=1e-5)
         blocks, ch = [], 16
         for stage, width in enumerate([16, 32, 64]):
