@@ -259,7 +259,7 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
   }
   for (const line of unavailable) console.log(line);
   console.log(`\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: e.seconds })) }, null, 2) + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] } })) }, null, 2) + '\n');
 }
 
 if (args.help) console.log(USAGE);
