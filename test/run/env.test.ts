@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../../src/backends/select.js';
 import { writeEnv } from '../../src/run/run-folder.js';
 import type { ExperimentConfig } from '../../src/registry/experiment.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('env.json records the CPU flags and the thread count the backend computes with, so a difference between machines can be explained', async () => {
   const backend = await selectBackend('wasm');
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-env-'));
+  const dir = tempDir('env');
   process.env.OMP_NUM_THREADS = '2';
   writeEnv(dir, { seed: 3 } as ExperimentConfig, { name: backend.name, attempts: backend.attempts }, dir);
   const env = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'));

@@ -1,18 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon } from '../../src/backends/libtorch/addon.js';
 import { projectRoot } from '../../src/util/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 /** A one-epoch synthetic config in a fresh folder; `epsilab run` on it with `sets` (and `env`), exit code and output. */
 function run(sets: string[], env: Record<string, string> = {}): { status: number | null; out: string; results: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-unavailable-'));
+  const dir = tempDir('unavailable');
   const file = join(dir, 'tiny.yaml');
   const results = join(dir, 'results');
   writeFileSync(

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { ConfigError } from '../../src/util/errors.js';
-import { executeRun } from '../../src/runner/execute.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
+import { trainConfig } from '../helpers/tiny-run.js';
+import { tempDir } from '../helpers/tmp.js';
 
 function write(dir: string, stage1Train = 'layer1'): string {
   const file = join(dir, 'nores.yaml');
@@ -46,11 +46,10 @@ distillation:
 }
 
 test('distillation trains the teacher, then each stage only on its part, and records the teacher-vs-student comparison', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-'));
+  const dir = tempDir('distill');
   const file = write(dir);
-  const { config, text, registry } = await loadExperiment(file);
   const runDir = join(dir, 'run');
-  assert.equal(await executeRun({ config, configText: text, configDir: dir, runDir, registry, log: () => {} }), 0);
+  assert.equal((await trainConfig(file, runDir)).code, 0);
   const teacher = loadLatestCheckpoint(join(runDir, 'teacher'))!;
   const stage1 = loadLatestCheckpoint(join(runDir, 'stages', 'stage1'))!;
   const bytes = (d: Float32Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -75,7 +74,7 @@ test('distillation trains the teacher, then each stage only on its part, and rec
 });
 
 test('a stage that trains a part the student does not have is a config error at its line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-bad-'));
+  const dir = tempDir('distill-bad');
   const file = write(dir, 'layer4');
   await assert.rejects(loadExperiment(file), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
@@ -87,7 +86,7 @@ test('a stage that trains a part the student does not have is a config error at 
 });
 
 test("a stage's own schedule is checked like a top-level one: its epochs must increase", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-distill-epochs-'));
+  const dir = tempDir('distill-epochs');
   const file = write(dir);
   writeFileSync(file, readFileSync(file, 'utf8').replace('schedule: { type: step, initial: 0.1 }', 'schedule: { type: piecewise, values: [[0, 0.1], [0, 0.01]] }'));
   await assert.rejects(loadExperiment(file), (e: unknown) => {

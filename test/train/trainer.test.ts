@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadExperiment } from '../../src/config/load.js';
-import { executeRun } from '../../src/runner/execute.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
+import { trainConfig as run } from '../helpers/tiny-run.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** A tiny ε-ResNet on synthetic images: 4 steps per epoch on the cpu backend. */
 function tinyConfig(dir: string, extra = ''): string {
@@ -29,31 +28,12 @@ ${extra}`,
   return file;
 }
 
-async function run(file: string, runDir: string, onLog: (line: string, stop: () => void) => void = () => {}) {
-  const { config, text, registry } = await loadExperiment(file);
-  const lines: string[] = [];
-  const stop = { requested: false, signal: 'test stop' };
-  const code = await executeRun({
-    config,
-    configText: text,
-    configDir: join(file, '..'),
-    runDir,
-    registry,
-    stop,
-    log: (l) => {
-      lines.push(l);
-      onLog(l, () => (stop.requested = true));
-    },
-  });
-  return { code, lines };
-}
-
 function metrics(runDir: string): Record<string, number>[] {
   return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 }
 
 test('a run interrupted mid-epoch and resumed ends with exactly the metrics and weights of an uninterrupted one', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-resume-'));
+  const dir = tempDir('resume');
   const file = tinyConfig(dir);
   const straight = await run(file, join(dir, 'straight'));
   assert.equal(straight.code, 0);
@@ -78,7 +58,7 @@ test('a run interrupted mid-epoch and resumed ends with exactly the metrics and 
 });
 
 test('the number of live tensors is the same after every epoch', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-leak-'));
+  const dir = tempDir('leak');
   const { code } = await run(tinyConfig(dir), join(dir, 'run'));
   assert.equal(code, 0);
   const live = metrics(join(dir, 'run')).map((m) => m.live_tensors);
@@ -86,7 +66,7 @@ test('the number of live tensors is the same after every epoch', async () => {
 });
 
 test('a loss that turns NaN or infinite stops the run with status diverged and exit code 1', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-nan-'));
+  const dir = tempDir('nan');
   const file = tinyConfig(dir);
   writeFileSync(file, readFileSync(file, 'utf8').replace('[[0, 0.1], [1, 0.02]]', '[[0, 1.0e+30]]'));
   const { code, lines } = await run(file, join(dir, 'run'));
@@ -96,7 +76,7 @@ test('a loss that turns NaN or infinite stops the run with status diverged and e
 });
 
 test('training reads its step results from the device in bulk, not after every step', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'epsilab-reads-'));
+  const dir = tempDir('reads');
   const file = tinyConfig(dir);
   writeFileSync(file, readFileSync(file, 'utf8').replace('train_size: 32', 'train_size: 160').replace('epochs: 3', 'epochs: 1'));
   const { tf } = await import('../../src/backends/tfjs.js');
