@@ -19,7 +19,7 @@ export function readTar(bytes: Uint8Array): TarEntry[] {
     const type = String.fromCharCode(bytes[pos + 156] || 0x30);
     const prefix = text(pos + 257, 6) === 'ustar' ? text(pos + 345, 155) : '';
     const data = bytes.subarray(pos + 512, pos + 512 + size);
-    let name = longName ?? (prefix ? `${prefix}/${text(pos, 100)}` : text(pos, 100));
+    const name = longName ?? (prefix ? `${prefix}/${text(pos, 100)}` : text(pos, 100));
     longName = null;
     if (type === 'L') longName = text(pos + 512, size);
     else if (type === 'x') longName = paxPath(new TextDecoder().decode(data));

@@ -8,8 +8,6 @@ import type { OnnxExportable } from './onnx/graph.js';
 import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 
-type TF = typeof tfc;
-
 /** Blocks per group and block kind, as the seed's cfg table. */
 export const IMAGENET_DEPTHS = {
   18: { units: [2, 2, 2, 2], bottleneck: false },

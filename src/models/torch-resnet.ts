@@ -5,8 +5,6 @@ import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeCo
 import { blockScope, bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
 import type { OnnxExportable } from './onnx/graph.js';
 
-type TF = typeof tfc;
-
 /** Blocks per stage: resnet18 is the seed's committed 3-stage [2, 2, 2] net (its layer4 is commented out). */
 export const TORCH_VARIANTS = { resnet20: [3, 3, 3], resnet18: [2, 2, 2] } as const;
 export type TorchVariant = keyof typeof TORCH_VARIANTS;
