@@ -51,6 +51,7 @@ export class CompiledStep {
   run(inputs: tfc.Tensor[]): Outputs {
     const backend = this.tf.backend();
     if (!(backend instanceof LibtorchBackend)) return this.eager(inputs, `backend ${this.tf.getBackend()} has no step capture`);
+    if (typeof backend.addon.captureBegin !== 'function') return this.eager(inputs, 'the libtorch addon was built before step capture existed: rebuild it (node native/install.mjs)');
     const key = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ');
     const entry = this.entries.get(key);
     if (entry && 'declined' in entry) return this.eager(inputs, entry.declined);
