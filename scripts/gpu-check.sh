@@ -13,24 +13,34 @@
 #               tiny config against the wasm backend instead of the quickstart, no benchmark
 #     --cpu     use the CPU even where a GPU is available
 #     --out     where logs and runs go (default results/gpu-check/<UTC time>)
+#     --pack    DIR made by scripts/gpu-pack.sh: unpack Node, node_modules and dist/ from it first (a GPU machine without Node)
 #     --python  the Python whose PyTorch (and tensorboard) to use (default $PYTHON, else the first of python3 and
 #               /usr/bin/python3 that imports torch, as `epsilab doctor` reports it)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-QUICK=0 FORCE_CPU=0 OUT='' PY=${PYTHON:-}
+QUICK=0 FORCE_CPU=0 OUT='' PACK='' PY=${PYTHON:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --cpu) FORCE_CPU=1 ;;
     --out) OUT=$2; shift ;;
     --python) PY=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --pack) PACK=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+if [ -n "$PACK" ]; then
+  echo "gpu-check: unpacking Node, node_modules and dist/ from $PACK"
+  mkdir -p .gpu-node/bin
+  xz -dc "$PACK/node.xz" >.gpu-node/bin/node && chmod +x .gpu-node/bin/node
+  tar -xJf "$PACK/runtime.tar.xz"
+  export PATH="$ROOT/.gpu-node/bin:$PATH"
+fi
+command -v node >/dev/null || { echo "gpu-check: no Node on PATH (scripts/gpu-pack.sh packs one for --pack)" >&2; exit 2; }
 OUT=${OUT:-results/gpu-check/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
