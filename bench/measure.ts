@@ -6,6 +6,8 @@ import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { crossEntropy } from '../src/components/loss/cross-entropy.js';
 import { momentum } from '../src/components/optimizer/momentum.js';
 import { InputPipeline } from '../src/data/pipeline.js';
+import { resolveTransforms } from '../src/data/transform-chain.js';
+import { builtinRegistry } from '../src/components/index.js';
 import { syntheticImages } from '../src/data/synthetic.js';
 import type { BuildContext } from '../src/registry/component.js';
 
@@ -40,7 +42,7 @@ export interface BackendFigures {
   liveTensorsGrowth?: number;
 }
 
-const CIFAR_TRANSFORMS = [{ type: 'per-pixel-mean', over: 'train' }, { type: 'pad-crop', pad: 4 }, { type: 'flip', horizontal: 0.5 }];
+const CIFAR_TRANSFORMS = resolveTransforms(builtinRegistry, [{ type: 'per-pixel-mean', over: 'train' }, { type: 'pad-crop', pad: 4 }, { type: 'flip', horizontal: 0.5 }]);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

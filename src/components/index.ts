@@ -51,5 +51,8 @@ export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
   callback: [epsilonSchedule],
 };
 
+/** Each built-in's module by the one-component-per-file layout (<kind>/<type>.js), so worker threads can import it; a test checks each exports its component. */
+const MODULES = new Map<Component, string>(Object.values(COMPONENTS).flatMap((list) => list.map((c: Component) => [c, new URL(`./${c.kind}/${c.type}.js`, import.meta.url).href] as const)));
+
 /** The registry of every built-in component: the one every command starts from (a config's plugins extend it). */
-export const builtinRegistry = createRegistry(COMPONENTS);
+export const builtinRegistry = createRegistry(COMPONENTS, MODULES);

@@ -18,6 +18,7 @@ export async function withPlugins(doc: PositionedDocument, base: Registry): Prom
   if (!Array.isArray(entries)) return { registry: base, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   const found: Component[] = [];
+  const modules = new Map<Component, string>();
   for (const [i, entry] of entries.entries()) {
     const pos = doc.places.get(toPointer(['plugins', i]))?.pos;
     if (typeof entry !== 'string' || !pos) continue;
@@ -26,11 +27,14 @@ export async function withPlugins(doc: PositionedDocument, base: Registry): Prom
       if (found.includes(c)) continue;
       const clash = base.find(c.kind, c.type) ? 'a built-in component' : found.some((o) => o.kind === c.kind && o.type === c.type) ? 'another plugin' : '';
       if (clash) diagnostics.push(error(`plugin ${entry}: ${c.kind} '${c.type}' has the same name as ${clash}; rename it`, pos));
-      else found.push(c);
+      else {
+        found.push(c);
+        modules.set(c, pathToFileURL(file).href);
+      }
     }
   }
   if (diagnostics.length) return { registry: base, diagnostics };
-  return { registry: base.with(found), diagnostics };
+  return { registry: base.with(found, modules), diagnostics };
 }
 
 async function loadPlugin(file: string, entry: string, pos: Position, base: Registry, diags: Diagnostic[]): Promise<Component[]> {

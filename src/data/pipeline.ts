@@ -4,14 +4,14 @@ import type { ImageSet } from './types.js';
 import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, type EpochPlan, type HostBatch } from './batch.js';
 import { describeImageSet } from './image-set.js';
 import type { ToWorker, WorkerInit } from './pipeline-worker.js';
-import { TransformChain, type FitData, type TransformSection } from './transform-chain.js';
+import { TransformChain, type FitData, type ResolvedTransform } from './transform-chain.js';
 
 export type { HostBatch } from './batch.js';
 
 export interface PipelineOptions {
   set: ImageSet;
-  /** Transform sections as the config lists them (`{type, ...params}`), applied in order. */
-  transforms: TransformSection[];
+  /** The config's transform sections resolved through its registry (`resolveTransforms`), applied in order. */
+  transforms: ResolvedTransform[];
   batchSize: number;
   shuffle: boolean;
   seed: number;
@@ -27,8 +27,6 @@ export interface PipelineOptions {
   fit?: FitData;
   /** Context the transforms are built with; default: the seed, the working folder and no log. */
   ctx?: BuildContext;
-  /** Absolute paths of the config's plugin files, searched first for transform types. */
-  plugins?: string[];
 }
 
 type FromWorker = { type: 'batch'; gen: number; batch: HostBatch } | { type: 'error'; gen: number; message: string; stack?: string };
@@ -117,10 +115,10 @@ export class InputPipeline {
   /** Builds and fits the transforms, then starts the workers (or records why not). */
   private async start(): Promise<void> {
     const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: () => {} };
-    this.chain = await TransformChain.build(this.o.transforms, ctx, this.o.plugins);
+    this.chain = await TransformChain.build(this.o.transforms, ctx);
     const learner = this.chain.transforms.findIndex((t) => t.fit);
     if (learner >= 0 && !this.o.fit) {
-      throw new Error(`transform ${this.o.transforms[learner].type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);
+      throw new Error(`transform ${this.o.transforms[learner].section.type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);
     }
     if (this.o.fit) this.chain.fit(this.o.fit);
     const wanted = this.o.workers ?? 1;

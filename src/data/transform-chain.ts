@@ -1,6 +1,7 @@
-import { pathToFileURL } from 'node:url';
-import { Value } from '@sinclair/typebox/value';
+import type { Ajv, ValidateFunction } from 'ajv';
 import type { BuildContext, Component } from '../registry/component.js';
+import { branchSchema, type Registry } from '../registry/registry.js';
+import { createAjv } from '../registry/ajv.js';
 import type { FloatImage, ImageSet, Transform } from './types.js';
 import { JoinedImageSet } from './image-set.js';
 
@@ -22,68 +23,79 @@ export interface FitData {
   test?: ImageSet;
 }
 
-/** What a worker thread needs to rebuild a fitted chain. */
+/** A config's transform section with the component it names, resolved through the registry that validated the config (plugins included). */
+export interface ResolvedTransform {
+  section: TransformSection;
+  component: Component<'transform'>;
+  /** URL of the module that exports the component, which a worker thread imports; absent when it was registered without one. */
+  module?: string;
+}
+
+/** Resolves each section through the registry (built-ins and the config's plugins alike). */
+export function resolveTransforms(registry: Registry, sections: TransformSection[]): ResolvedTransform[] {
+  return sections.map((section) => {
+    const component = registry.get('transform', section.type) as Component<'transform'>;
+    return { section, component, module: registry.moduleOf(component) };
+  });
+}
+
+/** What a worker thread needs to rebuild a fitted chain: each section, the module its component comes from, and fitted states. */
 export interface ChainMessage {
   sections: TransformSection[];
+  modules: string[];
   states: unknown[];
-  plugins: string[];
 }
 
 /** Fitted states by training set, test set and transform section, so evaluation pipelines made every epoch do not refit. */
 const fitCache = new WeakMap<ImageSet, WeakMap<ImageSet, Map<string, unknown>>>();
 
-/** The transform component of that type exported by a module, if any. */
-function transformIn(mod: Record<string, unknown>, type: string): Component<'transform'> | undefined {
-  return Object.values(mod).find((v): v is Component<'transform'> => {
-    const c = v as Partial<Component>;
-    return c?.kind === 'transform' && c.type === type;
-  });
+let ajv: Ajv | null = null;
+const validators = new WeakMap<Component, ValidateFunction>();
+
+/** The validator of a component's section, defaults filled in, as the config layer checks it (plain JSON Schema params included). */
+function validatorFor(c: Component): ValidateFunction {
+  let v = validators.get(c);
+  if (!v) validators.set(c, (v = (ajv ??= createAjv({ useDefaults: true })).compile(branchSchema(c))));
+  return v;
 }
 
-/**
- * A transform component: from the plugin files first, else by its built-in file (`src/components/transform/<type>.ts`,
- * one component per file). Loading by file, not through the registry, lets a worker thread rebuild it cheaply.
- */
-async function loadTransformComponent(type: string, plugins: string[]): Promise<Component<'transform'>> {
-  for (const file of plugins) {
-    const found = transformIn(await import(pathToFileURL(file).href), type);
-    if (found) return found;
-  }
-  if (!/^[a-z0-9-]+$/.test(type)) throw new Error(`unknown transform type ${JSON.stringify(type)}`);
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(`../components/transform/${type}.js`);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') throw new Error(`unknown transform type ${type}`);
-    throw err;
-  }
-  const found = transformIn(mod, type);
-  if (!found) throw new Error(`src/components/transform/${type} exports no transform component named ${type}`);
+/** The component a registry resolved, found again in its module by a worker thread. */
+async function importTransform(module: string, type: string): Promise<Component<'transform'>> {
+  const mod = (await import(module)) as Record<string, unknown>;
+  const exported = Object.values(mod).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const found = exported.find((v): v is Component<'transform'> => {
+    const c = v as Partial<Component> | null;
+    return c?.kind === 'transform' && c.type === type;
+  });
+  if (!found) throw new Error(`${module} no longer exports the transform component ${type}`);
   return found;
 }
 
 /** A transform list, built from config sections, applied in order; fitted once per data set and reusable in workers. */
 export class TransformChain {
   private constructor(
-    readonly sections: TransformSection[],
+    readonly resolved: ResolvedTransform[],
     readonly transforms: PipelineTransform[],
-    readonly plugins: string[],
   ) {}
 
-  /** Builds each section's component (plugin files, absolute paths, first); parameters left out take their schema defaults. */
-  static async build(sections: TransformSection[], ctx: BuildContext, plugins: string[] = []): Promise<TransformChain> {
+  get sections(): TransformSection[] {
+    return this.resolved.map((r) => r.section);
+  }
+
+  /** Builds each resolved section's component; parameters left out take their schema defaults. */
+  static async build(resolved: ResolvedTransform[], ctx: BuildContext): Promise<TransformChain> {
     const transforms: PipelineTransform[] = [];
-    for (const section of sections) {
-      const component = await loadTransformComponent(section.type, plugins);
-      const { type, ...given } = section;
-      const params = Value.Default(component.params, structuredClone(given));
-      if (!Value.Check(component.params, params)) {
-        const first = [...Value.Errors(component.params, params)][0];
-        throw new Error(`transform ${type}: ${first.path || 'params'} ${first.message}`);
+    for (const { section, component } of resolved) {
+      const params = structuredClone(section);
+      const validate = validatorFor(component);
+      if (!validate(params)) {
+        const first = validate.errors![0];
+        throw new Error(`transform ${section.type}: ${first.instancePath || 'params'} ${first.message}`);
       }
-      transforms.push((await component.build(params, ctx)) as PipelineTransform);
+      const { type: _type, ...own } = params;
+      transforms.push((await component.build(own as never, ctx)) as PipelineTransform);
     }
-    return new TransformChain(sections, transforms, plugins);
+    return new TransformChain(resolved, transforms);
   }
 
   /** Fits transforms that learn from data (mean images, channel statistics), reusing earlier fits on the same sets. */
@@ -108,18 +120,24 @@ export class TransformChain {
     return this.transforms.reduce((s, t) => t.outputShape(s), shape);
   }
 
-  /** The chain for a worker, or why it cannot be sent (a fitted transform that cannot export its state). */
+  /** The chain for a worker, or why it cannot be sent (a component registered without its module, a fitted transform that cannot export its state). */
   message(): ChainMessage | string {
     const states: unknown[] = [];
+    const modules: string[] = [];
     for (const [i, t] of this.transforms.entries()) {
-      if (t.fit && !(t.fitState && t.loadFitState)) return `transform ${this.sections[i].type} cannot hand its fitted state to a worker`;
+      const { section, module } = this.resolved[i];
+      if (!module) return `transform ${section.type} was registered without its module, which a worker thread would import`;
+      if (t.fit && !(t.fitState && t.loadFitState)) return `transform ${section.type} cannot hand its fitted state to a worker`;
+      modules.push(module);
       states.push(t.fit ? t.fitState!() : undefined);
     }
-    return { sections: this.sections, states, plugins: this.plugins };
+    return { sections: this.sections, modules, states };
   }
 
   static async fromMessage(msg: ChainMessage, ctx: BuildContext): Promise<TransformChain> {
-    const chain = await TransformChain.build(msg.sections, ctx, msg.plugins);
+    const resolved: ResolvedTransform[] = [];
+    for (const [i, section] of msg.sections.entries()) resolved.push({ section, component: await importTransform(msg.modules[i], section.type), module: msg.modules[i] });
+    const chain = await TransformChain.build(resolved, ctx);
     chain.transforms.forEach((t, i) => t.fit && t.loadFitState!(msg.states[i]));
     return chain;
   }

@@ -18,11 +18,13 @@ export interface Registry {
   /** The same for partial configs (`_base` files): nothing required; a component without a type may only use keys some component of its kind has. */
   partialSchema(): SchemaObject;
   validator(partial?: boolean): ValidateFunction;
-  /** A new registry with these components added (plugins). */
-  with(components: readonly Component[]): Registry;
+  /** URL of the module that exports this component, when it was registered with one: what a worker thread imports to rebuild it. */
+  moduleOf(c: Component): string | undefined;
+  /** A new registry with these components added (plugins), each with the URL of the module that exports it. */
+  with(components: readonly Component[], modules?: ReadonlyMap<Component, string>): Registry;
 }
 
-export function createRegistry(components: Iterable<Component> | { [K in Kind]: Component<K, any, any>[] }): Registry {
+export function createRegistry(components: Iterable<Component> | { [K in Kind]: Component<K, any, any>[] }, modules: ReadonlyMap<Component, string> = new Map()): Registry {
   const all: Component[] = Symbol.iterator in components ? [...components] : KINDS.flatMap((k) => components[k] as Component[]);
   const byKey = new Map<string, Component>();
   for (const c of all) {
@@ -48,7 +50,8 @@ export function createRegistry(components: Iterable<Component> | { [K in Kind]: 
     partialSchema: () => memo('partial', () => composeSchema(self, true)),
     validator: (partial = false) =>
       memo(`validator:${partial}`, () => createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema())),
-    with: (extra) => createRegistry([...all, ...extra]),
+    moduleOf: (c) => modules.get(c),
+    with: (extra, extraModules = new Map()) => createRegistry([...all, ...extra], new Map([...modules, ...extraModules])),
   };
   return self;
 }

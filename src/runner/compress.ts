@@ -17,6 +17,7 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import { readConfigDir, readResult, readRunConfig, writeResult } from '../run/run-folder.js';
 import { builtinRegistry } from '../components/index.js';
+import { resolveTransforms } from '../data/transform-chain.js';
 
 export type WeightCheck = 'report' | 'require' | 'off';
 
@@ -96,8 +97,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
 
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const before = await evaluate(tf, original, loss, dataset, config.transforms.test, config.train.eval_batch_size, config.seed);
-  const after = await evaluate(tf, compressed, loss, dataset, config.transforms.test, config.train.eval_batch_size, config.seed);
+  const before = await evaluate(tf, original, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed);
+  const after = await evaluate(tf, compressed, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed);
   const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
   const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
   const ortBefore = await timeOnnxInference(original, o.timingRepeats);

@@ -10,6 +10,7 @@ import { assignByName } from '../models/weights.js';
 import { readConfigDir, readRunConfig } from '../run/run-folder.js';
 import { UsageError } from '../util/errors.js';
 import { builtinRegistry } from '../components/index.js';
+import { resolveTransforms } from '../data/transform-chain.js';
 
 /** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split. */
 export async function evaluateModelFolder(target: string, batchSize?: number): Promise<Record<string, unknown>> {
@@ -27,7 +28,7 @@ export async function evaluateModelFolder(target: string, batchSize?: number): P
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, saved.topology.model as ComponentSection);
   assignByName(model.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const r = await evaluate(tf, model, loss, dataset, config.transforms.test, batchSize ?? config.train.eval_batch_size, config.seed);
+  const r = await evaluate(tf, model, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), batchSize ?? config.train.eval_batch_size, config.seed);
   model.dispose();
   return { model: modelDir, backend: backend.name, images: r.images, test_error: r.error, test_top5_error: r.top5Error, test_loss: r.loss, aux_error: r.auxError };
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InputPipeline } from '../data/pipeline.js';
-import { TransformChain } from '../data/transform-chain.js';
+import { resolveTransforms, TransformChain } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
 import type { ComponentSection } from '../registry/experiment.js';
 import type { Model } from '../models/types.js';
@@ -62,7 +62,7 @@ async function openModelFolder(target: string) {
 
 /** The first `n` test images through the test transforms, as the evaluation reads them. */
 async function testBatch(dataset: DatasetSplits, transforms: ComponentSection[], n: number, seed: number): Promise<{ x: Float32Array; shape: [number, number, number, number] }> {
-  const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize: Math.min(n, dataset.test.size), shuffle: false, seed, workers: 0, fit: { train: dataset.train, test: dataset.test } });
+  const pipeline = new InputPipeline({ set: dataset.test, transforms: resolveTransforms(builtinRegistry, transforms), batchSize: Math.min(n, dataset.test.size), shuffle: false, seed, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   try {
     for await (const b of pipeline.batches(0, 0)) return { x: b.x, shape: b.shape };
   } finally {
@@ -73,7 +73,7 @@ async function testBatch(dataset: DatasetSplits, transforms: ComponentSection[],
 
 /** Each test transform as the config gives it, with what it learned from the data (a mean image in H×W×C order) where it fits. */
 async function preprocessing(dataset: DatasetSplits, transforms: ComponentSection[], tf: typeof tfc, seed: number): Promise<unknown[]> {
-  const chain = await TransformChain.build(transforms, { tf, seed, configDir: process.cwd(), facts: {}, log: () => {} });
+  const chain = await TransformChain.build(resolveTransforms(builtinRegistry, transforms), { tf, seed, configDir: process.cwd(), facts: {}, log: () => {} });
   chain.fit({ train: dataset.train, test: dataset.test });
   return transforms.map((section, i) => {
     const t = chain.transforms[i];

@@ -4,13 +4,15 @@ import type { Registry } from '../registry/registry.js';
 import type { ExperimentConfig, ComponentSection } from '../registry/experiment.js';
 import type { Callback, Loss, Optimizer, Schedule } from './types.js';
 import type { DatasetSplits, Transform } from '../data/types.js';
+import { resolveTransforms, type ResolvedTransform } from '../data/transform-chain.js';
 import type { Model } from '../models/types.js';
 
 /** Everything an experiment's config names, built. */
 export interface BuiltExperiment {
   dataset: DatasetSplits;
-  trainTransforms: ComponentSection[];
-  testTransforms: ComponentSection[];
+  /** The config's transforms resolved through the registry that built the experiment (plugins included). */
+  trainTransforms: ResolvedTransform[];
+  testTransforms: ResolvedTransform[];
   inputShape: [number, number, number];
   model: Model;
   optimizer: Optimizer;
@@ -56,10 +58,10 @@ export async function buildModel(config: ExperimentConfig, opts: BuildOptions, i
 
 export async function buildExperiment(config: ExperimentConfig, opts: BuildOptions): Promise<BuiltExperiment> {
   const dataset = await buildDataset(config, opts);
-  const trainTransforms = config.transforms?.train ?? [];
-  const testTransforms = config.transforms?.test ?? [];
+  const trainTransforms = resolveTransforms(opts.registry, config.transforms?.train ?? []);
+  const testTransforms = resolveTransforms(opts.registry, config.transforms?.test ?? []);
   const base = context(config, opts, { epochs: config.train.epochs });
-  const inputShape = await transformedShape(dataset, trainTransforms, base);
+  const inputShape = await transformedShape(dataset, config.transforms?.train ?? [], base);
   const model = await buildModel(config, opts, inputShape, dataset.numClasses);
   const optimizer = await buildComponent<Optimizer>('optimizer', config.optimizer, base);
   const schedule = await buildComponent<Schedule>('schedule', config.schedule, base);

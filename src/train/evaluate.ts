@@ -1,6 +1,6 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { ComponentSection } from '../registry/experiment.js';
 import { InputPipeline } from '../data/pipeline.js';
+import type { ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
 import type { Loss } from './types.js';
 import type { Model } from '../models/types.js';
@@ -29,7 +29,7 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
 }
 
 /** Evaluate a model on the whole test split in inference mode (running batch-norm statistics). */
-export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ComponentSection[], batchSize: number, seed: number): Promise<EvalResult> {
+export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ResolvedTransform[], batchSize: number, seed: number): Promise<EvalResult> {
   const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   const start = performance.now();
   let lossSum = 0;

@@ -6,14 +6,19 @@ import pngjs from 'pngjs';
 import { InputPipeline, type HostBatch, type PipelineOptions } from '../../src/data/pipeline.js';
 import { ArrayImageSet, FileImageSet } from '../../src/data/image-set.js';
 import { syntheticImages } from '../../src/data/synthetic.js';
+import { pathToFileURL } from 'node:url';
+import type { Component } from '../../src/registry/component.js';
+import { builtinRegistry } from '../../src/components/index.js';
+import { resolveTransforms } from '../../src/data/transform-chain.js';
 import { tempDir } from '../helpers/tmp.js';
+import { resolve } from '../helpers/components.js';
 
 const train = syntheticImages({ size: 50, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 0 });
 const testSet = syntheticImages({ size: 12, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 1 });
 const augment = [{ type: 'pad-crop', pad: 2 }, { type: 'flip', horizontal: 0.5, vertical: 0.5 }, { type: 'per-pixel-mean' }];
 
 function pipeline(o: Partial<PipelineOptions> = {}): InputPipeline {
-  return new InputPipeline({ set: train, transforms: augment, batchSize: 8, shuffle: true, seed: 7, workers: 0, fit: { train, test: testSet }, ...o });
+  return new InputPipeline({ set: train, transforms: resolve(augment), batchSize: 8, shuffle: true, seed: 7, workers: 0, fit: { train, test: testSet }, ...o });
 }
 
 async function collect(p: InputPipeline, epoch: number, start = 0): Promise<HostBatch[]> {
@@ -80,7 +85,7 @@ test('drop_remainder drops the last partial batch; steps_per_epoch caps the epoc
 });
 
 test('without shuffling, evaluation batches follow file order and use the train+test per-pixel mean', async () => {
-  const p = new InputPipeline({ set: testSet, transforms: [{ type: 'per-pixel-mean', scale: 1 }], batchSize: 5, shuffle: false, seed: 0, workers: 0, fit: { train, test: testSet } });
+  const p = new InputPipeline({ set: testSet, transforms: resolve([{ type: 'per-pixel-mean', scale: 1 }]), batchSize: 5, shuffle: false, seed: 0, workers: 0, fit: { train, test: testSet } });
   const batches = await collect(p, 0);
   assert.deepEqual(batches.flatMap((b) => Array.from(b.y)), Array.from(testSet.labels));
   const mean = new Float64Array(192);
@@ -99,8 +104,8 @@ test('images of different sizes need a resize or crop before batching', async ()
     return join(dir, 'c', `${w}.png`);
   });
   const set = new FileImageSet(files, Int32Array.of(0, 0), 3);
-  await assert.rejects(collect(new InputPipeline({ set, transforms: [], batchSize: 2, shuffle: false, seed: 0, workers: 0 }), 0), /3×4×3 after the transforms but others in its batch are 3×3×3/);
-  const cropped = new InputPipeline({ set, transforms: [{ type: 'center-crop', size: 2 }], batchSize: 2, shuffle: false, seed: 0, workers: 1 });
+  await assert.rejects(collect(new InputPipeline({ set, transforms: resolve([]), batchSize: 2, shuffle: false, seed: 0, workers: 0 }), 0), /3×4×3 after the transforms but others in its batch are 3×3×3/);
+  const cropped = new InputPipeline({ set, transforms: resolve([{ type: 'center-crop', size: 2 }]), batchSize: 2, shuffle: false, seed: 0, workers: 1 });
   const [b] = await collect(cropped, 0);
   assert.deepEqual(b.shape, [2, 2, 2, 3]);
   assert.ok(b.x.every((v) => v === 90));
@@ -109,17 +114,17 @@ test('images of different sizes need a resize or crop before batching', async ()
 
 test('a failing transform in a worker surfaces as an error of the iteration', async () => {
   const tiny = new ArrayImageSet(new Uint8Array(4 * 2 * 2), Int32Array.of(0, 1, 0, 1), [2, 2, 1]);
-  const p = new InputPipeline({ set: tiny, transforms: [{ type: 'random-crop', size: 3 }], batchSize: 2, shuffle: false, seed: 0, workers: 1 });
+  const p = new InputPipeline({ set: tiny, transforms: resolve([{ type: 'random-crop', size: 3 }]), batchSize: 2, shuffle: false, seed: 0, workers: 1 });
   await assert.rejects(collect(p, 0), /input pipeline worker: random crop 1 pixels larger than the image/);
   await p.close();
 });
 
 test('a transform that learns from data needs the dataset splits to fit on', async () => {
-  const p = new InputPipeline({ set: testSet, transforms: [{ type: 'flip' }, { type: 'per-pixel-mean' }], batchSize: 4, shuffle: false, seed: 0, workers: 0 });
+  const p = new InputPipeline({ set: testSet, transforms: resolve([{ type: 'flip' }, { type: 'per-pixel-mean' }]), batchSize: 4, shuffle: false, seed: 0, workers: 0 });
   await assert.rejects(collect(p, 0), /transform per-pixel-mean learns from data: give the input pipeline `fit: \{train, test\}`/);
 });
 
-test('a plugin transform is found in its file, on the calling thread and in workers', async () => {
+test('a plugin transform resolves through the registry that holds it, on the calling thread and in workers', async () => {
   mkdirSync('.cache', { recursive: true });
   const dir = mkdtempSync(join(process.cwd(), '.cache', 'plugin-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -132,12 +137,18 @@ export const plus = { kind: 'transform', type: 'plus', doc: 'Adds a constant.',
   build: (p) => ({ apply: (img) => ({ ...img, data: img.data.map((v) => v + p.add) }), outputShape: (s) => s }) };
 `,
   );
+  const url = pathToFileURL(file).href;
+  const { plus } = (await import(url)) as { plus: Component };
+  const registry = builtinRegistry.with([plus], new Map([[plus, url]]));
   const tiny = new ArrayImageSet(Uint8Array.of(1, 2, 3, 4), Int32Array.of(0, 1, 0, 1), [1, 1, 1]);
   for (const workers of [0, 1]) {
-    const p = new InputPipeline({ set: tiny, transforms: [{ type: 'plus', add: 10 }], batchSize: 4, shuffle: false, seed: 0, workers, plugins: [file] });
+    const p = new InputPipeline({ set: tiny, transforms: resolveTransforms(registry, [{ type: 'plus', add: 10 }, { type: 'scale', divisor: 0.5 }]), batchSize: 4, shuffle: false, seed: 0, workers });
     const [b] = await collect(p, 0);
-    assert.deepEqual(Array.from(b.x), [11, 12, 13, 14]);
+    assert.deepEqual(Array.from(b.x), [22, 24, 26, 28]);
     assert.equal(p.threaded, workers === 1);
     await p.close();
   }
+  const unplaced = new InputPipeline({ set: tiny, transforms: resolveTransforms(builtinRegistry.with([plus]), [{ type: 'plus' }]), batchSize: 4, shuffle: false, seed: 0, workers: 1 });
+  assert.deepEqual(Array.from((await collect(unplaced, 0))[0].x), [2, 3, 4, 5]);
+  assert.match(unplaced.fallbackReason ?? '', /transform plus was registered without its module/);
 });

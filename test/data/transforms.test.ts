@@ -20,7 +20,7 @@ import { randomSizedCrop } from '../../src/components/transform/random-sized-cro
 import { resizeTransform } from '../../src/components/transform/resize.js';
 import { colorJitter } from '../../src/components/transform/color-jitter.js';
 import { lighting } from '../../src/components/transform/lighting.js';
-import { build, context } from '../helpers/components.js';
+import { build, context, resolve } from '../helpers/components.js';
 
 const ctx = context('.');
 const make = (c: Component<any, any, any>, params: Record<string, unknown> = {}) => build<PipelineTransform>(c, params, ctx);
@@ -98,11 +98,11 @@ test('per-pixel-mean subtracts the mean image over train+test (or train) and div
   const train = new ArrayImageSet(Uint8Array.of(0, 10, 20, 30), Int32Array.of(0, 1), [1, 2, 1]);
   const test = new ArrayImageSet(Uint8Array.of(40, 50), Int32Array.of(0), [1, 2, 1]);
   const sections = [{ type: 'per-pixel-mean' }];
-  const both = await TransformChain.build(sections, ctx);
+  const both = await TransformChain.build(resolve(sections), ctx);
   both.fit({ train, test });
   const out = both.apply({ data: Float32Array.of(148, 158), height: 1, width: 2, channels: 1 }, rngFor(0));
   assert.deepEqual(Array.from(out.data), [(148 - 20) / 128, (158 - 30) / 128]);
-  const trainOnly = await TransformChain.build([{ type: 'per-pixel-mean', over: 'train', scale: 1 }], ctx);
+  const trainOnly = await TransformChain.build(resolve([{ type: 'per-pixel-mean', over: 'train', scale: 1 }]), ctx);
   trainOnly.fit({ train, test });
   assert.deepEqual(Array.from(trainOnly.apply({ data: Float32Array.of(10, 20), height: 1, width: 2, channels: 1 }, rngFor(0)).data), [0, 0]);
   const unfitted = await make(perPixelMean);
@@ -114,7 +114,7 @@ test('channel-normalize: ImageNet statistics by default, or measured on the trai
   const out = t.apply({ data: Float32Array.of(255 * 0.485, 255 * 0.456 + 255 * 0.224, 0), height: 1, width: 1, channels: 3 }, rngFor(0));
   assert.ok(Math.abs(out.data[0]) < 1e-6 && Math.abs(out.data[1] - 1) < 1e-6 && Math.abs(out.data[2] + 0.406 / 0.225) < 1e-6);
   const set = new ArrayImageSet(Uint8Array.of(10, 200, 30, 100, 50, 100), Int32Array.of(0, 1), [1, 1, 3]);
-  const chain = await TransformChain.build([{ type: 'channel-normalize', compute: true }], ctx);
+  const chain = await TransformChain.build(resolve([{ type: 'channel-normalize', compute: true }]), ctx);
   chain.fit({ train: set });
   const a = chain.apply({ data: Float32Array.of(10, 200, 30), height: 1, width: 1, channels: 3 }, rngFor(0));
   const b = chain.apply({ data: Float32Array.of(100, 50, 100), height: 1, width: 1, channels: 3 }, rngFor(0));
@@ -194,6 +194,6 @@ test('lighting adds one RGB offset to every pixel along the ImageNet principal c
 });
 
 test('transform chains reject unknown types and invalid parameters', async () => {
-  await assert.rejects(TransformChain.build([{ type: 'no-such-transform' }], ctx), /unknown transform type no-such-transform/);
-  await assert.rejects(TransformChain.build([{ type: 'flip', horizontal: 2 }], ctx), /transform flip: \/horizontal/);
+  assert.throws(() => resolve([{ type: 'no-such-transform' }]), /no transform component 'no-such-transform'/);
+  await assert.rejects(TransformChain.build(resolve([{ type: 'flip', horizontal: 2 }]), ctx), /transform flip: \/horizontal/);
 });

@@ -20,6 +20,18 @@ test('every registered component honours the contract: schema compiles strict, d
   assert.equal(walked.length, registry.list().length);
 });
 
+test('the registry knows each built-in component\'s module, which exports that very component (what worker threads import)', async () => {
+  for (const c of registry.list()) {
+    const url = registry.moduleOf(c);
+    assert.ok(url, `${c.kind} ${c.type} has a module`);
+    assert.ok(Object.values(await import(url)).includes(c), `${url} exports ${c.kind} ${c.type}`);
+  }
+  const extra = defineComponent({ kind: 'loss', type: 'extra-loss', doc: 'A plugin.', params: Type.Object({}, { additionalProperties: false }), build: () => null });
+  const withPlugin = registry.with([extra], new Map([[extra, 'file:///plugin.mjs']]));
+  assert.equal(withPlugin.moduleOf(extra), 'file:///plugin.mjs');
+  assert.equal(withPlugin.moduleOf(withPlugin.get('transform', 'flip')), registry.moduleOf(registry.get('transform', 'flip')));
+});
+
 test('the experiment schema composed from the registry compiles under ajv strict', () => {
   assert.equal(typeof registry.validator(), 'function');
   assert.equal(typeof registry.validator(true), 'function');
