@@ -1,5 +1,9 @@
-import type { ImageSet } from './types.js';
+import { readFile } from 'node:fs/promises';
+import type { FloatImage, ImageSet } from './types.js';
 import { toFloat } from './image-ops.js';
+import { imageFile } from './image-set.js';
+import { DamagedImageError } from './decode-image.js';
+import type { SharpModule } from './native-image.js';
 import { permutation, rngFor } from './rng.js';
 import type { TransformChain } from './transform-chain.js';
 
@@ -37,26 +41,59 @@ export function stepIndices(p: EpochPlan, order: Int32Array, step: number): Int3
   return order.subarray(step * p.batchSize, Math.min((step + 1) * p.batchSize, p.size));
 }
 
+/** How a batch's images are read: natively (libvips) when a sharp module is given, how many at once, and where damaged files are reported. */
+export interface DecodeOptions {
+  sharp: SharpModule | null;
+  /** Images decoded at the same time (native decoding runs on libuv's thread pool). */
+  concurrency: number;
+  /** Called for each damaged image left out of its batch (sets whose policy is to skip them). */
+  onDamaged?(file: string, reason: string): void;
+}
+
 /**
  * Decodes, transforms and stacks the images at `indices`. Each image's random draws come from
  * (seed, epoch, image index) alone, so a batch is the same whichever thread makes it and whenever.
+ * Damaged image files are left out (the batch is smaller) when their set says to skip them; otherwise they stop it.
  */
-export function assembleBatch(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number): HostBatch {
-  let x: Float32Array | null = null;
-  let shape: [number, number, number] = [0, 0, 0];
-  const y = new Int32Array(indices.length);
-  indices.forEach((index, i) => {
-    const img = chain.apply(toFloat(set.image(index)), rngFor(seed, epoch, index));
-    if (!x) {
-      shape = [img.height, img.width, img.channels];
-      x = new Float32Array(indices.length * img.data.length);
-    } else if (img.height !== shape[0] || img.width !== shape[1] || img.channels !== shape[2]) {
+export async function assembleBatch(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions): Promise<HostBatch> {
+  const images: (FloatImage | null)[] = new Array(indices.length).fill(null);
+  const prepare = async (i: number): Promise<void> => {
+    const index = indices[i];
+    const rng = rngFor(seed, epoch, index);
+    const source = imageFile(set, index);
+    try {
+      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, await readFile(source.file), source.file, source.channels, rng) : chain.apply(toFloat(set.image(index)), rng);
+    } catch (e) {
+      if (!(e instanceof DamagedImageError && source?.onDamaged === 'skip')) throw e;
+      o.onDamaged?.(e.file, e.reason);
+    }
+  };
+  let next = 0;
+  let failed = false;
+  const lanes = Array.from({ length: Math.max(1, Math.min(o.concurrency, indices.length)) }, async () => {
+    try {
+      while (next < indices.length && !failed) await prepare(next++);
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  });
+  await Promise.all(lanes);
+  const kept = images.flatMap((img, i) => (img ? [i] : []));
+  const first = images[kept[0]];
+  const shape: [number, number, number] = first ? [first.height, first.width, first.channels] : [0, 0, 0];
+  const per = first ? first.data.length : 0;
+  const x = new Float32Array(kept.length * per);
+  const y = new Int32Array(kept.length);
+  kept.forEach((i, k) => {
+    const img = images[i]!;
+    if (img.height !== shape[0] || img.width !== shape[1] || img.channels !== shape[2]) {
       throw new Error(
-        `image ${index} is ${img.height}×${img.width}×${img.channels} after the transforms but others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`,
+        `image ${indices[i]} is ${img.height}×${img.width}×${img.channels} after the transforms but others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`,
       );
     }
-    x.set(img.data, i * img.data.length);
-    y[i] = set.labels[index];
+    x.set(img.data, k * per);
+    y[k] = set.labels[indices[i]];
   });
-  return { x: x ?? new Float32Array(0), y, shape: [indices.length, ...shape], step };
+  return { x, y, shape: [kept.length, ...shape], step };
 }

@@ -1,18 +1,37 @@
 import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
+import { UserError } from '../util/errors.js';
 import type { RawImage } from './types.js';
 
-/** Decodes a JPEG or PNG file (told apart by their magic bytes) to HWC bytes with 1 or 3 channels. */
+/** An image file that cannot be decoded: the user's data, named with what to do about it. */
+export class DamagedImageError extends UserError {
+  override name = 'DamagedImageError';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: damaged image (${reason}); replace or remove it, or set the dataset's on_damaged: skip to train without it`);
+  }
+}
+
+/** Decodes a JPEG or PNG file (told apart by their magic bytes) to HWC bytes with 1 or 3 channels, in pure JavaScript. */
 export function decodeImageFile(path: string, channels: number): RawImage {
-  const bytes = readFileSync(path);
+  return decodeImageBytes(readFileSync(path), path, channels);
+}
+
+export function decodeImageBytes(bytes: Uint8Array, path: string, channels: number): RawImage {
   let rgba: { data: Uint8Array; width: number; height: number };
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    rgba = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-  } else if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    rgba = pngjs.PNG.sync.read(bytes);
-  } else {
-    throw new Error(`${path}: not a JPEG or PNG file`);
+  try {
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+      rgba = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    } else if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+      rgba = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } else {
+      throw new Error('not a JPEG or PNG file');
+    }
+  } catch (e) {
+    throw new DamagedImageError(path, String((e as Error).message).split('\n')[0]);
   }
   return fromRgba(rgba.data, rgba.height, rgba.width, channels);
 }

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileImageSet } from './image-set.js';
+import { FileImageSet, type DamagedPolicy } from './image-set.js';
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
 
@@ -15,7 +15,7 @@ export function classFolders(dir: string): string[] {
  * A class-per-sub-folder image set (the ImageNet / torchvision ImageFolder layout). Labels index `classes`
  * (the training split's sorted folder names, so every split agrees); files are listed sorted, decoded lazily.
  */
-export function scanImageFolder(dir: string, classes: string[], channels: number): FileImageSet {
+export function scanImageFolder(dir: string, classes: string[], channels: number, onDamaged: DamagedPolicy = 'stop'): FileImageSet {
   const files: string[] = [];
   const labels: number[] = [];
   for (const name of classFolders(dir)) {
@@ -28,5 +28,5 @@ export function scanImageFolder(dir: string, classes: string[], channels: number
     }
   }
   if (files.length === 0) throw new Error(`${dir}: no JPEG or PNG images in class sub-folders`);
-  return new FileImageSet(files, Int32Array.from(labels), channels);
+  return new FileImageSet(files, Int32Array.from(labels), channels, onDamaged);
 }

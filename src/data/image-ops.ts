@@ -49,10 +49,14 @@ export function centerPaste(img: FloatImage, h: number, w: number, fill: number)
 export function flipHorizontal(img: FloatImage): FloatImage {
   const { height: h, width: w, channels: c } = img;
   const out = blank(h, w, c);
+  const src = img.data;
+  const dst = out.data;
   for (let y = 0; y < h; y++) {
+    const row = y * w * c;
     for (let x = 0; x < w; x++) {
-      const src = (y * w + (w - 1 - x)) * c;
-      out.data.set(img.data.subarray(src, src + c), (y * w + x) * c);
+      const from = row + (w - 1 - x) * c;
+      const to = row + x * c;
+      for (let k = 0; k < c; k++) dst[to + k] = src[from + k];
     }
   }
   return out;
@@ -66,7 +70,11 @@ export function flipVertical(img: FloatImage): FloatImage {
 }
 
 export function clip(img: FloatImage, low = 0, high = 255): FloatImage {
-  const data = img.data.map((v) => (v < low ? low : v > high ? high : v));
+  const data = new Float32Array(img.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = img.data[i];
+    data[i] = v < low ? low : v > high ? high : v;
+  }
   return { ...img, data };
 }
 
@@ -141,33 +149,78 @@ export const IMAGENET_EIGVEC = [
   [-0.5836, -0.6948, 0.4203],
 ];
 
+/** The RGB offset AlexNet lighting noise adds to every pixel: eigvec · (alpha ∘ eigval). */
+export function lightingOffset(alpha: number[], eigval: number[], eigvec: number[][]): number[] {
+  return [0, 1, 2].map((c) => eigvec[c].reduce((s, e, j) => s + e * alpha[j] * eigval[j], 0));
+}
+
 /** Adds eigvec · (alpha ∘ eigval) to every pixel (AlexNet lighting noise). */
 export function addLighting(img: FloatImage, alpha: number[], eigval: number[], eigvec: number[][]): FloatImage {
-  const inc = [0, 1, 2].map((c) => eigvec[c].reduce((s, e, j) => s + e * alpha[j] * eigval[j], 0));
-  const data = img.data.map((v, i) => v + inc[i % 3]);
+  return addPerChannel(img, lightingOffset(alpha, eigval, eigvec));
+}
+
+function addPerChannel(img: FloatImage, inc: number[]): FloatImage {
+  const c = img.channels;
+  const data = new Float32Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = img.data[i] + inc[i % c];
   return { ...img, data };
 }
+
+/** Weights of ITU-R 601 luminance, the grey a saturation change blends towards. */
+export const GREY = [0.299, 0.587, 0.114];
 
 /** Blends each pixel with its grey value: v·img + (1 − v)·grey (tensorpack Saturation, grey by ITU-R 601). */
 export function saturate(img: FloatImage, v: number): FloatImage {
   const data = new Float32Array(img.data.length);
   for (let p = 0; p < data.length; p += 3) {
-    const grey = 0.299 * img.data[p] + 0.587 * img.data[p + 1] + 0.114 * img.data[p + 2];
+    const grey = GREY[0] * img.data[p] + GREY[1] * img.data[p + 1] + GREY[2] * img.data[p + 2];
     for (let k = 0; k < 3; k++) data[p + k] = img.data[p + k] * v + grey * (1 - v);
   }
   return { ...img, data };
 }
 
+/** Mean of each channel over the image. */
+export function channelMeans(img: FloatImage): number[] {
+  const c = img.channels;
+  const sum = new Float64Array(c);
+  for (let i = 0; i < img.data.length; i++) sum[i % c] += img.data[i];
+  const n = img.data.length / c;
+  return Array.from(sum, (v) => v / n);
+}
+
 /** (x − mean)·r + mean per channel, mean over the image (tensorpack Contrast). */
 export function adjustContrast(img: FloatImage, r: number): FloatImage {
-  const c = img.channels;
-  const mean = new Float64Array(c);
-  for (let i = 0; i < img.data.length; i++) mean[i % c] += img.data[i];
-  const n = img.data.length / c;
-  const data = img.data.map((v, i) => (v - mean[i % c] / n) * r + mean[i % c] / n);
-  return { ...img, data };
+  return addPerChannel({ ...img, data: img.data.map((v) => v * r) }, channelMeans(img).map((m) => (1 - r) * m));
 }
 
 export function addBrightness(img: FloatImage, delta: number): FloatImage {
-  return { ...img, data: img.data.map((v) => v + delta) };
+  return addPerChannel(img, Array(img.channels).fill(delta));
+}
+
+/**
+ * Maps every RGB pixel x to A·x + b (A row-major 3×3), optionally clipped to [0, 255], in one pass: brightness, contrast,
+ * saturation and lighting are each such a map, so a sequence of them is one.
+ */
+export function colorAffine(img: FloatImage, A: number[], b: number[], clipTo255: boolean): FloatImage {
+  const src = img.data;
+  const data = new Float32Array(src.length);
+  const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = A;
+  const [b0, b1, b2] = b;
+  for (let p = 0; p < src.length; p += 3) {
+    const r = src[p];
+    const g = src[p + 1];
+    const bl = src[p + 2];
+    let o0 = a0 * r + a1 * g + a2 * bl + b0;
+    let o1 = a3 * r + a4 * g + a5 * bl + b1;
+    let o2 = a6 * r + a7 * g + a8 * bl + b2;
+    if (clipTo255) {
+      o0 = o0 < 0 ? 0 : o0 > 255 ? 255 : o0;
+      o1 = o1 < 0 ? 0 : o1 > 255 ? 255 : o1;
+      o2 = o2 < 0 ? 0 : o2 > 255 ? 255 : o2;
+    }
+    data[p] = o0;
+    data[p + 1] = o1;
+    data[p + 2] = o2;
+  }
+  return { ...img, data };
 }

@@ -30,6 +30,9 @@ export class ArrayImageSet implements ImageSet {
   }
 }
 
+/** What the input pipeline does with an image file it cannot decode: leave it out of its batch with a warning, or stop. */
+export type DamagedPolicy = 'skip' | 'stop';
+
 /** Images read from files one at a time when asked for (an image folder): nothing is decoded up front. */
 export class FileImageSet implements ImageSet {
   readonly shape = null;
@@ -39,6 +42,7 @@ export class FileImageSet implements ImageSet {
     readonly files: string[],
     readonly labels: Int32Array,
     readonly channels: number,
+    readonly onDamaged: DamagedPolicy = 'stop',
   ) {
     this.size = files.length;
   }
@@ -70,7 +74,7 @@ export class IndexedImageSet implements ImageSet {
 /** The images at `indices`: array sets are copied (subsets are small), file sets keep their lazy decoding. */
 export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
   if (set instanceof FileImageSet) {
-    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels);
+    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged);
   }
   if (set.shape && set.pixels) {
     const per = set.shape[0] * set.shape[1] * set.shape[2];
@@ -84,12 +88,12 @@ export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
 /** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
 export type ImageSetDescription =
   | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }
-  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number }
+  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy }
   | { kind: 'indexed'; base: ImageSetDescription; indices: Int32Array };
 
 /** Describes a set for a worker, or says why it cannot be (a set type this module does not know). */
 export function describeImageSet(set: ImageSet): ImageSetDescription | string {
-  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels };
+  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged };
   if (set instanceof IndexedImageSet) {
     const base = describeImageSet(set.base);
     return typeof base === 'string' ? base : { kind: 'indexed', base, indices: set.indices };
@@ -110,7 +114,7 @@ export function restoreImageSet(d: ImageSetDescription): ImageSet {
     case 'array':
       return new ArrayImageSet(d.pixels, d.labels, d.shape);
     case 'files':
-      return new FileImageSet(d.files, d.labels, d.channels);
+      return new FileImageSet(d.files, d.labels, d.channels, d.onDamaged);
     case 'indexed':
       return new IndexedImageSet(restoreImageSet(d.base), d.indices);
   }
@@ -139,4 +143,11 @@ export class JoinedImageSet implements ImageSet {
     }
     throw new RangeError(`image ${index} past the end of the set`);
   }
+}
+
+/** The file behind image `index` of a set, when the set reads its images from files (directly or through a view). */
+export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy } | null {
+  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged };
+  if (set instanceof IndexedImageSet) return imageFile(set.base, set.indices[index]);
+  return null;
 }

@@ -1,13 +1,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { assembleBatch, epochOrder, stepIndices, type EpochPlan } from './batch.js';
+import { assembleBatch, epochOrder, stepIndices, type DecodeOptions, type EpochPlan } from './batch.js';
 import { restoreImageSet, type ImageSetDescription } from './image-set.js';
 import { TransformChain, type ChainMessage } from './transform-chain.js';
+import { DamagedImageError } from './decode-image.js';
+import { loadSharp } from './native-image.js';
 
 /** What the pipeline hands a worker when it starts. */
 export interface WorkerInit {
   set: ImageSetDescription;
   chain: ChainMessage;
   plan: EpochPlan;
+  /** Decode image files natively (the pipeline loaded sharp before starting workers). */
+  native: boolean;
+  /** Images each worker decodes at once. */
+  concurrency: number;
 }
 
 /** Messages from the pipeline: make steps first, first+stride, ... < end of an epoch, one per credit. */
@@ -29,9 +35,10 @@ interface Job {
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const set = restoreImageSet(init.set);
-const chain = import('@tensorflow/tfjs-core').then((tf) =>
-  TransformChain.fromMessage(init.chain, { tf, seed: init.plan.seed, configDir: process.cwd(), facts: {}, log: () => {} }),
-);
+const ready = Promise.all([
+  import('@tensorflow/tfjs-core').then((tf) => TransformChain.fromMessage(init.chain, { tf, seed: init.plan.seed, configDir: process.cwd(), facts: {}, log: () => {} })),
+  init.native ? loadSharp() : null,
+]);
 let job: Job | null = null;
 let scheduled = false;
 
@@ -50,19 +57,24 @@ function schedule(): void {
 }
 
 async function work(): Promise<void> {
-  scheduled = false;
   const j = job;
   try {
-    const c = await chain;
-    if (!j || j !== job || j.credits <= 0 || j.next >= j.end) return;
-    const batch = assembleBatch(set, c, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next);
+    const [chain, sharp] = await ready;
+    if (!j || j !== job || j.credits <= 0 || j.next >= j.end) return void (scheduled = false);
+    if (typeof sharp === 'string') throw new Error(sharp);
+    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
+    const batch = await assembleBatch(set, chain, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next, decode);
+    // The batch's buffers move to the pipeline's thread without a copy.
     port.postMessage({ type: 'batch', gen: j.gen, batch }, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer]);
     j.next += j.stride;
     j.credits -= 1;
   } catch (err) {
-    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack });
+    const damaged = err instanceof DamagedImageError ? { file: err.file, reason: err.reason } : undefined;
+    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack, damaged });
     job = null;
+    scheduled = false;
     return;
   }
+  scheduled = false;
   schedule();
 }

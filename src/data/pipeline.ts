@@ -1,8 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BuildContext } from '../registry/component.js';
 import type { ImageSet } from './types.js';
-import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, type EpochPlan, type HostBatch } from './batch.js';
-import { describeImageSet } from './image-set.js';
+import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
+import { describeImageSet, imageFile } from './image-set.js';
+import { DamagedImageError } from './decode-image.js';
+import { loadSharp } from './native-image.js';
 import type { ToWorker, WorkerInit } from './pipeline-worker.js';
 import { TransformChain, type FitData, type ResolvedTransform } from './transform-chain.js';
 
@@ -19,8 +22,14 @@ export interface PipelineOptions {
   dropRemainder?: boolean;
   /** Cap on steps per epoch. */
   stepsPerEpoch?: number;
-  /** Worker threads preparing batches ahead of the training step (default 1); 0 prepares them on the calling thread. */
-  workers?: number;
+  /** Worker threads preparing batches ahead of the training step: 'auto' (the default) is one per core but one; 0 prepares them on the calling thread. */
+  workers?: number | 'auto';
+  /** Image files decoded at once per thread (default: enough to keep libuv's thread pool busy). */
+  decodeConcurrency?: number;
+  /** Decode image files natively with libvips (default true); false forces the pure-JavaScript decoders. */
+  native?: boolean;
+  /** Warnings (damaged images skipped, a fallback to pure JavaScript); default: the build context's log. */
+  log?: (line: string) => void;
   /** Batches each worker keeps ready (default 2). */
   prefetch?: number;
   /** The dataset's splits, which transforms that learn from data are fitted on (per-pixel mean over train+test); required when one does. */
@@ -29,7 +38,15 @@ export interface PipelineOptions {
   ctx?: BuildContext;
 }
 
-type FromWorker = { type: 'batch'; gen: number; batch: HostBatch } | { type: 'error'; gen: number; message: string; stack?: string };
+type FromWorker =
+  | { type: 'batch'; gen: number; batch: HostBatch }
+  | { type: 'damaged'; gen: number; file: string; reason: string }
+  | { type: 'error'; gen: number; message: string; stack?: string; damaged?: { file: string; reason: string } };
+
+/** Worker threads for `workers: 'auto'`: every core but the one the training loop runs on. */
+export function autoWorkers(): number {
+  return Math.max(0, availableParallelism() - 1);
+}
 
 /**
  * Turns an image set and its transforms into batches, epoch by epoch. The order and every random draw derive from
@@ -47,8 +64,16 @@ export class InputPipeline {
   private waiter: { step: number; resolve: (b: HostBatch) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed = false;
+  private decode: DecodeOptions = { sharp: null, concurrency: 1 };
+  private log: (line: string) => void = () => {};
   /** Why batches are built on the calling thread although workers were asked for; null otherwise. */
   fallbackReason: string | null = null;
+  /** Why image files are decoded in pure JavaScript although native decoding was asked for; null otherwise. */
+  nativeFallbackReason: string | null = null;
+  /** Damaged image files left out of batches so far (each counted once). */
+  readonly damaged = new Set<string>();
+  /** Seconds the caller spent waiting for batches (on the calling thread: making them). */
+  waitedSeconds = 0;
 
   constructor(private readonly o: PipelineOptions) {
     this.plan = {
@@ -80,7 +105,12 @@ export class InputPipeline {
     const total = this.stepsPerEpoch();
     if (!this.threaded) {
       const order = epochOrder(this.plan, epoch);
-      for (let s = startStep; s < total; s++) yield assembleBatch(this.o.set, this.chain!, stepIndices(this.plan, order, s), this.plan.seed, epoch, s);
+      for (let s = startStep; s < total; s++) {
+        const t0 = performance.now();
+        const batch = await assembleBatch(this.o.set, this.chain!, stepIndices(this.plan, order, s), this.plan.seed, epoch, s, this.decode);
+        this.waitedSeconds += (performance.now() - t0) / 1000;
+        yield batch;
+      }
       return;
     }
     const gen = ++this.gen;
@@ -114,23 +144,37 @@ export class InputPipeline {
 
   /** Builds and fits the transforms, then starts the workers (or records why not). */
   private async start(): Promise<void> {
-    const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: () => {} };
+    const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: this.o.log ?? (() => {}) };
+    this.log = this.o.log ?? ctx.log;
     this.chain = await TransformChain.build(this.o.transforms, ctx);
     const learner = this.chain.transforms.findIndex((t) => t.fit);
     if (learner >= 0 && !this.o.fit) {
       throw new Error(`transform ${this.o.transforms[learner].section.type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);
     }
     if (this.o.fit) this.chain.fit(this.o.fit);
-    const wanted = this.o.workers ?? 1;
+    const wanted = this.o.workers === 'auto' || this.o.workers === undefined ? autoWorkers() : this.o.workers;
+    const files = this.o.set.size > 0 && imageFile(this.o.set, 0) !== null;
+    if (files && this.o.native !== false) {
+      // Loaded here first, before any worker thread loads it.
+      const sharp = await loadSharp();
+      if (typeof sharp === 'string') {
+        this.nativeFallbackReason = sharp;
+        this.log(`input pipeline: decoding images in pure JavaScript (several times slower) because ${sharp}`);
+      } else this.decode.sharp = sharp;
+    }
+    // Enough images in flight per thread to keep libuv's pool (which native decoding runs on) busy.
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const concurrency = this.o.decodeConcurrency ?? (this.decode.sharp ? Math.ceil(pool / Math.max(1, wanted)) + 1 : 1);
+    this.decode = { ...this.decode, concurrency, onDamaged: (file, reason) => this.noteDamaged(file, reason) };
     if (wanted === 0) return;
     const set = describeImageSet(this.o.set);
     const chain = this.chain.message();
     if (typeof set === 'string' || typeof chain === 'string') {
       this.fallbackReason = typeof set === 'string' ? set : (chain as string);
-      ctx.log(`input pipeline: preparing batches on the main thread because ${this.fallbackReason}`);
+      this.log(`input pipeline: preparing batches on the main thread because ${this.fallbackReason}`);
       return;
     }
-    const init: WorkerInit = { set, chain, plan: this.plan };
+    const init: WorkerInit = { set, chain, plan: this.plan, native: this.decode.sharp !== null, concurrency };
     for (let i = 0; i < wanted; i++) {
       const w = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: init });
       w.unref();
@@ -147,11 +191,19 @@ export class InputPipeline {
     w.postMessage(m);
   }
 
+  /** A damaged image left out of its batch: one warning per file, counted once. */
+  private noteDamaged(file: string, reason: string): void {
+    if (this.damaged.has(file)) return;
+    this.damaged.add(file);
+    this.log(`warning: skipping damaged image ${file} (${reason}); ${this.damaged.size} skipped so far`);
+  }
+
   private receive(m: FromWorker): void {
+    if (m.type === 'damaged') return this.noteDamaged(m.file, m.reason);
     if (m.gen !== this.gen) return;
     if (m.type === 'error') {
-      const err = new Error(`input pipeline worker: ${m.message}`);
-      if (m.stack) err.stack = m.stack;
+      const err = m.damaged ? new DamagedImageError(m.damaged.file, m.damaged.reason) : new Error(`input pipeline worker: ${m.message}`);
+      if (m.stack && !m.damaged) err.stack = m.stack;
       return this.fail(err);
     }
     if (this.waiter?.step === m.batch.step) {
@@ -177,12 +229,14 @@ export class InputPipeline {
       return ready;
     }
     for (const w of this.workers) w.ref();
+    const t0 = performance.now();
     try {
       return await new Promise<HostBatch>((resolve, reject) => {
         if (gen !== this.gen) return reject(new Error('input pipeline: a newer batches() call replaced this one'));
         this.waiter = { step, resolve, reject };
       });
     } finally {
+      this.waitedSeconds += (performance.now() - t0) / 1000;
       for (const w of this.workers) w.unref();
     }
   }

@@ -4,6 +4,10 @@ import { branchSchema, type Registry } from '../registry/registry.js';
 import { createAjv } from '../registry/ajv.js';
 import type { FloatImage, ImageSet, Transform } from './types.js';
 import { JoinedImageSet } from './image-set.js';
+import { applyGeometry, checkGeometry, geometrySize, planNative, type GeometryOp } from './geometry.js';
+import { decodeNative, imageSize, type SharpModule } from './native-image.js';
+import { DamagedImageError } from './decode-image.js';
+import { toFloat } from './image-ops.js';
 
 /** A transform as a config names it: `{type: pad-crop, pad: 4}`. */
 export type TransformSection = { type: string } & Record<string, unknown>;
@@ -15,6 +19,8 @@ export interface PipelineTransform extends Transform {
   /** What `fit` learned, as structured-clonable data. */
   fitState?(): unknown;
   loadFitState?(state: unknown): void;
+  /** For transforms that only crop and resize: the steps for an image of that size, drawing from `rng` as `apply` does. */
+  geometry?(height: number, width: number, rng: () => number): GeometryOp[];
 }
 
 /** The images transforms are fitted on. */
@@ -114,6 +120,27 @@ export class TransformChain {
 
   apply(img: FloatImage, rng: () => number): FloatImage {
     return this.transforms.reduce((out, t) => t.apply(out, rng), img);
+  }
+
+  /**
+   * The chain applied to an encoded image: the leading crops and resizes fold into native decoding (libvips), the
+   * rest runs on the decoded pixels. Random draws happen in the order `apply` makes them, so both paths crop the same windows.
+   */
+  async applyEncoded(sharp: SharpModule, bytes: Buffer, file: string, channels: number, rng: () => number): Promise<FloatImage> {
+    const size = imageSize(bytes);
+    if (!size) throw new DamagedImageError(file, 'no JPEG frame header or PNG header found');
+    let [h, w] = [size.height, size.width];
+    const ops: GeometryOp[] = [];
+    let head = 0;
+    for (; head < this.transforms.length && this.transforms[head].geometry; head++) {
+      const steps = this.transforms[head].geometry!(h, w, rng);
+      checkGeometry(steps, h, w);
+      ops.push(...steps);
+      [h, w] = geometrySize(steps, h, w);
+    }
+    const { plan, rest } = planNative(ops, size.height, size.width);
+    const img = applyGeometry(toFloat(await decodeNative(sharp, bytes, file, plan, channels)), rest);
+    return this.transforms.slice(head).reduce((out, t) => t.apply(out, rng), img);
   }
 
   outputShape(shape: [number, number, number]): [number, number, number] {

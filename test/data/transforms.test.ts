@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { FloatImage, Transform } from '../../src/data/types.js';
 import type { Component } from '../../src/registry/component.js';
 import { ArrayImageSet } from '../../src/data/image-set.js';
-import { rngFor } from '../../src/data/rng.js';
+import { normal, permutation, rngFor, uniform } from '../../src/data/rng.js';
+import { addBrightness, addLighting, adjustContrast, clip, IMAGENET_EIGVAL, IMAGENET_EIGVEC, saturate } from '../../src/data/image-ops.js';
 import { TransformChain, type PipelineTransform } from '../../src/data/transform-chain.js';
 import { padCrop } from '../../src/components/transform/pad-crop.js';
 import { centerPasteTransform } from '../../src/components/transform/center-paste.js';
@@ -181,6 +182,30 @@ test('color-jitter is reproducible, changes the colours and clips', async () => 
   assert.ok(same(a, t.apply(img, rngFor(3))));
   assert.ok(!same(a, img));
   assert.ok(a.data.every((v) => v >= 0 && v <= 255));
+});
+
+test('color-jitter in one pass equals its four steps applied one by one in the drawn order', async () => {
+  const params = { brightness: 30, contrast: [0.8, 1.2], saturation: 0.4, lighting: 0.1, lighting_eigval_scale: 255, clip: true };
+  const t = await make(colorJitter, params);
+  const img: FloatImage = { data: Float32Array.from({ length: 5 * 4 * 3 }, (_, i) => (i * 53) % 256), height: 5, width: 4, channels: 3 };
+  for (const seed of [0, 1, 2, 3, 4, 5]) {
+    // The draws in tensorpack's order: the step order, then each step's parameter.
+    const rng = rngFor(seed);
+    const order = permutation(4, rng);
+    const shift = uniform(rng, -30, 30);
+    const factor = uniform(rng, 0.8, 1.2);
+    const sat = 1 + uniform(rng, -0.4, 0.4);
+    const alpha = [0, 1, 2].map(() => normal(rng) * 0.1);
+    const steps = [
+      (x: FloatImage) => addBrightness(x, shift),
+      (x: FloatImage) => adjustContrast(x, factor),
+      (x: FloatImage) => saturate(x, sat),
+      (x: FloatImage) => addLighting(x, alpha, IMAGENET_EIGVAL.map((v) => v * 255), IMAGENET_EIGVEC),
+    ];
+    const expected = clip(Array.from(order).reduce((x, k) => steps[k](x), img));
+    const got = t.apply(img, rngFor(seed));
+    got.data.forEach((v, i) => assert.ok(Math.abs(v - expected.data[i]) < 1e-3, `seed ${seed} value ${i}: ${v} vs ${expected.data[i]}`));
+  }
 });
 
 test('lighting adds one RGB offset to every pixel along the ImageNet principal components', async () => {

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../data/types.js';
-import { crop } from '../../data/image-ops.js';
+import type { FloatImage } from '../../data/types.js';
+import { applyGeometry, type GeometryOp } from '../../data/geometry.js';
+import type { PipelineTransform } from '../../data/transform-chain.js';
 import { SizeParam, toHW } from '../../data/transform-params.js';
 
 export const centerCrop = defineComponent({
@@ -9,10 +10,12 @@ export const centerCrop = defineComponent({
   type: 'center-crop',
   doc: 'Crops the central window of `size`, offset ⌊(H−h)/2⌋ (tensorpack CenterCrop; the No-Res seed tests on CenterCrop(28), ImageNet validation on 224).',
   params: Type.Object({ size: SizeParam(224, 'Window size.') }, { additionalProperties: false }),
-  build(params): Transform {
+  build(params): PipelineTransform {
     const [h, w] = toHW(params.size);
+    const geometry = (height: number, width: number): GeometryOp[] => [{ op: 'crop', y: Math.floor((height - h) / 2), x: Math.floor((width - w) / 2), height: h, width: w }];
     return {
-      apply: (img: FloatImage) => crop(img, Math.floor((img.height - h) / 2), Math.floor((img.width - w) / 2), h, w),
+      geometry,
+      apply: (img: FloatImage) => applyGeometry(img, geometry(img.height, img.width)),
       outputShape: ([, , c]) => [h, w, c],
     };
   },

@@ -28,9 +28,12 @@ export const channelNormalize = defineComponent({
         if ((mean.length !== 1 && mean.length !== c) || (std.length !== 1 && std.length !== c)) {
           throw new Error(`channel-normalize has ${mean.length} means and ${std.length} stds for ${c}-channel images`);
         }
-        const m = Array.from({ length: c }, (_, k) => mean[mean.length === 1 ? 0 : k]);
-        const s = Array.from({ length: c }, (_, k) => std[std.length === 1 ? 0 : k]);
-        return { ...img, data: img.data.map((v, i) => (v / params.pixel_max - m[i % c]) / s[i % c]) };
+        // (v/pixel_max − m)/s as one multiply-add per value.
+        const scale = Array.from({ length: c }, (_, k) => 1 / (params.pixel_max * std[std.length === 1 ? 0 : k]));
+        const offset = Array.from({ length: c }, (_, k) => -mean[mean.length === 1 ? 0 : k] / std[std.length === 1 ? 0 : k]);
+        const data = new Float32Array(img.data.length);
+        for (let i = 0; i < data.length; i += c) for (let k = 0; k < c; k++) data[i + k] = img.data[i + k] * scale[k] + offset[k];
+        return { ...img, data };
       },
       outputShape: (shape) => shape,
     };

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { FloatImage, Transform } from '../../data/types.js';
-import { addBrightness, addLighting, adjustContrast, clip, IMAGENET_EIGVAL, IMAGENET_EIGVEC, saturate } from '../../data/image-ops.js';
+import { channelMeans, colorAffine, GREY, IMAGENET_EIGVAL, IMAGENET_EIGVEC, lightingOffset } from '../../data/image-ops.js';
 import { normal, permutation, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';
 
@@ -31,14 +31,29 @@ export const colorJitter = defineComponent({
         const factor = uniform(rng, params.contrast[0], params.contrast[1]);
         const sat = 1 + uniform(rng, -params.saturation, params.saturation);
         const alpha = [0, 1, 2].map(() => normal(rng) * params.lighting);
-        const steps = [
-          (x: FloatImage) => (params.brightness > 0 ? addBrightness(x, shift) : x),
-          (x: FloatImage) => adjustContrast(x, factor),
-          (x: FloatImage) => (params.saturation > 0 ? saturate(x, sat) : x),
-          (x: FloatImage) => (params.lighting > 0 ? addLighting(x, alpha, eigval, IMAGENET_EIGVEC) : x),
-        ];
-        const out = Array.from(order).reduce((x, k) => steps[k](x), img);
-        return params.clip ? clip(out) : out;
+        // Each step maps a pixel x to A·x + b, so the four compose into one map applied in one pass; contrast's channel
+        // means are those of the image as the earlier steps leave it, which the map so far carries the input's means to.
+        const means = channelMeans(img);
+        let A = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+        let b = [0, 0, 0];
+        for (const k of order) {
+          if (k === 0 && params.brightness > 0) b = b.map((v) => v + shift);
+          if (k === 1) {
+            const m = [0, 1, 2].map((r) => A[3 * r] * means[0] + A[3 * r + 1] * means[1] + A[3 * r + 2] * means[2] + b[r]);
+            A = A.map((v) => v * factor);
+            b = b.map((v, r) => v * factor + (1 - factor) * m[r]);
+          }
+          if (k === 2 && params.saturation > 0) {
+            const S = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => (r === c ? sat : 0) + (1 - sat) * GREY[c]));
+            A = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => S[3 * r] * A[c] + S[3 * r + 1] * A[3 + c] + S[3 * r + 2] * A[6 + c]));
+            b = [0, 1, 2].map((r) => S[3 * r] * b[0] + S[3 * r + 1] * b[1] + S[3 * r + 2] * b[2]);
+          }
+          if (k === 3 && params.lighting > 0) {
+            const inc = lightingOffset(alpha, eigval, IMAGENET_EIGVEC);
+            b = b.map((v, r) => v + inc[r]);
+          }
+        }
+        return colorAffine(img, A, b, params.clip);
       },
       outputShape: (shape) => shape,
     };

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../data/types.js';
-import { crop, resize } from '../../data/image-ops.js';
+import type { FloatImage } from '../../data/types.js';
+import { applyGeometry, type GeometryOp } from '../../data/geometry.js';
+import type { PipelineTransform } from '../../data/transform-chain.js';
 import { randint, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';
 
@@ -19,25 +20,27 @@ export const randomSizedCrop = defineComponent({
     },
     { additionalProperties: false },
   ),
-  build(params): Transform {
+  build(params): PipelineTransform {
     const { size, interpolation } = params;
-    return {
-      apply(img: FloatImage, rng) {
-        const { height: h, width: w } = img;
-        for (let i = 0; i < params.attempts; i++) {
-          const target = uniform(rng, params.area[0], params.area[1]) * h * w;
-          const ratio = uniform(rng, params.aspect[0], params.aspect[1]);
-          let ww = Math.floor(Math.sqrt(target * ratio));
-          let hh = Math.floor(Math.sqrt(target / ratio));
-          if (rng() < 0.5) [ww, hh] = [hh, ww];
-          if (hh <= h && ww <= w && hh > 0 && ww > 0) {
-            const x1 = w === ww ? 0 : randint(rng, w - ww);
-            const y1 = h === hh ? 0 : randint(rng, h - hh);
-            return resize(crop(img, y1, x1, hh, ww), size, size, interpolation);
-          }
+    const geometry = (h: number, w: number, rng: () => number): GeometryOp[] => {
+      const whole: GeometryOp = { op: 'resize', height: size, width: size, interpolation };
+      for (let i = 0; i < params.attempts; i++) {
+        const target = uniform(rng, params.area[0], params.area[1]) * h * w;
+        const ratio = uniform(rng, params.aspect[0], params.aspect[1]);
+        let ww = Math.floor(Math.sqrt(target * ratio));
+        let hh = Math.floor(Math.sqrt(target / ratio));
+        if (rng() < 0.5) [ww, hh] = [hh, ww];
+        if (hh <= h && ww <= w && hh > 0 && ww > 0) {
+          const x = w === ww ? 0 : randint(rng, w - ww);
+          const y = h === hh ? 0 : randint(rng, h - hh);
+          return [{ op: 'crop', x, y, width: ww, height: hh }, whole];
         }
-        return resize(img, size, size, interpolation);
-      },
+      }
+      return [whole];
+    };
+    return {
+      geometry,
+      apply: (img: FloatImage, rng) => applyGeometry(img, geometry(img.height, img.width, rng)),
       outputShape: ([, , c]) => [size, size, c],
     };
   },

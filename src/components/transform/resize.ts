@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../data/types.js';
-import { resize } from '../../data/image-ops.js';
+import type { FloatImage } from '../../data/types.js';
+import { applyGeometry, type GeometryOp } from '../../data/geometry.js';
+import type { PipelineTransform } from '../../data/transform-chain.js';
 
 export const resizeTransform = defineComponent({
   kind: 'transform',
@@ -14,14 +15,16 @@ export const resizeTransform = defineComponent({
     },
     { additionalProperties: false },
   ),
-  build(params): Transform {
+  build(params): PipelineTransform {
     const s = params.shorter_side;
     const target = (h: number, w: number): [number, number] => (h <= w ? [s, Math.floor((s * w) / h)] : [Math.floor((s * h) / w), s]);
+    const geometry = (h: number, w: number): GeometryOp[] => {
+      const [height, width] = target(h, w);
+      return [{ op: 'resize', height, width, interpolation: params.interpolation }];
+    };
     return {
-      apply(img: FloatImage) {
-        const [h, w] = target(img.height, img.width);
-        return resize(img, h, w, params.interpolation);
-      },
+      geometry,
+      apply: (img: FloatImage) => applyGeometry(img, geometry(img.height, img.width)),
       outputShape: ([h, w, c]) => [...target(h, w), c],
     };
   },
