@@ -13,6 +13,11 @@ export const TrainSection = Type.Object(
     eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
     checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
     histograms: Type.Boolean({ default: false, description: 'Write weight histograms to TensorBoard every epoch.' }),
+    input_workers: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
+        description: 'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
+      }),
+    ),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' })),
     compile: Type.Union([Type.Literal('auto'), Type.Literal('off')], {
       default: 'auto',

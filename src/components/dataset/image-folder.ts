@@ -18,10 +18,11 @@ export const imageFolder = defineComponent({
       train_dir: Type.String({ default: 'train', description: 'Split folder for training.' }),
       test_dir: Type.String({ default: 'val', description: 'Split folder for evaluation (same class folder names).' }),
       channels: Type.Union([Type.Literal(1), Type.Literal(3)], { default: 3, description: '3: RGB (alpha dropped); 1: luminance.' }),
-      on_damaged: Type.Union([Type.Literal('stop'), Type.Literal('skip')], {
-        default: 'stop',
-        description: 'An image file that cannot be decoded: stop the run naming it (exit 2), or leave it out of its batch with a warning and count it.',
-      }),
+      on_damaged: Type.Optional(
+        Type.Union([Type.Literal('stop'), Type.Literal('skip')], {
+          description: 'An image file that cannot be decoded: stop the run naming it (exit 2; when left out), or skip: leave it out of its batch with a warning and count it.',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -39,8 +40,8 @@ export const imageFolder = defineComponent({
       );
     }
     const classes = classFolders(join(root, params.train_dir));
-    const train = scanImageFolder(join(root, params.train_dir), classes, params.channels, params.on_damaged);
-    const test = scanImageFolder(join(root, params.test_dir), classes, params.channels, params.on_damaged);
+    const train = scanImageFolder(join(root, params.train_dir), classes, params.channels, params.on_damaged ?? 'stop');
+    const test = scanImageFolder(join(root, params.test_dir), classes, params.channels, params.on_damaged ?? 'stop');
     ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
     return splitsWithSubsets({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params.subset);
   },
