@@ -93,6 +93,11 @@ export class InputPipeline {
     return stepsPerEpoch(this.plan);
   }
 
+  /** Whether image files are decoded with libvips (known once the first batch was asked for). */
+  get decodesNatively(): boolean {
+    return this.decode.sharp !== null;
+  }
+
   /** Whether batches are being prepared in worker threads. */
   get threaded(): boolean {
     return this.workers.length > 0;

@@ -5,6 +5,7 @@ import { didYouMean } from '../registry/suggest.js';
 import { projectRoot } from '../util/paths.js';
 import { ConfigError, EpsilabError, UsageError, UserError } from '../util/errors.js';
 import { EXIT, type Command } from './command.js';
+import { benchDataCommand } from './commands/bench-data.js';
 import { compressCommand } from './commands/compress.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evalCommand } from './commands/eval.js';
@@ -22,7 +23,7 @@ import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, reproCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, schemasCommand, doctorCommand];
+const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, reproCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, benchDataCommand, schemasCommand, doctorCommand];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 
