@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EpsilabError } from '../util/errors.js';
 import { running } from './processes.js';
 
 /** A lock left by a process on another host is taken over after this long (its pid cannot be checked from here). */
@@ -48,7 +49,7 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
       unlinkSync(lockPath);
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`${lockPath} is held by ${owner ?? 'another process'}; gave up after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline) throw new EpsilabError(`${lockPath} is held by ${owner ?? 'another process'}; gave up after ${timeoutMs / 1000} s`);
     await sleep(10 + Math.random() * 20);
   }
   try {

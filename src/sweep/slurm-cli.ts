@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { EpsilabError, UserError } from '../util/errors.js';
 
 /** One job or array task as squeue reports it; `jobId` is `<array>_<task>` for array tasks. */
 export interface SlurmTaskState {
@@ -32,7 +33,7 @@ export const FINAL_STATES = new Set([
 
 async function slurm(tool: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const r = await execa(tool, args, { env, reject: false, stdin: 'ignore' });
-  if (r.failed && r.exitCode === undefined) throw new Error(`${tool}: ${r.shortMessage ?? 'cannot run'}`);
+  if (r.failed && r.exitCode === undefined) throw new UserError(`${tool}: ${r.shortMessage ?? 'cannot run'} (the sweep's executor is slurm: run it where Slurm is installed, or use executor: { type: local })`);
   return { ok: r.exitCode === 0, stdout: String(r.stdout), stderr: String(r.stderr).trim() };
 }
 
@@ -40,7 +41,7 @@ async function slurm(tool: string, args: string[], env?: NodeJS.ProcessEnv): Pro
 export async function sbatch(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const r = await slurm('sbatch', ['--parsable', ...args], env);
   const id = r.stdout.trim().split(';')[0];
-  if (!r.ok || !/^\d+$/.test(id)) throw new Error(`sbatch failed: ${r.stderr || r.stdout.trim()}`);
+  if (!r.ok || !/^\d+$/.test(id)) throw new EpsilabError(`sbatch failed: ${r.stderr || r.stdout.trim()}`);
   return id;
 }
 
@@ -65,7 +66,7 @@ export async function squeueStates(jobIds: string[], env?: NodeJS.ProcessEnv): P
   const r = await slurm('squeue', ['-h', '-t', 'all', '-j', jobIds.join(','), '-o', '%i|%F|%K|%T|%r'], env);
   if (!r.ok) {
     if (/invalid job id/i.test(r.stderr)) return [];
-    throw new Error(`squeue failed: ${r.stderr}`);
+    throw new EpsilabError(`squeue failed: ${r.stderr}`);
   }
   const out: SlurmTaskState[] = [];
   for (const line of r.stdout.split('\n').filter(Boolean)) {
@@ -85,7 +86,7 @@ export async function scontrolJobs(jobId: string, env?: NodeJS.ProcessEnv): Prom
   const r = await slurm('scontrol', ['show', 'job', '-o', jobId], env);
   if (!r.ok) {
     if (/invalid job id/i.test(r.stderr)) return [];
-    throw new Error(`scontrol failed: ${r.stderr}`);
+    throw new EpsilabError(`scontrol failed: ${r.stderr}`);
   }
   const out: SlurmTaskDetail[] = [];
   for (const line of r.stdout.split('\n').filter(Boolean)) {
@@ -102,7 +103,7 @@ export async function scontrolJobs(jobId: string, env?: NodeJS.ProcessEnv): Prom
 /** Jobs of this name whose command line holds `needle` (how a submission cut off before its id was recorded is found). */
 export async function jobsByCommand(name: string, needle: string, env?: NodeJS.ProcessEnv): Promise<string[]> {
   const r = await slurm('squeue', ['-h', '-t', 'all', '-n', name, '-o', '%F|%o'], env);
-  if (!r.ok) throw new Error(`squeue failed: ${r.stderr}`);
+  if (!r.ok) throw new EpsilabError(`squeue failed: ${r.stderr}`);
   const ids = r.stdout
     .split('\n')
     .filter((l) => l.includes(needle))
@@ -113,5 +114,5 @@ export async function jobsByCommand(name: string, needle: string, env?: NodeJS.P
 export async function scancel(jobIds: string[], env?: NodeJS.ProcessEnv): Promise<void> {
   if (!jobIds.length) return;
   const r = await slurm('scancel', jobIds, env);
-  if (!r.ok) throw new Error(`scancel failed: ${r.stderr}`);
+  if (!r.ok) throw new EpsilabError(`scancel failed: ${r.stderr}`);
 }
