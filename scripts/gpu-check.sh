@@ -158,8 +158,16 @@ else
     summary=$(node -e '
       const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-      console.log(b.engines.map((e) => `${e.label} ${(128 / med(e.seconds.train)).toFixed(0)} img/s train, ${(1024 / med(e.seconds.infer)).toFixed(0)} infer`).join("; "));' "$OUT/bench.json")
-    row bench "$where" ok "ResNet-20 batch 128 (median of $steps turns): $summary; table bench.md"
+      const rate = (e, key, n) => (e && e.seconds[key] && e.seconds[key].length ? n / med(e.seconds[key]) : NaN);
+      const byLabel = (l) => b.engines.find((e) => e.label === l);
+      const [eager, graphs] = [byLabel("PyTorch channels-last"), byLabel("PyTorch channels-last CUDA graphs")];
+      const vs = (x, ref, what) => (Number.isFinite(x) && Number.isFinite(ref) ? `, ${(x / ref).toFixed(2)}x ${what}` : "");
+      console.log(b.engines.map((e) => {
+        const [train, infer] = [rate(e, "train", 128), rate(e, "infer", 1024)];
+        const mine = e.label.startsWith("tfjs") ? `${vs(train, rate(eager, "train", 128), "PyTorch eager")}${vs(train, rate(graphs, "train", 128), "PyTorch CUDA graphs")}` : "";
+        return `${e.label} ${train.toFixed(0)} img/s train${mine}, ${infer.toFixed(0)} infer`;
+      }).join("; "));' "$OUT/bench.json")
+    row bench "$where" ok "ResNet-20, batch-128 training and batch-1024 inference (medians of $steps turns): $summary; full table in bench.md"
   else
     row bench "$where" FAILED "see bench.log"
   fi
