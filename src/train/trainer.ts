@@ -99,7 +99,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     seed: config.seed,
     dropRemainder: config.train.drop_remainder,
     stepsPerEpoch: config.train.steps_per_epoch,
-    workers: 1,
+    workers: config.train.input_workers ?? 'auto', log,
     fit: { train: dataset.train, test: dataset.test },
   });
   const steps = pipeline.stepsPerEpoch();
