@@ -35,13 +35,15 @@ export interface OnnxTiming {
   runtime: string;
   /** Intra-op threads onnxruntime ran with. */
   threads: number;
-  /** Median wall time of one batch-1 forward pass. */
+  /** Median wall time of one batch-1 forward pass, and the fastest and slowest pass. */
   latency_seconds: number;
+  latency_range_seconds: [number, number];
   latency_repeats: number;
   batch: number;
   repeats: number;
   /** Median wall time of one forward pass of `batch` images, and the images per second it gives. */
   median_seconds: number;
+  range_seconds: [number, number];
   images_per_sec: number;
 }
 
@@ -55,7 +57,7 @@ export async function timeOnnxInference(model: Model, repeats: number, threads =
   const [h, w, c] = model.inputShape;
   let seed = 7;
   const random = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
-  const median = async (batch: number, times: number) => {
+  const timed = async (batch: number, times: number) => {
     const x = random(batch * c * h * w);
     await runLogits(session, x, [batch, c, h, w]);
     const seconds: number[] = [];
@@ -64,21 +66,24 @@ export async function timeOnnxInference(model: Model, repeats: number, threads =
       await runLogits(session, x, [batch, c, h, w]);
       seconds.push((performance.now() - start) / 1000);
     }
-    return seconds.sort((a, b) => a - b)[Math.floor(times / 2)];
+    seconds.sort((a, b) => a - b);
+    return { median: seconds[Math.floor(times / 2)], range: [seconds[0], seconds[times - 1]] as [number, number] };
   };
   try {
-    const latency = await median(1, 4 * repeats);
-    const batchTime = await median(ONNX_THROUGHPUT_BATCH, repeats);
+    const latency = await timed(1, 4 * repeats);
+    const batchTime = await timed(ONNX_THROUGHPUT_BATCH, repeats);
     const version = (await import('onnxruntime-node')).env.versions.common;
     return {
       runtime: `onnxruntime-node ${version} (cpu)`,
       threads,
-      latency_seconds: latency,
+      latency_seconds: latency.median,
+      latency_range_seconds: latency.range,
       latency_repeats: 4 * repeats,
       batch: ONNX_THROUGHPUT_BATCH,
       repeats,
-      median_seconds: batchTime,
-      images_per_sec: ONNX_THROUGHPUT_BATCH / batchTime,
+      median_seconds: batchTime.median,
+      range_seconds: batchTime.range,
+      images_per_sec: ONNX_THROUGHPUT_BATCH / batchTime.median,
     };
   } finally {
     await session.release();
