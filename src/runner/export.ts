@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InputPipeline } from '../data/pipeline.js';
 import { resolveTransforms, TransformChain } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
-import type { ComponentSection } from '../registry/experiment.js';
+import type { ComponentSection, ExperimentConfig } from '../registry/experiment.js';
 import type { Model } from '../models/types.js';
 import { encodeTensor, ONNX_OPSET } from '../models/onnx/graph.js';
 import { nhwcToNchw, onnxGraphOf, openSession, runLogits } from '../models/onnx/runtime.js';
@@ -13,15 +13,18 @@ import { EpsilabError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { selectBackend } from '../backends/select.js';
 import { buildDataset, buildModel, context, transformedShape } from '../train/build.js';
-import { readExportedModel } from '../run/model-files.js';
+import { readExportedModel, type ExportedModel } from '../run/model-files.js';
+import { loadLatestCheckpoint } from '../run/checkpoint.js';
 import { readConfigDir, readRunConfig } from '../run/run-folder.js';
 import { assignByName } from '../models/weights.js';
 import { builtinRegistry } from '../components/index.js';
 import { UsageError } from '../util/errors.js';
 
 export interface ExportOptions {
-  /** The .onnx file; default `<model-dir>/model.onnx`. The test data set goes beside it. */
+  /** The .onnx file; default `<model-dir>/model.onnx` (`<run-dir>/teacher/model.onnx` for the teacher). The test data set goes beside it. */
   out?: string;
+  /** Export a distillation run's teacher instead of its student. */
+  teacher?: boolean;
   /** Test images in test_data_set_0. */
   batch: number;
   /** Largest |logit difference| between onnxruntime and epsilab that passes the check. */
@@ -40,24 +43,45 @@ export interface ExportRecord {
   max_abs_difference: number;
 }
 
-/** A run's final model, or a model folder inside a run (its compressed model), rebuilt with the run's config, dataset and backend. */
-async function openModelFolder(target: string) {
+/**
+ * The weights to export: a model folder's, or with `teacher` a distillation run's teacher (the run it was loaded from,
+ * or the last checkpoint of the teacher trained in the run, which the trainer writes at its last epoch).
+ */
+function savedWeights(runDir: string, modelDir: string, config: ExperimentConfig, teacher: boolean): { section: ComponentSection; values: ExportedModel['values']; outDir: string } {
+  if (!teacher) {
+    if (!existsSync(join(modelDir, 'model.json'))) throw new UsageError(`${modelDir} holds no model (no model.json): has the run finished?`);
+    const saved = readExportedModel(modelDir);
+    return { section: saved.topology.model as ComponentSection, values: saved.values, outDir: modelDir };
+  }
+  const plan = config.distillation as { teacher?: { run?: string } } | undefined;
+  if (!plan) throw new UsageError(`--teacher needs a distillation run; ${runDir} trained one model`);
+  if (plan.teacher?.run) {
+    const dir = join(resolve(plan.teacher.run), 'model');
+    if (!existsSync(join(dir, 'model.json'))) throw new UsageError(`the teacher run ${plan.teacher.run} has no model at ${dir}; export that run directly`);
+    return { section: config.model, values: readExportedModel(dir).values, outDir: join(runDir, 'teacher') };
+  }
+  const checkpoint = loadLatestCheckpoint(join(runDir, 'teacher'));
+  if (!checkpoint) throw new UsageError(`${runDir} has no teacher checkpoint (teacher/checkpoints): has its teacher finished training?`);
+  const values = new Map([...checkpoint.values].filter(([k]) => k.startsWith('model/')).map(([k, v]) => [k.slice('model/'.length), v]));
+  return { section: config.model, values, outDir: join(runDir, 'teacher') };
+}
+
+/** A run's final model (or its teacher), or a model folder inside a run (its compressed model), rebuilt with the run's config, dataset and backend. */
+async function openModelFolder(target: string, teacher: boolean) {
   const isRun = existsSync(join(target, 'config.json'));
   const runDir = isRun ? target : dirname(target);
-  const modelDir = isRun ? join(target, 'model') : target;
   if (!existsSync(join(runDir, 'config.json'))) throw new UsageError(`${target} is neither a run folder nor a model folder inside one`);
-  if (!existsSync(join(modelDir, 'model.json'))) throw new UsageError(`${modelDir} holds no model (no model.json): has the run finished?`);
+  if (teacher && !isRun) throw new UsageError('--teacher takes the run folder itself');
   const config = readRunConfig(runDir);
-  const saved = readExportedModel(modelDir);
+  const { section, values, outDir } = savedWeights(runDir, isRun ? join(target, 'model') : target, config, teacher);
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
   const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l), registry: builtinRegistry };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
-  const section = saved.topology.model as ComponentSection;
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, section);
-  assignByName(model.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
-  return { runDir, modelDir, config, section, backend, tf, dataset, model };
+  assignByName(model.variables, new Map([...values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  return { runDir, outDir, config, section, backend, tf, dataset, model };
 }
 
 /** The first `n` test images through the test transforms, as the evaluation reads them. */
@@ -110,9 +134,9 @@ function metadata(model: Model, section: ComponentSection, prep: unknown[], extr
  * and epsilab's logits for them in the ONNX model zoo's layout, and a check that onnxruntime reproduces those logits.
  */
 export async function exportOnnx(target: string, o: ExportOptions, log: (line: string) => void): Promise<ExportRecord> {
-  const { runDir, modelDir, config, section, backend, tf, dataset, model } = await openModelFolder(target);
+  const { runDir, outDir, config, section, backend, tf, dataset, model } = await openModelFolder(target, o.teacher ?? false);
   try {
-    const file = o.out ?? join(modelDir, 'model.onnx');
+    const file = o.out ?? join(outDir, 'model.onnx');
     const testDir = join(dirname(file), 'test_data_set_0');
     const batch = await testBatch(dataset, config.transforms.test, o.batch, config.seed);
     const epsilab = tf.tidy(() => model.apply(tf.tensor4d(batch.x, batch.shape), { training: false }).logits.dataSync() as Float32Array);
@@ -120,7 +144,7 @@ export async function exportOnnx(target: string, o: ExportOptions, log: (line: s
     const input = nhwcToNchw(batch.x, batch.shape);
     const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
     const { graph, logits } = onnxGraphOf(model);
-    const runId = `${config.experiment}/${basename(runDir)}`;
+    const runId = `${config.experiment}/${basename(runDir)}${o.teacher ? ' (teacher)' : ''}`;
     const bytes = graph.encode(logits, {
       graphName: model.name,
       producerVersion: version,

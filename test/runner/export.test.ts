@@ -68,3 +68,36 @@ train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
   assert.match(bad.stderr, /--format must be onnx/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
+
+test("a distillation run exports its plain student and, with --teacher, the teacher trained in the run; both match in onnxruntime", async () => {
+  const { file, runDir } = tinyRun(
+    'export-nores',
+    `experiment: export-nores
+seed: 4
+backend: cpu
+dataset: { type: synthetic, num_classes: 3, train_size: 16, test_size: 8, height: 8, width: 8 }
+model: { type: torch-resnet, variant: resnet18 }
+optimizer: { type: momentum, momentum: 0.9 }
+schedule: { type: step, initial: 0.05 }
+loss: { type: cross-entropy }
+train: { epochs: 1, batch_size: 8, eval_batch_size: 8 }
+distillation:
+  type: progressive
+  teacher: { train: true }
+  student: { plain: true }
+  timing_batch: 4
+  timing_repeats: 1
+  stages: [{ name: finetune, train: [all], loss: [{ kind: cross-entropy }], optimizer: { type: momentum }, schedule: { type: step, initial: 0.01 }, epochs: 1 }]
+`,
+  );
+  assert.equal((await trainConfig(file, runDir)).code, 0);
+  const { exportOnnx } = await import('../../src/runner/export.js');
+  const student = await exportOnnx(runDir, { batch: 4, tolerance: 1e-4 }, () => {});
+  const teacher = await exportOnnx(runDir, { batch: 4, tolerance: 1e-4, teacher: true }, () => {});
+  assert.equal(student.file, join(runDir, 'model', 'model.onnx'));
+  assert.equal(teacher.file, join(runDir, 'teacher', 'model.onnx'));
+  assert.ok(student.max_abs_difference <= 1e-4 && teacher.max_abs_difference <= 1e-4);
+  const ops = (f: string) => onnx.ModelProto.decode(readFileSync(f)).graph!.node!.map((n) => n.opType);
+  assert.ok(ops(teacher.file).includes('Add') && !ops(student.file).includes('Add'), 'the teacher sums its shortcuts, the plain student has none');
+  await assert.rejects(exportOnnx(join(runDir, 'model'), { batch: 4, tolerance: 1e-4, teacher: true }, () => {}), /--teacher takes the run folder itself/);
+});

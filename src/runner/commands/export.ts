@@ -6,7 +6,7 @@ import { UsageError } from '../../util/errors.js';
 export const exportCommand: Command = {
   name: 'export',
   summary: "Export a run's model (or its compressed model) to ONNX with test data, checked in onnxruntime",
-  usage: `epsilab export <run-dir | model-dir> --format onnx [-o FILE] [--images N] [--tolerance X]
+  usage: `epsilab export <run-dir | model-dir> --format onnx [-o FILE] [--teacher] [--images N] [--tolerance X]
 
 Writes the model as an ONNX graph (opset 13, symbolic batch dimension, NCHW float32 input named "input", output
 "logits"): <run-dir>/model/model.onnx, or <model-dir>/model.onnx for a model folder inside a run such as
@@ -19,6 +19,7 @@ first N test images after preprocessing and epsilab's logits for them; onnxrunti
 Options:
   --format onnx     the format (ONNX is the only one)
   -o, --output FILE where to write the .onnx file (the test data set goes in its folder)
+  --teacher         a distillation run's teacher instead of its student (default file <run-dir>/teacher/model.onnx)
   --images N        test images in the test data set (default 8)
   --tolerance X     largest |logit difference| onnxruntime may show against epsilab (default 1e-4)
 Prints a JSON record (file, opset, nodes, bytes, max_abs_difference).
@@ -27,7 +28,7 @@ Exit codes: 0 ok, 1 failed (or onnxruntime disagrees beyond the tolerance), 2 ba
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { format: { type: 'string' }, output: { type: 'string', short: 'o' }, images: { type: 'string', default: '8' }, tolerance: { type: 'string', default: '1e-4' } },
+      options: { format: { type: 'string' }, output: { type: 'string', short: 'o' }, teacher: { type: 'boolean', default: false }, images: { type: 'string', default: '8' }, tolerance: { type: 'string', default: '1e-4' } },
     });
     if (positionals.length !== 1) throw new UsageError('export takes exactly one run or model folder');
     if (values.format !== 'onnx') throw new UsageError(values.format === undefined ? '--format is required (onnx)' : `--format must be onnx (got ${values.format})`);
@@ -36,7 +37,7 @@ Exit codes: 0 ok, 1 failed (or onnxruntime disagrees beyond the tolerance), 2 ba
     const tolerance = Number(values.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
     const { exportOnnx } = await import('../export.js');
-    const record = await exportOnnx(resolve(positionals[0]), { out: values.output === undefined ? undefined : resolve(values.output), batch: images, tolerance }, (l) => console.error(l));
+    const record = await exportOnnx(resolve(positionals[0]), { out: values.output === undefined ? undefined : resolve(values.output), teacher: values.teacher, batch: images, tolerance }, (l) => console.error(l));
     console.log(JSON.stringify(record, null, 2));
     return 0;
   },
