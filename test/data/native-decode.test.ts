@@ -115,7 +115,12 @@ test('the ImageNet training augmentation has the same statistics natively as in 
     const sum = [0, 0, 0];
     const sq = [0, 0, 0];
     let n = 0;
-    for (const b of batches) for (let i = 0; i < b.x.length; i++) (sum[i % 3] += b.x[i]), (sq[i % 3] += b.x[i] ** 2), (n += i % 3 === 0 ? 1 : 0);
+    for (const b of batches)
+      for (let i = 0; i < b.x.length; i++) {
+        sum[i % 3] += b.x[i];
+        sq[i % 3] += b.x[i] ** 2;
+        if (i % 3 === 0) n++;
+      }
     return { batches, mean: sum.map((s) => s / n), std: sq.map((s, c) => Math.sqrt(s / n - (sum[c] / n) ** 2)) };
   };
   const js = await stats(false, 0);
