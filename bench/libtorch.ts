@@ -120,15 +120,18 @@ async function serve(worker: string): Promise<void> {
     const [name, arg] = line.trim().split(/\s+/);
     const command = commands[name];
     if (!command) break;
-    const start = performance.now();
+    const [start, cpu] = [performance.now(), process.cpuUsage()];
     command(arg === undefined ? undefined : Number(arg));
-    console.log((performance.now() - start) / 1000);
+    const used = process.cpuUsage(cpu);
+    console.log(`${(performance.now() - start) / 1000} ${(used.user + used.system) / 1e6}`);
   }
 }
 
 /** One engine in its own process, answering `train B` and `infer` with the seconds they took. */
 class Engine {
   readonly seconds: Record<string, number[]> = {};
+  /** CPU seconds the engine's process used per command (every thread): the work, whatever else runs on the machine. */
+  readonly cpuSeconds: Record<string, number[]> = {};
   name = '';
   private readonly lines: AsyncIterator<string>;
   private readonly child: ChildProcessWithoutNullStreams;
@@ -155,7 +158,9 @@ class Engine {
     this.child.stdin.write(`${command}\n`);
     const answer = await this.lines.next();
     if (answer.done) throw new Error(`${this.label} exited during ${command}`);
-    if (record) (this.seconds[command] ??= []).push(Number(answer.value));
+    const [wall, cpu] = answer.value.split(' ').map(Number);
+    if (record) (this.seconds[command] ??= []).push(wall);
+    if (record && cpu !== undefined) (this.cpuSeconds[command] ??= []).push(cpu);
   }
 
   stop(): void {
@@ -244,6 +249,11 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
     const points = batches.filter((n) => e.seconds[`train ${n}`]).map((n): [number, number] => [n, median(e.seconds[`train ${n}`])]);
     return points.length > 1 ? (1000 * fit(points).intercept).toFixed(1) : '–';
   };
+  const cpuMs = (e: Engine, command: string) => (e.cpuSeconds[command] ? (1000 * median(e.cpuSeconds[command])).toFixed(1) : '–');
+  const cpuIntercept = (e: Engine) => {
+    const points = batches.filter((n) => e.cpuSeconds[`train ${n}`]).map((n): [number, number] => [n, median(e.cpuSeconds[`train ${n}`])]);
+    return points.length > 1 ? (1000 * fit(points).intercept).toFixed(1) : '–';
+  };
   const rate = (batch: number, command: string, e: Engine) => (e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–');
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
   console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
@@ -258,8 +268,12 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
     console.log(`| ${e.name} | ${cells.join(' | ')} |`);
   }
   for (const line of unavailable) console.log(line);
+  console.log(`\nCPU time per step (all threads of the engine's process; less sensitive to other load than wall time):\n`);
+  console.log(`| engine | ${batches.map((n) => `CPU ms, batch ${n}`).join(' | ')} | fixed CPU cost per step, ms | CPU ms, inference batch ${BIG_BATCH} |`);
+  console.log(`|---|${batches.map(() => '---|').join('')}---|---|`);
+  for (const e of engines) console.log(`| ${e.name} | ${[...batches.map((n) => cpuMs(e, `train ${n}`)), cpuIntercept(e), cpuMs(e, 'infer')].join(' | ')} |`);
   console.log(`\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] } })) }, null, 2) + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] }, cpuSeconds: e.cpuSeconds })) }, null, 2) + '\n');
 }
 
 if (args.help) console.log(USAGE);

@@ -6,7 +6,7 @@ batch into the captured input and replay).
 
 Prints one JSON line saying what it runs, then serves commands from stdin, one per line: `train [B]` runs one training
 step at batch B (default --batch; softmax cross-entropy, SGD with momentum 0.9 and weight decay 5e-4; a captured graph
-only at --batch), `infer` one batch-1024 inference pass; each answers with the seconds it took.
+only at --batch), `infer` one batch-1024 inference pass; each answers with the seconds it took and the CPU seconds the process used meanwhile.
 """
 import argparse
 import json
@@ -71,9 +71,9 @@ def main():
         command = {"train": train, "infer": infer}.get(words[0] if words else "")
         if command is None:
             break
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         command(*[int(w) for w in words[1:]])
-        print(time.perf_counter() - start, flush=True)
+        print(time.perf_counter() - start, time.process_time() - cpu, flush=True)
 
 
 def captured(model, opt, x, y, big):
