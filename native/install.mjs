@@ -75,9 +75,13 @@ function findLibtorch() {
   return found ?? { why: 'no libtorch found (install libtorch-dev or PyTorch, or set LIBTORCH_DIR); skipping the native backend' };
 }
 
+/** The CUDA headers ATen's CUDA context (and so its CUDA graphs) includes: the runtime, cuBLAS(Lt), cuSPARSE and cuSOLVER. */
+const CUDA_HEADERS = ['cuda_runtime_api.h', 'cublas_v2.h', 'cublasLt.h', 'cusparse.h', 'cusolverDn.h'];
+
 /**
- * Folders to add for the CUDA runtime headers (null when there are none) (cuda_runtime_api.h and, for ATen's CUDA context, cuBLAS and cuSPARSE): CUDA_HOME,
- * the toolkit that holds nvcc, /usr/local/cuda, the system, or the `nvidia` packages installed beside a pip PyTorch.
+ * The folders that hold CUDA_HEADERS, looked for in CUDA_HOME, CUDA_PATH, the toolkit that holds nvcc, /usr/local/cuda,
+ * the system, and the `nvidia/*\/include` folders pip installs beside PyTorch: `{ dirs }`, or `{ missing }` naming a
+ * header found nowhere (the addon then builds for CUDA without CUDA graphs).
  */
 function cudaIncludes(torch) {
   const nvcc = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nvcc')).find((p) => existsSync(p));
@@ -85,9 +89,14 @@ function cudaIncludes(torch) {
     .filter(Boolean).map((d) => join(d, 'include'));
   const wheels = torch.torchDir ? join(dirname(torch.torchDir), 'nvidia') : null;
   const fromWheels = wheels && existsSync(wheels) ? readdirSync(wheels).map((d) => join(wheels, d, 'include')).filter((d) => existsSync(d)) : [];
-  const runtime = [...toolkit, ...fromWheels].find((d) => existsSync(join(d, 'cuda_runtime_api.h')));
+  const dirs = new Set();
+  for (const header of CUDA_HEADERS) {
+    const dir = [...toolkit, ...fromWheels].find((d) => existsSync(join(d, header)));
+    if (!dir) return { missing: header };
+    dirs.add(dir);
+  }
   // The system folder is searched anyway; naming it again would break the C++ headers' #include_next.
-  return runtime ? [...new Set([runtime, ...fromWheels])].filter((d) => d !== '/usr/include') : null;
+  return { dirs: [...dirs].filter((d) => d !== '/usr/include') };
 }
 
 /** The compiler node-gyp will call, or why there is none. */
@@ -120,7 +129,8 @@ function build(torch, record) {
   record.torchVersion = version.join('.');
   if (version[0] < 1 || (version[0] === 1 && version[1] < 13)) return { status: 'skipped', line: `libtorch ${record.torchVersion} (${torch.source}) is older than 1.13; skipping the native backend` };
   const cuda = hasCuda(torch);
-  const cudaInclude = cuda ? cudaIncludes(torch) : null;
+  const headers = cuda ? cudaIncludes(torch) : { missing: 'cuda_runtime_api.h' };
+  const cudaInclude = headers.dirs ?? null;
   Object.assign(record, { cuda, cudaHeaders: cudaInclude !== null, cudaInclude: cudaInclude?.join(' ') ?? '', abi: torch.abi });
   // ATen's headers require C++20 from PyTorch 2.12 on; older ones were written for C++14/17.
   const std = version[0] > 2 || (version[0] === 2 && version[1] >= 12) ? 'c++20' : 'c++17';
@@ -144,7 +154,7 @@ function build(torch, record) {
     const abiHint = /undefined symbol: .*(cxx11|Ss|basic_string)/.test(error) ? ` (a C++ ABI mismatch: rerun with LIBTORCH_CXX11_ABI=${torch.abi === '1' ? 0 : 1})` : '';
     return { status: 'failed', line: `built against ${torch.source} but does not load: ${error}${abiHint}` };
   }
-  const gpu = !cuda ? '' : cudaInclude !== null ? ' with CUDA' : ' with CUDA (no CUDA runtime headers found, so no CUDA graphs: set CUDA_HOME to a CUDA toolkit and rebuild)';
+  const gpu = !cuda ? '' : cudaInclude !== null ? ' with CUDA' : ` with CUDA but without CUDA graphs (${headers.missing} not found: set CUDA_HOME to a full CUDA toolkit and rebuild)`;
   return { status: 'built', line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}, in ${Math.round((Date.now() - started) / 1000)} s` };
 }
 
