@@ -21,11 +21,15 @@ export function modelFacts(ctx: BuildContext): { inputShape: [number, number, nu
 export interface BnMode {
   training: boolean;
   updateStats: boolean;
+  /** Overrides each layer's running-statistics momentum for this pass. */
+  statsMomentum?: number;
+  /** Gates held fixed for this pass, by block name. */
+  fixedGates?: Record<string, number>;
 }
 
 /** Training passes update the running statistics unless told otherwise. */
 export function bnMode(opts: ForwardOptions): BnMode {
-  return { training: opts.training, updateStats: opts.training && (opts.updateStats ?? true) };
+  return { training: opts.training, updateStats: opts.training && (opts.updateStats ?? true), statsMomentum: opts.statsMomentum, fixedGates: opts.fixedGates };
 }
 
 /** A non-trainable scalar variable (ε of the gates), created without leaving its initial tensor behind. */

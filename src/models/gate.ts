@@ -55,6 +55,8 @@ export function residualOutput(
   gate: GateSettings & { block: string; lastGate: tfc.Variable | null; mode: BnMode; readings: ({ block: string } & GateValues)[] },
 ): tfc.Tensor4D {
   if (!gate.epsilon) return tf.add(F, shortcut);
+  const fixed = gate.mode.fixedGates?.[gate.block];
+  if (fixed !== undefined) return fixed === 0 ? shortcut : tf.add(F, shortcut);
   if (gate.lastGate && !gate.mode.training) return tf.add(tf.mul(tf.cast(tf.notEqual(gate.lastGate, 0), 'float32'), F), shortcut);
   const g = strictIdentity(tf, F, gate.epsilon, gate.sharpness);
   if (gate.lastGate && gate.mode.updateStats) gate.lastGate.assign(g.gate);

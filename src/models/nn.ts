@@ -100,14 +100,14 @@ export function makeBatchNorm(store: ParamStore, name: string, ch: number, momen
   };
 }
 
-/** Batch norm: batch statistics in training mode (running statistics updated when asked), running ones otherwise. */
-export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: boolean, updateStats: boolean): tfc.Tensor4D {
+/** Batch norm: batch statistics in training mode (running statistics updated when asked, with `momentum` instead of the layer's own if given), running ones otherwise. */
+export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: boolean, updateStats: boolean, momentum?: number): tfc.Tensor4D {
   if (!training) return tf.batchNorm4d(x, bn.mean as tfc.Tensor1D, bn.variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
   // One fused kernel and gradient where the backend has them (libtorch), else moments + batchNorm: the same numbers.
   const fused = batchNormTraining(tf, x, bn.gamma as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.epsilon);
   const { mean, variance } = fused ?? tf.moments(x, [0, 1, 2]);
   if (updateStats) {
-    const m = bn.momentum;
+    const m = momentum ?? bn.momentum;
     tf.tidy(() => {
       bn.mean.assign(tf.add(tf.mul(bn.mean, m), tf.mul(mean, 1 - m)));
       bn.variance.assign(tf.add(tf.mul(bn.variance, m), tf.mul(variance, 1 - m)));

@@ -18,5 +18,5 @@ export function makeBnRelu(store: ParamStore, scope: string, ch: number): BatchN
 }
 
 export function bnRelu(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, mode: BnMode): tfc.Tensor4D {
-  return tf.relu(batchNorm(tf, bn, x, mode.training, mode.updateStats));
+  return tf.relu(batchNorm(tf, bn, x, mode.training, mode.updateStats, mode.statsMomentum));
 }

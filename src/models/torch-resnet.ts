@@ -65,7 +65,7 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
   const fc = makeDense(store, 'fc', ch, numClasses, FC_INIT, FC_INIT);
   flops += 2 * ch * numClasses;
 
-  const bnOf = (b: BatchNorm, x: tfc.Tensor4D, mode: BnMode) => batchNorm(tf, b, x, mode.training, mode.updateStats);
+  const bnOf = (b: BatchNorm, x: tfc.Tensor4D, mode: BnMode) => batchNorm(tf, b, x, mode.training, mode.updateStats, mode.statsMomentum);
   const basicBlock = (x: tfc.Tensor4D, b: Block, mode: BnMode): tfc.Tensor4D => {
     const out = bnOf(b.bn2, conv(tf, b.conv2, tf.relu(bnOf(b.bn1, conv(tf, b.conv1, x), mode))), mode);
     if (plain) return tf.relu(out);

@@ -33,6 +33,10 @@ export interface ForwardOptions {
   training: boolean;
   /** Update batch-norm running statistics (training mode only). */
   updateStats?: boolean;
+  /** Momentum of this pass's running-statistics update instead of each layer's own (recalibration averages batches with 1 − 1/k). */
+  statsMomentum?: number;
+  /** The gate of each named block for this pass instead of the computed one (recalibration holds the final gates). */
+  fixedGates?: Record<string, number>;
 }
 
 /** What a model component builds. */
