@@ -18,6 +18,7 @@ import { UsageError } from '../util/errors.js';
 import { readConfigDir, readResult, readRunConfig, writeResult } from '../run/run-folder.js';
 import { builtinRegistry } from '../components/index.js';
 import { resolveTransforms } from '../data/transform-chain.js';
+import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
 
 export type WeightCheck = 'report' | 'require' | 'off';
 
@@ -74,6 +75,8 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   const original = await buildModel(config, opts, inputShape, dataset.numClasses);
   const saved = readExportedModel(join(runDir, 'model'));
   assignByName(original.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  const epsilon = finalEpsilon(config, readings.epoch);
+  if (original.epsilon && epsilon !== null) original.epsilon.assign(tf.scalar(epsilon));
 
   const gated = Object.entries(readings.blocks).filter(([, v]) => v >= DISCARDED_PRINT_ONE).map(([b]) => b);
   const disagreements: { block: string; is_discarded: number; weight_max: number; why: string }[] = [];

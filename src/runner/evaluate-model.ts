@@ -7,10 +7,11 @@ import { readExportedModel } from '../run/model-files.js';
 import type { Loss } from '../train/types.js';
 import type { ComponentSection } from '../config/load.js';
 import { assignByName } from '../models/weights.js';
-import { readConfigDir, readRunConfig } from '../run/run-folder.js';
+import { readConfigDir, readResult, readRunConfig } from '../run/run-folder.js';
 import { UsageError } from '../util/errors.js';
 import { builtinRegistry } from '../components/index.js';
 import { resolveTransforms } from '../data/transform-chain.js';
+import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
 
 /** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split. */
 export async function evaluateModelFolder(target: string, batchSize?: number): Promise<Record<string, unknown>> {
@@ -27,6 +28,8 @@ export async function evaluateModelFolder(target: string, batchSize?: number): P
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, saved.topology.model as ComponentSection);
   assignByName(model.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  const epsilon = finalEpsilon(config, readResult(runDir)?.epochs_done ?? config.train.epochs);
+  if (model.epsilon && epsilon !== null) model.epsilon.assign(tf.scalar(epsilon));
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
   const r = await evaluate(tf, model, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), batchSize ?? config.train.eval_batch_size, config.seed);
   model.dispose();

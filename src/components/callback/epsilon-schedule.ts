@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { Callback } from '../../train/types.js';
 import { EpochValuePairs, valueAt, increasingEpochs } from '../schedule/pairs.js';
+import type { ComponentSection } from '../../registry/experiment.js';
 
 export const epsilonSchedule = defineComponent({
   kind: 'callback',
@@ -22,3 +23,17 @@ export const epsilonSchedule = defineComponent({
     };
   },
 });
+
+/**
+ * The ε of a run's gates in its last epoch (epochsDone epochs trained): the epsilon-schedule callback's value for that
+ * epoch where the config has one, else model.epsilon. Saved models do not hold ε, so whatever rebuilds a trained
+ * ε-ResNet (compress, eval) sets it from here; with the config's initial ε it would evaluate another network.
+ */
+export function finalEpsilon(config: { model: ComponentSection; callbacks?: ComponentSection[] }, epochsDone: number): number | null {
+  const schedule = config.callbacks?.find((c) => c.type === 'epsilon-schedule');
+  if (schedule) {
+    const pairs = schedule.values as [number, number][];
+    return valueAt(pairs, Math.max(0, epochsDone - 1), pairs[0][1]);
+  }
+  return typeof config.model.epsilon === 'number' ? config.model.epsilon : null;
+}
