@@ -8,7 +8,7 @@ export const TrainSection = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, default: 10, description: 'Epochs to train.' }),
     batch_size: Type.Integer({ minimum: 1, default: 128, description: 'Training mini-batch size.' }),
-    eval_batch_size: Type.Integer({ minimum: 1, default: 256, description: 'Evaluation batch size (does not change results).' }),
+    eval_batch_size: Type.Integer({ minimum: 1, default: 256, description: "Evaluation batch size. It changes no result except an ε-ResNet's whose gate is recomputed per test batch (a maximum over the batch): there the original evaluates batches of the training size." }),
     drop_remainder: Type.Boolean({ default: true, description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).' }),
     eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
     checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
@@ -24,6 +24,13 @@ export const TrainSection = Type.Object(
       description:
         'auto: where the backend can (libtorch), capture one training step and replay it natively (same results, no per-kernel JavaScript); off: run every step eagerly. The run log and env.json say which ran and why.',
     }),
+    bn_recalibration: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'After the last epoch, recompute every batch-norm moving average over this many training batches with each gated block held at its final gate (off where compress removes it), before the final evaluation and the saved model. The original code keeps the moving averages of training, which mix batches run under other gates; absent: off, as in the paper configs.',
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );

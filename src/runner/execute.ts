@@ -73,7 +73,10 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
       final = { model: d.student, section: { ...config.model, ...plan.student } as ExperimentConfig['model'] };
       extra = { distillation: { teacher: d.teacherMetrics, stages: d.stages, ...d.comparison } };
     } else {
-      outcome = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
+      const trained = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
+      outcome = trained;
+      if (trained.evaluationCheck) extra.evaluation_check = trained.evaluationCheck;
+      if (trained.recalibration) extra.bn_recalibration = trained.recalibration;
     }
     if (outcome.status === 'done') await exportModel(join(runDir, 'model'), final.model.variables, { model: final.section, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
     writeResult(runDir, {

@@ -28,8 +28,8 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
   });
 }
 
-/** Evaluate a model on the whole test split in inference mode (running batch-norm statistics). */
-export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ResolvedTransform[], batchSize: number, seed: number): Promise<EvalResult> {
+/** Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics` as training runs it (each batch's own statistics, nothing updated). */
+export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ResolvedTransform[], batchSize: number, seed: number, opts: { batchStatistics?: boolean } = {}): Promise<EvalResult> {
   const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   const start = performance.now();
   let lossSum = 0;
@@ -43,7 +43,7 @@ export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset
       const stats = tf.tidy(() => {
         const x = tf.tensor4d(b.x, b.shape);
         const y = tf.tensor1d(b.y, 'int32');
-        const out = model.apply(x, { training: false });
+        const out = model.apply(x, opts.batchStatistics ? { training: true, updateStats: false } : { training: false });
         const { total } = loss.compute(out, y, model.numClasses);
         auxNames = out.auxLogits.map((a) => a.name);
         const parts = [tf.mul(total, b.shape[0]), misses(tf, out.logits, y)];

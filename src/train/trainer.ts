@@ -10,6 +10,8 @@ import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
 import { recordTrainStep } from '../run/run-folder.js';
 import { GateTracking } from './gate-tracking.js';
 import { evaluate } from './evaluate.js';
+import { recalibrateBatchNorm, type RecalibrationRecord } from './bn-recalibration.js';
+import { checkEvaluation, type EvaluationCheck } from './evaluation-check.js';
 import { EpochProgress } from './progress.js';
 import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
 import type { Callback } from './types.js';
@@ -70,6 +72,10 @@ export interface TrainOutcome {
   trainImages: number;
   trainSeconds: number;
   seconds: number;
+  /** ε-ResNet: the final evaluation compared with batch statistics on the same images (result.json's evaluation_check). */
+  evaluationCheck?: EvaluationCheck;
+  /** What train.bn_recalibration did before the final evaluation. */
+  recalibration?: RecalibrationRecord;
 }
 
 const emptyAccum = (): EpochAccum => ({ loss: 0, misses: 0, images: 0, seconds: 0 });
@@ -163,6 +169,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   let trainImages = 0;
   let trainSeconds = 0;
   let status: RunStatus = 'done';
+  let evaluationCheck: EvaluationCheck | undefined;
+  let recalibration: RecalibrationRecord | undefined;
   try {
     epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
       const lr = schedule.valueFor(epoch);
@@ -223,10 +231,23 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       trainSeconds += meta.accum.seconds;
       for (const h of hooks) Object.assign(metrics, h.report?.());
       const isLast = epoch + 1 === config.train.epochs;
+      if (isLast && config.train.bn_recalibration) {
+        // Held gates: off where compress removes the block (its averaged is_discarded prints as 1), on elsewhere.
+        const off = new Set(gates?.discarded() ?? []);
+        const held = Object.fromEntries((gates?.blocks ?? []).map((b) => [b, off.has(b) ? 0 : 1]));
+        recalibration = await recalibrateBatchNorm(tf, model, pipeline.batches(config.train.epochs, 0), config.train.bn_recalibration, held);
+        log(`${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`);
+      }
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
         const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
         Object.assign(metrics, { test_loss: ev.loss, test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error, eval_images_per_sec: ev.images / ev.seconds });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
+        if (isLast && gates) {
+          const batchStats = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { batchStatistics: true });
+          metrics.test_error_batch_statistics = batchStats.error;
+          evaluationCheck = checkEvaluation(ev.error, batchStats.error, metrics);
+          if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);
+        }
       }
       metrics.live_tensors = tf.memory().numTensors;
       schedule.observe?.(epoch, metrics);
@@ -260,6 +281,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     trainImages,
     trainSeconds,
     seconds: (performance.now() - trainStart) / 1000,
+    evaluationCheck,
+    recalibration,
   };
 }
 
