@@ -230,3 +230,22 @@ train: { epochs: 3, batch_size: 8, eval_batch_size: 6, drop_remainder: false, co
   for (const key of Object.keys(a[0]).filter((k) => !/seconds|per_sec|live_tensors/.test(k))) assert.deepEqual(b.map((m) => m[key]), a.map((m) => m[key]), key);
   assert.ok(readFileSync(join(eager.runDir, 'model', 'weights.bin')).equals(readFileSync(join(compiled.runDir, 'model', 'weights.bin'))), 'final weights are bit-identical');
 });
+
+test('a captured inference forward pass gives the eager logits bit for bit; timeInference uses it', { skip }, async () => {
+  const { timeInference } = await import('../../../src/train/inference-timing.js');
+  const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 8 }) as never, ctx(8));
+  const x = tf.randomNormal([5, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+  const eager = tf.tidy(() => model.apply(x, { training: false }).logits);
+  const forward = new CompiledStep(tf, ([input]) => ({ logits: model.apply(input as tf.Tensor4D, { training: false }).logits }), () => {});
+  for (let i = 0; i < 3; i++) {
+    const { logits } = forward.run([x]);
+    assert.ok(bytes(logits).equals(bytes(eager)), `pass ${i + 1}`);
+    logits.dispose();
+  }
+  assert.equal(forward.status.path, 'replay');
+  const timing = await timeInference(tf, model, 4, 2);
+  assert.ok(timing.images_per_sec > 0);
+  forward.dispose();
+  tf.dispose([x, eager]);
+  model.dispose();
+});
