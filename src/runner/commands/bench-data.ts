@@ -73,12 +73,14 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
     let made = 0;
     let started = 0;
     let waitedAtStart = 0;
+    let cpuAtStart = process.cpuUsage();
     try {
       outer: for (let epoch = 0; ; epoch++) {
         for await (const b of pipeline.batches(epoch)) {
           if (made === 0) {
             started = performance.now();
             waitedAtStart = pipeline.waitedSeconds;
+            cpuAtStart = process.cpuUsage();
           } else images += b.shape[0];
           if (made++ === batches) break outer;
           if (stepMs !== undefined) await sleep(stepMs);
@@ -88,6 +90,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
       await pipeline.close();
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuAtStart);
     const waited = pipeline.waitedSeconds - waitedAtStart;
     const imagesPerSecond = images / seconds;
     const threads = Math.max(1, workers);
@@ -103,6 +106,8 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
       batches,
       images,
       seconds: Number(seconds.toFixed(3)),
+      // Every thread of the process (workers and libuv's pool included): images per CPU-second is the per-core figure on a busy machine.
+      cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(3)),
       images_per_second: Number(imagesPerSecond.toFixed(1)),
       images_per_second_per_worker: Number((imagesPerSecond / threads).toFixed(1)),
       batch_ms: Number(((1000 * config.train.batch_size) / imagesPerSecond).toFixed(1)),
