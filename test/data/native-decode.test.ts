@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -15,6 +16,7 @@ import { rngFor } from '../../src/data/rng.js';
 import type { FloatImage } from '../../src/data/types.js';
 import { context, resolve } from '../helpers/components.js';
 import { tempDir } from '../helpers/tmp.js';
+import { projectRoot } from '../../src/util/paths.js';
 
 const dir = tempDir('native');
 const ctx = context(dir);
@@ -170,4 +172,29 @@ test('a damaged image in an image folder is skipped with a warning and a count, 
     );
     await stop.close();
   }
+});
+
+test('a damaged image stops `epsilab bench-data` (as `run`) with exit 2 naming the file, no stack trace', async () => {
+  const root = join(dir, 'cli');
+  const good = await jpegFile('cli/train/a/good.jpg', 20, 20, 5);
+  await jpegFile('cli/val/a/good.jpg', 20, 20, 6);
+  const bad = join(root, 'train', 'a', 'zz-bad.jpg');
+  writeFileSync(bad, readFileSync(good).subarray(0, 200));
+  const config = join(root, 'cli.yaml');
+  writeFileSync(
+    config,
+    `experiment: damaged
+dataset: { type: image-folder, path: ${JSON.stringify(root)} }
+transforms: { train: [{ type: center-crop, size: 16 }], test: [{ type: center-crop, size: 16 }] }
+model: { type: preact-resnet, depth: 8 }
+optimizer: { type: momentum }
+schedule: { type: step, initial: 0.05 }
+loss: { type: cross-entropy }
+train: { batch_size: 2, drop_remainder: false }
+`,
+  );
+  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'epsilab.js'), 'bench-data', config, '--batches', '1'], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged image`));
+  assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
 });
