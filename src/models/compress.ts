@@ -1,35 +1,75 @@
-import { blockName, stageLayout, unitsFromDepth } from './preact-structure.js';
+import { blockName, groupLayout, unitsFromDepth } from './preact-structure.js';
+import { IMAGENET_DEPTHS, imagenetUnits, type ImagenetDepth } from './preact-imagenet.js';
 
-/** The parts of a trained CIFAR ε-ResNet's model section that fix its blocks. */
+/** The parts of a trained ε-ResNet's model section that fix its blocks: CIFAR/SVHN (`res<s>.<i>`) unless its type is the ImageNet one. */
 export interface CompressSource {
+  type?: string;
   depth: number;
+  units?: readonly number[] | null;
+  base_width?: number;
   structure?: readonly number[] | null;
   discard_first_block?: readonly number[];
 }
 
-/** What removing blocks from a trained ε-ResNet gives (spec §1.6, compressModel.py). */
+/** Model section of the compressed network: a standard pre-activation ResNet, no gate, no side head. */
+export type CompressedModel =
+  | { type: 'preact-resnet'; depth: number; epsilon: null; side_output: null; structure: number[]; discard_first_block: number[] }
+  | { type: 'preact-resnet-imagenet'; depth: number; units: readonly number[] | null; base_width: number; epsilon: null; side_output: null; structure: number[]; discard_first_block: number[] };
+
+/** What removing blocks from a trained ε-ResNet gives (yuxwind/epsilonResnet scripts/compressModel.py). */
 export interface CompressionPlan {
-  /** Model section of the compressed network: a standard pre-activation ResNet, no gate, no side head. */
-  model: { type: 'preact-resnet'; depth: number; epsilon: null; side_output: null; structure: number[]; discard_first_block: number[] };
-  /** Removed blocks, by stage then index. */
+  model: CompressedModel;
+  /** Removed blocks, by group then index. */
   discarded: string[];
-  /** Kept block → its name in the compressed network (res2.7 → res2.5). */
+  /** Kept block → its name in the compressed network (res2.7 → res2.5, group2/block9 → group2/block7). */
   blockMap: Record<string, string>;
   /** Kept variable → its new name; side-head, gate-memory (`<block>/identity`) and discarded-block variables are absent. */
   weightMap: Record<string, string>;
 }
 
+export const IMAGENET_MODEL_TYPE = 'preact-resnet-imagenet';
+
+/** The naming of one network family: its groups, how a block is named, and which block a variable belongs to. */
+interface Family {
+  units: readonly number[];
+  /** Index of the first group in names: CIFAR stages are res1..res3, ImageNet groups group0..group3 (compressModel.py:11-12). */
+  firstGroup: number;
+  name: (group: number, index: number) => string;
+  /** The block a variable belongs to, or null for the side head (dropped). */
+  blockOf: (variable: string) => string | null;
+}
+
+const CIFAR_BLOCK = /^(res\d+\.\d+)\//;
+const IMAGENET_BLOCK = /^(group\d+\/block\d+)\//;
+
+function family(source: CompressSource): Family {
+  if (source.type === IMAGENET_MODEL_TYPE) {
+    if (!(source.depth in IMAGENET_DEPTHS)) throw new Error(`ImageNet ResNet depth ${source.depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
+    return {
+      units: imagenetUnits(source.depth as ImagenetDepth, source.units),
+      firstGroup: 0,
+      name: (g, i) => `group${g}/block${i}`,
+      blockOf: (v) => (v.includes('/side_output/') ? null : (IMAGENET_BLOCK.exec(v)?.[1] ?? v)),
+    };
+  }
+  const n = unitsFromDepth(source.depth);
+  return { units: [n, n, n], firstGroup: 1, name: blockName, blockOf: (v) => (v.startsWith('side_output/') ? null : (CIFAR_BLOCK.exec(v)?.[1] ?? v)) };
+}
+
 const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];
 
 /**
- * Plans the compressed model: per stage the kept blocks are renumbered consecutively, from 1 when the stage's first block
- * was discarded (discard_first_block = 1). Unlike the seed, a discarded res1.0 is honoured too: its shortcut is the
- * identity, so stage 1 simply starts at res1.1 (the seed rebuilt res1.0 with freshly initialised weights).
+ * Plans the compressed model as compressModel.py:144-187 does: per group the kept blocks are renumbered consecutively,
+ * from 1 when the group's first block was discarded (discard_first_block = 1). That block's shortcut path stays: its
+ * `convshortcut` (ImageNet, kept as-is as compressModel.py:236 keeps it) with the pre-activation BN in front of it, or
+ * CIFAR's parameter-free option-A shortcut. Unlike the original, a discarded res1.0 is honoured too: its shortcut is the
+ * identity, so stage 1 simply starts at res1.1 (the original rebuilt res1.0 with freshly initialised weights); and any
+ * 6n+2 depth compresses, where compressModel.py:123 accepts only n ∈ {18, 33, 83, 125} (not SVHN's n = 50).
  */
 export function planCompression(source: CompressSource, variableNames: readonly string[], discarded: readonly string[]): CompressionPlan {
-  const n = unitsFromDepth(source.depth);
-  const layout = stageLayout(n, source.structure ?? null, source.discard_first_block ?? [0, 0, 0]);
-  const existing = new Set(layout.flatMap((s) => s.blocks.map((i) => blockName(s.stage, i))));
+  const fam = family(source);
+  const layout = groupLayout(fam.units, source.structure ?? null, source.discard_first_block ?? fam.units.map(() => 0));
+  const existing = new Set(layout.flatMap((l, g) => l.blocks.map((i) => fam.name(g + fam.firstGroup, i))));
   const unknown = discarded.filter((b) => !existing.has(b));
   if (unknown.length > 0) throw new Error(`cannot discard ${unknown.join(', ')}: not blocks of this network`);
   const gone = new Set(discarded);
@@ -37,35 +77,41 @@ export function planCompression(source: CompressSource, variableNames: readonly 
   const blockMap: Record<string, string> = {};
   const structure: number[] = [];
   const discardFirstBlock: number[] = [];
-  for (const { stage, blocks } of layout) {
-    const kept = blocks.filter((i) => !gone.has(blockName(stage, i)));
+  layout.forEach(({ blocks }, g) => {
+    const group = g + fam.firstGroup;
+    const kept = blocks.filter((i) => !gone.has(fam.name(group, i)));
     const first = kept.includes(0) ? 0 : 1;
-    kept.forEach((i, k) => (blockMap[blockName(stage, i)] = blockName(stage, k + first)));
+    kept.forEach((i, k) => (blockMap[fam.name(group, i)] = fam.name(group, k + first)));
     structure.push(kept.length);
     discardFirstBlock.push(first);
-  }
+  });
 
+  /** A discarded (or already shortcut-only) first block of a group: its shortcut path is all that remains of it. */
+  const openings = new Set(layout.map((_, g) => fam.name(g + fam.firstGroup, 0)).filter((b) => !blockMap[b]));
   const weightMap: Record<string, string> = {};
   for (const name of variableNames) {
     if (KEPT_AS_IS.some((p) => name.startsWith(p))) weightMap[name] = name;
-    else if (name.startsWith('side_output/') || name.endsWith('/identity')) continue;
+    else if (name.endsWith('/identity')) continue;
     else {
-      const block = name.slice(0, name.indexOf('/'));
-      if (!existing.has(block)) throw new Error(`variable ${name} is not part of a pre-activation ResNet of depth ${source.depth}`);
-      if (!gone.has(block)) weightMap[name] = blockMap[block] + name.slice(block.length);
+      const block = fam.blockOf(name);
+      if (block === null) continue;
+      const rest = name.slice(block.length);
+      if (openings.has(block) && (rest.startsWith('/convshortcut/') || rest.startsWith('/preact/'))) weightMap[name] = name;
+      else if (!existing.has(block) && !openings.has(block)) throw new Error(`variable ${name} is not part of this pre-activation ResNet of depth ${source.depth}`);
+      else if (!gone.has(block) && blockMap[block]) weightMap[name] = blockMap[block] + rest;
     }
   }
 
   const rank = (b: string) => {
-    const [stage, index] = b.slice('res'.length).split('.').map(Number);
-    return stage * 1e6 + index;
+    const [group, index] = (b.match(/\d+/g) ?? []).map(Number);
+    return group * 1e6 + index;
   };
-  return {
-    model: { type: 'preact-resnet', depth: source.depth, epsilon: null, side_output: null, structure, discard_first_block: discardFirstBlock },
-    discarded: [...gone].sort((a, b) => rank(a) - rank(b)),
-    blockMap,
-    weightMap,
-  };
+  const common = { depth: source.depth, epsilon: null, side_output: null, structure, discard_first_block: discardFirstBlock } as const;
+  const model: CompressedModel =
+    source.type === IMAGENET_MODEL_TYPE
+      ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 }
+      : { type: 'preact-resnet', ...common };
+  return { model, discarded: [...gone].sort((a, b) => rank(a) - rank(b)), blockMap, weightMap };
 }
 
 /** The weights of the compressed model, by their new names. */

@@ -7,6 +7,7 @@ import { gatedBlock, makeLastGate, residualOutputOnnx, type GateSettings, type T
 import type { OnnxExportable } from './onnx/graph.js';
 import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
+import { groupLayout } from './preact-structure.js';
 
 /** Blocks per group and block kind, as the seed's cfg table. */
 export const IMAGENET_DEPTHS = {
@@ -18,16 +19,31 @@ export const IMAGENET_DEPTHS = {
 } as const;
 export type ImagenetDepth = keyof typeof IMAGENET_DEPTHS;
 
-export function imagenetBlockNames(depth: ImagenetDepth): string[] {
-  return IMAGENET_DEPTHS[depth].units.flatMap((count, g) => Array.from({ length: count }, (_, i) => `group${g}/block${i}`));
+/** Blocks per group: the depth's table, or `units` for a reduced-scale network. */
+export function imagenetUnits(depth: ImagenetDepth, units?: readonly number[] | null): readonly number[] {
+  return units ?? IMAGENET_DEPTHS[depth].units;
+}
+
+/** The blocks a network builds, `group<g>/block<i>`, in order (a compressed one numbers its kept blocks as its layout says). */
+export function imagenetBlockNames(depth: ImagenetDepth, units?: readonly number[] | null, structure: readonly number[] | null = null, discardFirstBlock?: readonly number[]): string[] {
+  const u = imagenetUnits(depth, units);
+  return groupLayout(u, structure, discardFirstBlock ?? u.map(() => 0)).flatMap((l, g) => l.blocks.map((i) => `group${g}/block${i}`));
 }
 
 export interface PreactImagenetOptions {
   depth: ImagenetDepth;
+  /** Blocks per group instead of the depth's table (reduced-scale runs); the block kind stays the depth's. */
+  units: readonly number[] | null;
+  /** Channels of conv0 and group0 (64 in the original); each later group doubles them. */
+  baseWidth: number;
   epsilon: number | null;
   gateSharpness: number;
   testGate: TestGate;
   sideOutput: { weight: number; after: string | null } | null;
+  /** Compressed model: blocks kept per group, as `epsilab compress` writes it; null keeps every block. */
+  structure: readonly number[] | null;
+  /** Compressed model: 1 where a group's first block was discarded. */
+  discardFirstBlock: readonly number[];
 }
 
 /** 'no_preact' (group0/block0), 'both_preact' (other block0s: shortcut after BNReLU), 'default' (shortcut on the raw input). */
@@ -50,8 +66,7 @@ interface Block {
  * for 152. For 34 and 50 it gives 0, where the original calls side_output('block0', l, 1000) without the label and
  * crashes; we take the evident intent, after group2/block0. For 18 it gives −1 (no head in the original): an error here.
  */
-export function imagenetSidePosition(depth: ImagenetDepth): string {
-  const units = IMAGENET_DEPTHS[depth].units;
+export function imagenetSidePosition(depth: ImagenetDepth, units: readonly number[] = IMAGENET_DEPTHS[depth].units): string {
   const total = units.reduce((a, b) => a + b, 0);
   const position = Math.floor(total / 2) - units[0] - units[1] - 1;
   if (position < 0) throw new Error(`the seed's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`);
@@ -59,32 +74,59 @@ export function imagenetSidePosition(depth: ImagenetDepth): string {
 }
 
 /**
- * tensorpack's ImageNet pre-activation ResNet as the ε-ResNet seed uses it (spec §1.5): conv0 7×7/2 BNReLU, max pool 3/2,
- * groups of basic or bottleneck blocks, bnlast → GAP → FC. Names: conv0/W, group1/block0/preact/bn/*,
- * group1/block0/conv1/{W,bn/*}, group1/block0/convshortcut/W, bnlast/bn/*, linear/{W,b}, group2/side_output/block8/*.
- * The seed's basic blocks project their shortcut to 4× the channels and cannot build; these use the block's own width.
+ * A group whose first block was discarded opens with that block's shortcut path alone: BNReLU('preact') then the 1×1
+ * `convshortcut` for a both_preact block, the convshortcut on the raw input for group0's no_preact block, nothing where
+ * the width does not change (imagenetEpsilonResnet.py:83-94, where T(F) = 0 leaves `short_cut` alone).
+ */
+interface ShortcutOnly {
+  preact: BatchNorm | null;
+  shortcut: Conv | null;
+}
+
+/**
+ * tensorpack's ImageNet pre-activation ResNet as the ε-ResNet code builds it (yuxwind/epsilonResnet
+ * scripts/imagenetEpsilonResnet.py:59-145): conv0 7×7/2 BNReLU, max pool 3/2, groups of basic or bottleneck blocks,
+ * bnlast → GAP → FC. Names: conv0/W, group1/block0/preact/bn/*, group1/block0/conv1/{W,bn/*},
+ * group1/block0/convshortcut/W, bnlast/bn/*, linear/{W,b}, group2/side_output/block8/*.
+ * The original's basic blocks project their shortcut to 4× the channels and cannot build (:91); these use the block's own width.
+ * With `structure` it is the compressed network: kept blocks renumbered per group, from 1 after a discarded first block.
  */
 export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactImagenetOptions): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
-  const { units, bottleneck } = IMAGENET_DEPTHS[o.depth];
-  const sideAfter = o.sideOutput ? (o.sideOutput.after ?? imagenetSidePosition(o.depth)) : null;
+  const { bottleneck } = IMAGENET_DEPTHS[o.depth];
+  const units = imagenetUnits(o.depth, o.units);
+  const layout = groupLayout(units, o.structure, o.discardFirstBlock);
+  const sideAfter = o.sideOutput ? (o.sideOutput.after ?? imagenetSidePosition(o.depth, units)) : null;
 
   const store = new ParamStore(tf, ctx.seed);
-  const conv0 = makeConv(store, 'conv0', 7, C, 64, 2, TP_CONV_INIT);
-  const conv0bn = makeBnRelu(store, 'conv0', 64);
+  const conv0 = makeConv(store, 'conv0', 7, C, o.baseWidth, 2, TP_CONV_INIT);
+  const conv0bn = makeBnRelu(store, 'conv0', o.baseWidth);
   const c0 = convFlops(conv0, H, W);
   let flops = c0.flops;
-  let [h, w, ch] = [Math.ceil(c0.outH / 2), Math.ceil(c0.outW / 2), 64];
+  let [h, w, ch] = [Math.ceil(c0.outH / 2), Math.ceil(c0.outW / 2), o.baseWidth];
   let side: SideHead | null = null;
-  const groups = units.map((count, g) =>
-    Array.from({ length: count }, (_, i): Block => {
+  const groups = layout.map(({ shortcutOnly, blocks }, g) => {
+    const features = o.baseWidth * 2 ** g;
+    const out = bottleneck ? features * 4 : features;
+    const groupStride = g > 0 ? 2 : 1;
+    let opening: ShortcutOnly | null = null;
+    if (shortcutOnly) {
+      const scope = `group${g}/block0`;
+      const shortcut = ch !== out ? makeConv(store, `${scope}/convshortcut`, 1, ch, out, groupStride, TP_CONV_INIT) : null;
+      // Every group but a basic group0 changes width, so only that one (an identity shortcut) has nothing to build.
+      opening = { preact: g > 0 ? makeBnRelu(store, `${scope}/preact`, ch) : null, shortcut };
+      if (shortcut) {
+        const f = convFlops(shortcut, h, w);
+        flops += f.flops;
+        [h, w, ch] = [f.outH, f.outW, out];
+      }
+    }
+    const built = blocks.map((i): Block => {
       const block = `group${g}/block${i}`;
-      const features = 64 * 2 ** g;
-      const stride = i === 0 && g > 0 ? 2 : 1;
+      const stride = i === 0 ? groupStride : 1;
       const preactMode: Preact = i > 0 ? 'default' : g === 0 ? 'no_preact' : 'both_preact';
-      const out = bottleneck ? features * 4 : features;
       const preact = preactMode === 'no_preact' ? null : makeBnRelu(store, `${block}/preact`, ch);
       const specs: [number, number, number, boolean][] = bottleneck
         ? [[1, features, 1, true], [3, features, stride, true], [1, out, 1, false]]
@@ -103,8 +145,9 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
       [h, w, ch] = [bh, bw, bch];
       if (block === sideAfter) side = makeSideHead(store, `group${g}/side_output/block${i}`, block, ch, numClasses, o.sideOutput!.weight);
       return { name: block, preactMode, preact, convs, shortcut, lastGate: makeLastGate(store, block, o) };
-    }),
-  );
+    });
+    return { opening, blocks: built };
+  });
   if (sideAfter !== null && side === null) throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
   const bnlast = makeBnRelu(store, 'bnlast', ch);
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
@@ -137,7 +180,8 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
         const auxLogits: ModelOutput['auxLogits'] = [];
         let l = tf.maxPool(bnRelu(tf, conv0bn, conv(tf, conv0, x), mode), 3, 2, 'same');
         taps.conv0 = l;
-        groups.forEach((blocks, g) => {
+        groups.forEach(({ opening, blocks }, g) => {
+          if (opening?.shortcut) l = conv(tf, opening.shortcut, opening.preact ? bnRelu(tf, opening.preact, l, mode) : l);
           for (const b of blocks) {
             const x = l;
             l = gatedBlock(tf, mode, { gates, auxLogits }, b, gate, head, () => {

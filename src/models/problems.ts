@@ -1,4 +1,4 @@
-import { imagenetBlockNames, imagenetSidePosition, type ImagenetDepth } from './preact-imagenet.js';
+import { imagenetBlockNames, imagenetSidePosition, imagenetUnits, type ImagenetDepth } from './preact-imagenet.js';
 import { sideOutputSettings, type SideOutputParams } from './preact-params.js';
 import { blockName, stageLayout, unitsFromDepth } from './preact-structure.js';
 
@@ -26,18 +26,24 @@ export function preactCifarProblems(p: { depth: number; structure: readonly numb
   return after && !blocks.includes(after) ? [{ path: 'side_output.after', message: `${after} is not a block of this network (${blocks[0]} … ${blocks[blocks.length - 1]})` }] : [];
 }
 
-/** The ImageNet builder's side-output rules: a named block must exist; ResNet-18 has no default position. */
-export function preactImagenetProblems(p: { depth: number; side_output: SideOutputParams }): ParamProblem[] {
+/** The ImageNet builder's rules: structure fits the groups; a named side block must exist; ResNet-18 has no default position. */
+export function preactImagenetProblems(p: { depth: number; units: readonly number[] | null; structure: readonly number[] | null; discard_first_block: readonly number[]; side_output: SideOutputParams }): ParamProblem[] {
+  const depth = p.depth as ImagenetDepth;
+  let blocks: string[];
+  try {
+    blocks = imagenetBlockNames(depth, p.units, p.structure, p.discard_first_block);
+  } catch (e) {
+    return [{ path: p.structure === null ? 'discard_first_block' : 'structure', message: (e as Error).message }];
+  }
   const side = sideOutputSettings(p.side_output);
   if (!side) return [];
-  const depth = p.depth as ImagenetDepth;
   if (side.after === null) {
     try {
-      imagenetSidePosition(depth);
+      imagenetSidePosition(depth, imagenetUnits(depth, p.units));
     } catch (e) {
       return [{ path: 'side_output', message: (e as Error).message }];
     }
     return [];
   }
-  return imagenetBlockNames(depth).includes(side.after) ? [] : [{ path: 'side_output.after', message: `${side.after} is not a block of ResNet-${depth}` }];
+  return blocks.includes(side.after) ? [] : [{ path: 'side_output.after', message: `${side.after} is not a block of ResNet-${depth}` }];
 }

@@ -11,7 +11,7 @@ import { timeInference, timeOnnxInference } from '../train/inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import type { Loss } from '../train/types.js';
 import type { Model } from '../models/types.js';
-import { planCompression, remapWeights } from '../models/compress.js';
+import { planCompression, remapWeights, type CompressSource } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
@@ -48,9 +48,9 @@ function ms(seconds: number): string {
   return (1000 * seconds).toFixed(2);
 }
 
-/** Largest |w| over a block's conv kernels. */
+/** Largest |w| over the kernels of a block's residual branch F (an ImageNet block's ungated `convshortcut` is not part of it). */
 function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
-  const kernels = model.variables.filter((v) => v.name.startsWith(`${block}/`) && v.name.endsWith('/W'));
+  const kernels = model.variables.filter((v) => v.name.startsWith(`${block}/`) && v.name.endsWith('/W') && !v.name.includes('/convshortcut/'));
   return Math.max(...kernels.map((v) => tf.tidy(() => tf.max(tf.abs(v.variable)).dataSync()[0])));
 }
 
@@ -92,8 +92,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
     for (const d of disagreements) o.log(`warning: ${d.block}: ${d.why} (is_discarded ${d.is_discarded.toPrecision(6)}, max |W| ${d.weight_max.toExponential(2)})`);
     if (o.weightCheck === 'require') discarded = gated.filter((b) => !disagreements.some((d) => d.block === b));
   }
-  const modelParams = config.model as unknown as { depth: number; structure?: number[] | null; discard_first_block?: number[] };
-  const plan = planCompression(modelParams, original.variables.map((v) => v.name), discarded);
+  const plan = planCompression(config.model as unknown as CompressSource, original.variables.map((v) => v.name), discarded);
   const offButKept = lastGateOff(original).filter((b) => !plan.discarded.includes(b));
   for (const b of offButKept) o.log(`warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`);
   const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);
@@ -127,7 +126,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   if (result) writeResult(runDir, { ...result, compression: record });
   o.log(
     `removed ${plan.discarded.length} of ${totalBlocks} blocks (${plan.discarded.join(', ') || 'none'}); structure [${plan.model.structure}]; ` +
-      `error ${(100 * before.error).toFixed(2)}% → ${(100 * after.error).toFixed(2)}%; params ${record.before.params} → ${record.after.params}; ` +
+      `error ${(100 * before.error).toFixed(2)}% → ${(100 * after.error).toFixed(2)}% (top-5 ${(100 * before.top5Error).toFixed(2)}% → ${(100 * after.top5Error).toFixed(2)}%); params ${record.before.params} → ${record.after.params}; ` +
       `${tBefore.images_per_sec.toFixed(1)} → ${tAfter.images_per_sec.toFixed(1)} img/s; onnxruntime ${ms(ortBefore.latency_seconds)} → ${ms(ortAfter.latency_seconds)} ms at batch 1, ` +
       `${ortBefore.images_per_sec.toFixed(1)} → ${ortAfter.images_per_sec.toFixed(1)} img/s at batch ${ortAfter.batch}; written to ${dir}`,
   );

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
+import { preactResnetImagenet } from '../../src/components/model/preact-resnet-imagenet.js';
 import { planCompression, remapWeights } from '../../src/models/compress.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
 import { cpuContext, maxAbsDiff, randomImages, scale } from '../helpers/tiny-model.js';
@@ -92,3 +93,62 @@ test('test_gate last-train: evaluation keeps the last training batch gate, so th
   assert.ok(maxAbsDiff(before.logits, compressed.apply(x, { training: false }).logits) < 1e-5);
   for (const m of [gated, recomputed, compressed]) m.dispose();
 });
+
+test('ImageNet names: group<g>/block<i> renumbered per group, a discarded first block keeps its preact BN and convshortcut', () => {
+  const names = ['conv0/W', 'conv0/bn/gamma', 'bnlast/bn/gamma', 'linear/W', 'group2/side_output/block0/linear/W', 'group1/block1/identity'];
+  const block = (g: number, i: number) => [`group${g}/block${i}/conv1/W`, `group${g}/block${i}/conv1/bn/gamma`, `group${g}/block${i}/conv3/W`, ...(g > 0 || i > 0 ? [`group${g}/block${i}/preact/bn/gamma`] : [])];
+  for (let g = 0; g < 4; g++) {
+    for (let i = 0; i < 3; i++) names.push(...block(g, i));
+    names.push(`group${g}/block0/convshortcut/W`);
+  }
+  const source = { type: 'preact-resnet-imagenet', depth: 50, units: [3, 3, 3, 3], base_width: 8 };
+  const plan = planCompression(source, names, ['group1/block0', 'group2/block1', 'group3/block0', 'group3/block1', 'group3/block2']);
+  assert.deepEqual(plan.model, { type: 'preact-resnet-imagenet', depth: 50, units: [3, 3, 3, 3], base_width: 8, epsilon: null, side_output: null, structure: [3, 2, 2, 0], discard_first_block: [0, 1, 0, 1] });
+  assert.equal(plan.blockMap['group2/block2'], 'group2/block1');
+  assert.equal(plan.blockMap['group1/block2'], 'group1/block2');
+  assert.equal(plan.weightMap['group2/block2/conv3/W'], 'group2/block1/conv3/W');
+  for (const kept of ['group1/block0/convshortcut/W', 'group1/block0/preact/bn/gamma', 'group3/block0/convshortcut/W', 'group0/block0/convshortcut/W']) assert.equal(plan.weightMap[kept], kept);
+  for (const gone of ['group1/block0/conv1/W', 'group3/block1/conv3/W', 'group2/side_output/block0/linear/W', 'group1/block1/identity']) assert.ok(!(gone in plan.weightMap), gone);
+  assert.deepEqual(plan.discarded, ['group1/block0', 'group2/block1', 'group3/block0', 'group3/block1', 'group3/block2']);
+  assert.throws(() => planCompression(source, names, ['group4/block0']), /not blocks of this network/);
+  assert.throws(() => planCompression({ ...source, depth: 77 }, names, []), /depth 77/);
+});
+
+test("SVHN's 302-layer network (n = 50) compresses, which the original's compressModel.py refuses", () => {
+  const names = ['conv0/W', 'linear/W'];
+  for (const s of [1, 2, 3]) for (let i = 0; i < 50; i++) names.push(...blockVars(`res${s}.${i}`));
+  const plan = planCompression({ type: 'epsilon-resnet', depth: 302 }, names, ['res2.0', 'res3.49', 'res1.7']);
+  assert.deepEqual(plan.model.structure, [49, 49, 49]);
+  assert.deepEqual(plan.model.discard_first_block, [0, 1, 0]);
+  assert.equal(plan.blockMap['res1.8'], 'res1.7');
+  assert.equal(plan.model.type, 'preact-resnet');
+});
+
+for (const net of [
+  { depth: 50 as const, units: [2, 2, 2, 2], off: ['group0/block0', 'group1/block0', 'group2/block1', 'group3/block0', 'group3/block1'], last: 'conv3' },
+  { depth: 18 as const, units: [2, 1, 2, 1], off: ['group0/block0', 'group2/block0', 'group1/block0'], last: 'conv2' },
+]) {
+  test(`ImageNet ResNet-${net.depth} (${net.units}) with ${net.off.length} blocks forced off: the compressed network gives the gated one's logits within 1e-5`, async () => {
+    const ctx = await cpuContext([16, 16, 3], 5);
+    const common = { depth: net.depth, units: net.units, base_width: 4, gate_sharpness: 1e6, test_gate: 'recompute' as const, discard_first_block: [0, 0, 0, 0] };
+    const gated = await preactResnetImagenet.build({ ...common, epsilon: 1e-3, side_output: { weight: 0.1, after: 'group2/block0' }, structure: null }, ctx);
+    for (const b of net.off) scale(gated, `${b}/${net.last}/W`, 0);
+    for (let i = 0; i < 3; i++) gated.apply(randomImages(4, [16, 16, 3], 40 + i), { training: true });
+    const x = randomImages(3, [16, 16, 3]);
+    const before = gated.apply(x, { training: false });
+    for (const g of before.gates) assert.equal(g.gate.dataSync()[0], net.off.includes(g.block) ? 0 : 1, g.block);
+
+    const plan = planCompression({ type: 'preact-resnet-imagenet', ...common }, gated.variables.map((v) => v.name), net.off);
+    const { type, ...params } = plan.model as Extract<typeof plan.model, { type: 'preact-resnet-imagenet' }>;
+    assert.equal(type, preactResnetImagenet.type);
+    const compressed = await preactResnetImagenet.build({ ...params, units: net.units, base_width: 4, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
+    assert.deepEqual(assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables))), []);
+    const after = compressed.apply(x, { training: false });
+    assert.ok(maxAbsDiff(before.logits, after.logits) < 1e-5, `logits differ by ${maxAbsDiff(before.logits, after.logits)}`);
+    assert.deepEqual(after.gates, []);
+    assert.ok(parameterCount(compressed.variables) < parameterCount(gated.variables));
+    assert.ok(compressed.flops() < gated.flops());
+    gated.dispose();
+    compressed.dispose();
+  });
+}

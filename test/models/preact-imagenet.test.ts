@@ -5,7 +5,7 @@ import { preactResnetImagenet } from '../../src/components/model/preact-resnet-i
 import { imagenetSidePosition } from '../../src/models/preact-imagenet.js';
 import { cpuContext, randomImages, tf } from '../helpers/tiny-model.js';
 
-const base = { epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null };
+const base = { epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, units: null, base_width: 64, structure: null, discard_first_block: [0, 0, 0, 0] };
 
 /** Convs, BN (γ, β), FC of tensorpack's pre-act ResNet counted per group: block0 preact except group0, 1×1 shortcut on width change. */
 function expectedParams(units: number[], bottleneck: boolean, classes: number): number {
