@@ -76,9 +76,21 @@ export function knownTrainSize(dataset: Record<string, any>): { size: number; fr
   return known.sort((a, b) => a.size - b.size)[0];
 }
 
-/** A dataset's check: the training batch must fit the training set it keeps (else not one full batch per epoch). */
-export function batchFitsTrainingSet(dataset: Record<string, any>, config: { train: { batch_size: number } }, atRoot: (path: string) => Position | undefined): Diagnostic[] {
+/**
+ * A dataset's check of the training batches it feeds: the batch must fit the training set it keeps (else not one full
+ * batch per epoch), and with train.towers every batch must split into that many equal groups (tensorpack's
+ * BatchData(remainder=False) gives each tower a full batch).
+ */
+export function batchFitsTrainingSet(
+  dataset: Record<string, any>,
+  config: { train: { batch_size: number; towers?: number; drop_remainder?: boolean } },
+  atRoot: (path: string) => Position | undefined,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { batch_size: batch, towers = 1, drop_remainder: dropRemainder = true } = config.train;
   const known = knownTrainSize(dataset);
-  if (!known || config.train.batch_size <= known.size) return [];
-  return [error(`train.batch_size (${config.train.batch_size}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, atRoot('train.batch_size'))];
+  if (known && batch > known.size) out.push(error(`train.batch_size (${batch}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, atRoot('train.batch_size')));
+  if (towers > 1 && batch % towers !== 0) out.push(error(`train.batch_size (${batch}) must split into train.towers (${towers}) equal groups: use a multiple of ${towers}`, atRoot('train.batch_size')));
+  if (towers > 1 && !dropRemainder) out.push(error(`train.towers (${towers}) needs train.drop_remainder: true, so the last batch of an epoch splits equally too`, atRoot('train.drop_remainder')));
+  return out;
 }

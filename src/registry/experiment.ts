@@ -8,7 +8,12 @@ export const TrainSection = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, default: 10, description: 'Epochs to train.' }),
     batch_size: Type.Integer({ minimum: 1, default: 128, description: 'Training mini-batch size.' }),
-    eval_batch_size: Type.Integer({ minimum: 1, default: 256, description: "Evaluation batch size. It changes no result except an ε-ResNet's whose gate is recomputed per test batch (a maximum over the batch): there the original evaluates batches of the training size." }),
+    eval_batch_size: Type.Integer({
+      minimum: 1,
+      default: 256,
+      description:
+        "Evaluation batch size. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.",
+    }),
     drop_remainder: Type.Boolean({ default: true, description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).' }),
     eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
     checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
@@ -16,6 +21,13 @@ export const TrainSection = Type.Object(
     input_workers: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
         description: 'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
+      }),
+    ),
+    towers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'Train as on this many GPUs (left out: 1): each training batch splits into this many equal groups, each with its own ε gates and batch-norm statistics; group 0 updates the moving averages and the is_discarded readings; gradients are averaged. batch_size is the total (ImageNet code: 4 towers of 64).',
       }),
     ),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' })),

@@ -6,6 +6,7 @@ import type { Callback, Loss, Optimizer, Schedule } from './types.js';
 import type { DatasetSplits, Transform } from '../data/types.js';
 import { resolveTransforms, type ResolvedTransform } from '../data/transform-chain.js';
 import type { Model } from '../models/types.js';
+import { withTowers } from '../models/towers.js';
 
 /** Everything an experiment's config names, built. */
 export interface BuiltExperiment {
@@ -62,7 +63,7 @@ export async function buildExperiment(config: ExperimentConfig, opts: BuildOptio
   const testTransforms = resolveTransforms(opts.registry, config.transforms?.test ?? []);
   const base = context(config, opts, { epochs: config.train.epochs });
   const inputShape = await transformedShape(dataset, config.transforms?.train ?? [], base);
-  const model = await buildModel(config, opts, inputShape, dataset.numClasses);
+  const model = withTowers(opts.tf, await buildModel(config, opts, inputShape, dataset.numClasses), config.train.towers ?? 1);
   const optimizer = await buildComponent<Optimizer>('optimizer', config.optimizer, base);
   const schedule = await buildComponent<Schedule>('schedule', config.schedule, base);
   const loss = await buildComponent<Loss>('loss', config.loss, base);
