@@ -62,7 +62,7 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
     const rng = rngFor(seed, epoch, index);
     const source = imageFile(set, index);
     try {
-      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, readFileSync(source.file), source.file, source.channels, rng) : chain.apply(toFloat(set.image(index)), rng);
+      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, readFileSync(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
     } catch (e) {
       if (!(e instanceof DamagedImageError && source?.onDamaged === 'skip')) throw e;
       o.onDamaged?.(e.file, e.reason);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import type { DatasetSplits, ImageSet } from './types.js';
-import { selectImages } from './image-set.js';
+import { bgrImageSet, selectImages } from './image-set.js';
 
 const SubsetRule = Type.Union(
   [
@@ -93,4 +93,28 @@ export function batchFitsTrainingSet(
   if (towers > 1 && batch % towers !== 0) out.push(error(`train.batch_size (${batch}) must split into train.towers (${towers}) equal groups: use a multiple of ${towers}`, atRoot('train.batch_size')));
   if (towers > 1 && !dropRemainder) out.push(error(`train.towers (${towers}) needs train.drop_remainder: true, so the last batch of an epoch splits equally too`, atRoot('train.drop_remainder')));
   return out;
+}
+
+/** Colour datasets: the channel order images are delivered in. */
+export const ChannelOrderParam = {
+  channel_order: Type.Optional(
+    Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
+      description:
+        "Channel order of the images the transforms and the model see (left out: rgb). bgr is what the ε-ResNet ImageNet code feeds its network (cv2.imread), normalised with RGB-ordered mean/std (imagenetEpsilonResnet.py:45-49); colour transforms that weigh channels take the same channel_order.",
+    }),
+  ),
+};
+export type ChannelOrder = 'rgb' | 'bgr';
+
+/** Assembles what a colour dataset component returns: subsets applied, then channels reordered when asked. */
+export function colourSplits(base: Omit<DatasetSplits, 'train' | 'test'>, train: ImageSet, test: ImageSet, params: { subset: { train?: SubsetRule; test?: SubsetRule }; channel_order?: ChannelOrder }): DatasetSplits {
+  const splits = splitsWithSubsets(base, train, test, params.subset);
+  return params.channel_order === 'bgr' ? { ...splits, train: bgrImageSet(splits.train), test: bgrImageSet(splits.test) } : splits;
+}
+
+/** A colour transform's check: the channel order it weighs channels by must be the one the dataset delivers. */
+export function channelOrderMatchesDataset(order: ChannelOrder, config: Record<string, any>, at: (path: string) => Position | undefined, path: string): Diagnostic[] {
+  const dataset: ChannelOrder = config.dataset?.channel_order ?? 'rgb';
+  if (order === dataset) return [];
+  return [error(`${path}.channel_order is ${order} but dataset.channel_order is ${dataset}: set both to the same order (bgr as the ε-ResNet ImageNet code, rgb for the clean choice)`, at('channel_order'))];
 }

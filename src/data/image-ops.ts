@@ -155,6 +155,15 @@ export function lightingOffset(alpha: number[], eigval: number[], eigvec: number
 }
 
 /** Adds eigvec · (alpha ∘ eigval) to every pixel (AlexNet lighting noise). */
+/**
+ * The PCA eigen-decomposition for images in `order`: for bgr the eigenvalues reversed and the eigenvector matrix reversed
+ * in both axes, as the ε-ResNet ImageNet code passes them ("rgb-bgr conversion", imagenetEpsilonResnet.py:215-222).
+ */
+export function lightingEigen(eigval: readonly number[], eigvec: readonly (readonly number[])[], order: 'rgb' | 'bgr'): { eigval: number[]; eigvec: number[][] } {
+  if (order === 'rgb') return { eigval: [...eigval], eigvec: eigvec.map((r) => [...r]) };
+  return { eigval: [...eigval].reverse(), eigvec: [...eigvec].reverse().map((r) => [...r].reverse()) };
+}
+
 export function addLighting(img: FloatImage, alpha: number[], eigval: number[], eigvec: number[][]): FloatImage {
   return addPerChannel(img, lightingOffset(alpha, eigval, eigvec));
 }
@@ -166,14 +175,20 @@ function addPerChannel(img: FloatImage, inc: number[]): FloatImage {
   return { ...img, data };
 }
 
-/** Weights of ITU-R 601 luminance, the grey a saturation change blends towards. */
+/** Weights of ITU-R 601 luminance (R, G, B), the grey a saturation change blends towards. */
 export const GREY = [0.299, 0.587, 0.114];
 
+/** The grey weights of images in `order`: bgr weighs B, G, R as cv2.COLOR_BGR2GRAY, which tensorpack 0.2.0's Saturation applies (imgaug/imgproc.py:196). */
+export function greyWeights(order: 'rgb' | 'bgr'): number[] {
+  return order === 'bgr' ? [...GREY].reverse() : GREY;
+}
+
 /** Blends each pixel with its grey value: v·img + (1 − v)·grey (tensorpack Saturation, grey by ITU-R 601). */
-export function saturate(img: FloatImage, v: number): FloatImage {
+export function saturate(img: FloatImage, v: number, order: 'rgb' | 'bgr' = 'rgb'): FloatImage {
+  const [w0, w1, w2] = greyWeights(order);
   const data = new Float32Array(img.data.length);
   for (let p = 0; p < data.length; p += 3) {
-    const grey = GREY[0] * img.data[p] + GREY[1] * img.data[p + 1] + GREY[2] * img.data[p + 2];
+    const grey = w0 * img.data[p] + w1 * img.data[p + 1] + w2 * img.data[p + 2];
     for (let k = 0; k < 3; k++) data[p + k] = img.data[p + k] * v + grey * (1 - v);
   }
   return { ...img, data };

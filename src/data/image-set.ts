@@ -43,13 +43,35 @@ export class FileImageSet implements ImageSet {
     readonly labels: Int32Array,
     readonly channels: number,
     readonly onDamaged: DamagedPolicy = 'stop',
+    /** Deliver colour images as B, G, R (as cv2.imread reads them) instead of R, G, B. */
+    readonly bgr = false,
   ) {
     this.size = files.length;
   }
 
   image(index: number): RawImage {
-    return decodeImageFile(this.files[index], this.channels);
+    const img = decodeImageFile(this.files[index], this.channels);
+    return this.bgr ? toBgr(img) : img;
   }
+}
+
+/** An RGB image as B, G, R (the order cv2.imread gives). */
+export function toBgr(img: RawImage): RawImage {
+  return { ...img, data: reversedChannels(img.data, img.channels) };
+}
+
+/** HWC bytes with the channel order of every pixel reversed (RGB ↔ BGR). */
+function reversedChannels(data: Uint8Array, channels: number, into: Uint8Array = new Uint8Array(data.length)): Uint8Array {
+  for (let p = 0; p < data.length; p += channels) for (let k = 0; k < channels; k++) into[p + k] = data[p + channels - 1 - k];
+  return into;
+}
+
+/** The same images with their channels in BGR order: file sets decode that way, in-memory sets are copied once. */
+export function bgrImageSet(set: ImageSet): ImageSet {
+  if (set instanceof FileImageSet) return new FileImageSet(set.files, set.labels, set.channels, set.onDamaged, !set.bgr);
+  if (set instanceof IndexedImageSet) return new IndexedImageSet(bgrImageSet(set.base), set.indices);
+  if (set.shape && set.pixels) return new ArrayImageSet(reversedChannels(set.pixels, set.shape[2], sharedBytes(set.pixels.length)), set.labels, set.shape);
+  throw new Error('cannot reorder the channels of an image set that is neither in memory nor backed by image files');
 }
 
 /** A view of some images of another set, in the given order. */
@@ -74,7 +96,7 @@ export class IndexedImageSet implements ImageSet {
 /** The images at `indices`: array sets are copied (subsets are small), file sets keep their lazy decoding. */
 export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
   if (set instanceof FileImageSet) {
-    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged);
+    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged, set.bgr);
   }
   if (set.shape && set.pixels) {
     const per = set.shape[0] * set.shape[1] * set.shape[2];
@@ -88,12 +110,12 @@ export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
 /** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
 export type ImageSetDescription =
   | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }
-  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy }
+  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy; bgr: boolean }
   | { kind: 'indexed'; base: ImageSetDescription; indices: Int32Array };
 
 /** Describes a set for a worker, or says why it cannot be (a set type this module does not know). */
 export function describeImageSet(set: ImageSet): ImageSetDescription | string {
-  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged };
+  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr };
   if (set instanceof IndexedImageSet) {
     const base = describeImageSet(set.base);
     return typeof base === 'string' ? base : { kind: 'indexed', base, indices: set.indices };
@@ -114,7 +136,7 @@ export function restoreImageSet(d: ImageSetDescription): ImageSet {
     case 'array':
       return new ArrayImageSet(d.pixels, d.labels, d.shape);
     case 'files':
-      return new FileImageSet(d.files, d.labels, d.channels, d.onDamaged);
+      return new FileImageSet(d.files, d.labels, d.channels, d.onDamaged, d.bgr);
     case 'indexed':
       return new IndexedImageSet(restoreImageSet(d.base), d.indices);
   }
@@ -146,8 +168,8 @@ export class JoinedImageSet implements ImageSet {
 }
 
 /** The file behind image `index` of a set, when the set reads its images from files (directly or through a view). */
-export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy } | null {
-  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged };
+export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy; bgr: boolean } | null {
+  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr };
   if (set instanceof IndexedImageSet) return imageFile(set.base, set.indices[index]);
   return null;
 }

@@ -3,7 +3,7 @@ import type { BuildContext, Component } from '../registry/component.js';
 import { branchSchema, type Registry } from '../registry/registry.js';
 import { createAjv } from '../registry/ajv.js';
 import type { FloatImage, ImageSet, Transform } from './types.js';
-import { JoinedImageSet } from './image-set.js';
+import { JoinedImageSet, toBgr } from './image-set.js';
 import { applyGeometry, checkGeometry, geometrySize, planNative, type GeometryOp } from './geometry.js';
 import { decodeNative, imageSize, type SharpModule } from './native-image.js';
 import { DamagedImageError } from './decode-image.js';
@@ -126,7 +126,7 @@ export class TransformChain {
    * The chain applied to an encoded image: the leading crops and resizes fold into native decoding (libvips), the
    * rest runs on the decoded pixels. Random draws happen in the order `apply` makes them, so both paths crop the same windows.
    */
-  async applyEncoded(sharp: SharpModule, bytes: Buffer, file: string, channels: number, rng: () => number): Promise<FloatImage> {
+  async applyEncoded(sharp: SharpModule, bytes: Buffer, file: string, channels: number, rng: () => number, bgr = false): Promise<FloatImage> {
     const size = imageSize(bytes);
     if (!size) throw new DamagedImageError(file, 'no JPEG frame header or PNG header found');
     let [h, w] = [size.height, size.width];
@@ -139,7 +139,8 @@ export class TransformChain {
       [h, w] = geometrySize(steps, h, w);
     }
     const { plan, rest } = planNative(ops, size.height, size.width);
-    const img = applyGeometry(toFloat(await decodeNative(sharp, bytes, file, plan, channels)), rest);
+    const raw = await decodeNative(sharp, bytes, file, plan, channels);
+    const img = applyGeometry(toFloat(bgr ? toBgr(raw) : raw), rest);
     return this.transforms.slice(head).reduce((out, t) => t.apply(out, rng), img);
   }
 

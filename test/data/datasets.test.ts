@@ -140,6 +140,28 @@ test('image-folder builds train and val splits sharing the training classes', as
   await assert.rejects(build(imageFolder, { path: join(root, 'no-images') }, context(root)), /Image folder dataset not found/);
 });
 
+test('channel_order bgr delivers B, G, R as cv2.imread does: image files decode reversed, in-memory sets are reversed once', async () => {
+  const base = join(root, 'bgr-imgs');
+  for (const split of ['train', 'val']) {
+    mkdirSync(join(base, split, 'cls'), { recursive: true });
+    const png = new pngjs.PNG({ width: 2, height: 1 });
+    png.data.set([10, 20, 30, 255, 40, 50, 60, 255]);
+    writeFileSync(join(base, split, 'cls', 'a.png'), pngjs.PNG.sync.write(png));
+  }
+  const rgb = await build<DatasetSplits>(imageFolder, { path: base }, context(root));
+  const bgr = await build<DatasetSplits>(imageFolder, { path: base, channel_order: 'bgr' }, context(root));
+  assert.deepEqual(Array.from(rgb.train.image(0).data), [10, 20, 30, 40, 50, 60]);
+  assert.deepEqual(Array.from(bgr.train.image(0).data), [30, 20, 10, 60, 50, 40]);
+  assert.deepEqual(Array.from(bgr.test.image(0).data), [30, 20, 10, 60, 50, 40]);
+  const { describeImageSet, restoreImageSet } = await import('../../src/data/image-set.js');
+  const inWorker = restoreImageSet(describeImageSet(bgr.train) as Exclude<ReturnType<typeof describeImageSet>, string>);
+  assert.deepEqual(Array.from(inWorker.image(0).data), [30, 20, 10, 60, 50, 40], 'a pipeline worker reads the same order');
+  const cifarRgb = await build<DatasetSplits>(cifar10, {}, context(root));
+  const cifarBgr = await build<DatasetSplits>(cifar10, { channel_order: 'bgr', subset: { train: { first: 3 } } }, context(root));
+  const [a, b] = [cifarRgb.train.image(2).data, cifarBgr.train.image(2).data];
+  for (const p of [0, 7, 1023]) assert.deepEqual([b[3 * p], b[3 * p + 1], b[3 * p + 2]], [a[3 * p + 2], a[3 * p + 1], a[3 * p]]);
+});
+
 test('synthetic data is reproducible per seed and balanced across classes', async () => {
   const a = await build<DatasetSplits>(synthetic, { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 }, context(root));
   const b = await build<DatasetSplits>(synthetic, { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 }, context(root));

@@ -208,6 +208,24 @@ test('color-jitter in one pass equals its four steps applied one by one in the d
   }
 });
 
+test('channel_order bgr: saturation and lighting on the reversed image are the RGB ones reversed (BGR grey, eigen-decomposition reversed as the ImageNet code)', async () => {
+  const img: FloatImage = { data: Float32Array.from({ length: 3 * 3 * 3 }, (_, i) => (i * 53) % 256), height: 3, width: 3, channels: 3 };
+  const reversed = (x: FloatImage): FloatImage => ({ ...x, data: x.data.map((_, i) => x.data[i - (i % 3) + 2 - (i % 3)]) });
+  const saturationOnly = { brightness: 0, contrast: [1, 1], saturation: 0.4, lighting: 0, clip: false };
+  const rgb = (await make(colorJitter, saturationOnly)).apply(img, rngFor(4));
+  const bgr = (await make(colorJitter, { ...saturationOnly, channel_order: 'bgr' })).apply(reversed(img), rngFor(4));
+  assert.ok(!same(rgb, img));
+  for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(bgr.data[i] - reversed(rgb).data[i]) < 1e-3, `pixel value ${i}`);
+  const { lightingEigen } = await import('../../src/data/image-ops.js');
+  const bgrEigen = lightingEigen(IMAGENET_EIGVAL, IMAGENET_EIGVEC, 'bgr');
+  assert.deepEqual(bgrEigen.eigval, [0.0045, 0.0188, 0.2175]);
+  assert.deepEqual(bgrEigen.eigvec[0], [0.4203, -0.6948, -0.5836]);
+  const alpha = [0.3, -1.2, 0.7];
+  const litBgr = addLighting(reversed(img), alpha, bgrEigen.eigval, bgrEigen.eigvec);
+  const litRgb = addLighting(img, [...alpha].reverse(), IMAGENET_EIGVAL, IMAGENET_EIGVEC);
+  for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(litBgr.data[i] - reversed(litRgb).data[i]) < 1e-4, `lit value ${i}`);
+});
+
 test('lighting adds one RGB offset to every pixel along the ImageNet principal components', async () => {
   const t = await make(lighting, { std: 1 });
   const img: FloatImage = { data: Float32Array.from({ length: 2 * 2 * 3 }, (_, i) => 100 + i), height: 2, width: 2, channels: 3 };

@@ -46,3 +46,21 @@ test('train.towers must split the batch equally and every epoch ends on full bat
     return true;
   });
 });
+
+test("a colour transform's channel_order must match the dataset's", async () => {
+  const file = join(tempDir('order'), 'x.yaml');
+  const write = (dataset: string, jitter: string) =>
+    writeFileSync(
+      file,
+      `experiment: x\ndataset: { type: image-folder, path: imgs${dataset} }\ntransforms:\n  train:\n    - { type: color-jitter${jitter} }\n  test: []\nmodel: { type: epsilon-resnet, depth: 8 }\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\n`,
+    );
+  write(', channel_order: bgr', ', channel_order: bgr');
+  assert.equal((await loadExperiment(file)).config.dataset.channel_order, 'bgr');
+  write(', channel_order: bgr', '');
+  await assert.rejects(loadExperiment(file), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.diagnostics[0].message, /transforms\.train\[0\]\.channel_order is rgb but dataset\.channel_order is bgr/);
+    assert.equal(e.diagnostics[0].pos?.line, 5);
+    return true;
+  });
+});

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
 import { readCifarBinary } from '../../data/cifar-binary.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams, DownloadParam } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
 const TRAIN = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
@@ -20,12 +20,12 @@ export const cifar10 = defineComponent({
   kind: 'dataset',
   type: 'cifar10',
   doc: 'CIFAR-10: 50,000 training and 10,000 test 32×32 colour images of 10 classes, from the binary version (data_batch_1..5.bin, test_batch.bin).',
-  params: Type.Object({ ...CommonDatasetParams, ...DownloadParam }, { additionalProperties: false }),
+  params: Type.Object({ ...CommonDatasetParams, ...ChannelOrderParam, ...DownloadParam }, { additionalProperties: false }),
   check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
     const train = readCifarBinary(found.files.slice(0, 5), 1, 0);
     const test = readCifarBinary(found.files.slice(5), 1, 0);
-    return splitsWithSubsets({ name: 'cifar10', numClasses: 10, source: found.dir }, train, test, params.subset);
+    return colourSplits({ name: 'cifar10', numClasses: 10, source: found.dir }, train, test, params);
   },
 });

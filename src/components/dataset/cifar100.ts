@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
 import { readCifarBinary } from '../../data/cifar-binary.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams, DownloadParam } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
 const SOURCE: DatasetSource = {
@@ -21,6 +21,7 @@ export const cifar100 = defineComponent({
   params: Type.Object(
     {
       ...CommonDatasetParams,
+      ...ChannelOrderParam,
       ...DownloadParam,
       label: Type.Union([Type.Literal('fine'), Type.Literal('coarse')], { default: 'fine', description: 'fine: 100 classes (the papers use these); coarse: 20 superclasses.' }),
     },
@@ -33,6 +34,6 @@ export const cifar100 = defineComponent({
     const train = readCifarBinary([found.files[0]], 2, labelIndex);
     const test = readCifarBinary([found.files[1]], 2, labelIndex);
     const numClasses = params.label === 'fine' ? 100 : 20;
-    return splitsWithSubsets({ name: 'cifar100', numClasses, source: found.dir }, train, test, params.subset);
+    return colourSplits({ name: 'cifar100', numClasses, source: found.dir }, train, test, params);
   },
 });

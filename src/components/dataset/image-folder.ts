@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams } from '../../data/dataset-params.js';
 import { classFolders, scanImageFolder } from '../../data/image-folder.js';
 import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
 
@@ -14,6 +14,7 @@ export const imageFolder = defineComponent({
   params: Type.Object(
     {
       ...CommonDatasetParams,
+      ...ChannelOrderParam,
       path: Type.String({ description: 'Folder holding the split folders; relative to the config file, else to the project.' }),
       train_dir: Type.String({ default: 'train', description: 'Split folder for training.' }),
       test_dir: Type.String({ default: 'val', description: 'Split folder for evaluation (same class folder names).' }),
@@ -43,6 +44,6 @@ export const imageFolder = defineComponent({
     const train = scanImageFolder(join(root, params.train_dir), classes, params.channels, params.on_damaged ?? 'stop');
     const test = scanImageFolder(join(root, params.test_dir), classes, params.channels, params.on_damaged ?? 'stop');
     ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
-    return splitsWithSubsets({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params.subset);
+    return colourSplits({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params);
   },
 });

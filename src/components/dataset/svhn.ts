@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams, DownloadParam } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 import { readSvhnMat, svhnImageSet } from '../../data/svhn-mat.js';
 
@@ -29,6 +29,7 @@ export const svhn = defineComponent({
   params: Type.Object(
     {
       ...CommonDatasetParams,
+      ...ChannelOrderParam,
       ...DownloadParam,
       use_extra: Type.Boolean({ default: true, description: 'Train on train+extra (604,388 images), as the ε-ResNet SVHN runs do.' }),
     },
@@ -41,6 +42,6 @@ export const svhn = defineComponent({
     const [trainFile, testFile, extraFile] = found.files;
     const train = svhnImageSet(extraFile ? [readSvhnMat(trainFile), readSvhnMat(extraFile)] : [readSvhnMat(trainFile)]);
     const test = svhnImageSet([readSvhnMat(testFile)]);
-    return splitsWithSubsets({ name: 'svhn', numClasses: 10, source: found.dir }, train, test, params.subset);
+    return colourSplits({ name: 'svhn', numClasses: 10, source: found.dir }, train, test, params);
   },
 });

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
+import { channelOrderMatchesDataset } from '../../data/dataset-params.js';
 import type { FloatImage, Transform } from '../../data/types.js';
-import { channelMeans, colorAffine, GREY, IMAGENET_EIGVAL, IMAGENET_EIGVEC, lightingOffset } from '../../data/image-ops.js';
+import { channelMeans, colorAffine, greyWeights, IMAGENET_EIGVAL, IMAGENET_EIGVEC, lightingEigen, lightingOffset } from '../../data/image-ops.js';
 import { normal, permutation, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';
 
@@ -17,14 +18,21 @@ export const colorJitter = defineComponent({
       lighting: Type.Number({ minimum: 0, default: 0.1, description: 'Standard deviation of the PCA lighting α (0 = no lighting step).' }),
       lighting_eigval_scale: Type.Number({ minimum: 0, default: 255, description: 'Scale of the ImageNet eigenvalues: 255 for 0..255 pixels, 1 as the ε-ResNet ImageNet code effectively used.' }),
       clip: Type.Boolean({ default: true, description: 'Clip to [0, 255] after all steps (tensorpack Clip()).' }),
+      channel_order: Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
+        default: 'rgb',
+        description: "Channel order of the images, as the dataset's channel_order delivers them: bgr weighs the channels as the ε-ResNet ImageNet code does on its BGR images (BGR grey for saturation, eigenvalues and eigenvectors reversed).",
+      }),
     },
     { additionalProperties: false },
   ),
+  check: (params, at, ctx) => channelOrderMatchesDataset(params.channel_order, ctx.config, at, ctx.path),
   build(params): Transform {
-    const eigval = IMAGENET_EIGVAL.map((v) => v * params.lighting_eigval_scale);
+    const eigen = lightingEigen(IMAGENET_EIGVAL, IMAGENET_EIGVEC, params.channel_order);
+    const eigval = eigen.eigval.map((v) => v * params.lighting_eigval_scale);
+    const grey = greyWeights(params.channel_order);
     return {
       apply(img: FloatImage, rng) {
-        if (img.channels !== 3) throw new Error(`color-jitter needs RGB images, got ${img.channels} channels`);
+        if (img.channels !== 3) throw new Error(`color-jitter needs colour images, got ${img.channels} channels`);
         // As tensorpack: the order first, then every step's parameters in list order, then the steps in that order.
         const order = permutation(4, rng);
         const shift = uniform(rng, -params.brightness, params.brightness);
@@ -44,12 +52,12 @@ export const colorJitter = defineComponent({
             b = b.map((v, r) => v * factor + (1 - factor) * m[r]);
           }
           if (k === 2 && params.saturation > 0) {
-            const S = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => (r === c ? sat : 0) + (1 - sat) * GREY[c]));
+            const S = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => (r === c ? sat : 0) + (1 - sat) * grey[c]));
             A = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => S[3 * r] * A[c] + S[3 * r + 1] * A[3 + c] + S[3 * r + 2] * A[6 + c]));
             b = [0, 1, 2].map((r) => S[3 * r] * b[0] + S[3 * r + 1] * b[1] + S[3 * r + 2] * b[2]);
           }
           if (k === 3 && params.lighting > 0) {
-            const inc = lightingOffset(alpha, eigval, IMAGENET_EIGVEC);
+            const inc = lightingOffset(alpha, eigval, eigen.eigvec);
             b = b.map((v, r) => v + inc[r]);
           }
         }
