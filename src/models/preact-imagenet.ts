@@ -9,7 +9,7 @@ import { makeSideHead, type SideHead } from './side-output.js';
 import { bnRelu, makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
 import { groupLayout } from './preact-structure.js';
 
-/** Blocks per group and block kind, as the seed's cfg table. */
+/** Blocks per group and block kind, as the original's cfg table (imagenetEpsilonResnet.py:103-109). */
 export const IMAGENET_DEPTHS = {
   18: { units: [2, 2, 2, 2], bottleneck: false },
   34: { units: [3, 4, 6, 3], bottleneck: false },
@@ -62,14 +62,14 @@ interface Block {
 }
 
 /**
- * The seed's side-output rule: after block sum(defs)/2 − sum(defs[:2]) − 1 of group2. It gives 8 for ResNet-101 and 13
+ * The original's side-output rule (imagenetEpsilonResnet.py:310, 121-129): after block sum(defs)/2 − sum(defs[:2]) − 1 of group2. It gives 8 for ResNet-101 and 13
  * for 152. For 34 and 50 it gives 0, where the original calls side_output('block0', l, 1000) without the label and
  * crashes; we take the evident intent, after group2/block0. For 18 it gives −1 (no head in the original): an error here.
  */
 export function imagenetSidePosition(depth: ImagenetDepth, units: readonly number[] = IMAGENET_DEPTHS[depth].units): string {
   const total = units.reduce((a, b) => a + b, 0);
   const position = Math.floor(total / 2) - units[0] - units[1] - 1;
-  if (position < 0) throw new Error(`the seed's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`);
+  if (position < 0) throw new Error(`the ε-ResNet code's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`);
   return `group2/block${position}`;
 }
 
@@ -198,13 +198,19 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
     },
     exportOnnx(g) {
       let l = g.maxPool(g.relu(g.conv(g.input, conv0, 'conv0', conv0bn)), 3, 2, 'same', 'pool0');
-      for (const b of groups.flat()) {
-        const pre = b.preact ? g.relu(g.batchNorm(l, b.preact, `${b.name}/preact/bn`)) : l;
-        const input = b.preactMode === 'both_preact' ? pre : l;
-        const F = b.convs.reduce((x, { conv: c, bn }, j) => (bn ? g.relu(g.conv(x, c, `${b.name}/conv${j + 1}`, bn)) : g.conv(x, c, `${b.name}/conv${j + 1}`)), pre);
-        const shortcut = b.shortcut ? g.conv(input, b.shortcut, `${b.name}/convshortcut`) : input;
-        l = residualOutputOnnx(g, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate });
-      }
+      groups.forEach(({ opening, blocks }, gi) => {
+        if (opening?.shortcut) {
+          const scope = `group${gi}/block0`;
+          l = g.conv(opening.preact ? g.relu(g.batchNorm(l, opening.preact, `${scope}/preact/bn`)) : l, opening.shortcut, `${scope}/convshortcut`);
+        }
+        for (const b of blocks) {
+          const pre = b.preact ? g.relu(g.batchNorm(l, b.preact, `${b.name}/preact/bn`)) : l;
+          const input = b.preactMode === 'both_preact' ? pre : l;
+          const F = b.convs.reduce((x, { conv: c, bn }, j) => (bn ? g.relu(g.conv(x, c, `${b.name}/conv${j + 1}`, bn)) : g.conv(x, c, `${b.name}/conv${j + 1}`)), pre);
+          const shortcut = b.shortcut ? g.conv(input, b.shortcut, `${b.name}/convshortcut`) : input;
+          l = residualOutputOnnx(g, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate });
+        }
+      });
       return g.dense(g.globalAvgPool(g.relu(g.batchNorm(l, bnlast, 'bnlast/bn')), 'gap'), linear, 'linear');
     },
     flops: () => flops,

@@ -111,12 +111,19 @@ test('a compressed ε-ResNet (blocks removed, a stage reduced to its downsamplin
 });
 
 test('an ImageNet pre-activation ε-ResNet (7×7/2 stem, max pool, projection shortcuts) exports and matches', async () => {
-  const model = await preactResnetImagenet.build({ depth: 18, epsilon: 0.01, gate_sharpness: 1e6, test_gate: 'recompute', side_output: null }, await cpuContext([16, 16, 3], 3, 7));
+  const common = { gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, units: null, base_width: 64, structure: null, discard_first_block: [0, 0, 0, 0] };
+  const model = await preactResnetImagenet.build({ ...common, depth: 18, epsilon: 0.01 }, await cpuContext([16, 16, 3], 3, 7));
   randomiseBatchNorms(model, 5);
   const { diff, proto } = await compare(model, 3);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
   assert.ok(opTypes(proto).includes('MaxPool'));
   model.dispose();
+  // A compressed bottleneck net whose groups 0 and 2 open with their discarded first block's shortcut path alone.
+  const compressed = await preactResnetImagenet.build({ ...common, depth: 50, epsilon: null, units: [2, 1, 2, 1], base_width: 4, structure: [1, 1, 1, 1], discard_first_block: [1, 0, 1, 0] }, await cpuContext([16, 16, 3], 3, 7));
+  randomiseBatchNorms(compressed, 6);
+  const c = await compare(compressed, 3);
+  assert.ok(c.diff < 1e-4, `compressed: max |Δ| ${c.diff}`);
+  compressed.dispose();
 });
 
 test('a torch-resnet teacher and its plain student export with every batch norm folded and match', async () => {
