@@ -105,7 +105,7 @@ async function serve(worker: string): Promise<void> {
   const commands: Record<string, (n?: number) => void> = {
     train: (n = TRAIN_BATCH) => {
       if (!batches.has(n)) batches.set(n, hostBatch(n, 11 + n));
-      const readings = train(batches.get(n)!, 0.1);
+      const readings = train(batches.get(n)!, 0.1, 0);
       readings.loss.dataSync();
       tf.dispose(Object.values(readings));
     },

@@ -82,7 +82,7 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
       const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true }), y, 10).total, trainable.map((v) => v.variable));
       const named: Record<string, tfc.Tensor> = {};
       for (const [k, g] of Object.entries(grads)) named[byTfName.get(k)!] = g;
-      optimizer.step(trainable, named, 0.1);
+      optimizer.step(trainable, named, 0.1, 0);
       value.dataSync();
     });
   };

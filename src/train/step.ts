@@ -19,13 +19,13 @@ export interface HostBatch {
 export type StepReadings = Record<string, tfc.Tensor>;
 
 /** One optimisation step: forward, loss, backward, weight decay and update; the caller owns the returned readings. */
-export type TrainStep = (batch: HostBatch, lr: number) => StepReadings;
+export type TrainStep = (batch: HostBatch, lr: number, globalStep: number) => StepReadings;
 
 /** Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor. */
 function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]) {
   const { model, loss, optimizer } = built;
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
-  return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar): StepReadings => {
+  return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar): StepReadings => {
     const readings: StepReadings = {};
     const { value, grads } = tf.variableGrads(() => {
       const out = model.apply(x, { training: true, updateStats: true });
@@ -40,7 +40,7 @@ function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' 
     }, trainable.map((v) => v.variable));
     const named: Record<string, tfc.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
-    optimizer.step(trainable, named, lr);
+    optimizer.step(trainable, named, lr, globalStep);
     readings.loss = value;
     return readings;
   };
@@ -49,7 +49,7 @@ function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' 
 /** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
 export function eagerStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]): TrainStep {
   const body = stepBody(tf, built, trainable);
-  return (b, lr) => tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr));
+  return (b, lr, globalStep) => tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr, globalStep));
 }
 
 /** A step with a say in how it runs: the loop tells it when state it reads from JavaScript may have changed. */
@@ -64,14 +64,14 @@ export interface Stepper {
 
 /**
  * The same step compiled on the libtorch backend: captured on its first batch of each shape (the pixels, labels and
- * learning rate are its inputs) and replayed natively after that, with the same results as the eager step.
+ * learning rate and global step are its inputs) and replayed natively after that, with the same results as the eager step.
  */
 export function compiledStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[], log: (line: string) => void): Stepper {
   const body = stepBody(tf, built, trainable);
-  const compiled = new CompiledStep(tf, ([x, y, lr]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar), log);
+  const compiled = new CompiledStep(tf, ([x, y, lr, globalStep]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar, globalStep as tfc.Scalar), log);
   return {
-    run: (b, lr) => {
-      const inputs = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), tf.scalar(lr)];
+    run: (b, lr, globalStep) => {
+      const inputs = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), tf.scalar(lr), tf.scalar(globalStep)];
       try {
         return compiled.run(inputs);
       } finally {

@@ -188,7 +188,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         t0 = lastRead = now;
       };
       for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
-        pending.push(b.shape[0], stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr));
+        pending.push(b.shape[0], stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr, meta.globalStep));
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
         if (progress.due(meta.stepInEpoch)) flush();

@@ -6,10 +6,12 @@ import type { ModelOutput, Model, NamedVariable } from '../models/types.js';
 /** What an optimizer component builds. */
 export interface Optimizer {
   /**
-   * Apply one step: grads by variable name. Weight decay is the optimizer's business. The learning rate may be a
-   * tensor (a compiled step passes it as an input) and the step reads no values on the host.
+   * Apply one step: grads by variable name. Weight decay is the optimizer's business; `globalStep` is the number of
+   * steps taken before this one over the whole run, which a weight-decay schedule reads as TF's global_step. The
+   * learning rate and the global step may be tensors (a compiled step passes them as inputs) and the step reads no
+   * values on the host.
    */
-  step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number | tf.Scalar): void;
+  step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number | tf.Scalar, globalStep: number | tf.Scalar): void;
   /** Slot variables to checkpoint, by name. */
   slots(): Record<string, tf.Variable>;
   /** Restore slots written by `slots()` (from a checkpoint) before the next step. */

@@ -109,7 +109,7 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
     }
     case 'optimizer': {
       const v = tf.variable(tf.ones([3]));
-      (built as Optimizer).step([{ name: 'w/W', variable: v, decay: true, trainable: true }], { 'w/W': tf.ones([3]) }, 0.1);
+      (built as Optimizer).step([{ name: 'w/W', variable: v, decay: true, trainable: true }], { 'w/W': tf.ones([3]) }, 0.1, 0);
       assert.ok(v.dataSync()[0] < 1, 'a step moves the weight against its gradient');
       (built as Optimizer).dispose();
       return;

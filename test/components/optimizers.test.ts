@@ -6,6 +6,7 @@ import { adam } from '../../src/components/optimizer/adam.js';
 import type { BuildContext } from '../../src/registry/component.js';
 import type { NamedVariable } from '../../src/models/types.js';
 import type { Optimizer } from '../../src/train/types.js';
+import { weightDecayAt } from '../../src/train/weight-decay.js';
 
 const ctx: BuildContext = { tf, seed: 0, configDir: '.', facts: {}, log: () => {} };
 
@@ -19,7 +20,7 @@ function vars(): NamedVariable[] {
 
 function run(opt: Optimizer, steps: number, lr: number): [number, number] {
   const v = vars();
-  for (let i = 0; i < steps; i++) opt.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, lr);
+  for (let i = 0; i < steps; i++) opt.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, lr, i);
   return [v[0].variable.dataSync()[0], v[1].variable.dataSync()[0]];
 }
 
@@ -50,11 +51,33 @@ test('optimizer slots round-trip through loadSlots, so a resumed step equals an 
   await tf.setBackend('cpu');
   const a = momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 0.1 }, ctx) as Optimizer;
   const v = vars();
-  a.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5);
+  a.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5, 0);
   const b = momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 0.1 }, ctx) as Optimizer;
   b.loadSlots(a.slots());
   const v2 = v.map((x) => ({ ...x, variable: tf.variable(x.variable.clone()) }));
-  a.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5);
-  b.step(v2, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5);
+  a.step(v, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5, 0);
+  b.step(v2, { 'conv/W': tf.tensor1d([1]), 'bn/beta': tf.tensor1d([1]) }, 0.5, 0);
   assert.deepEqual(Array.from(v2[0].variable.dataSync()), Array.from(v[0].variable.dataSync()));
+});
+
+test("weight decay over global steps: the SVHN code's tf.train.exponential_decay(2e-4, step, 480000, 0.2, staircase) and a constant", () => {
+  const svhn = { initial: 0.0002, decay_steps: 480000, decay_rate: 0.2, staircase: true };
+  assert.equal(weightDecayAt(0.0002, 10 ** 7), 0.0002);
+  assert.equal(weightDecayAt(svhn, 0), 0.0002);
+  assert.equal(weightDecayAt(svhn, 479999), 0.0002);
+  assert.ok(Math.abs(weightDecayAt(svhn, 480000) - 0.00004) < 1e-12);
+  assert.ok(Math.abs(weightDecayAt(svhn, 101 * 4721) - 0.0002) < 1e-12, 'epoch 101 of 4,721 steps still at 2e-4');
+  assert.ok(Math.abs(weightDecayAt(svhn, 102 * 4721) - 0.00004) < 1e-12, 'epoch 102 at 4e-5');
+  assert.ok(Math.abs(weightDecayAt({ initial: 1, decay_steps: 10, decay_rate: 0.5 }, 15) - 0.5) < 1e-12, 'staircase when left out');
+  assert.ok(Math.abs(weightDecayAt({ ...svhn, initial: 1, decay_steps: 10, decay_rate: 0.5, staircase: false }, 15) - 0.5 ** 1.5) < 1e-12);
+});
+
+test('momentum reads its weight decay at the global step it is given', async () => {
+  await tf.setBackend('cpu');
+  const opt = momentum.build({ momentum: 0, nesterov: false, weight_decay: { initial: 0.5, decay_steps: 3, decay_rate: 0.1 } }, ctx) as Optimizer;
+  const v = vars();
+  opt.step(v, { 'conv/W': tf.tensor1d([0]) }, 1, 2);
+  assert.equal(v[0].variable.dataSync()[0], 0.5, 'step 2: wd 0.5');
+  opt.step(v, { 'conv/W': tf.tensor1d([0]) }, 1, 3);
+  assert.ok(Math.abs(v[0].variable.dataSync()[0] - 0.5 * (1 - 0.05)) < 1e-7, 'step 3: wd 0.05');
 });

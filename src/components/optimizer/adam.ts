@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { NamedVariable } from '../../models/types.js';
 import type { Optimizer } from '../../train/types.js';
+import { weightDecayIsOn, weightDecayValue, WeightDecayParam } from '../../train/weight-decay.js';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** Adam (Kingma & Ba) with bias correction; decoupled=false adds wd·w to the gradient like L2, true is AdamW. */
@@ -14,7 +15,7 @@ export const adam = defineComponent({
       beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'First-moment decay.' }),
       beta2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'Second-moment decay.' }),
       epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-8, description: 'Denominator guard.' }),
-      weight_decay: Type.Number({ minimum: 0, default: 0, description: 'Weight-decay coefficient on kernels.' }),
+      weight_decay: WeightDecayParam('Weight-decay coefficient on kernels.'),
       decoupled: Type.Boolean({ default: false, description: 'Decoupled weight decay (AdamW) instead of L2 in the gradient.' }),
     },
     { additionalProperties: false },
@@ -31,8 +32,9 @@ export const adam = defineComponent({
       return v;
     };
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar) {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar) {
         tf.tidy(() => {
+          const wd = weightDecayValue(tf, params.weight_decay, globalStep);
           const t = slot('step', tf.scalar(0));
           t.assign(tf.add(t, 1));
           // The bias correction is computed on the device: reading the step count would cost a host read per step.
@@ -41,14 +43,14 @@ export const adam = defineComponent({
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
-            const decay = v.decay && params.weight_decay > 0;
-            const g = decay && !params.decoupled ? tf.add(g0, tf.mul(v.variable, params.weight_decay)) : g0;
+            const decay = v.decay && weightDecayIsOn(params.weight_decay);
+            const g = decay && !params.decoupled ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             const m = slot(`${v.name}/Adam`, v.variable);
             const s = slot(`${v.name}/Adam_1`, v.variable);
             m.assign(tf.add(tf.mul(m, params.beta1), tf.mul(g, 1 - params.beta1)));
             s.assign(tf.add(tf.mul(s, params.beta2), tf.mul(tf.square(g), 1 - params.beta2)));
             let w = tf.sub(v.variable, tf.mul(tf.div(m, tf.add(tf.sqrt(s), params.epsilon)), stepSize));
-            if (decay && params.decoupled) w = tf.sub(w, tf.mul(v.variable, tf.mul(lr, params.weight_decay)));
+            if (decay && params.decoupled) w = tf.sub(w, tf.mul(v.variable, tf.mul(lr, wd)));
             v.variable.assign(w);
           }
         });

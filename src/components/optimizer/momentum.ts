@@ -2,31 +2,34 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { NamedVariable } from '../../models/types.js';
 import type { Optimizer } from '../../train/types.js';
+import { weightDecayIsOn, weightDecayValue, WeightDecayParam } from '../../train/weight-decay.js';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 /** SGD with momentum as TF's MomentumOptimizer: accum = m·accum + g; w -= lr·accum (Nesterov: w -= lr·(g + m·accum)). */
 export const momentum = defineComponent({
   kind: 'optimizer',
   type: 'momentum',
-  doc: 'SGD with (optionally Nesterov) momentum; weight decay adds wd·w to the gradient of conv and FC kernels only.',
+  doc: 'SGD with (optionally Nesterov) momentum; weight decay (a constant or a schedule over global steps) adds wd·w to the gradient of conv and FC kernels only.',
   params: Type.Object(
     {
       momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum coefficient (0 = plain SGD).' }),
       nesterov: Type.Boolean({ default: false, description: 'Nesterov momentum (the ε-ResNet ImageNet code uses it; CIFAR does not).' }),
-      weight_decay: Type.Number({ minimum: 0, default: 0, description: 'L2 coefficient on kernels: gradient += weight_decay·w (tensorpack 2e-4·Σw²/2 on CIFAR).' }),
+      weight_decay: WeightDecayParam('L2 coefficient on kernels: gradient += weight_decay·w (tensorpack 2e-4·Σw²/2 on CIFAR).'),
     },
     { additionalProperties: false },
   ),
   build(params, ctx): Optimizer {
     const tf = ctx.tf;
     const accum = new Map<string, tfc.Variable>();
+    const decays = weightDecayIsOn(params.weight_decay);
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar) {
+      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar) {
         tf.tidy(() => {
+          const wd = weightDecayValue(tf, params.weight_decay, globalStep);
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
-            const g = v.decay && params.weight_decay > 0 ? tf.add(g0, tf.mul(v.variable, params.weight_decay)) : g0;
+            const g = v.decay && decays ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             let a = accum.get(v.name);
             if (!a) {
               a = tf.variable(tf.zerosLike(v.variable), false);

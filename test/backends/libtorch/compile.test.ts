@@ -76,7 +76,7 @@ async function trace(setup: Setup, initial: tf.Tensor[], hw: number, batches: Ba
   for (const [i, b] of batches.entries()) {
     const next = between?.(i, parts, step, mode);
     if (next) step = next;
-    const r = step.run(hostBatch(b.n, hw, 100 + i), b.lr);
+    const r = step.run(hostBatch(b.n, hw, 100 + i), b.lr, i);
     out.readings.push(Object.fromEntries(Object.entries(r).map(([k, t]) => [k, Array.from(t.dataSync())])));
     out.described.push(step.describe());
     tf.dispose(Object.values(r));
