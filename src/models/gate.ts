@@ -7,7 +7,7 @@ import type { OnnxGraph, OnnxValue } from './onnx/graph.js';
 
 type TF = typeof tfc;
 
-/** The gate of one residual block for one batch, with the |F| statistics the seed logs beside it. */
+/** The gate of one residual block for one batch, with the |F| statistics the original logs beside it (EpsilonResnetBase.py:23-24). */
 export interface GateValues {
   gate: tfc.Scalar;
   absMax: tfc.Scalar;
@@ -15,7 +15,7 @@ export interface GateValues {
 }
 
 /**
- * ε-ResNet's strict identity (spec §1.1), the original's four ReLUs op for op: s = max over the WHOLE batch tensor of
+ * ε-ResNet's strict identity (yuxwind/epsilonResnet scripts/EpsilonResnetBase.py:22-29), the original's four ReLUs op for op: s = max over the WHOLE batch tensor of
  * relu(F − ε) + relu(−F − ε); T = relu(relu(s·(−L) + 1)·(−L) + 1). T is 0 when every |F| ≤ ε and 1 once some |F| > ε + 1/L;
  * its derivative is 0 outside that band, so the only gradient path is T·dL/dH, which is exactly 0 for a gated-off block.
  */

@@ -35,7 +35,7 @@ interface Block {
   increaseDim: boolean;
 }
 
-/** Option A: 2×2 average pool of the raw input, then zero channels, half before and half after (tf.pad in the seed). */
+/** Option A: 2×2 average pool of the raw input, then zero channels, half before and half after (cifarEpsilonResnet.py:83-84). */
 function optionA(tf: TF, x: tfc.Tensor4D): tfc.Tensor4D {
   const ch = x.shape[3];
   return tf.pad(tf.avgPool(x, 2, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [Math.floor(ch / 2), Math.floor(ch / 2)]]);
@@ -48,7 +48,7 @@ function optionAOnnx(g: OnnxGraph, x: OnnxValue, base: string): OnnxValue {
 }
 
 /**
- * The seed's CIFAR/SVHN full pre-activation ResNet (spec §1.5), tensorpack variable names (conv0/W, conv0/bn/gamma,
+ * The ε-ResNet code's CIFAR/SVHN full pre-activation ResNet (yuxwind/epsilonResnet scripts/cifarEpsilonResnet.py:59-125), tensorpack variable names (conv0/W, conv0/bn/gamma,
  * res2.3/bn/* for the pre-activation, res2.3/conv1/W, res2.3/conv1/bn/*, res2.3/conv2/W, bnlast/bn/*, linear/W, linear/b,
  * side_output/res2.9/{bnlast/bn,linear}/*), with an optional ε gate on every block and an optional side head.
  */

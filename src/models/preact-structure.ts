@@ -14,7 +14,7 @@ export function unitsFromDepth(depth: number): number {
   return (depth - 2) / 6;
 }
 
-/** The seed's side-output position: after res2.{n/2} (Python 2 division), the middle block of the middle stage. */
+/** The original's side-output position (cifarEpsilonResnet.py:116-117): after res2.{n/2} (Python 2 division), the middle block of the middle stage. */
 export function defaultSidePosition(n: number): string {
   return blockName(2, Math.floor(n / 2));
 }

@@ -5,7 +5,7 @@ import { bnRelu, makeBnRelu, TP_FC_INIT } from './tensorpack.js';
 
 type TF = typeof tfc;
 
-/** ε-ResNet's side supervision (spec §1.3): BNReLU('bnlast') → global average pool → FC, under `scope`. */
+/** ε-ResNet's side supervision (yuxwind/epsilonResnet scripts/EpsilonResnetBase.py:33-45): BNReLU('bnlast') → global average pool → FC, under `scope`. */
 export interface SideHead {
   /** Block whose output the head reads. */
   after: string;

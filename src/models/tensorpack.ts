@@ -7,7 +7,7 @@ type TF = typeof tfc;
 /** tensorpack 0.2.0 BatchNorm: decay 0.9 and epsilon 1e-5 (the TF.js layer defaults, 0.99 and 1e-3, differ). */
 export const TP_BN_MOMENTUM = 0.9;
 export const TP_BN_EPSILON = 1e-5;
-/** Conv kernels: TF1 variance_scaling_initializer(mode='FAN_OUT'), the seed's argscope for every Conv2D. */
+/** Conv kernels: TF1 variance_scaling_initializer(mode='FAN_OUT'), the ε-ResNet code's argscope for every Conv2D (cifarEpsilonResnet.py:105-106). */
 export const TP_CONV_INIT: Init = { kind: 'he-fan-out-truncated' };
 /** FullyConnected default: variance_scaling_initializer() (FAN_IN), bias zero. */
 export const TP_FC_INIT: Init = { kind: 'he-fan-in-truncated' };

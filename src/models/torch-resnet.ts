@@ -27,7 +27,7 @@ interface Block {
 }
 
 /**
- * The distillation seed's modified torchvision ResNet (spec §2.1): conv3×3/1 16 + BN + ReLU stem (no max pool), stages of
+ * The distillation seed's modified torchvision ResNet (tgjjj/ResNet-Distillation ResNet.py, ResNet_plain.py): conv3×3/1 16 + BN + ReLU stem (no max pool), stages of
  * post-activation basic blocks at 16/32/64 channels, global average pool, FC. Variable names follow its state_dict with
  * `/` for the module path and nn.ts suffixes: conv1.weight → conv1/W, bn1.running_var → bn1/variance,
  * layer2.0.downsample.0.weight → layer2.0/downsample.0/W, fc.bias → fc/b (kernels are HWIO, not PyTorch's OIHW).

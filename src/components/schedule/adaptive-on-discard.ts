@@ -12,7 +12,7 @@ interface AdaptiveState {
 }
 
 /**
- * ε-ResNet's LearningRateSetter (methods-spec §1.4), evaluated with epoch_num = epochs ended so far: when the
+ * ε-ResNet's LearningRateSetter (yuxwind/epsilonResnet scripts/LearningRateSetter.py), evaluated with epoch_num = epochs ended so far: when the
  * end-of-epoch EMA of discarded_cnt has risen by ≥ threshold over the last last_k epochs, the learning rate resets
  * to after_discard[0] at once and the faster schedule restarts, offset by epoch_num; otherwise a pair whose epoch
  * equals epoch_num sets the value (no pair, no change).
