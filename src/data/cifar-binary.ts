@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ArrayImageSet, sharedBytes } from './image-set.js';
+import { InputError } from '../util/errors.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
@@ -9,11 +10,18 @@ const IMAGE = 3 * PLANE;
  * Reads CIFAR binary-version files: records of label byte(s) then 3072 bytes of R, G and B planes (row-major).
  * CIFAR-10 has one label byte; CIFAR-100 has coarse then fine (`labelBytes: 2`, `labelIndex` 0 coarse, 1 fine).
  */
-export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: number): ArrayImageSet {
+export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: number, classes = 256): ArrayImageSet {
+  const record = labelBytes + IMAGE;
   const chunks = files.map((f) => {
     const bytes = readFileSync(f);
-    if (bytes.length % (labelBytes + IMAGE) !== 0) {
-      throw new Error(`${f}: ${bytes.length} bytes is not a whole number of ${labelBytes + IMAGE}-byte CIFAR records`);
+    if (bytes.length === 0 || bytes.length % record !== 0) {
+      throw new InputError(
+        `${f}: ${bytes.length} bytes is not a whole number of ${record}-byte CIFAR records (${Math.floor(bytes.length / record)} records and ${bytes.length % record} bytes more: truncated or not a CIFAR binary batch); replace the file (download and extract the binary version again)`,
+      );
+    }
+    for (let r = 0; r < bytes.length; r += record) {
+      const label = bytes[r + labelIndex];
+      if (label >= classes) throw new InputError(`${f}: record ${r / record} has label ${label}, expected below ${classes}: the file is damaged or of another dataset; replace it`);
     }
     return bytes;
   });

@@ -3,8 +3,9 @@ import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { gunzipSync } from 'node:zlib';
 import { readTar } from './tar.js';
+import { gunzipFile } from './gzip.js';
+import { InputError } from '../util/errors.js';
 
 /** How long to wait for a server to answer before giving up (ms). */
 const CONNECT_TIMEOUT_MS = 20_000;
@@ -48,11 +49,11 @@ export async function downloadFile(url: string, dest: string, md5: string, log: 
 }
 
 /** Writes the archive members whose base names are in `wanted` into `dir` (flat), each through a temporary name. */
-export function extractTarGz(archive: Uint8Array, dir: string, wanted: string[]): void {
-  const entries = readTar(gunzipSync(archive));
+export function extractTarGz(archive: Uint8Array, dir: string, wanted: string[], source = 'archive'): void {
+  const entries = readTar(gunzipFile(archive, source), source);
   for (const name of wanted) {
     const entry = entries.find((e) => e.name.split('/').pop() === name);
-    if (!entry) throw new Error(`archive lacks ${name}`);
+    if (!entry) throw new InputError(`${source} lacks ${name} (it holds ${entries.length} files): not the expected archive`);
     const tmp = join(dir, `${name}.part-${process.pid}`);
     writeFileSync(tmp, entry.data);
     renameSync(tmp, join(dir, name));

@@ -1,5 +1,6 @@
 import { ArrayImageSet, sharedBytes } from './image-set.js';
 import { readIdx } from './idx.js';
+import { InputError } from '../util/errors.js';
 
 /** The four files of an MNIST-style dataset, gzipped or not (some mirrors name them with a dot). */
 export const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((stem) => [
@@ -12,9 +13,9 @@ export const IDX_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 
 export function readIdxSplit(imagesPath: string, labelsPath: string): ArrayImageSet {
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  if (images.dims.length !== 3) throw new Error(`${imagesPath}: expected N×H×W images, got dims ${images.dims.join('×')}`);
+  if (images.dims.length !== 3) throw new InputError(`${imagesPath}: expected N×H×W images, found dims ${images.dims.join('×')}`);
   if (labels.dims.length !== 1 || labels.dims[0] !== images.dims[0]) {
-    throw new Error(`${labelsPath}: ${labels.dims.join('×')} labels for ${images.dims[0]} images`);
+    throw new InputError(`${labelsPath}: ${labels.dims.join('×')} labels for the ${images.dims[0]} images of ${imagesPath}: one of the two files is from another dataset or damaged`);
   }
   const pixels = sharedBytes(images.data.length);
   pixels.set(images.data);

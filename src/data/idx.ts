@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipFile } from './gzip.js';
+import { InputError } from '../util/errors.js';
 
 /** An IDX array (the MNIST file format): big-endian dims, unsigned bytes. */
 export interface IdxArray {
@@ -12,19 +13,26 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Parses IDX bytes, gunzipping first when they are gzipped. */
+const REPLACE = 'replace the file (download it again, or delete it so that epsilab downloads it)';
+
+/** Parses IDX bytes, gunzipping first when they are gzipped; a truncated or malformed file is an InputError naming it. */
 export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
-  const bytes = isGzip(input) ? gunzipSync(input) : input;
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new Error(`${name}: not an IDX file (bad magic number)`);
+  const bytes = isGzip(input) ? gunzipFile(input, name) : input;
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new InputError(`${name}: not an IDX file (bad magic number: expected 00 00 08 <dims>, found ${hex(bytes.subarray(0, 4)) || 'nothing'}): ${REPLACE}`);
   const type = bytes[2];
-  if (type !== 0x08) throw new Error(`${name}: IDX element type 0x${type.toString(16)} is not supported (epsilab reads unsigned-byte IDX files)`);
+  if (type !== 0x08) throw new InputError(`${name}: IDX element type 0x${type.toString(16)} is not supported (epsilab reads unsigned-byte IDX files)`);
   const ndims = bytes[3];
+  if (bytes.length < 4 + 4 * ndims) throw new InputError(`${name}: truncated IDX header (${ndims} dimensions need ${4 + 4 * ndims} bytes, the file holds ${bytes.length}): ${REPLACE}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const start = 4 + 4 * ndims;
   const count = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length - start !== count) throw new Error(`${name}: header says ${dims.join('×')} = ${count} bytes but the file holds ${bytes.length - start}`);
+  if (bytes.length - start !== count) {
+    const records = dims.length ? `${Math.floor((bytes.length - start) / (count / dims[0] || 1))} of ${dims[0]} records` : 'a partial record';
+    throw new InputError(`${name}: header says ${dims.join('×')} = ${count} bytes but the file holds ${bytes.length - start} (${records}): ${REPLACE}`);
+  }
   return { dims, data: bytes.subarray(start) };
 }
 

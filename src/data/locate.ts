@@ -118,6 +118,6 @@ async function fetchInto(src: DatasetSource, dir: string, log: (line: string) =>
   }
   const archive = join(dir, dl.url.split('/').pop()!);
   await downloadFile(dl.url, archive, dl.md5, log);
-  extractTarGz(readFileSync(archive), dir, src.files.map((names) => names[0]));
+  extractTarGz(readFileSync(archive), dir, src.files.map((names) => names[0]), archive);
   rmSync(archive);
 }

@@ -1,4 +1,7 @@
 import { inflateSync } from 'node:zlib';
+import { InputError } from '../util/errors.js';
+
+const REPLACE = 'replace the file (download it again)';
 
 /** A numeric MATLAB array as stored: column-major values in the element type the file used. */
 export interface MatArray {
@@ -29,15 +32,15 @@ interface Element {
  * bytes), then data elements, each miMATRIX possibly wrapped in a zlib-compressed miCOMPRESSED element.
  */
 export function parseMat5(file: Uint8Array, source = 'MAT-file'): Map<string, MatArray> {
-  if (file.length < 128) throw new Error(`${source}: too short for a MAT-file header`);
+  if (file.length < 128) throw new InputError(`${source}: too short for a MAT-file header (${file.length} bytes, a header is 128): ${REPLACE}`);
   const marker = String.fromCharCode(file[126], file[127]);
-  if (marker !== 'IM' && marker !== 'MI') throw new Error(`${source}: not a MATLAB 5 MAT-file (no IM/MI endian indicator)`);
+  if (marker !== 'IM' && marker !== 'MI') throw new InputError(`${source}: not a MATLAB 5 MAT-file (expected the IM/MI endian indicator at byte 126, found ${JSON.stringify(marker)}): ${REPLACE}`);
   const little = marker === 'IM';
   const out = new Map<string, MatArray>();
   const walk = (bytes: Uint8Array, start: number): void => {
     for (let pos = start; pos + 8 <= bytes.length; ) {
       const el = readElement(bytes, pos, little, source);
-      if (el.type === MI_COMPRESSED) walk(inflateSync(el.body), 0);
+      if (el.type === MI_COMPRESSED) walk(inflate(el.body, pos, source), 0);
       else if (el.type === MI_MATRIX && el.body.length > 0) {
         const array = readMatrix(el.body, little, source);
         if (array) out.set(array.name, array);
@@ -49,6 +52,14 @@ export function parseMat5(file: Uint8Array, source = 'MAT-file'): Map<string, Ma
   return out;
 }
 
+function inflate(body: Uint8Array, pos: number, source: string): Uint8Array {
+  try {
+    return inflateSync(body);
+  } catch (err) {
+    throw new InputError(`${source}: the compressed element at byte ${pos} is damaged (${(err as Error).message}): ${REPLACE}`);
+  }
+}
+
 function readElement(bytes: Uint8Array, pos: number, little: boolean, source: string): Element {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const first = view.getUint32(pos, little);
@@ -58,7 +69,7 @@ function readElement(bytes: Uint8Array, pos: number, little: boolean, source: st
     return { type: first & 0xffff, body: bytes.subarray(pos + 4, pos + 4 + n), next: pos + 8 };
   }
   const n = view.getUint32(pos + 4, little);
-  if (pos + 8 + n > bytes.length) throw new Error(`${source}: element at byte ${pos} runs past the end of the data`);
+  if (pos + 8 + n > bytes.length) throw new InputError(`${source}: element at byte ${pos} declares ${n} bytes but only ${bytes.length - pos - 8} follow (truncated): ${REPLACE}`);
   const padded = first === MI_COMPRESSED ? n : Math.ceil(n / 8) * 8;
   return { type: first, body: bytes.subarray(pos + 8, pos + 8 + n), next: pos + 8 + padded };
 }
@@ -67,19 +78,19 @@ function readMatrix(body: Uint8Array, little: boolean, source: string): MatArray
   const flags = readElement(body, 0, little, source);
   const dimsEl = readElement(body, flags.next, little, source);
   const nameEl = readElement(body, dimsEl.next, little, source);
-  if (flags.type !== MI_UINT32 || dimsEl.type !== MI_INT32) throw new Error(`${source}: malformed miMATRIX (flags or dimensions missing)`);
+  if (flags.type !== MI_UINT32 || dimsEl.type !== MI_INT32) throw new InputError(`${source}: malformed miMATRIX (flags or dimensions missing): ${REPLACE}`);
   const flagWord = new DataView(flags.body.buffer, flags.body.byteOffset, 8).getUint32(0, little);
   const mxClass = flagWord & 0xff;
   const name = new TextDecoder().decode(nameEl.body);
   if (!NUMERIC_CLASSES.has(mxClass)) return null;
-  if (flagWord & 0x800) throw new Error(`${source}: variable ${name} is complex; only real arrays are supported`);
-  const dims = Array.from(typed(dimsEl.type, dimsEl.body, little));
+  if (flagWord & 0x800) throw new InputError(`${source}: variable ${name} is complex; only real arrays are supported`);
+  const dims = Array.from(typed(dimsEl.type, dimsEl.body, little, source));
   const real = readElement(body, nameEl.next, little, source);
-  return { name, mxClass, dims, data: typed(real.type, real.body, little) };
+  return { name, mxClass, dims, data: typed(real.type, real.body, little, source) };
 }
 
 /** The element's values as a typed array (views for bytes, converted copies otherwise; 64-bit ints as doubles). */
-function typed(type: number, body: Uint8Array, little: boolean): MatArray['data'] {
+function typed(type: number, body: Uint8Array, little: boolean, source: string): MatArray['data'] {
   if (type === MI_UINT8) return body;
   if (type === MI_INT8) return new Int8Array(body.buffer, body.byteOffset, body.length);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -106,6 +117,6 @@ function typed(type: number, body: Uint8Array, little: boolean): MatArray['data'
     case 13:
       return read(8, (n) => new Float64Array(n), (o) => Number(view.getBigUint64(o, little)));
     default:
-      throw new Error(`MAT data element type ${type} is not numeric`);
+      throw new InputError(`${source}: MAT data element type ${type} is not numeric: ${REPLACE}`);
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ArrayImageSet, sharedBytes } from './image-set.js';
 import { parseMat5, type MatArray } from './mat5.js';
+import { InputError } from '../util/errors.js';
 
 /** The X and y arrays of an SVHN cropped-digits file, still column-major. */
 export interface SvhnArrays {
@@ -15,12 +16,13 @@ export function readSvhnMat(path: string): SvhnArrays {
   const vars = parseMat5(readFileSync(path), path);
   const X = vars.get('X');
   const y = vars.get('y');
-  if (!X || !y) throw new Error(`${path}: expected variables X and y, found ${[...vars.keys()].join(', ') || 'none'}`);
+  if (!X || !y) throw new InputError(`${path}: expected variables X and y, found ${[...vars.keys()].join(', ') || 'none'}: not an SVHN cropped-digits file, or damaged`);
   const [h, w, c, count] = X.dims;
   if (h !== 32 || w !== 32 || c !== 3 || X.dims.length !== 4 || !(X.data instanceof Uint8Array)) {
-    throw new Error(`${path}: X is ${X.dims.join('×')} (class ${X.mxClass}), expected 32×32×3×N uint8`);
+    throw new InputError(`${path}: X is ${X.dims.join('×')} (class ${X.mxClass}), expected 32×32×3×N uint8`);
   }
-  if (y.data.length !== count) throw new Error(`${path}: y has ${y.data.length} labels for ${count} images`);
+  if (X.data.length !== 3072 * count) throw new InputError(`${path}: X declares ${count} images (${3072 * count} bytes) but holds ${X.data.length} bytes: the file is damaged; replace it`);
+  if (y.data.length !== count) throw new InputError(`${path}: y has ${y.data.length} labels for ${count} images: the file is damaged; replace it`);
   return { source: path, X, y, count };
 }
 

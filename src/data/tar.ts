@@ -1,11 +1,23 @@
+import { InputError } from '../util/errors.js';
+
 /** One regular file of a tar archive. */
 export interface TarEntry {
   name: string;
   data: Uint8Array;
 }
 
-/** Lists the regular files of an uncompressed tar archive (ustar, GNU long names, pax path records). */
-export function readTar(bytes: Uint8Array): TarEntry[] {
+/** A header's checksum field: the sum of its 512 bytes with the checksum field itself read as spaces. */
+function headerChecksum(header: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+  return sum;
+}
+
+/**
+ * Lists the regular files of an uncompressed tar archive (ustar, GNU long names, pax path records). A header whose
+ * checksum fails, or a member cut short by the end of the archive, is an InputError naming `source`.
+ */
+export function readTar(bytes: Uint8Array, source = 'tar archive'): TarEntry[] {
   const text = (from: number, len: number) => {
     const slice = bytes.subarray(from, from + len);
     const end = slice.indexOf(0);
@@ -14,8 +26,14 @@ export function readTar(bytes: Uint8Array): TarEntry[] {
   const entries: TarEntry[] = [];
   let longName: string | null = null;
   for (let pos = 0; pos + 512 <= bytes.length; ) {
-    if (bytes.subarray(pos, pos + 512).every((b) => b === 0)) break;
+    const header = bytes.subarray(pos, pos + 512);
+    if (header.every((b) => b === 0)) break;
+    const recorded = parseInt(text(pos + 148, 8).trim(), 8);
+    if (recorded !== headerChecksum(header)) throw new InputError(`${source}: the tar header at byte ${pos} is damaged (checksum ${headerChecksum(header)}, recorded ${text(pos + 148, 8).trim() || 'none'}): replace the archive`);
     const size = parseInt(text(pos + 124, 12).trim() || '0', 8);
+    if (pos + 512 + size > bytes.length) {
+      throw new InputError(`${source}: member ${text(pos, 100)} declares ${size} bytes but the archive ends ${bytes.length - pos - 512} bytes after its header (truncated): replace the archive`);
+    }
     const type = String.fromCharCode(bytes[pos + 156] || 0x30);
     const prefix = text(pos + 257, 6) === 'ustar' ? text(pos + 345, 155) : '';
     const data = bytes.subarray(pos + 512, pos + 512 + size);

@@ -94,6 +94,10 @@ function report(name: string, e: unknown): number {
     console.error(`epsilab ${name}: ${(e as Error).message}\nRun 'epsilab ${name} --help' for usage.`);
     return EXIT.badInput;
   }
+  if ((code === 'ENOSPC' || code === 'EDQUOT') && !process.env.EPSILAB_DEBUG) {
+    console.error(`epsilab ${name}: ${(e as Error).message}: the disk is full. Free some space, then run the same command again: it continues from the last intact checkpoint`);
+    return EXIT.failed;
+  }
   if (e instanceof UserError || (e instanceof EpsilabError && !process.env.EPSILAB_DEBUG)) {
     console.error(`epsilab ${name}: ${e.message}`);
     return e.exitCode;

@@ -36,3 +36,11 @@ export class ConfigError extends UserError {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * Input that is unusable as given (a damaged data file, a busy or damaged run folder): the message names the file,
+ * what was expected and what was found, and what to do.
+ */
+export class InputError extends UserError {
+  override name = 'InputError';
+}

@@ -131,6 +131,8 @@ test('tar reader finds regular files by full name, including ustar prefixes', ()
     h[156] = 0x30;
     h.set(new TextEncoder().encode('ustar'), 257);
     h.set(new TextEncoder().encode(prefix), 345);
+    h.fill(0x20, 148, 156);
+    h.set(new TextEncoder().encode(h.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 '), 148);
     return h;
   };
   const body = new Uint8Array(512);

@@ -24,8 +24,8 @@ export const cifar10 = defineComponent({
   check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
-    const train = readCifarBinary(found.files.slice(0, 5), 1, 0);
-    const test = readCifarBinary(found.files.slice(5), 1, 0);
+    const train = readCifarBinary(found.files.slice(0, 5), 1, 0, 10);
+    const test = readCifarBinary(found.files.slice(5), 1, 0, 10);
     return colourSplits({ name: 'cifar10', numClasses: 10, source: found.dir }, train, test, params);
   },
 });

@@ -31,9 +31,9 @@ export const cifar100 = defineComponent({
   async build(params, ctx): Promise<DatasetSplits> {
     const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
     const labelIndex = params.label === 'fine' ? 1 : 0;
-    const train = readCifarBinary([found.files[0]], 2, labelIndex);
-    const test = readCifarBinary([found.files[1]], 2, labelIndex);
     const numClasses = params.label === 'fine' ? 100 : 20;
+    const train = readCifarBinary([found.files[0]], 2, labelIndex, numClasses);
+    const test = readCifarBinary([found.files[1]], 2, labelIndex, numClasses);
     return colourSplits({ name: 'cifar100', numClasses, source: found.dir }, train, test, params);
   },
 });
