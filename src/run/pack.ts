@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type * as tfc from '@tensorflow/tfjs-core';
 
 export interface PackedEntry {
@@ -22,4 +23,9 @@ export async function packTensors(named: [string, tfc.Tensor][]): Promise<{ entr
   const all = new Float32Array(offset);
   for (const [i, c] of chunks.entries()) all.set(c, entries[i].offset);
   return { entries, bytes: new Uint8Array(all.buffer) };
+}
+
+/** Hex SHA-256 of a file's bytes, recorded beside checkpoints and exported models so damage is found before use. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { ExperimentConfig } from '../registry/experiment.js';
-import { runId } from './run-id.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { canonicalJson, runId } from './run-id.js';
+import { exportModel, readExportedModel, type ExportedModel } from './model-files.js';
+import type { NamedVariable } from '../models/types.js';
+import { appendLineDurable, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
-import { UsageError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { loadAddon } from '../backends/libtorch/addon.js';
 
@@ -27,9 +29,24 @@ export interface RunResult {
   [key: string]: unknown;
 }
 
+/** A JSON file of the run folder, or null when absent; unreadable JSON is an InputError naming the file. */
+function readJsonFile<T>(file: string, what: string): T | null {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new InputError(`${file} (${what}) is damaged: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Whether `dir` holds a run (its config.json). */
+export function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, 'config.json'));
+}
+
+/** result.json, or null when the run never wrote one; a damaged one is an InputError naming it. */
 export function readResult(runDir: string): RunResult | null {
-  const file = join(runDir, 'result.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunResult) : null;
+  return readJsonFile<RunResult>(join(runDir, 'result.json'), 'the run\'s result record');
 }
 
 export function writeResult(runDir: string, result: RunResult): void {
@@ -42,10 +59,94 @@ export function writeConfig(runDir: string, config: ExperimentConfig, text: stri
   writeJsonAtomic(join(runDir, 'config.json'), config);
 }
 
+/** The resolved config a run recorded (config.json); a folder without one is not a run folder (UsageError). */
 export function readRunConfig(runDir: string): ExperimentConfig {
-  const file = join(runDir, 'config.json');
-  if (!existsSync(file)) throw new UsageError(`${runDir} is not a run folder (no config.json)`);
-  return JSON.parse(readFileSync(file, 'utf8')) as ExperimentConfig;
+  const config = readJsonFile<ExperimentConfig>(join(runDir, 'config.json'), 'the resolved config');
+  if (config === null) throw new UsageError(`${runDir} is not a run folder (no config.json)`);
+  return config;
+}
+
+/** The resolved config as YAML with provenance comments (config.yaml). */
+export function readRunConfigText(runDir: string): string {
+  const file = join(runDir, 'config.yaml');
+  if (!existsSync(file)) throw new InputError(`${file} is missing: the run folder is incomplete`);
+  return readFileSync(file, 'utf8');
+}
+
+export type MetricsLine = Record<string, number | string>;
+
+const METRICS = 'metrics.jsonl';
+
+/**
+ * metrics.jsonl, one object per finished epoch (distillation stages carry a `stage` field). A last line without its
+ * newline was torn by a crash or a full disk mid-append and never counted: it is left out. Any other line that is not
+ * JSON is damage, an InputError naming the file and line.
+ */
+export function readMetrics(runDir: string): MetricsLine[] {
+  const file = join(runDir, METRICS);
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  // The last piece is '' after a final newline, or the torn line.
+  const complete = text.split('\n').slice(0, -1);
+  return complete.flatMap((line, i) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as MetricsLine];
+    } catch {
+      throw new InputError(`${file} is damaged: line ${i + 1} is not JSON (${JSON.stringify(line.slice(0, 60))}). Remove that line to keep the other epochs, or start the run over with --force`);
+    }
+  });
+}
+
+/** One finished epoch's metrics, appended and flushed. */
+export function appendMetrics(runDir: string, line: MetricsLine): void {
+  appendLineDurable(join(runDir, METRICS), JSON.stringify(line));
+}
+
+/** Replace metrics.jsonl with `lines` (a resumed run drops the epochs its checkpoint does not cover). */
+export function rewriteMetrics(runDir: string, lines: MetricsLine[]): void {
+  writeFileAtomic(join(runDir, METRICS), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+}
+
+/** One line of history.jsonl: what happened to the run folder beyond training (a start over, an extended schedule). */
+export interface HistoryEvent {
+  event: 'force' | 'extend';
+  [key: string]: unknown;
+}
+
+export function appendHistory(runDir: string, event: HistoryEvent): void {
+  appendLineDurable(join(runDir, 'history.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...event, command: process.argv.slice(1) }));
+}
+
+/** What a run writes; `--force` removes these (the lock, the history and a sweep's trial files stay). */
+const PRODUCTS = ['config.yaml', 'config.json', 'env.json', METRICS, 'checkpoints', 'teacher', 'stages', 'model', 'compressed', 'result.json'];
+
+export function clearRunProducts(runDir: string): void {
+  if (!existsSync(runDir)) return;
+  for (const name of readdirSync(runDir)) {
+    if (PRODUCTS.includes(name) || name.startsWith('events.out.tfevents.')) rmSync(join(runDir, name), { recursive: true, force: true });
+  }
+}
+
+/** Whether the folder holds training progress (a checkpoint, a metrics line or a finished model) that a different config would mix with. */
+export function hasProgress(runDir: string): boolean {
+  return ['checkpoints', 'teacher', 'stages', 'model', METRICS].some((name) => existsSync(join(runDir, name)));
+}
+
+export interface ConfigDifference {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Values that differ between two configs, as dotted paths with both values. */
+export function configDifferences(before: unknown, after: unknown, path = ''): ConfigDifference[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((k) => configDifferences(before[k], after[k], path ? `${path}.${k}` : k));
+  }
+  return canonicalJson(before) === canonicalJson(after) ? [] : [{ path, before, after }];
 }
 
 function git(args: string[]): string | null {
@@ -122,8 +223,41 @@ export function recordTrainStep(runDir: string, stage: string, description: stri
 
 /** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */
 export function readConfigDir(runDir: string): string {
-  const file = join(runDir, 'env.json');
-  return existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { config_dir?: string }).config_dir ?? runDir) : runDir;
+  return readJsonFile<{ config_dir?: string }>(join(runDir, 'env.json'), 'the run\'s environment record')?.config_dir ?? runDir;
+}
+
+/** A run's saved model, with the config and config folder to rebuild it: `target` is a run folder (its model/) or a model folder inside one (compressed/). */
+export interface RunModel {
+  runDir: string;
+  config: ExperimentConfig;
+  configDir: string;
+  model: ExportedModel;
+}
+
+/** The trained network in model/ (a finished run). */
+export async function writeFinalModel(runDir: string, vars: NamedVariable[], topology: Record<string, unknown>): Promise<void> {
+  await exportModel(join(runDir, 'model'), vars, topology);
+}
+
+/** `epsilab compress`'s network and its measurements in compressed/; returns the folder. */
+export async function writeCompressedModel(runDir: string, vars: NamedVariable[], topology: Record<string, unknown>, record: Record<string, unknown>): Promise<string> {
+  const dir = join(runDir, 'compressed');
+  await exportModel(dir, vars, topology);
+  writeJsonAtomic(join(dir, 'compression.json'), record);
+  return dir;
+}
+
+/** The run folder and model folder `target` names: a run folder (its model/) or a model folder inside one (compressed/). */
+export function locateRunModel(target: string): { runDir: string; modelDir: string } {
+  const runDir = isRunFolder(target) ? target : dirname(target);
+  if (!isRunFolder(runDir)) throw new UsageError(`${target} is neither a run folder nor a model folder inside one`);
+  return { runDir, modelDir: runDir === target ? join(target, 'model') : target };
+}
+
+/** Read a run's saved model (eval, compress, a distillation teacher), verified, with what rebuilding it needs. */
+export function readRunModel(target: string): RunModel {
+  const { runDir, modelDir } = locateRunModel(target);
+  return { runDir, config: readRunConfig(runDir), configDir: readConfigDir(runDir), model: readExportedModel(modelDir) };
 }
 
 /** The parts of env.json that decide whether a run can be reproduced bit for bit. */

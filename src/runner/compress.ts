@@ -1,21 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/load.js';
 import { selectBackend } from '../backends/select.js';
 import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../train/build.js';
 import { DISCARDED_PRINT_ONE } from '../train/gate-tracking.js';
 import { evaluate } from '../train/evaluate.js';
-import { exportModel, readExportedModel } from '../run/model-files.js';
+import { assignSavedWeights } from '../run/model-files.js';
+import { lockRunFolder } from '../run/lock.js';
 import { timeInference, timeOnnxInference } from '../train/inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import type { Loss } from '../train/types.js';
 import type { Model } from '../models/types.js';
 import { planCompression, remapWeights, type CompressSource } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
-import { writeJsonAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
-import { readConfigDir, readResult, readRunConfig, writeResult } from '../run/run-folder.js';
+import { readConfigDir, readMetrics, readResult, readRunConfig, readRunModel, writeCompressedModel, writeResult } from '../run/run-folder.js';
 import { builtinRegistry } from '../components/index.js';
 import { resolveTransforms } from '../data/transform-chain.js';
 import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
@@ -29,14 +27,15 @@ export interface CompressOptions {
   weightTolerance: number;
   timingBatch: number;
   timingRepeats: number;
+  /** Wait for another process holding the run folder instead of failing. */
+  wait?: boolean;
   log: (line: string) => void;
 }
 
 /** The last epoch's averaged is_discarded of every gated block, from metrics.jsonl. */
 function lastDiscardReadings(runDir: string): { epoch: number; step: number; blocks: Record<string, number> } {
-  const file = join(runDir, 'metrics.jsonl');
-  if (!existsSync(file)) throw new UsageError(`${runDir} has no metrics.jsonl: has it trained an epoch?`);
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const lines = readMetrics(runDir) as Record<string, number>[];
+  if (!lines.length) throw new UsageError(`${runDir} has no metrics.jsonl lines: has it trained an epoch?`);
   const last = lines.filter((l) => !('stage' in l)).at(-1);
   if (!last) throw new UsageError(`${runDir} has no finished epoch`);
   const blocks = Object.fromEntries(Object.entries(last).filter(([k]) => k.endsWith('/is_discarded')).map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]));
@@ -66,15 +65,24 @@ function lastGateOff(model: Model): string[] {
  */
 export async function compressRun(runDir: string, o: CompressOptions): Promise<Record<string, unknown>> {
   const config: ExperimentConfig = readRunConfig(runDir);
+  const lock = await lockRunFolder(runDir, { purpose: 'compress', wait: o.wait, log: o.log });
+  try {
+    return await compressLocked(runDir, config, o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function compressLocked(runDir: string, config: ExperimentConfig, o: CompressOptions): Promise<Record<string, unknown>> {
   const readings = lastDiscardReadings(runDir);
+  const saved = readRunModel(runDir).model;
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
   const opts = { tf, configDir: readConfigDir(runDir), log: o.log, registry: builtinRegistry };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
   const original = await buildModel(config, opts, inputShape, dataset.numClasses);
-  const saved = readExportedModel(join(runDir, 'model'));
-  assignByName(original.variables, new Map([...saved.values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  assignSavedWeights(tf, original.variables, saved, saved.dir);
   const epsilon = finalEpsilon(config, readings.epoch);
   if (original.epsilon && epsilon !== null) original.epsilon.assign(tf.scalar(epsilon));
 
@@ -119,9 +127,7 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
     after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter, onnxruntime: ortAfter },
     backend: backend.name,
   };
-  const dir = join(runDir, 'compressed');
-  await exportModel(dir, compressed.variables, { model: plan.model, inputShape, numClasses: dataset.numClasses });
-  writeJsonAtomic(join(dir, 'compression.json'), record);
+  const dir = await writeCompressedModel(runDir, compressed.variables, { model: plan.model, inputShape, numClasses: dataset.numClasses }, record);
   const result = readResult(runDir);
   if (result) writeResult(runDir, { ...result, compression: record });
   o.log(

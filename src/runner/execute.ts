@@ -1,15 +1,15 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../run/run-id.js';
 import { selectBackend } from '../backends/select.js';
 import { buildComponent, buildExperiment, context } from '../train/build.js';
 import type { DistillationParams } from '../train/distill-plan.js';
 import { distill } from '../train/distill.js';
-import { exportModel } from '../run/model-files.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
-import { readResult, writeConfig, writeEnv, writeResult } from '../run/run-folder.js';
+import { appendHistory, clearRunProducts, configDifferences, hasProgress, isRunFolder, readResult, readRunConfig, writeConfig, writeEnv, writeFinalModel, writeResult, type ConfigDifference, type RunResult } from '../run/run-folder.js';
+import { lockRunFolder } from '../run/lock.js';
+import { InputError } from '../util/errors.js';
 import type { Registry } from '../registry/registry.js';
 import { builtinRegistry } from '../components/index.js';
 
@@ -20,23 +20,107 @@ export interface ExecuteOptions {
   configDir: string;
   runDir: string;
   log: (line: string) => void;
+  /** Start over: remove what the folder holds from an earlier run, whatever its config. */
   force?: boolean;
+  /** Continue a run to a longer schedule (train.epochs raised); recorded in the folder's history.jsonl. */
+  extend?: boolean;
+  /** Wait for another process holding the run folder instead of failing. */
+  wait?: boolean;
+  /** The command, for the run folder's lock: `run` or `resume`. */
+  purpose?: string;
   /** Built-in components plus the config's plugins. */
   registry?: Registry;
   /** Raised by SIGINT/SIGTERM, or by an embedding caller, to checkpoint and stop after the current step. */
   stop?: StopFlag;
 }
 
-/** Exit codes: 0 done (or already done), 1 failed or diverged, 130 interrupted. */
+/** Exit codes: 0 done (or already done), 1 failed or diverged, 2 busy or mismatched run folder, 130 interrupted. */
 export async function executeRun(o: ExecuteOptions): Promise<number> {
-  const { config, runDir, log } = o;
-  const previous = readResult(runDir);
-  if (previous?.status === 'done' && !o.force) {
-    log(`${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run`);
-    return 0;
+  const existed = existsSync(o.runDir);
+  const lock = await lockRunFolder(o.runDir, { purpose: o.purpose ?? 'run', wait: o.wait, log: o.log });
+  try {
+    return await executeLocked(o);
+  } finally {
+    lock.release();
+    // A run stopped before it wrote anything (a backend this machine lacks) leaves no folder behind.
+    if (!existed && readdirSync(o.runDir).length === 0) rmdirSync(o.runDir);
   }
-  // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is touched.
+}
+
+/** Changes `--extend` accepts: a longer schedule of a plain (not distilled) run. */
+function extendable(diffs: ConfigDifference[], config: ExperimentConfig): string | null {
+  if (config.distillation) return 'a distillation run cannot be extended (its stages have their own schedules)';
+  const other = diffs.filter((d) => d.path !== 'train.epochs');
+  if (other.length) return `--extend changes only train.epochs, and ${other.map((d) => d.path).join(', ')} differ too`;
+  const epochs = diffs.find((d) => d.path === 'train.epochs');
+  if (!epochs) return null;
+  if ((epochs.after as number) <= (epochs.before as number)) return `--extend lengthens a schedule; train.epochs goes from ${epochs.before} down to ${epochs.after}`;
+  return null;
+}
+
+/** What this run does with what its folder holds; `apply` makes the change (run once the backend has loaded). */
+interface Reconciled {
+  previous: RunResult | null;
+  done: boolean;
+  apply: () => void;
+}
+
+/**
+ * What the folder already holds decides what this run does: a folder of the same config resumes (or is done); a
+ * folder of another config is refused with the differing values, unless `--force` (start over) or `--extend`.
+ */
+function reconcile(o: ExecuteOptions): Reconciled {
+  const { config, runDir, log } = o;
+  let previous: RunResult | null = null;
+  try {
+    previous = readResult(runDir);
+  } catch (err) {
+    log(`warning: ${(err as Error).message}; it is rewritten as the run goes on`);
+  }
+  const was = { previous_run_id: previous?.run_id ?? null, previous_epochs_done: previous?.epochs_done ?? null };
+  if (o.force) {
+    if (!isRunFolder(runDir) && !hasProgress(runDir)) return { previous: null, done: false, apply: () => {} };
+    return {
+      previous: null,
+      done: false,
+      apply: () => {
+        appendHistory(runDir, { event: 'force', ...was });
+        clearRunProducts(runDir);
+        log(`--force: ${runDir} starts over (what it held is gone; history.jsonl records the restart)`);
+      },
+    };
+  }
+  const diffs = isRunFolder(runDir) && hasProgress(runDir) ? configDifferences(readRunConfig(runDir), config) : [];
+  if (diffs.length) {
+    const listed = diffs.map((d) => `  ${d.path}: ${JSON.stringify(d.before)} in the folder, ${JSON.stringify(d.after)} now`).join('\n');
+    const refusal = o.extend ? extendable(diffs, config) : 'its config differs';
+    if (refusal !== null) {
+      throw new InputError(
+        `${runDir} holds a run of another config (${refusal}):\n${listed}\n` +
+          'Run without --run-dir for a fresh folder of this config, pass --force to start this folder over, ' +
+          'or --extend to continue the run to a longer schedule (train.epochs only).',
+      );
+    }
+    return {
+      previous,
+      done: false,
+      apply: () => {
+        appendHistory(runDir, { event: 'extend', changed: diffs, ...was });
+        log(`--extend: ${runDir} continues to ${config.train.epochs} epochs (was ${diffs[0].before}); history.jsonl records it`);
+      },
+    };
+  }
+  if (previous?.status === 'done') log(`${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run${o.extend ? ' (to extend it, raise train.epochs)' : ''}`);
+  return { previous, done: previous?.status === 'done', apply: () => {} };
+}
+
+async function executeLocked(o: ExecuteOptions): Promise<number> {
+  const { config, runDir, log } = o;
+  const { previous, done, apply } = reconcile(o);
+  if (done) return 0;
+  // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is written.
   const backend = await selectBackend(config.backend, { device: config.device });
+  apply();
   mkdirSync(runDir, { recursive: true });
   writeConfig(runDir, config, o.configText);
   const stop: StopFlag = o.stop ?? { requested: false };
@@ -78,7 +162,7 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
       if (trained.evaluationCheck) extra.evaluation_check = trained.evaluationCheck;
       if (trained.recalibration) extra.bn_recalibration = trained.recalibration;
     }
-    if (outcome.status === 'done') await exportModel(join(runDir, 'model'), final.model.variables, { model: final.section, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
+    if (outcome.status === 'done') await writeFinalModel(runDir, final.model.variables, { model: final.section, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
     writeResult(runDir, {
       ...base,
       status: outcome.status,
@@ -99,11 +183,26 @@ export async function executeRun(o: ExecuteOptions): Promise<number> {
     log(`done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`);
     return 0;
   } catch (err) {
-    writeResult(runDir, { ...base, status: 'failed', epochs_done: readResult(runDir)?.epochs_done ?? 0, metrics: {}, error: (err as Error).message });
+    recordFailure(runDir, base, err as Error, log);
     throw err;
   } finally {
     process.off('SIGINT', handlers.SIGINT);
     process.off('SIGTERM', handlers.SIGTERM);
+  }
+}
+
+/** Record a failed run; when even that cannot be written (a full disk), say so and keep the original error. */
+function recordFailure(runDir: string, base: { experiment: string; run_id: string }, err: Error, log: (line: string) => void): void {
+  try {
+    let epochsDone = 0;
+    try {
+      epochsDone = readResult(runDir)?.epochs_done ?? 0;
+    } catch {
+      // a damaged result.json is replaced by this record
+    }
+    writeResult(runDir, { ...base, status: 'failed', epochs_done: epochsDone, metrics: {}, error: err.message });
+  } catch (writeErr) {
+    log(`could not record the failure in ${runDir}/result.json: ${(writeErr as Error).message}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeS
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EpsilabError } from '../util/errors.js';
-import { running } from './processes.js';
+import { running } from '../util/processes.js';
 
 /** A lock left by a process on another host is taken over after this long (its pid cannot be checked from here). */
 const FOREIGN_LOCK_STALE_MS = 5 * 60_000;

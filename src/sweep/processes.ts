@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { running } from '../util/processes.js';
 
 /**
  * Live processes on this host whose argument list holds `dir` as one whole argument: a trial's `--run-dir`.
@@ -22,25 +23,6 @@ export function trialProcesses(dir: string, knownPid?: number): number[] {
     }
   }
   return found;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Alive and not a zombie: a container whose first process reaps nothing keeps dead orphans as zombies. */
-export function running(pid: number): boolean {
-  try {
-    if (/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-  } catch {
-    // no /proc here, or the process is gone: the signal probe below decides
-  }
-  return processAlive(pid);
 }
 
 /** Sends `signal` to a process group led by `pid` (trials run detached, as group leaders); false when gone. */

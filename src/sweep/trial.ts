@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runId } from '../run/run-id.js';
+import { isRunFolder, readRunConfig } from '../run/run-folder.js';
 import type { HParamValue } from '../tensorboard/hparams.js';
 import type { LedgerEntry, Outcome } from './ledger.js';
 
@@ -36,9 +36,8 @@ export function trialFiles(dir: string): { config: string; log: string } {
  * config.json): if the base config changed between planning and running, the folder holds another config's results.
  */
 export function confirmDone(trial: Trial, outcome: Outcome): Outcome {
-  const file = join(trial.dir, 'config.json');
-  if (outcome.state !== 'done' || !existsSync(file)) return outcome;
-  const ran = runId(JSON.parse(readFileSync(file, 'utf8')));
+  if (outcome.state !== 'done' || !isRunFolder(trial.dir)) return outcome;
+  const ran = runId(readRunConfig(trial.dir));
   if (ran === trial.id) return outcome;
   return { ...outcome, state: 'failed', reason: `the run trained config ${ran}, not the planned ${trial.id}: the base config changed after the sweep was planned` };
 }

@@ -5,6 +5,7 @@ export function runStatus(run: RunRecord): { done: true } | { done: false; why: 
   const r = run.result;
   const ledger = run.ledger;
   if (r?.status === 'done') return { done: true };
+  if (run.damage) return { done: false, why: run.damage };
   if (ledger && (ledger.state === 'failed' || ledger.state === 'cancelled')) {
     const detail = [ledger.exit_code !== undefined ? `exit code ${ledger.exit_code}` : '', ledger.reason ?? ''].filter(Boolean).join(', ');
     return { done: false, why: `${ledger.state === 'failed' ? 'failed' : 'cancelled'}${detail ? ` (${detail})` : ''}` };

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readResult, type RunResult } from '../run/run-folder.js';
+import { isRunFolder, readMetrics as readRunMetrics, readResult, readRunConfig, type MetricsLine, type RunResult } from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import type { LedgerData, LedgerEntry } from '../sweep/ledger.js';
 import { globFolders } from './glob.js';
@@ -12,13 +12,15 @@ export interface RunRecord {
   id: string;
   dir: string;
   config: Record<string, unknown>;
-  /** result.json, or null when the run never wrote one. */
+  /** result.json, or null when the run never wrote one (or it is damaged: see `damage`). */
   result: RunResult | null;
+  /** What is wrong with the run's recorded files (a damaged result.json), for a table footnote. */
+  damage?: string;
   /** The sweep ledger's entry, for trials of a sweep. */
   ledger?: LedgerEntry;
 }
 
-export type MetricsLine = Record<string, number | string>;
+export type { MetricsLine };
 
 /** The value at a dotted path (`model.depth`), or undefined. */
 export function valueAt(data: unknown, path: string): unknown {
@@ -41,10 +43,14 @@ export function matches(config: unknown, where: Record<string, unknown>): boolea
 /** The run folder at `root`/`id`, or undefined when it holds no config.json (not a run folder). */
 export function readRun(root: string, id: string, ledger?: LedgerEntry): RunRecord | undefined {
   const dir = join(root, id);
-  const configFile = join(dir, 'config.json');
-  if (!existsSync(configFile)) return undefined;
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  return { id, dir, config, result: readResult(dir), ...(ledger ? { ledger } : {}) };
+  if (!isRunFolder(dir)) return undefined;
+  const config = readRunConfig(dir) as unknown as Record<string, unknown>;
+  const found = { id, dir, config, ...(ledger ? { ledger } : {}) };
+  try {
+    return { ...found, result: readResult(dir) };
+  } catch (err) {
+    return { ...found, result: null, damage: (err as Error).message };
+  }
 }
 
 /** Sweep trials that have no run folder yet, by state, so an empty cell can say a trial is still pending. */
@@ -79,19 +85,7 @@ export function selectRuns(selection: RunSelection, cwd = process.cwd()): Select
   return { runs, trialsWithoutFolder };
 }
 
-/** The run's metrics.jsonl, one object per epoch (distillation stages carry a `stage` field). */
+/** The run's metrics.jsonl, one object per epoch (distillation stages carry a `stage` field); a damaged line is an error naming it. */
 export function readMetrics(run: RunRecord): MetricsLine[] {
-  const file = join(run.dir, 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .flatMap((line) => {
-      // A line torn by a crash mid-write is skipped; every earlier epoch stays readable.
-      try {
-        return [JSON.parse(line) as MetricsLine];
-      } catch {
-        return [];
-      }
-    });
+  return readRunMetrics(run.dir);
 }

@@ -5,7 +5,9 @@ import type { DistillationParams, DistillStage, LossTerm } from './distill-plan.
 import { softmaxCrossEntropy } from './losses.js';
 import { buildComponent, buildModel, context, type BuildOptions, type BuiltExperiment } from './build.js';
 import { evaluate } from './evaluate.js';
-import { readExportedModel } from '../run/model-files.js';
+import { assignSavedWeights } from '../run/model-files.js';
+import { assertNotBusy } from '../run/lock.js';
+import { readRunModel } from '../run/run-folder.js';
 import { timeInference, timeOnnxInference } from './inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type StopFlag, type TrainOutcome } from './trainer.js';
@@ -122,12 +124,9 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
   };
   let teacherMetrics: Record<string, number> = {};
   if ('run' in plan.teacher) {
-    const saved = readExportedModel(join(resolve(plan.teacher.run), 'model'));
-    for (const v of teacher.variables) {
-      const s = saved.values.get(v.name);
-      if (!s) throw new Error(`teacher run ${plan.teacher.run} has no weight ${v.name}: was it trained with the same model section?`);
-      v.variable.assign(tf.tensor(s.data, s.shape));
-    }
+    const teacherRun = resolve(plan.teacher.run);
+    assertNotBusy(teacherRun, 'use it as a teacher');
+    assignSavedWeights(tf, teacher.variables, readRunModel(teacherRun).model, `teacher run ${plan.teacher.run}`);
     log(`teacher loaded from ${plan.teacher.run}`);
   } else {
     const out = await train({ config, built, runDir: o.runDir, tf, log, stop: o.stop, configText: o.configText, tagPrefix: 'teacher/', checkpointDir: join(o.runDir, 'teacher') });

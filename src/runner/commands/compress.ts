@@ -9,7 +9,7 @@ const CHECKS: WeightCheck[] = ['report', 'require', 'off'];
 export const compressCommand: Command = {
   name: 'compress',
   summary: 'Remove the blocks an ε-ResNet run discarded and measure the compressed network',
-  usage: `epsilab compress <run-dir> [--weights report|require|off] [--weight-tolerance X] [--timing-batch N] [--timing-repeats N]
+  usage: `epsilab compress <run-dir> [--weights report|require|off] [--weight-tolerance X] [--timing-batch N] [--timing-repeats N] [--wait]
 
 Removes every block whose averaged is_discarded reads 1 (≥ 0.999995, as the original compressModel.py selects
 them) at the run's last epoch, rebuilds a standard pre-activation ResNet without gates or side head, and writes it
@@ -23,7 +23,8 @@ Options:
   --weights off       trust the gate alone, as the original code does
   --weight-tolerance  max |W| that counts as collapsed (default 1e-3)
   --timing-batch N    batch size of the inference timing (default 128); --timing-repeats N (default 5, median)
-Exit codes: 0 ok, 1 failed, 2 bad arguments or not an ε-ResNet run.`,
+  --wait              when another process holds the run folder, wait for it instead of failing
+Exit codes: 0 ok, 1 failed, 2 bad arguments, not an ε-ResNet run, a damaged model, or a run folder in use.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -33,6 +34,7 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments or not an ε-ResNet run.`,
         'weight-tolerance': { type: 'string', default: '1e-3' },
         'timing-batch': { type: 'string', default: '128' },
         'timing-repeats': { type: 'string', default: '5' },
+        wait: { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 1) throw new UsageError('compress takes exactly one run folder');
@@ -48,6 +50,7 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments or not an ε-ResNet run.`,
       weightTolerance: num('weight-tolerance', values['weight-tolerance']!, false),
       timingBatch: num('timing-batch', values['timing-batch']!, true),
       timingRepeats: num('timing-repeats', values['timing-repeats']!, true),
+      wait: values.wait,
       log: (l) => console.log(l),
     });
     return 0;

@@ -5,18 +5,19 @@ import { UsageError } from '../../util/errors.js';
 export const evalCommand: Command = {
   name: 'eval',
   summary: "Evaluate a run's model, or any exported model inside a run folder, on the run's test split",
-  usage: `epsilab eval <run-dir | model-dir> [--batch-size N]
+  usage: `epsilab eval <run-dir | model-dir> [--batch-size N] [--wait]
 
 <run-dir> evaluates its final model (<run-dir>/model); a model folder inside a run (such as <run-dir>/compressed)
 evaluates that model with the run's dataset and test transforms. Prints test error, top-5 error and loss as JSON.
-Exit codes: 0 ok, 1 failed, 2 bad arguments.`,
+It holds the run folder while it reads: a folder another process holds is refused, or waited for with --wait.
+Exit codes: 0 ok, 1 failed, 2 bad arguments, a damaged model, or a run folder in use.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'batch-size': { type: 'string' } } });
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'batch-size': { type: 'string' }, wait: { type: 'boolean', default: false } } });
     if (positionals.length !== 1) throw new UsageError('eval takes exactly one run or model folder');
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
     if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw new UsageError(`--batch-size must be a positive integer (got ${values['batch-size']})`);
     const { evaluateModelFolder } = await import('../evaluate-model.js');
-    console.log(JSON.stringify(await evaluateModelFolder(resolve(positionals[0]), batch), null, 2));
+    console.log(JSON.stringify(await evaluateModelFolder(resolve(positionals[0]), { batchSize: batch, wait: values.wait }), null, 2));
     return 0;
   },
 };

@@ -9,29 +9,41 @@ import { UsageError } from '../../util/errors.js';
 export const runCommand: Command = {
   name: 'run',
   summary: 'Train the experiment a config declares (resumes it if its run folder has a checkpoint)',
-  usage: `epsilab run <config.yaml> [--set path=value ...] [--run-dir DIR] [--force]
+  usage: `epsilab run <config.yaml> [--set path=value ...] [--run-dir DIR] [--force | --extend] [--wait]
 
 Validates the config, then trains it into results/<experiment>/<run-id>/ (the run id derives from the resolved
 config and seed, so the same config always maps to the same folder). Running it again continues from the last
-checkpoint; a finished run is not run again unless --force. Ctrl-C or SIGTERM writes a checkpoint and exits 130.
+intact checkpoint; a finished run is not run again. Ctrl-C or SIGTERM writes a checkpoint and exits 130.
+One process at a time holds a run folder: another one's run of it exits 2 naming the holder, or waits with --wait.
+A --run-dir that holds a run of another config is refused with the values that differ.
 
 Options:
   --set path=value   override one config value (value parsed as YAML); repeatable
   --run-dir DIR      use DIR as the run folder (sweeps give each trial its own)
-  --force            train again even when the run folder holds a finished run
-Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, 130 interrupted.`,
+  --force            start the run folder over: its checkpoints, metrics, model and result are removed first
+  --extend           continue the run in --run-dir to a longer schedule (a larger train.epochs); history.jsonl records it
+  --wait             when another process holds the run folder, wait for it to finish instead of failing
+Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in use or of another config, 130 interrupted.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { set: { type: 'string', multiple: true, default: [] }, 'run-dir': { type: 'string' }, force: { type: 'boolean', default: false } },
+      options: {
+        set: { type: 'string', multiple: true, default: [] },
+        'run-dir': { type: 'string' },
+        force: { type: 'boolean', default: false },
+        extend: { type: 'boolean', default: false },
+        wait: { type: 'boolean', default: false },
+      },
     });
     if (positionals.length !== 1) throw new UsageError('run takes exactly one config file');
+    if (values.force && values.extend) throw new UsageError('--force starts over and --extend continues: give one of them');
+    if (values.extend && !values['run-dir']) throw new UsageError('--extend continues the run in --run-dir DIR: name its folder (a longer train.epochs makes a new default folder)');
     const file = positionals[0];
     await expectFileKind(file, ['experiment config']);
     const { config, text, registry } = await loadExperiment(file, values.set ?? []);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
     const { executeRun } = await import('../execute.js');
-    return executeRun({ config, configText: text, configDir: dirname(resolve(file)), runDir, log: (l) => console.log(l), force: values.force, registry });
+    return executeRun({ config, configText: text, configDir: dirname(resolve(file)), runDir, log: (l) => console.log(l), force: values.force, extend: values.extend, wait: values.wait, registry });
   },
 };
