@@ -1,17 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import type { ExperimentConfig } from '../registry/experiment.js';
 import { canonicalJson, runId } from './run-id.js';
 import { exportModel, readExportedModel, type ExportedModel } from './model-files.js';
 import type { NamedVariable } from '../models/types.js';
 import { appendLineDurable, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { projectRoot } from '../util/paths.js';
 import { InputError, UsageError } from '../util/errors.js';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { loadAddon } from '../backends/libtorch/addon.js';
 
 /** results/<experiment>/<run-id>/: the run id derives from the resolved config (seed included). */
 export function defaultRunDir(config: ExperimentConfig, cwd = process.cwd()): string {
@@ -147,78 +141,6 @@ export function configDifferences(before: unknown, after: unknown, path = ''): C
     return keys.flatMap((k) => configDifferences(before[k], after[k], path ? `${path}.${k}` : k));
   }
   return canonicalJson(before) === canonicalJson(after) ? [] : [{ path, before, after }];
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { cwd: projectRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-function packageVersion(name: string): string | null {
-  try {
-    const require = createRequire(join(projectRoot(), 'package.json'));
-    return (require(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return null;
-  }
-}
-
-/** The CPU's feature flags (/proc/cpuinfo on Linux; null elsewhere): they pick the vector kernels, and so the float rounding, a backend runs. */
-function cpuFlags(): string[] | null {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
-    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Threads the selected backend computes with (a sum split over another count of threads rounds differently); null where it has no such setting. */
-function backendThreads(backend: string): number | null {
-  if (backend === 'wasm') return getThreadsCount();
-  if (backend !== 'libtorch') return null;
-  const loaded = loadAddon();
-  return loaded.addon ? loaded.addon.configure({}).threads : null;
-}
-
-/** The environment variables that set thread counts, where set. */
-function threadSettings(): Record<string, string> {
-  return Object.fromEntries(['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
-}
-
-/** Everything needed to reproduce the run: code version, packages, machine (CPU flags, thread counts), command line, seed and backend. */
-export function writeEnv(runDir: string, config: ExperimentConfig, backend: { name: string; attempts: unknown[] }, configDir: string): void {
-  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
-  const commit = git(['rev-parse', 'HEAD']);
-  const dirty = commit === null ? null : (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
-  const cpu = cpus();
-  writeJsonAtomic(join(runDir, 'env.json'), {
-    epsilab: pkg.version,
-    git: { commit, dirty },
-    packages: Object.fromEntries(Object.keys(pkg.dependencies).map((n) => [n, packageVersion(n)])),
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpu: { model: cpu[0]?.model ?? 'unknown', cores: cpu.length, available_parallelism: availableParallelism(), flags: cpuFlags() },
-    threads: { backend: backendThreads(backend.name), settings: threadSettings() },
-    host: hostname(),
-    command: process.argv.slice(1),
-    cwd: process.cwd(),
-    config_dir: configDir,
-    seed: config.seed,
-    backend,
-    started: new Date().toISOString(),
-  });
-}
-
-/** Adds which training step ran (compiled or eager, and why) to env.json, per training stage, where the run has one. */
-export function recordTrainStep(runDir: string, stage: string, description: string): void {
-  const file = join(runDir, 'env.json');
-  if (!existsSync(file)) return;
-  const env = JSON.parse(readFileSync(file, 'utf8')) as { train_step?: Record<string, string> };
-  writeJsonAtomic(file, { ...env, train_step: { ...env.train_step, [stage]: description } });
 }
 
 /** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */

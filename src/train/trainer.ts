@@ -7,7 +7,7 @@ import { SummaryWriter } from '../tensorboard/writer.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { BuiltExperiment } from './build.js';
 import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
-import { recordTrainStep } from '../run/run-folder.js';
+import { recordTrainStep } from '../run/env.js';
 import { GateTracking } from './gate-tracking.js';
 import { evaluate } from './evaluate.js';
 import { recalibrateBatchNorm, type RecalibrationRecord } from './bn-recalibration.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../../src/backends/select.js';
-import { writeEnv } from '../../src/run/run-folder.js';
+import { writeEnv } from '../../src/run/env.js';
 import type { ExperimentConfig } from '../../src/registry/experiment.js';
 import { tempDir } from '../helpers/tmp.js';
 
