@@ -25,7 +25,9 @@ test('two runs of one folder: the second exits 2 naming the first, --wait waits 
   assert.equal(second.code, 2, second.out);
   noStack(second);
   assert.match(second.out, new RegExp(`is in use by \`epsilab run\` \\(pid ${holder} on ${hostname()}, since [-\\dT:.Z]+\\).*--wait`));
-  const waiting = epsilab(['run', config, '--run-dir', folder, '--wait'], {}, { onOutput: (out) => out.includes('waiting for') && process.kill(holder, 'SIGCONT') });
+  let resumed = false;
+  const resume = (out: string) => !resumed && out.includes('waiting for') && (resumed = process.kill(holder, 'SIGCONT'));
+  const waiting = epsilab(['run', config, '--run-dir', folder, '--wait'], {}, { onOutput: resume });
   assert.equal((await first).code, 0);
   const waited = await waiting;
   assert.equal(waited.code, 0, waited.out);
