@@ -8,7 +8,8 @@ import { readCifarBinary } from '../../src/data/cifar-binary.js';
 import { readSvhnMat } from '../../src/data/svhn-mat.js';
 import { readTar } from '../../src/data/tar.js';
 import { InputError } from '../../src/util/errors.js';
-import { cifarRecords, svhnMat, tempDir } from './helpers.js';
+import { cifarRecords, svhnMat } from '../helpers/data-files.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('damaged');
 

@@ -5,9 +5,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSyn
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
-import { computedMetrics, epsilab, noStack, status, tempRoot, tinyConfig, type Ran } from './fault-helpers.js';
+import { computedMetrics, epsilab, noStack, status, tinyConfig, type Ran } from '../helpers/binary.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const root = tempRoot('folder');
+const root = tempDir('folder');
 const config = tinyConfig(root, 2);
 const folder = join(root, 'run');
 const epochs = (dir: string) => computedMetrics(dir).map((m) => m.epoch);

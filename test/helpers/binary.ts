@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
 
@@ -33,10 +32,6 @@ export function epsilab(args: string[], env: Record<string, string> = {}, watch:
   child.stdout.on('data', take);
   child.stderr.on('data', take);
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, pid: child.pid! })));
-}
-
-export function tempRoot(name: string): string {
-  return mkdtempSync(join(tmpdir(), `epsilab-${name}-`));
 }
 
 /** A tiny synthetic experiment: 2 steps per epoch, a checkpoint after every epoch, on the pure-JavaScript backend. */
