@@ -1,13 +1,11 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../registry/experiment.js';
 import { InputPipeline } from '../data/pipeline.js';
 import { SummaryWriter } from '../tensorboard/writer.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import type { BuiltExperiment } from './build.js';
 import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
 import { recordTrainStep } from '../run/env.js';
+import { appendMetrics, readMetrics, rewriteMetrics } from '../run/run-folder.js';
 import { GateTracking } from './gate-tracking.js';
 import { evaluate } from './evaluate.js';
 import { recalibrateBatchNorm, type RecalibrationRecord } from './bn-recalibration.js';
@@ -110,17 +108,16 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   });
   const steps = pipeline.stepsPerEpoch();
   const writer = new SummaryWriter(runDir);
-  const metricsFile = join(runDir, 'metrics.jsonl');
 
   let meta: TrainMeta = { epoch: 0, stepInEpoch: 0, globalStep: 0, accum: emptyAccum() };
   let last: Record<string, number> = {};
-  const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir);
+  const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir, log);
   if (resumed) {
     restoreTensors(tf, resumed.values, model.variables, optimizer);
     meta = resumed.meta;
     if (meta.schedule !== undefined) schedule.restore?.(meta.schedule);
     for (const h of hooks) if (h.name && meta.callbacks?.[h.name] !== undefined) h.restore?.(meta.callbacks[h.name]);
-    last = truncateMetrics(metricsFile, meta.epoch, prefix);
+    last = truncateMetrics(runDir, meta.epoch, prefix);
     log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
   } else if (!prefix) {
     writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
@@ -256,7 +253,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         log(`${prefix}${e}`);
         writer.text(`${prefix}events`, e, meta.globalStep);
       }
-      writeEpoch(writer, metricsFile, prefix, metrics, meta.globalStep);
+      writeEpoch(writer, runDir, prefix, metrics, meta.globalStep);
       if (config.train.histograms) for (const v of model.variables) writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
       writer.flush();
       log([epochLine(prefix, metrics), ...hooks.flatMap((h) => h.line?.(metrics) ?? [])].join('  '));
@@ -302,24 +299,17 @@ function restoreTensors(tf: typeof tfc, values: Map<string, { shape: number[]; d
  * Drop metric lines of epochs the checkpoint does not cover, so a resumed run appends each epoch exactly once;
  * returns the last kept epoch's metrics of this stage (what a stage that already finished reports).
  */
-function truncateMetrics(file: string, epochsDone: number, prefix: string): Record<string, number> {
-  if (!existsSync(file)) return {};
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+function truncateMetrics(runDir: string, epochsDone: number, prefix: string): Record<string, number> {
   const stage = prefix.replace(/\/$/, '');
-  const keep = lines.filter((l) => {
-    const m = JSON.parse(l) as { epoch: number; stage?: string };
-    return (m.stage ?? '') !== stage || m.epoch <= epochsDone;
-  });
-  writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
-  const mine = keep.map((l) => JSON.parse(l) as Record<string, number> & { stage?: string }).filter((m) => (m.stage ?? '') === stage);
-  const { stage: _stage, ...metrics } = mine.at(-1) ?? {};
+  const keep = readMetrics(runDir).filter((m) => (m.stage ?? '') !== stage || (m.epoch as number) <= epochsDone);
+  rewriteMetrics(runDir, keep);
+  const { stage: _stage, ...metrics } = keep.filter((m) => (m.stage ?? '') === stage).at(-1) ?? {};
   return metrics as Record<string, number>;
 }
 
-function writeEpoch(writer: SummaryWriter, file: string, prefix: string, metrics: Record<string, number>, step: number): void {
+function writeEpoch(writer: SummaryWriter, runDir: string, prefix: string, metrics: Record<string, number>, step: number): void {
   for (const [k, v] of Object.entries(metrics)) if (k !== 'epoch' && k !== 'step') writer.scalar(prefix + tagFor(k), v, step);
-  const line = prefix ? { stage: prefix.replace(/\/$/, ''), ...metrics } : metrics;
-  appendFileSync(file, JSON.stringify(line) + '\n');
+  appendMetrics(runDir, prefix ? { stage: prefix.replace(/\/$/, ''), ...metrics } : metrics);
 }
 
 /** TensorBoard groups tags by their first path segment. */
