@@ -5,7 +5,7 @@ import { drawPlot } from '../../tables/draw-plot.js';
 import { readRun, type RunRecord } from '../../tables/runs.js';
 import { PLOT_KINDS, PlotSpec } from '../../tables/spec.js';
 import { EXIT, type Command } from '../command.js';
-import { UsageError } from '../../util/errors.js';
+import { InputError, UsageError } from '../../util/errors.js';
 
 export const plotCommand: Command = {
   name: 'plot',
@@ -48,6 +48,7 @@ Exit codes: 0 written, 1 no run has the curve, 2 bad usage or not a run folder.`
     try {
       for (const f of await drawPlot(plot, runs, dirname(out))) console.error(`wrote ${relative(process.cwd(), f) || f}`);
     } catch (e) {
+      if (e instanceof InputError) throw e;
       console.error(`epsilab plot: ${(e as Error).message}`);
       return EXIT.failed;
     }
