@@ -197,6 +197,5 @@ export interface RunEnv {
 
 /** env.json, or null when the run has none. */
 export function readEnv(runDir: string): RunEnv | null {
-  const file = join(runDir, 'env.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RunEnv) : null;
+  return readJsonFile<RunEnv>(join(runDir, 'env.json'), 'the run\'s environment record');
 }

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../backends/select.js';
 import type { ExperimentConfig } from '../registry/experiment.js';
-import { readConfigDir, readEnv, readResult, readRunConfig, type RunEnv } from '../run/run-folder.js';
+import { isRunFolder, readConfigDir, readEnv, readResult, readRunConfig, readRunConfigText, type RunEnv } from '../run/run-folder.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { EpsilabError, UsageError } from '../util/errors.js';
 import { builtinRegistry } from '../components/index.js';
@@ -93,11 +93,11 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
     backend = config.backend;
   }
   const runDir = o.runDir ?? freeReproDir(source);
-  if (existsSync(join(runDir, 'config.json'))) throw new UsageError(`${runDir} already holds a run; name a new folder with --run-dir`);
+  if (isRunFolder(runDir)) throw new UsageError(`${runDir} already holds a run; name a new folder with --run-dir`);
   o.log(`reproducing ${source} in ${runDir} (seed ${config.seed}, backend ${backend})`);
   const code = await executeRun({
     config: { ...config, backend: backend as ExperimentConfig['backend'] },
-    configText: readFileSync(join(source, 'config.yaml'), 'utf8'),
+    configText: readRunConfigText(source),
     configDir: readConfigDir(source),
     runDir,
     log: o.log,
