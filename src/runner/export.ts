@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InputPipeline } from '../data/pipeline.js';
@@ -13,10 +13,10 @@ import { EpsilabError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { selectBackend } from '../backends/select.js';
 import { buildDataset, buildModel, context, transformedShape } from '../train/build.js';
-import { readExportedModel, type ExportedModel } from '../run/model-files.js';
+import { assignSavedWeights, readExportedModel, type ExportedModel } from '../run/model-files.js';
 import { loadLatestCheckpoint } from '../run/checkpoint.js';
-import { readConfigDir, readRunConfig } from '../run/run-folder.js';
-import { assignByName } from '../models/weights.js';
+import { lockRunFolder } from '../run/lock.js';
+import { locateRunModel, readConfigDir, readRunConfig, readRunModel } from '../run/run-folder.js';
 import { builtinRegistry } from '../components/index.js';
 import { UsageError } from '../util/errors.js';
 
@@ -47,40 +47,33 @@ export interface ExportRecord {
  * The weights to export: a model folder's, or with `teacher` a distillation run's teacher (the run it was loaded from,
  * or the last checkpoint of the teacher trained in the run, which the trainer writes at its last epoch).
  */
-function savedWeights(runDir: string, modelDir: string, config: ExperimentConfig, teacher: boolean): { section: ComponentSection; values: ExportedModel['values']; outDir: string } {
+function savedWeights(runDir: string, modelDir: string, config: ExperimentConfig, teacher: boolean): { section: ComponentSection; saved: ExportedModel; outDir: string } {
   if (!teacher) {
-    if (!existsSync(join(modelDir, 'model.json'))) throw new UsageError(`${modelDir} holds no model (no model.json): has the run finished?`);
     const saved = readExportedModel(modelDir);
-    return { section: saved.topology.model as ComponentSection, values: saved.values, outDir: modelDir };
+    return { section: saved.topology.model as ComponentSection, saved, outDir: modelDir };
   }
   const plan = config.distillation as { teacher?: { run?: string } } | undefined;
   if (!plan) throw new UsageError(`--teacher needs a distillation run; ${runDir} trained one model`);
-  if (plan.teacher?.run) {
-    const dir = join(resolve(plan.teacher.run), 'model');
-    if (!existsSync(join(dir, 'model.json'))) throw new UsageError(`the teacher run ${plan.teacher.run} has no model at ${dir}; export that run directly`);
-    return { section: config.model, values: readExportedModel(dir).values, outDir: join(runDir, 'teacher') };
-  }
+  if (plan.teacher?.run) return { section: config.model, saved: readRunModel(resolve(plan.teacher.run)).model, outDir: join(runDir, 'teacher') };
   const checkpoint = loadLatestCheckpoint(join(runDir, 'teacher'));
   if (!checkpoint) throw new UsageError(`${runDir} has no teacher checkpoint (teacher/checkpoints): has its teacher finished training?`);
   const values = new Map([...checkpoint.values].filter(([k]) => k.startsWith('model/')).map(([k, v]) => [k.slice('model/'.length), v]));
-  return { section: config.model, values, outDir: join(runDir, 'teacher') };
+  return { section: config.model, saved: { dir: checkpoint.path, topology: {}, values }, outDir: join(runDir, 'teacher') };
 }
 
 /** A run's final model (or its teacher), or a model folder inside a run (its compressed model), rebuilt with the run's config, dataset and backend. */
 async function openModelFolder(target: string, teacher: boolean) {
-  const isRun = existsSync(join(target, 'config.json'));
-  const runDir = isRun ? target : dirname(target);
-  if (!existsSync(join(runDir, 'config.json'))) throw new UsageError(`${target} is neither a run folder nor a model folder inside one`);
-  if (teacher && !isRun) throw new UsageError('--teacher takes the run folder itself');
+  const { runDir, modelDir } = locateRunModel(target);
+  if (teacher && runDir !== target) throw new UsageError('--teacher takes the run folder itself');
   const config = readRunConfig(runDir);
-  const { section, values, outDir } = savedWeights(runDir, isRun ? join(target, 'model') : target, config, teacher);
+  const { section, saved, outDir } = savedWeights(runDir, modelDir, config, teacher);
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
   const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l), registry: builtinRegistry };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, section);
-  assignByName(model.variables, new Map([...values].map(([k, v]) => [k, tf.tensor(v.data, v.shape)])));
+  assignSavedWeights(tf, model.variables, saved, saved.dir);
   return { runDir, outDir, config, section, backend, tf, dataset, model };
 }
 
@@ -134,6 +127,15 @@ function metadata(model: Model, section: ComponentSection, prep: unknown[], extr
  * and epsilab's logits for them in the ONNX model zoo's layout, and a check that onnxruntime reproduces those logits.
  */
 export async function exportOnnx(target: string, o: ExportOptions, log: (line: string) => void): Promise<ExportRecord> {
+  const lock = await lockRunFolder(locateRunModel(target).runDir, { purpose: 'export', log });
+  try {
+    return await exportLocked(target, o, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function exportLocked(target: string, o: ExportOptions, log: (line: string) => void): Promise<ExportRecord> {
   const { runDir, outDir, config, section, backend, tf, dataset, model } = await openModelFolder(target, o.teacher ?? false);
   try {
     const file = o.out ?? join(outDir, 'model.onnx');
