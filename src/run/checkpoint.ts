@@ -44,7 +44,9 @@ export async function saveCheckpoint<M>(runDir: string, step: number, tensors: R
 /** Checkpoint folders, oldest first (names carry the zero-padded global step). */
 function listCheckpoints(root: string): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter((n) => /^step-\d+$/.test(n)).sort();
+  return readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n))
+    .sort();
 }
 
 export interface LoadedCheckpoint<M> {

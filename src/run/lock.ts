@@ -142,10 +142,7 @@ export async function lockRunFolder(runDir: string, o: LockOptions): Promise<Run
       continue;
     }
     if (!o.wait) {
-      throw new InputError(
-        `${runDir} is in use by ${describeHolder(read.holder)}: one process at a time may write a run folder. ` +
-          `Wait for it to finish (or stop it), or pass --wait to start when it is done`,
-      );
+      throw new InputError(`${runDir} is in use by ${describeHolder(read.holder)}: one process at a time may write a run folder. ` + `Wait for it to finish (or stop it), or pass --wait to start when it is done`);
     }
     if (!waiting) o.log?.(`waiting for ${describeHolder(read.holder)} to finish with ${runDir}`);
     waiting = true;

@@ -53,8 +53,14 @@ test('two runs of one folder: the second exits 2 naming the first, --wait waits 
   const fresh = await epsilab(['run', config, '--run-dir', folder, '--set', 'train.epochs=1', '--force']);
   assert.equal(fresh.code, 0, fresh.out);
   assert.deepEqual(epochs(folder), [1], 'started over');
-  const history = readFileSync(join(folder, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(history.map((h) => h.event), ['extend', 'force']);
+  const history = readFileSync(join(folder, 'history.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    history.map((h) => h.event),
+    ['extend', 'force'],
+  );
   assert.deepEqual(history[0].changed, [{ path: 'train.epochs', before: 2, after: 3 }]);
   assert.equal(history[1].previous_epochs_done, 3);
   assert.equal(existsSync(join(folder, 'run.lock')), false, 'the lock goes with its holder');

@@ -21,7 +21,10 @@ before(async () => {
   referenceSeconds = (performance.now() - t0) / 1000;
   assert.equal(r.code, 0, r.out);
   reference = computedMetrics(dir('reference'));
-  assert.deepEqual(reference.map((m) => m.epoch), [1, 2, 3]);
+  assert.deepEqual(
+    reference.map((m) => m.epoch),
+    [1, 2, 3],
+  );
 });
 
 /** Runs the same command again and expects the uninterrupted run's metrics and a done result. */
@@ -68,12 +71,18 @@ test('kill -9 inside a checkpoint write: the half-written checkpoint is never us
   const killed = await run('checkpoint', { EPSILAB_TEST_KILL_IN: 'tmp/weights.bin:2' });
   assert.equal(killed.signal, 'SIGKILL', killed.out);
   const ckpts = join(dir('checkpoint'), 'checkpoints');
-  assert.ok(readdirSync(ckpts).some((n) => n.endsWith('.tmp')), 'the kill left a partial checkpoint');
+  assert.ok(
+    readdirSync(ckpts).some((n) => n.endsWith('.tmp')),
+    'the kill left a partial checkpoint',
+  );
   assert.match(await finishesLikeReference('checkpoint'), /resuming from .*step-000000002 at epoch 2/);
-  assert.deepEqual(readdirSync(ckpts).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(ckpts).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 });
 
-test('kill -9 at a random moment, then the same command: the uninterrupted run\'s metrics', async () => {
+test("kill -9 at a random moment, then the same command: the uninterrupted run's metrics", async () => {
   const delay = Math.round((0.2 + 0.7 * Math.random()) * referenceSeconds * 1000);
   let timer: NodeJS.Timeout | undefined;
   const killed = await epsilab(['run', config, '--run-dir', dir('random')], {}, { onStart: (pid) => (timer = setTimeout(() => process.kill(pid, 'SIGKILL'), delay)) });
