@@ -63,9 +63,16 @@ for (let i = 0; i < n; i++) {
   const cls = join(dir, 'train', `n${String(i % 10).padStart(8, '0')}`);
   mkdirSync(cls, { recursive: true });
   mkdirSync(join(dir, 'val', `n${String(i % 10).padStart(8, '0')}`), { recursive: true });
-  await sharp(photoLike(i), { raw: { width: 500, height: 375, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(cls, `${i}.jpg`));
+  await sharp(photoLike(i), { raw: { width: 500, height: 375, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(join(cls, `${i}.jpg`));
 }
-writeFileSync(join(dir, 'val', 'n00000000', '0.jpg'), await sharp(photoLike(0), { raw: { width: 500, height: 375, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+writeFileSync(
+  join(dir, 'val', 'n00000000', '0.jpg'),
+  await sharp(photoLike(0), { raw: { width: 500, height: 375, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer(),
+);
 const config = join(dir, 'imagenet.yaml');
 writeFileSync(
   config,
@@ -94,7 +101,11 @@ function run(cmd: string[], cores: number): Figures {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results: Record<string, unknown>[] = [];
-console.log(`${n} JPEGs in ${dir}; load average before: ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `${n} JPEGs in ${dir}; load average before: ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 for (const cores of args.cores.split(',').map(Number)) {
   const epsilab = [process.execPath, join(ROOT, 'bin/epsilab.js'), 'bench-data', config, '--batches', args.batches, '--workers', String(cores - 1), '--json'];
   const torchvision = [PYTHON, join(ROOT, 'bench/data_torchvision.py'), join(dir, 'train'), '--workers', String(cores > 1 ? cores : 0), '--batch', args.batch, '--batches', args.batches];
@@ -120,5 +131,9 @@ for (const cores of args.cores.split(',').map(Number)) {
     console.log(JSON.stringify(row));
   }
 }
-console.log(`load average after: ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2));

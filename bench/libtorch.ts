@@ -68,7 +68,7 @@ const onGpu = args.device !== 'cpu';
 /** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
 function hostBatch(n: number, seed: number): HostBatch {
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
   const y = Int32Array.from({ length: n }, () => Math.floor(10 * next()));
   return { x, y, shape: [n, 32, 32, 3] };
@@ -137,7 +137,12 @@ class Engine {
   private readonly child: ChildProcessWithoutNullStreams;
 
   /** `only`: the one training batch size the engine runs (a CUDA graph is captured at one size). */
-  constructor(readonly label: string, command: string, argv: string[], readonly only?: number) {
+  constructor(
+    readonly label: string,
+    command: string,
+    argv: string[],
+    readonly only?: number,
+  ) {
     this.child = spawn(command, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as ChildProcessWithoutNullStreams;
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
@@ -256,7 +261,9 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
   };
   const rate = (batch: number, command: string, e: Engine) => (e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–');
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
-  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`);
+  console.log(
+    `# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`,
+  );
   console.log(`# load average ${load.map((l) => l.toFixed(1)).join(' → ')} (start → end of the paired turns)`);
   console.log('');
   const steps = batches.map((n) => `step ms, batch ${n}`);
@@ -273,7 +280,22 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
   console.log(`|---|${batches.map(() => '---|').join('')}---|---|`);
   for (const e of engines) console.log(`| ${e.name} | ${[...batches.map((n) => cpuMs(e, `train ${n}`)), cpuIntercept(e), cpuMs(e, 'infer')].join(' | ')} |`);
   console.log(`\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, threads: Number(args.threads), device: args.device, load, engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] }, cpuSeconds: e.cpuSeconds })) }, null, 2) + '\n');
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          cpu: cpus()[0]?.model,
+          threads: Number(args.threads),
+          device: args.device,
+          load,
+          engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] }, cpuSeconds: e.cpuSeconds })),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
 }
 
 if (args.help) console.log(USAGE);

@@ -42,7 +42,11 @@ export interface BackendFigures {
   liveTensorsGrowth?: number;
 }
 
-const CIFAR_TRANSFORMS = resolveTransforms(builtinRegistry, [{ type: 'per-pixel-mean', over: 'train' }, { type: 'pad-crop', pad: 4 }, { type: 'flip', horizontal: 0.5 }]);
+const CIFAR_TRANSFORMS = resolveTransforms(builtinRegistry, [
+  { type: 'per-pixel-mean', over: 'train' },
+  { type: 'pad-crop', pad: 4 },
+  { type: 'flip', horizontal: 0.5 },
+]);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -79,7 +83,10 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
 
   const trainStep = (x: tfc.Tensor4D, y: tfc.Tensor1D) => {
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true }), y, 10).total, trainable.map((v) => v.variable));
+      const { value, grads } = tf.variableGrads(
+        () => loss.compute(model.apply(x, { training: true }), y, 10).total,
+        trainable.map((v) => v.variable),
+      );
       const named: Record<string, tfc.Tensor> = {};
       for (const [k, g] of Object.entries(grads)) named[byTfName.get(k)!] = g;
       optimizer.step(trainable, named, 0.1, 0);

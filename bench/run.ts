@@ -85,7 +85,8 @@ async function main(): Promise<void> {
   }
   report(results, torch);
   console.log(`# load average after: ${loadavg()[0].toFixed(2)} (other processes on these cores slow every figure, PyTorch's two threads most)`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg()[0], backends: results, torch }, null, 2) + '\n');
+  if (args.json)
+    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg()[0], backends: results, torch }, null, 2) + '\n');
 }
 
 function runWorker(backend: BackendName, train: number, infer: number, big: number): BackendFigures {
@@ -126,7 +127,9 @@ function report(results: BackendFigures[], torch: TorchFigures | { error: string
     const batchNote = r.trainBatch === 128 ? '' : ` (batch ${r.trainBatch})`;
     const inferNote = r.inferBatch === 128 ? '' : ` (batch ${r.inferBatch})`;
     const ratio = ref ? (r.trainImgPerSec! / ref.train_img_s).toFixed(3) : '–';
-    console.log(`| tfjs ${r.backend} | ${fmt(r.trainImgPerSec)}${batchNote} | ${fmt(r.inferImgPerSec)}${inferNote} | ${fmt(r.inferBigImgPerSec)} | ${ratio} | ${(100 * r.pipelineShare!).toFixed(1)}% (${fmt(r.pipelineMsPerBatch)} ms/batch unthreaded) | ${fmt(r.trainPeakRssMiB, 0)} / ${fmt(r.peakRssMiB, 0)} |`);
+    console.log(
+      `| tfjs ${r.backend} | ${fmt(r.trainImgPerSec)}${batchNote} | ${fmt(r.inferImgPerSec)}${inferNote} | ${fmt(r.inferBigImgPerSec)} | ${ratio} | ${(100 * r.pipelineShare!).toFixed(1)}% (${fmt(r.pipelineMsPerBatch)} ms/batch unthreaded) | ${fmt(r.trainPeakRssMiB, 0)} / ${fmt(r.peakRssMiB, 0)} |`,
+    );
   }
   if (ref) console.log(`| ${ref.engine}, ${ref.threads} threads | ${fmt(ref.train_img_s)} | ${fmt(ref.infer_img_s)} | ${fmt(ref.infer_big_img_s)} | 1 | – | – |`);
   else if (torch && 'error' in torch) console.log(`| PyTorch | not available: ${torch.error} | | | | | |`);

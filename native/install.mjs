@@ -50,7 +50,13 @@ function pytorch() {
 
 function systemLibtorch() {
   if (!existsSync('/usr/include/ATen/ATen.h')) return null;
-  const libs = ['/usr/lib', '/usr/lib64', ...readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => join('/usr/lib', d))];
+  const libs = [
+    '/usr/lib',
+    '/usr/lib64',
+    ...readdirSync('/usr/lib')
+      .filter((d) => d.endsWith('-linux-gnu'))
+      .map((d) => join('/usr/lib', d)),
+  ];
   const lib = libs.find((d) => existsSync(join(d, 'libtorch_cpu.so')));
   // The system include directory is searched anyway; naming it again would break the C++ headers' #include_next.
   return lib ? { include: '', lib, abi: abiOfLibrary(lib), source: `the system's libtorch in ${lib}` } : null;
@@ -84,11 +90,18 @@ const CUDA_HEADERS = ['cuda_runtime_api.h', 'cublas_v2.h', 'cublasLt.h', 'cuspar
  * header found nowhere (the addon then builds for CUDA without CUDA graphs).
  */
 function cudaIncludes(torch) {
-  const nvcc = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nvcc')).find((p) => existsSync(p));
-  const toolkit = [process.env.CUDA_HOME, process.env.CUDA_PATH, nvcc && dirname(dirname(realpathSync(nvcc))), '/usr/local/cuda', '/usr']
-    .filter(Boolean).map((d) => join(d, 'include'));
+  const nvcc = (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, 'nvcc'))
+    .find((p) => existsSync(p));
+  const toolkit = [process.env.CUDA_HOME, process.env.CUDA_PATH, nvcc && dirname(dirname(realpathSync(nvcc))), '/usr/local/cuda', '/usr'].filter(Boolean).map((d) => join(d, 'include'));
   const wheels = torch.torchDir ? join(dirname(torch.torchDir), 'nvidia') : null;
-  const fromWheels = wheels && existsSync(wheels) ? readdirSync(wheels).map((d) => join(wheels, d, 'include')).filter((d) => existsSync(d)) : [];
+  const fromWheels =
+    wheels && existsSync(wheels)
+      ? readdirSync(wheels)
+          .map((d) => join(wheels, d, 'include'))
+          .filter((d) => existsSync(d))
+      : [];
   const dirs = new Set();
   for (const header of CUDA_HEADERS) {
     const dir = [...toolkit, ...fromWheels].find((d) => existsSync(join(d, header)));
@@ -109,7 +122,13 @@ function compilerProblem() {
 /** The first line of the compiler log that says what went wrong. */
 function firstError() {
   try {
-    return readFileSync(logPath, 'utf8').split('\n').find((l) => /\berror\b/i.test(l) && !/^gyp (ERR|info)/.test(l))?.trim().slice(0, 240) ?? null;
+    return (
+      readFileSync(logPath, 'utf8')
+        .split('\n')
+        .find((l) => /\berror\b/i.test(l) && !/^gyp (ERR|info)/.test(l))
+        ?.trim()
+        .slice(0, 240) ?? null
+    );
   } catch {
     return null;
   }
@@ -136,9 +155,21 @@ function build(torch, record) {
   const std = version[0] > 2 || (version[0] === 2 && version[1] >= 12) ? 'c++20' : 'c++17';
   const nodePrefix = dirname(dirname(process.execPath));
   const nodedir = existsSync(join(nodePrefix, 'include', 'node', 'common.gypi')) ? [`--nodedir=${nodePrefix}`] : [];
-  const args = [gyp, 'rebuild', `--directory=${here}`, `--jobs=${process.env.JOBS ?? 2}`, ...nodedir, '--',
-    `-Dlibtorch_include=${torch.include}`, `-Dlibtorch_lib=${torch.lib}`, `-Dcxx11_abi=${torch.abi}`, `-Dwith_cuda=${cuda ? 1 : 0}`,
-    `-Dcuda_headers=${cudaInclude !== null ? 1 : 0}`, `-Dcuda_include=${cudaInclude?.join(' ') ?? ''}`, `-Dcxx_std=${std}`];
+  const args = [
+    gyp,
+    'rebuild',
+    `--directory=${here}`,
+    `--jobs=${process.env.JOBS ?? 2}`,
+    ...nodedir,
+    '--',
+    `-Dlibtorch_include=${torch.include}`,
+    `-Dlibtorch_lib=${torch.lib}`,
+    `-Dcxx11_abi=${torch.abi}`,
+    `-Dwith_cuda=${cuda ? 1 : 0}`,
+    `-Dcuda_headers=${cudaInclude !== null ? 1 : 0}`,
+    `-Dcuda_include=${cudaInclude?.join(' ') ?? ''}`,
+    `-Dcxx_std=${std}`,
+  ];
   mkdirSync(dirname(logPath), { recursive: true });
   const log = openSync(logPath, 'w');
   const started = Date.now();
@@ -150,7 +181,11 @@ function build(torch, record) {
   const addon = join(here, 'build', 'Release', 'epsilab_torch.node');
   const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { encoding: 'utf8' });
   if (load.status !== 0) {
-    const error = load.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? 'unknown error';
+    const error =
+      load.stderr
+        .trim()
+        .split('\n')
+        .find((l) => /Error/.test(l)) ?? 'unknown error';
     const abiHint = /undefined symbol: .*(cxx11|Ss|basic_string)/.test(error) ? ` (a C++ ABI mismatch: rerun with LIBTORCH_CXX11_ABI=${torch.abi === '1' ? 0 : 1})` : '';
     return { status: 'failed', line: `built against ${torch.source} but does not load: ${error}${abiHint}` };
   }

@@ -34,7 +34,11 @@ export function parseClaims(text, file) {
     return null;
   }
   const runs = { seeds: [0], backends: ['auto'], compress: false, baseline: null };
-  for (const part of header.replace(/^#\s*claims:/, '').split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of header
+    .replace(/^#\s*claims:/, '')
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [word, ...rest] = part.split(/\s+/);
     if (word === 'seeds') runs.seeds = rest.map((s) => Number(s));
     else if (word === 'backends') runs.backends = rest;
@@ -113,7 +117,10 @@ function main() {
   });
   const configs = positionals.length
     ? positionals.map((p) => resolve(p))
-    : readdirSync(join(root, 'configs', 'reduced')).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(root, 'configs', 'reduced', f));
+    : readdirSync(join(root, 'configs', 'reduced'))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .map((f) => join(root, 'configs', 'reduced', f));
   const runsDir = resolve(root, values.runs);
   const rows = [];
   let failed = 0;
@@ -125,7 +132,12 @@ function main() {
       continue;
     }
     const { runs, claims } = parsed;
-    const seeds = values.seeds ? values.seeds.split(',').map(Number).filter((s) => runs.seeds.includes(s)) : runs.seeds;
+    const seeds = values.seeds
+      ? values.seeds
+          .split(',')
+          .map(Number)
+          .filter((s) => runs.seeds.includes(s))
+      : runs.seeds;
     const backends = values.backends ? values.backends.split(',').filter((b) => runs.backends.includes(b)) : runs.backends;
     if (!seeds.length || !backends.length) throw new ClaimError(`${relative(root, config)}: its claims hold for seeds ${runs.seeds.join(' ')} on ${runs.backends.join(' ')}; --seeds/--backends leave none of them`);
     if (values.list) console.log(`${relative(root, config)}:\n${claims.map((c) => `  claim: ${c.text}`).join('\n')}`);

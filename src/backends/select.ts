@@ -38,7 +38,11 @@ export interface SelectOptions {
 /** Raised when an explicitly requested backend (or any backend for a GPU device) cannot load: the user's choice, not our bug. */
 export class BackendUnavailableError extends UnavailableError {
   override name = 'BackendUnavailableError';
-  constructor(readonly requested: string, readonly attempts: BackendAttempt[], advice = '') {
+  constructor(
+    readonly requested: string,
+    readonly attempts: BackendAttempt[],
+    advice = '',
+  ) {
     super((attempts.length > 0 ? `backend '${requested}' is not available: ${attempts[attempts.length - 1].why}` : `unknown backend '${requested}' (choose one of: ${BACKENDS.join(', ')})`) + advice);
   }
 }
@@ -80,7 +84,16 @@ export async function selectBackend(requested: BackendRequest, opts: SelectOptio
 async function advice(requested: BackendName, opts: SelectOptions): Promise<string> {
   const others = (onGpu(opts.device) ? GPU_BACKENDS : AUTO_ORDER).filter((b) => b !== requested);
   const available: BackendName[] = [];
-  for (const backend of others) if ((await withConsoleRouted(() => {}, () => tryBackend(backend, opts))).ok) available.push(backend);
+  for (const backend of others)
+    if (
+      (
+        await withConsoleRouted(
+          () => {},
+          () => tryBackend(backend, opts),
+        )
+      ).ok
+    )
+      available.push(backend);
   const where = onGpu(opts.device) ? ` with device ${opts.device}` : '';
   const choice = available.length > 0 ? `available here${where}: ${available.join(', ')} (backend: auto takes the first)` : `no other backend is available here${where}`;
   return `. ${choice[0].toUpperCase()}${choice.slice(1)}; \`epsilab doctor\` says why each one loads or not`;

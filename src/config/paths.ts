@@ -4,7 +4,12 @@ export type Segment = string | number;
 /** Parses `model.epsilon`, `transforms.train[0].pad`, `transforms.train.0.pad` or a JSON pointer `/model/epsilon`. */
 export function parsePath(path: string): Segment[] {
   if (path === '' || path === '/') return [];
-  if (path.startsWith('/')) return path.slice(1).split('/').map((s) => unescapePointer(s)).map(asSegment);
+  if (path.startsWith('/'))
+    return path
+      .slice(1)
+      .split('/')
+      .map((s) => unescapePointer(s))
+      .map(asSegment);
   const segments: Segment[] = [];
   for (const part of path.split('.')) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);

@@ -27,7 +27,10 @@ function translate(errors: ErrorObject[], doc: PositionedDocument): Diagnostic[]
       out.push(toDiagnostic(e, doc));
       continue;
     }
-    const branch = meantBranch(e, errors.filter((x) => inside(x, e)));
+    const branch = meantBranch(
+      e,
+      errors.filter((x) => inside(x, e)),
+    );
     out.push(...(branch ? translate(branch, doc) : [toDiagnostic(e, doc)]));
   }
   return out;
@@ -86,7 +89,13 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
     case 'anyOf':
     case 'oneOf': {
       const branches = (Array.isArray(e.schema) ? e.schema : []) as Schema[];
-      if (branches.length && branches.every((b) => b.const !== undefined)) return oneOfValues(p, branches.map((b) => b.const), e.data, posOf(at));
+      if (branches.length && branches.every((b) => b.const !== undefined))
+        return oneOfValues(
+          p,
+          branches.map((b) => b.const),
+          e.data,
+          posOf(at),
+        );
       const forms = [...new Set(branches.map(describeBranch))];
       return error(`${p} must be ${forms.join(' or ')}${got}`, posOf(at));
     }

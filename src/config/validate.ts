@@ -5,7 +5,6 @@ import type { PositionedDocument } from './document.js';
 import { translateErrors } from './schema-errors.js';
 import { discriminateUnions } from '../registry/tagged-unions.js';
 
-
 const compiled = new WeakMap<SchemaObject, ValidateFunction>();
 
 function compile(schema: SchemaObject): ValidateFunction {

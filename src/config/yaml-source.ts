@@ -31,7 +31,8 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   for (const doc of docs) {
     for (const e of doc.errors) {
       if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && doc.errors.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])) continue;
-      const { message, start, end } = e.code === 'DUPLICATE_KEY' ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] } : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
+      const { message, start, end } =
+        e.code === 'DUPLICATE_KEY' ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] } : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
       diagnostics.push(error(message, at(start, end)));
     }
   }

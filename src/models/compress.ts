@@ -107,10 +107,7 @@ export function planCompression(source: CompressSource, variableNames: readonly 
     return group * 1e6 + index;
   };
   const common = { depth: source.depth, epsilon: null, side_output: null, structure, discard_first_block: discardFirstBlock } as const;
-  const model: CompressedModel =
-    source.type === IMAGENET_MODEL_TYPE
-      ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 }
-      : { type: 'preact-resnet', ...common };
+  const model: CompressedModel = source.type === IMAGENET_MODEL_TYPE ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 } : { type: 'preact-resnet', ...common };
   return { model, discarded: [...gone].sort((a, b) => rank(a) - rank(b)), blockMap, weightMap };
 }
 

@@ -18,7 +18,10 @@ export type Init =
 export class ParamStore {
   readonly variables: NamedVariable[] = [];
   private counter = 0;
-  constructor(private readonly tf: TF, private readonly seed: number) {}
+  constructor(
+    private readonly tf: TF,
+    private readonly seed: number,
+  ) {}
 
   private nextSeed(): number {
     this.counter += 1;
@@ -77,7 +80,12 @@ export function conv(tf: TF, c: Conv, x: tfc.Tensor4D): tfc.Tensor4D {
 /** PyTorch-style explicit symmetric padding for a k×k conv: `padding=k//2`, unlike TF's uneven 'same' at stride 2. */
 export function torchPadding(k: number): Padding {
   const p = Math.floor(k / 2);
-  return [[0, 0], [p, p], [p, p], [0, 0]];
+  return [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
 }
 
 export interface BatchNorm {

@@ -38,7 +38,12 @@ interface Block {
 /** Option A: 2×2 average pool of the raw input, then zero channels, half before and half after (cifarEpsilonResnet.py:83-84). */
 function optionA(tf: TF, x: tfc.Tensor4D): tfc.Tensor4D {
   const ch = x.shape[3];
-  return tf.pad(tf.avgPool(x, 2, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [Math.floor(ch / 2), Math.floor(ch / 2)]]);
+  return tf.pad(tf.avgPool(x, 2, 2, 'valid'), [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [Math.floor(ch / 2), Math.floor(ch / 2)],
+  ]);
 }
 
 /** optionA in ONNX: AveragePool 2×2/2, then Pad on the channel axis. */

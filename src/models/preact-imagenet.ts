@@ -129,8 +129,15 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
       const preactMode: Preact = i > 0 ? 'default' : g === 0 ? 'no_preact' : 'both_preact';
       const preact = preactMode === 'no_preact' ? null : makeBnRelu(store, `${block}/preact`, ch);
       const specs: [number, number, number, boolean][] = bottleneck
-        ? [[1, features, 1, true], [3, features, stride, true], [1, out, 1, false]]
-        : [[3, features, stride, true], [3, features, 1, false]];
+        ? [
+            [1, features, 1, true],
+            [3, features, stride, true],
+            [1, out, 1, false],
+          ]
+        : [
+            [3, features, stride, true],
+            [3, features, 1, false],
+          ];
       let [bh, bw, bch] = [h, w, ch];
       const convs = specs.map(([k, outCh, s, withBn], j) => {
         const scope = `${block}/conv${j + 1}`;
@@ -156,8 +163,7 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
   const gate: GateSettings = { epsilon, sharpness: o.gateSharpness, testGate: o.testGate };
   const head = side as SideHead | null;
 
-  const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D =>
-    b.convs.reduce((l, { conv: c, bn }) => (bn ? bnRelu(tf, bn, conv(tf, c, l), mode) : conv(tf, c, l)), x);
+  const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D => b.convs.reduce((l, { conv: c, bn }) => (bn ? bnRelu(tf, bn, conv(tf, c, l), mode) : conv(tf, c, l)), x);
 
   return {
     name,

@@ -54,8 +54,7 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
       const bn1 = bn(`${block}/bn1`, planes);
       const conv2 = conv3(`${block}/conv2`, planes, planes, 1);
       const bn2 = bn(`${block}/bn2`, planes);
-      const downsample =
-        needsDownsample && !plain ? { conv: makeConv(store, `${block}/downsample.0`, 1, ch, planes, stride, CONV_INIT, torchPadding(1)), bn: bn(`${block}/downsample.1`, planes) } : null;
+      const downsample = needsDownsample && !plain ? { conv: makeConv(store, `${block}/downsample.0`, 1, ch, planes, stride, CONV_INIT, torchPadding(1)), bn: bn(`${block}/downsample.1`, planes) } : null;
       const c1 = convFlops(conv1, h, w);
       flops += c1.flops + convFlops(conv2, c1.outH, c1.outW).flops + (downsample ? convFlops(downsample.conv, h, w).flops : 0);
       [h, w, ch] = [c1.outH, c1.outW, planes];

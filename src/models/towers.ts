@@ -24,9 +24,7 @@ export function withTowers(tf: TF, model: Model, towers: number): Model {
       if (n % towers !== 0) throw new Error(`a training batch of ${n} images does not split into ${towers} equal towers`);
       const per = n / towers;
       return tidyOutput(tf, () => {
-        const outs = Array.from({ length: towers }, (_, t) =>
-          model.apply(tf.slice(x, [t * per, 0, 0, 0], [per, -1, -1, -1]), { training: true, updateStats: t === 0 && (opts.updateStats ?? true) }),
-        );
+        const outs = Array.from({ length: towers }, (_, t) => model.apply(tf.slice(x, [t * per, 0, 0, 0], [per, -1, -1, -1]), { training: true, updateStats: t === 0 && (opts.updateStats ?? true) }));
         const taps: Record<string, tfc.Tensor> = {};
         for (const name of Object.keys(outs[0].taps)) taps[name] = tf.concat(outs.map((o) => o.taps[name]));
         return {

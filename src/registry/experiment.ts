@@ -12,7 +12,7 @@ export const TrainSection = Type.Object(
       minimum: 1,
       default: 256,
       description:
-        "Evaluation batch size. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.",
+        'Evaluation batch size. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.',
     }),
     drop_remainder: Type.Boolean({ default: true, description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).' }),
     eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
@@ -57,8 +57,11 @@ export function experimentFields() {
     experiment: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the experiment; runs land in results/<experiment>/<run-id>/.' }),
     description: Type.Optional(Type.String({ description: 'Free text shown by `plan` and kept in the run folder.' })),
     seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed for initialisation, data order and augmentation.' }),
-    backend: Type.Union(BACKENDS.map((b) => Type.Literal(b)), { default: 'auto', description: 'TensorFlow.js backend; auto takes the fastest that loads.' }),
-    device: Type.String({ pattern: '^(cpu|cuda(:[0-9]+)?)$', default: 'cpu', description: "Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU)." }),
+    backend: Type.Union(
+      BACKENDS.map((b) => Type.Literal(b)),
+      { default: 'auto', description: 'TensorFlow.js backend; auto takes the fastest that loads.' },
+    ),
+    device: Type.String({ pattern: '^(cpu|cuda(:[0-9]+)?)$', default: 'cpu', description: 'Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU).' }),
     plugins: Type.Optional(Type.Array(Type.String(), { description: 'Files (relative to the config) that export extra components.' })),
     train: TrainSection,
     output: Type.Object({ root: Type.String({ default: 'results', description: 'Folder that holds results/<experiment>/<run-id>/.' }) }, { additionalProperties: false, default: {} }),

@@ -48,8 +48,7 @@ export function createRegistry(components: Iterable<Component> | { [K in Kind]: 
     list: (kind) => (kind ? all.filter((c) => c.kind === kind) : [...all]),
     schema: () => memo('schema', () => composeSchema(self, false)),
     partialSchema: () => memo('partial', () => composeSchema(self, true)),
-    validator: (partial = false) =>
-      memo(`validator:${partial}`, () => createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema())),
+    validator: (partial = false) => memo(`validator:${partial}`, () => createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema())),
     moduleOf: (c) => modules.get(c),
     with: (extra, extraModules = new Map()) => createRegistry([...all, ...extra], new Map([...modules, ...extraModules])),
   };

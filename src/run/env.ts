@@ -31,8 +31,15 @@ function packageVersion(name: string): string | null {
 /** The CPU's feature flags (/proc/cpuinfo on Linux; null elsewhere): they pick the vector kernels, and so the float rounding, a backend runs. */
 function cpuFlags(): string[] | null {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
-    return line ? line.slice(line.indexOf(':') + 1).trim().split(/\s+/) : null;
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => /^(flags|Features)\s*:/.test(l));
+    return line
+      ? line
+          .slice(line.indexOf(':') + 1)
+          .trim()
+          .split(/\s+/)
+      : null;
   } catch {
     return null;
   }

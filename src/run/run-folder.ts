@@ -40,7 +40,7 @@ export function isRunFolder(dir: string): boolean {
 
 /** result.json, or null when the run never wrote one; a damaged one is an InputError naming it. */
 export function readResult(runDir: string): RunResult | null {
-  return readJsonFile<RunResult>(join(runDir, 'result.json'), 'the run\'s result record');
+  return readJsonFile<RunResult>(join(runDir, 'result.json'), "the run's result record");
 }
 
 export function writeResult(runDir: string, result: RunResult): void {
@@ -145,7 +145,7 @@ export function configDifferences(before: unknown, after: unknown, path = ''): C
 
 /** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */
 export function readConfigDir(runDir: string): string {
-  return readJsonFile<{ config_dir?: string }>(join(runDir, 'env.json'), 'the run\'s environment record')?.config_dir ?? runDir;
+  return readJsonFile<{ config_dir?: string }>(join(runDir, 'env.json'), "the run's environment record")?.config_dir ?? runDir;
 }
 
 /** A run's saved model, with the config and config folder to rebuild it: `target` is a run folder (its model/) or a model folder inside one (compressed/). */
@@ -197,5 +197,5 @@ export interface RunEnv {
 
 /** env.json, or null when the run has none. */
 export function readEnv(runDir: string): RunEnv | null {
-  return readJsonFile<RunEnv>(join(runDir, 'env.json'), 'the run\'s environment record');
+  return readJsonFile<RunEnv>(join(runDir, 'env.json'), "the run's environment record");
 }

@@ -23,7 +23,24 @@ import { tableCommand } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
-const COMMANDS: Command[] = [runCommand, resumeCommand, compressCommand, evalCommand, exportCommand, reproCommand, validateCommand, printConfigCommand, planCommand, sweepCommand, listCommand, tableCommand, plotCommand, benchDataCommand, schemasCommand, doctorCommand];
+const COMMANDS: Command[] = [
+  runCommand,
+  resumeCommand,
+  compressCommand,
+  evalCommand,
+  exportCommand,
+  reproCommand,
+  validateCommand,
+  printConfigCommand,
+  planCommand,
+  sweepCommand,
+  listCommand,
+  tableCommand,
+  plotCommand,
+  benchDataCommand,
+  schemasCommand,
+  doctorCommand,
+];
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} ok, ${EXIT.failed} run failed, ${EXIT.badInput} bad input or usage, ${EXIT.interrupted} interrupted.`;
 
@@ -65,7 +82,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    console.error(`epsilab: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\nRun 'epsilab --help' for the list of commands.`);
+    console.error(
+      `epsilab: unknown command '${name}'${didYouMean(
+        name,
+        COMMANDS.map((c) => c.name),
+      )}\nRun 'epsilab --help' for the list of commands.`,
+    );
     return EXIT.badInput;
   }
   if (wantsHelp(rest)) {

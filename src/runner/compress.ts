@@ -38,7 +38,11 @@ function lastDiscardReadings(runDir: string): { epoch: number; step: number; blo
   if (!lines.length) throw new UsageError(`${runDir} has no metrics.jsonl lines: has it trained an epoch?`);
   const last = lines.filter((l) => !('stage' in l)).at(-1);
   if (!last) throw new UsageError(`${runDir} has no finished epoch`);
-  const blocks = Object.fromEntries(Object.entries(last).filter(([k]) => k.endsWith('/is_discarded')).map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]));
+  const blocks = Object.fromEntries(
+    Object.entries(last)
+      .filter(([k]) => k.endsWith('/is_discarded'))
+      .map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]),
+  );
   if (Object.keys(blocks).length === 0) throw new UsageError(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
   return { epoch: last.epoch, step: last.step, blocks };
 }
@@ -86,7 +90,9 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
   const epsilon = finalEpsilon(config, readings.epoch);
   if (original.epsilon && epsilon !== null) original.epsilon.assign(tf.scalar(epsilon));
 
-  const gated = Object.entries(readings.blocks).filter(([, v]) => v >= DISCARDED_PRINT_ONE).map(([b]) => b);
+  const gated = Object.entries(readings.blocks)
+    .filter(([, v]) => v >= DISCARDED_PRINT_ONE)
+    .map(([b]) => b);
   const disagreements: { block: string; is_discarded: number; weight_max: number; why: string }[] = [];
   let discarded = gated;
   if (o.weightCheck !== 'off') {
@@ -100,7 +106,11 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
     for (const d of disagreements) o.log(`warning: ${d.block}: ${d.why} (is_discarded ${d.is_discarded.toPrecision(6)}, max |W| ${d.weight_max.toExponential(2)})`);
     if (o.weightCheck === 'require') discarded = gated.filter((b) => !disagreements.some((d) => d.block === b));
   }
-  const plan = planCompression(config.model as unknown as CompressSource, original.variables.map((v) => v.name), discarded);
+  const plan = planCompression(
+    config.model as unknown as CompressSource,
+    original.variables.map((v) => v.name),
+    discarded,
+  );
   const offButKept = lastGateOff(original).filter((b) => !plan.discarded.includes(b));
   for (const b of offButKept) o.log(`warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`);
   const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);

@@ -7,7 +7,20 @@ import type { DistillationParams } from '../train/distill-plan.js';
 import { distill } from '../train/distill.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
-import { appendHistory, clearRunProducts, configDifferences, hasProgress, isRunFolder, readResult, readRunConfig, writeConfig, writeFinalModel, writeResult, type ConfigDifference, type RunResult } from '../run/run-folder.js';
+import {
+  appendHistory,
+  clearRunProducts,
+  configDifferences,
+  hasProgress,
+  isRunFolder,
+  readResult,
+  readRunConfig,
+  writeConfig,
+  writeFinalModel,
+  writeResult,
+  type ConfigDifference,
+  type RunResult,
+} from '../run/run-folder.js';
 import { lockRunFolder } from '../run/lock.js';
 import { writeEnv } from '../run/env.js';
 import { InputError } from '../util/errors.js';
@@ -145,7 +158,9 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     const built = await buildExperiment(config, buildOptions);
     const params = parameterCount(built.model.variables);
     const flops = built.model.flops();
-    log(`${config.experiment}: ${built.dataset.name} (${built.dataset.train.size} train / ${built.dataset.test.size} test), ${built.model.name} with ${params.toLocaleString('en')} parameters, ${(flops / 1e6).toFixed(1)} MFLOPs per image`);
+    log(
+      `${config.experiment}: ${built.dataset.name} (${built.dataset.train.size} train / ${built.dataset.test.size} test), ${built.model.name} with ${params.toLocaleString('en')} parameters, ${(flops / 1e6).toFixed(1)} MFLOPs per image`,
+    );
     log(`run folder: ${runDir}`);
     let outcome: { status: RunStatus; last: Record<string, number>; epochsDone: number; globalStep: number; trainImagesPerSec: number; seconds: number };
     let final = { model: built.model, section: config.model };

@@ -79,7 +79,15 @@ async function openModelFolder(target: string, teacher: boolean) {
 
 /** The first `n` test images through the test transforms, as the evaluation reads them. */
 async function testBatch(dataset: DatasetSplits, transforms: ComponentSection[], n: number, seed: number): Promise<{ x: Float32Array; shape: [number, number, number, number] }> {
-  const pipeline = new InputPipeline({ set: dataset.test, transforms: resolveTransforms(builtinRegistry, transforms), batchSize: Math.min(n, dataset.test.size), shuffle: false, seed, workers: 0, fit: { train: dataset.train, test: dataset.test } });
+  const pipeline = new InputPipeline({
+    set: dataset.test,
+    transforms: resolveTransforms(builtinRegistry, transforms),
+    batchSize: Math.min(n, dataset.test.size),
+    shuffle: false,
+    seed,
+    workers: 0,
+    fit: { train: dataset.train, test: dataset.test },
+  });
   try {
     for await (const b of pipeline.batches(0, 0)) return { x: b.x, shape: b.shape };
   } finally {

@@ -16,7 +16,13 @@ const USE: Record<FileKind, (file: string) => string> = {
 
 /** A file under a folder whose name starts with `_` (configs/_base/) or named `_*.yaml` is a fragment meant to be extended. */
 export function isPartialConfig(file: string): boolean {
-  return path.resolve(file).split(path.sep).slice(0, -1).some((d) => d.startsWith('_')) || path.basename(file).startsWith('_');
+  return (
+    path
+      .resolve(file)
+      .split(path.sep)
+      .slice(0, -1)
+      .some((d) => d.startsWith('_')) || path.basename(file).startsWith('_')
+  );
 }
 
 /** The file's top-level keys; none when it cannot be read or parsed (the command's own loader then reports why). */

@@ -136,6 +136,13 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
   const width = Math.max(...metrics.map((m) => m.metric.length));
   o.log(`metric by metric (${exact ? `exact: same backend ${envAgain.backend.name}` : `within ${o.tolerance} × max(1, |recorded|): backend ${env.backend.name} → ${envAgain.backend.name}`}):`);
   for (const m of metrics) o.log(`  ${m.metric.padEnd(width)}  ${String(m.recorded).padEnd(22)} ${String(m.reproduced).padEnd(22)} ${m.match ? (exact ? 'equal' : 'within tolerance') : 'DIFFERS'}`);
-  o.log(record.matched ? `reproduced: every metric ${exact ? 'equal' : 'within tolerance'} (${metrics.length} compared; timings not compared)` : `NOT reproduced: ${metrics.filter((m) => !m.match).map((m) => m.metric).join(', ')} differ`);
+  o.log(
+    record.matched
+      ? `reproduced: every metric ${exact ? 'equal' : 'within tolerance'} (${metrics.length} compared; timings not compared)`
+      : `NOT reproduced: ${metrics
+          .filter((m) => !m.match)
+          .map((m) => m.metric)
+          .join(', ')} differ`,
+  );
   return record;
 }

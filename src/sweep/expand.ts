@@ -95,8 +95,7 @@ export function combinations(src: SweepSource): Combination[] {
     else if (spec.seeds && overlaps(segments, ['seed'])) diags.push(error(`${section}: '${p}' sets the seed; list seeds under seeds: instead`, keyPos));
     else axes.push({ section, path: p, segments, keyPos, entry });
   };
-  const valuesOf = (section: 'grid' | 'zip', p: string, values: unknown[]): Override[] =>
-    values.map((value, i) => ({ path: p, value, pos: place([section, p, i])?.pos }));
+  const valuesOf = (section: 'grid' | 'zip', p: string, values: unknown[]): Override[] => values.map((value, i) => ({ path: p, value, pos: place([section, p, i])?.pos }));
 
   const gridLists = Object.entries(spec.grid ?? {}).map(([p, values]) => (claim('grid', p, ['grid', p]), valuesOf('grid', p, values)));
   const zipEntries = Object.entries(spec.zip ?? {});
@@ -107,9 +106,7 @@ export function combinations(src: SweepSource): Combination[] {
       diags.push(error(`zip: '${p}' has ${values.length} values but '${zipEntries[0][0]}' has ${zipLength}; zipped lists must be equally long`, place(['zip', p])?.pos));
     }
   }
-  const zipRows: Override[][] = zipEntries.length
-    ? Array.from({ length: zipLength }, (_, i) => zipEntries.map(([p, values]) => ({ path: p, value: values[i], pos: place(['zip', p, i])?.pos })))
-    : [[]];
+  const zipRows: Override[][] = zipEntries.length ? Array.from({ length: zipLength }, (_, i) => zipEntries.map(([p, values]) => ({ path: p, value: values[i], pos: place(['zip', p, i])?.pos }))) : [[]];
   const trialRows: Override[][] = (spec.trials ?? [{}]).map((t, i) =>
     Object.entries(t).map(([p, value]) => {
       claim('trials', p, ['trials', i, p], i);

@@ -94,4 +94,3 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
     return seen.has(key) ? false : (seen.add(key), true);
   });
 }
-

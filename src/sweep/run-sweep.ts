@@ -48,7 +48,12 @@ export async function prepareSweep(resolved: ResolvedSweep): Promise<Ledger> {
   mkdirSync(dir, { recursive: true });
   for (const t of trials) writeFileAtomic(trialFiles(t.dir).config, texts.get(t.id)!);
   const ledger = new Ledger(join(dir, 'ledger.json'), source.spec.sweep);
-  await ledger.update((d) => addTrials(d, trials.map((t) => ({ id: t.id, slug: t.slug, dir: t.id }))));
+  await ledger.update((d) =>
+    addTrials(
+      d,
+      trials.map((t) => ({ id: t.id, slug: t.slug, dir: t.id })),
+    ),
+  );
   writeSweepExperiment(dir, trials, source.spec.metrics);
   return ledger;
 }

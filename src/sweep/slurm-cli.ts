@@ -17,19 +17,7 @@ export interface SlurmTaskDetail extends SlurmTaskState {
 }
 
 /** States after which a job never runs again; anything else (PENDING, RUNNING, COMPLETING, ...) is still going. */
-export const FINAL_STATES = new Set([
-  'COMPLETED',
-  'FAILED',
-  'TIMEOUT',
-  'CANCELLED',
-  'NODE_FAIL',
-  'OUT_OF_MEMORY',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'REVOKED',
-  'SPECIAL_EXIT',
-]);
+export const FINAL_STATES = new Set(['COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REVOKED', 'SPECIAL_EXIT']);
 
 async function slurm(tool: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const r = await execa(tool, args, { env, reject: false, stdin: 'ignore' });

@@ -56,9 +56,7 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
   mkdirSync(slurmDir, { recursive: true });
   const tasksFile = join(slurmDir, `tasks-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
   const pending: SlurmJob = { type: 'slurm', job_id: '', array_job_id: '', tasks_file: tasksFile, slurm_state: 'SUBMITTING' };
-  const claimed = await o.ledger.update((d) =>
-    trials.filter((t) => !['done', 'running'].includes(d.trials[t.id]?.state ?? 'done')).map((t) => ({ trial: t, entry: structuredClone(startAttempt(d, t.id, pending)) })),
-  );
+  const claimed = await o.ledger.update((d) => trials.filter((t) => !['done', 'running'].includes(d.trials[t.id]?.state ?? 'done')).map((t) => ({ trial: t, entry: structuredClone(startAttempt(d, t.id, pending)) })));
   if (!claimed.length) return new Map();
   const lines: TaskLine[] = claimed.map(({ trial }) => ({ id: trial.id, dir: trial.dir, argv: o.command(trial) }));
   for (const { trial } of claimed) mkdirSync(trial.dir, { recursive: true });

@@ -63,7 +63,10 @@ function idsOf(jobId: string): Partial<SlurmJob> {
 
 async function recoverJobId(o: SweepLaunch, trial: Trial, job: SlurmJob, found: Map<string, string | null>): Promise<string | null> {
   if (!existsSync(job.tasks_file)) return null;
-  const lines = readFileSync(job.tasks_file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TaskLine);
+  const lines = readFileSync(job.tasks_file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TaskLine);
   const index = lines.findIndex((l) => l.id === trial.id);
   if (index < 0) return null;
   if (!found.has(job.tasks_file)) {

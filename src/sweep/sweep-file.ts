@@ -37,19 +37,15 @@ export const SweepFile = Type.Object(
     sweep: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the sweep; trials land in <output.root>/<sweep>/<trial-id>/.' }),
     description: Type.Optional(Type.String({ description: 'Free text shown by `plan`.' })),
     base: Type.String({ description: 'The experiment config every trial starts from, relative to this file.' }),
-    grid: Type.Optional(Type.Record(ConfigPath, Values, { additionalProperties: false, description: 'Cartesian product: every combination of these paths\' values.' })),
-    zip: Type.Optional(
-      Type.Record(ConfigPath, Values, { additionalProperties: false, description: 'Zipped lists of equal length: the i-th values of all paths form one combination.' }),
-    ),
+    grid: Type.Optional(Type.Record(ConfigPath, Values, { additionalProperties: false, description: "Cartesian product: every combination of these paths' values." })),
+    zip: Type.Optional(Type.Record(ConfigPath, Values, { additionalProperties: false, description: 'Zipped lists of equal length: the i-th values of all paths form one combination.' })),
     trials: Type.Optional(
       Type.Array(Type.Record(ConfigPath, Type.Unknown(), { additionalProperties: false }), {
         minItems: 1,
         description: 'Explicit combinations, each a map of config path to value; multiplied with grid and zip.',
       }),
     ),
-    seeds: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, uniqueItems: true, description: 'Every combination runs once per seed (seeds are repeats, not hyperparameters).' }),
-    ),
+    seeds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, uniqueItems: true, description: 'Every combination runs once per seed (seeds are repeats, not hyperparameters).' })),
     executor: Type.Union([LocalExecutor, SlurmExecutor], { default: { type: 'local' }, description: 'Where trials run: local child processes or Slurm.' }),
     metrics: Type.Array(Type.String(), {
       default: ['test/error', 'test/loss', 'train/error', 'train/loss'],

@@ -156,7 +156,13 @@ export function buildTable(spec: TableSpec, selection: Selection): TableModel {
   const notes: string[] = [];
   const placed = runs.filter((r) => rowKeys.some((k) => inKey(r, spec.rows, k)) && colKeys.some((k) => inKey(r, spec.columns, k)));
   if (!runs.length) notes.push('no run folder matches the selection');
-  if (placed.length < runs.length) notes.push(`${runs.length - placed.length} selected runs have row or column values not listed: ${runs.filter((r) => !placed.includes(r)).map((r) => r.id).join(', ')}`);
+  if (placed.length < runs.length)
+    notes.push(
+      `${runs.length - placed.length} selected runs have row or column values not listed: ${runs
+        .filter((r) => !placed.includes(r))
+        .map((r) => r.id)
+        .join(', ')}`,
+    );
   for (const { sweep, entry } of selection.trialsWithoutFolder) notes.push(`sweep ${sweep}: trial ${entry.slug} has no run folder yet (${entry.state})`);
   return { title: spec.title, rowHeaders: spec.rows.map((a) => a.label || a.path), columns, rows, notes };
 }

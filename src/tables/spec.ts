@@ -38,7 +38,7 @@ export const Reference = Type.Object(
   {
     label: Type.String({ default: 'Paper', description: 'Heading of the reference column.' }),
     values: Type.Record(Type.String(), Type.Number(), {
-      description: 'Key -> the published value, in the metric\'s own units (0.0524 for 5.24% error). The key joins the row values, then the column values, with `/`: `cifar10/110`.',
+      description: "Key -> the published value, in the metric's own units (0.0524 for 5.24% error). The key joins the row values, then the column values, with `/`: `cifar10/110`.",
     }),
     difference: Type.Boolean({ default: true, description: 'Add a column with ours minus the reference.' }),
   },
@@ -51,11 +51,17 @@ export const Cell = Type.Object(
     value: Type.String({ description: 'Path in result.json (`metrics.test_error`, `params`), or a metrics.jsonl key when `from` is last-epoch.' }),
     from: Type.Union([Type.Literal('result'), Type.Literal('last-epoch')], { default: 'result', description: 'result.json, or the last metrics.jsonl line that has the key.' }),
     where: Where,
-    aggregate: Type.Union(['mean', 'median', 'min', 'max'].map((a) => Type.Literal(a)), { default: 'mean', description: 'How runs in one cell (seeds) combine.' }),
-    format: Type.Union(['percent', 'number', 'integer', 'si', 'ms'].map((f) => Type.Literal(f)), {
-      default: 'number',
-      description: 'percent: ×100; integer: rounded, grouped digits; si: 1.7M style; ms: seconds shown in milliseconds (×1000).',
-    }),
+    aggregate: Type.Union(
+      ['mean', 'median', 'min', 'max'].map((a) => Type.Literal(a)),
+      { default: 'mean', description: 'How runs in one cell (seeds) combine.' },
+    ),
+    format: Type.Union(
+      ['percent', 'number', 'integer', 'si', 'ms'].map((f) => Type.Literal(f)),
+      {
+        default: 'number',
+        description: 'percent: ×100; integer: rounded, grouped digits; si: 1.7M style; ms: seconds shown in milliseconds (×1000).',
+      },
+    ),
     decimals: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Digits after the point.' }),
     std: Type.Boolean({ default: true, description: 'Show ± the standard deviation over runs (mean only, n > 1).' }),
     n: Type.Boolean({ default: true, description: 'Show the number of runs aggregated.' }),
@@ -70,11 +76,14 @@ export const PLOT_KINDS = ['error', 'discarded', 'lr', 'teacher-student'] as con
 export const PlotSpec = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'File name of the figure, without extension.' }),
-    kind: Type.Union(PLOT_KINDS.map((k) => Type.Literal(k)), {
-      description: 'error: test (solid) and train (dashed) error; discarded: discarded blocks; lr: learning rate; teacher-student: test error of each distillation stage.',
-    }),
+    kind: Type.Union(
+      PLOT_KINDS.map((k) => Type.Literal(k)),
+      {
+        description: 'error: test (solid) and train (dashed) error; discarded: discarded blocks; lr: learning rate; teacher-student: test error of each distillation stage.',
+      },
+    ),
     title: Type.String({ default: '', description: 'Title above the plot.' }),
-    runs: Type.Optional({ ...RunSelection, description: 'Runs for this plot; the table\'s runs when absent.' }),
+    runs: Type.Optional({ ...RunSelection, description: "Runs for this plot; the table's runs when absent." }),
     where: Where,
     legend: Type.Array(Type.String(), { default: [], description: 'Config paths that name each run in the legend; the run folder when empty.' }),
     formats: Type.Array(Type.Union([Type.Literal('svg'), Type.Literal('png')]), { default: ['svg'], minItems: 1, description: 'Files to write.' }),
@@ -89,7 +98,7 @@ export const TableSpec = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Path of the JSON Schema, for editor completion.' })),
     title: Type.String({ default: '', description: 'Caption.' }),
-    description: Type.Optional(Type.String({ description: 'Free text: where the paper\'s numbers come from, what to expect.' })),
+    description: Type.Optional(Type.String({ description: "Free text: where the paper's numbers come from, what to expect." })),
     runs: RunSelection,
     rows: Type.Array(Axis, { default: [], description: 'Config paths whose values make the rows (one row when empty).' }),
     columns: Type.Array(Axis, { default: [], description: 'Config paths whose values split each cell into columns.' }),

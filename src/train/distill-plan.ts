@@ -5,28 +5,28 @@ import { ComponentRef } from '../registry/component.js';
 
 const LOSS_TERMS = [
   Type.Object(
-      {
-        kind: Type.Literal('l1'),
-        at: Type.String({ description: 'Tap compared between teacher and student (stem, layer1, layer2, layer3).' }),
-        weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term.' }),
-      },
-      { additionalProperties: false, description: 'Mean absolute difference between teacher and student outputs at a named point (the seed\'s perPixelLoss).' },
-    ),
+    {
+      kind: Type.Literal('l1'),
+      at: Type.String({ description: 'Tap compared between teacher and student (stem, layer1, layer2, layer3).' }),
+      weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term.' }),
+    },
+    { additionalProperties: false, description: "Mean absolute difference between teacher and student outputs at a named point (the seed's perPixelLoss)." },
+  ),
   Type.Object(
-      {
-        kind: Type.Literal('cross-entropy'),
-        weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term.' }),
-      },
-      { additionalProperties: false, description: "Cross-entropy of the student's logits with the labels." },
-    ),
+    {
+      kind: Type.Literal('cross-entropy'),
+      weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term.' }),
+    },
+    { additionalProperties: false, description: "Cross-entropy of the student's logits with the labels." },
+  ),
   Type.Object(
-      {
-        kind: Type.Literal('kl'),
-        temperature: Type.Number({ exclusiveMinimum: 0, default: 4, description: 'Softmax temperature of both distributions.' }),
-        weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term (multiplied by T² as in Hinton et al.).' }),
-      },
-      { additionalProperties: false, description: "KL divergence from the teacher's softened logits to the student's." },
-    ),
+    {
+      kind: Type.Literal('kl'),
+      temperature: Type.Number({ exclusiveMinimum: 0, default: 4, description: 'Softmax temperature of both distributions.' }),
+      weight: Type.Number({ minimum: 0, default: 1, description: 'Weight of this term (multiplied by T² as in Hinton et al.).' }),
+    },
+    { additionalProperties: false, description: "KL divergence from the teacher's softened logits to the student's." },
+  ),
 ] as const;
 export type LossTerm = Static<(typeof LOSS_TERMS)[number]>;
 /** A tagged union on `kind`, so ajv reports errors from the right branch and applies each branch's defaults. */
@@ -45,10 +45,13 @@ const Stage = Type.Object(
 );
 export type DistillStage = Static<typeof Stage>;
 
-const Teacher = Type.Union([
-  Type.Object({ train: Type.Literal(true, { description: "Train the teacher first with the experiment's own model, optimizer, schedule and train sections." }) }, { additionalProperties: false }),
-  Type.Object({ run: Type.String({ description: 'A finished run folder whose exported model is the teacher (relative to the working directory).' }) }, { additionalProperties: false }),
-], { description: '{train: true} to train the teacher first, or {run: <run folder>} to load a finished one.' });
+const Teacher = Type.Union(
+  [
+    Type.Object({ train: Type.Literal(true, { description: "Train the teacher first with the experiment's own model, optimizer, schedule and train sections." }) }, { additionalProperties: false }),
+    Type.Object({ run: Type.String({ description: 'A finished run folder whose exported model is the teacher (relative to the working directory).' }) }, { additionalProperties: false }),
+  ],
+  { description: '{train: true} to train the teacher first, or {run: <run folder>} to load a finished one.' },
+);
 
 export const DistillationParams = Type.Object(
   {
@@ -66,4 +69,3 @@ export const DistillationParams = Type.Object(
   { additionalProperties: false },
 );
 export type DistillationParams = Static<typeof DistillationParams>;
-

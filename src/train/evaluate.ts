@@ -29,7 +29,16 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
 }
 
 /** Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics` as training runs it (each batch's own statistics, nothing updated). */
-export async function evaluate(tf: typeof tfc, model: Model, loss: Loss, dataset: DatasetSplits, transforms: ResolvedTransform[], batchSize: number, seed: number, opts: { batchStatistics?: boolean } = {}): Promise<EvalResult> {
+export async function evaluate(
+  tf: typeof tfc,
+  model: Model,
+  loss: Loss,
+  dataset: DatasetSplits,
+  transforms: ResolvedTransform[],
+  batchSize: number,
+  seed: number,
+  opts: { batchStatistics?: boolean } = {},
+): Promise<EvalResult> {
   const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   const start = performance.now();
   let lossSum = 0;

@@ -36,7 +36,10 @@ export class GateTracking implements Callback {
     return blocks.length ? new GateTracking(blocks) : null;
   }
 
-  constructor(readonly blocks: string[], private readonly decay = 0.95) {
+  constructor(
+    readonly blocks: string[],
+    private readonly decay = 0.95,
+  ) {
     this.s = { updates: 0, count: 0, blocks: Object.fromEntries(blocks.map((b) => [b, { isDiscarded: 0, absMax: 0, absMean: 0 }])) };
   }
 

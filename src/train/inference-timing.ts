@@ -17,7 +17,14 @@ export interface InferenceTiming {
  */
 export async function timeInference(tf: typeof tfc, model: Model, batch: number, repeats: number): Promise<InferenceTiming> {
   const x = tf.randomNormal([batch, ...model.inputShape], 0, 1, 'float32', 7) as tfc.Tensor4D;
-  const forward = tf.getBackend() === BACKEND_NAME ? new CompiledStep(tf, ([input]) => ({ logits: model.apply(input as tfc.Tensor4D, { training: false }).logits }), () => {}) : null;
+  const forward =
+    tf.getBackend() === BACKEND_NAME
+      ? new CompiledStep(
+          tf,
+          ([input]) => ({ logits: model.apply(input as tfc.Tensor4D, { training: false }).logits }),
+          () => {},
+        )
+      : null;
   const once = async () => {
     const start = performance.now();
     const logits = forward ? forward.run([x]).logits : tf.tidy(() => model.apply(x, { training: false }).logits);

@@ -6,7 +6,11 @@ export class EpochProgress {
   private nextLine = 0;
   private lastUpdate = performance.now();
 
-  constructor(private readonly label: string, private readonly total: number, private readonly log: (line: string) => void) {
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly log: (line: string) => void,
+  ) {
     if (process.stderr.isTTY) {
       this.bar = new cliProgress.SingleBar(
         { format: `${label} [{bar}] {value}/{total} loss {loss} {imgs} img/s eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },

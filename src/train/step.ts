@@ -27,17 +27,20 @@ function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' 
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
   return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar): StepReadings => {
     const readings: StepReadings = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.apply(x, { training: true, updateStats: true });
-      const { total } = loss.compute(out, y, model.numClasses);
-      readings.misses = tf.keep(tf.squeeze(tf.slice(misses(tf, out.logits, y), [0], [1])));
-      for (const g of out.gates) {
-        readings[`${g.block}/gate`] = tf.keep(g.gate);
-        readings[`${g.block}/abs_max`] = tf.keep(g.absMax);
-        readings[`${g.block}/abs_mean`] = tf.keep(g.absMean);
-      }
-      return total;
-    }, trainable.map((v) => v.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const out = model.apply(x, { training: true, updateStats: true });
+        const { total } = loss.compute(out, y, model.numClasses);
+        readings.misses = tf.keep(tf.squeeze(tf.slice(misses(tf, out.logits, y), [0], [1])));
+        for (const g of out.gates) {
+          readings[`${g.block}/gate`] = tf.keep(g.gate);
+          readings[`${g.block}/abs_max`] = tf.keep(g.absMax);
+          readings[`${g.block}/abs_mean`] = tf.keep(g.absMean);
+        }
+        return total;
+      },
+      trainable.map((v) => v.variable),
+    );
     const named: Record<string, tfc.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
     optimizer.step(trainable, named, lr, globalStep);

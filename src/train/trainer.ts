@@ -41,7 +41,6 @@ export interface TrainOptions {
   step?: TrainStep;
 }
 
-
 /** Sums over the steps of the epoch in progress; checkpointed so a run resumed mid-epoch reports the same metrics. */
 interface EpochAccum {
   loss: number;
@@ -103,7 +102,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     seed: config.seed,
     dropRemainder: config.train.drop_remainder,
     stepsPerEpoch: config.train.steps_per_epoch,
-    workers: config.train.input_workers ?? 'auto', log,
+    workers: config.train.input_workers ?? 'auto',
+    log,
     fit: { train: dataset.train, test: dataset.test },
   });
   const steps = pipeline.stepsPerEpoch();
@@ -321,6 +321,14 @@ function tagFor(key: string): string {
 
 function epochLine(prefix: string, m: Record<string, number>): string {
   const pct = (v: number | undefined) => (v === undefined ? '–' : (100 * v).toFixed(2) + '%');
-  const parts = [`${prefix}epoch ${m.epoch}`, `lr ${m.lr.toPrecision(3)}`, `loss ${m.train_loss.toFixed(4)}`, `train err ${pct(m.train_error)}`, `test err ${pct(m.test_error)}`, `top-5 ${pct(m.test_top5_error)}`, `${m.images_per_sec.toFixed(1)} img/s`];
+  const parts = [
+    `${prefix}epoch ${m.epoch}`,
+    `lr ${m.lr.toPrecision(3)}`,
+    `loss ${m.train_loss.toFixed(4)}`,
+    `train err ${pct(m.train_error)}`,
+    `test err ${pct(m.test_error)}`,
+    `top-5 ${pct(m.test_top5_error)}`,
+    `${m.images_per_sec.toFixed(1)} img/s`,
+  ];
   return parts.join('  ');
 }

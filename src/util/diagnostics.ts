@@ -34,8 +34,7 @@ export function displayFile(file: string, cwd = process.cwd()): string {
 
 /** Sorted by file, line and column; overrides after file positions, positionless last. */
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
-  const key = (d: Diagnostic): [string, number, number] =>
-    d.pos ? [d.pos.file, d.pos.set ? Infinity : d.pos.line, d.pos.col] : ['\uffff', 0, 0];
+  const key = (d: Diagnostic): [string, number, number] => (d.pos ? [d.pos.file, d.pos.set ? Infinity : d.pos.line, d.pos.col] : ['\uffff', 0, 0]);
   return [...diags].sort((a, b) => {
     const [fa, la, ca] = key(a);
     const [fb, lb, cb] = key(b);

@@ -60,24 +60,55 @@ async function agrees(what: string, f: (...xs: Tensor[]) => Tensor, shapes: numb
   }
 }
 
-const symmetric = (p: number): Pad => [[0, 0], [p, p], [p, p], [0, 0]];
+const symmetric = (p: number): Pad => [
+  [0, 0],
+  [p, p],
+  [p, p],
+  [0, 0],
+];
 
 test('conv2d gradients match tfjs for 1×1, 3×3 and 7×7 kernels, strides 1 and 2, same/valid/explicit padding', async () => {
   const cases: { k: number; s: number; pad: Pad; hw: [number, number] }[] = [];
-  for (const k of [1, 3]) for (const s of [1, 2]) for (const pad of ['same', 'valid', symmetric(k >> 1)] as Pad[]) for (const hw of [[8, 8], [9, 7]] as [number, number][]) cases.push({ k, s, pad, hw });
-  cases.push({ k: 7, s: 2, pad: 'same', hw: [16, 16] }, { k: 7, s: 2, pad: symmetric(3), hw: [15, 16] }, { k: 3, s: 2, pad: symmetric(2), hw: [8, 8] }, { k: 3, s: 3, pad: 'valid', hw: [10, 11] }, { k: 5, s: 2, pad: 'same', hw: [9, 9] });
+  for (const k of [1, 3])
+    for (const s of [1, 2])
+      for (const pad of ['same', 'valid', symmetric(k >> 1)] as Pad[])
+        for (const hw of [
+          [8, 8],
+          [9, 7],
+        ] as [number, number][])
+          cases.push({ k, s, pad, hw });
+  cases.push(
+    { k: 7, s: 2, pad: 'same', hw: [16, 16] },
+    { k: 7, s: 2, pad: symmetric(3), hw: [15, 16] },
+    { k: 3, s: 2, pad: symmetric(2), hw: [8, 8] },
+    { k: 3, s: 3, pad: 'valid', hw: [10, 11] },
+    { k: 5, s: 2, pad: 'same', hw: [9, 9] },
+  );
   for (const { k, s, pad, hw } of cases) {
     const name = `conv ${k}×${k} stride ${s} pad ${JSON.stringify(pad)} on ${hw.join('×')}`;
-    await agrees(name, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad), [[2, ...hw, 3], [k, k, 3, 4]]);
+    await agrees(name, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad), [
+      [2, ...hw, 3],
+      [k, k, 3, 4],
+    ]);
   }
 });
 
 test('batch-norm gradients match tfjs in training mode (batch statistics) and inference mode', async () => {
-  await agrees('bn training', (x, g, b) => {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
-  }, [[3, 4, 5, 6], [6], [6]]);
-  await agrees('bn inference', (x, m, v, g, b) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), [[2, 3, 3, 5], [5], [5], [5], [5]]);
+  await agrees(
+    'bn training',
+    (x, g, b) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+    },
+    [[3, 4, 5, 6], [6], [6]],
+  );
+  await agrees('bn inference', (x, m, v, g, b) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), [
+    [2, 3, 3, 5],
+    [5],
+    [5],
+    [5],
+    [5],
+  ]);
 });
 
 test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.batchNorm: outputs, statistics, gradients', async () => {
@@ -108,18 +139,33 @@ test('relu, cast, mean, max and average-pool gradients match tfjs', async () => 
 });
 
 test('a pre-activation residual block with an option-A shortcut and a classifier head matches tfjs end to end', async () => {
-  await agrees('block', (x, w1, w2, g, b, wf) => {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const a = tf.relu(tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5));
-    const f = tf.conv2d(tf.relu(tf.conv2d(a, w1 as tf.Tensor4D, 2, 'same')), w2 as tf.Tensor4D, 1, 'same');
-    const shortcut = tf.pad(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[0, 0], [0, 0], [0, 0], [2, 2]]);
-    return tf.matMul(tf.mean(tf.add(f, shortcut), [1, 2]), wf as tf.Tensor2D);
-  }, [[4, 8, 8, 4], [3, 3, 4, 8], [3, 3, 8, 8], [4], [4], [8, 10]]);
+  await agrees(
+    'block',
+    (x, w1, w2, g, b, wf) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const a = tf.relu(tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5));
+      const f = tf.conv2d(tf.relu(tf.conv2d(a, w1 as tf.Tensor4D, 2, 'same')), w2 as tf.Tensor4D, 1, 'same');
+      const shortcut = tf.pad(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [2, 2],
+      ]);
+      return tf.matMul(tf.mean(tf.add(f, shortcut), [1, 2]), wf as tf.Tensor2D);
+    },
+    [[4, 8, 8, 4], [3, 3, 4, 8], [3, 3, 8, 8], [4], [4], [8, 10]],
+  );
 });
 
 test('wasm sums and means over the batch axes agree with the cpu backend', async () => {
   const x = tf.randomNormal([6, 5, 4, 3], 1, 2);
-  const cases: [number[], boolean][] = [[[0, 1, 2], false], [[1, 2], false], [[0, 1, 2], true], [[2], false], [[0, 3], false]];
+  const cases: [number[], boolean][] = [
+    [[0, 1, 2], false],
+    [[1, 2], false],
+    [[0, 1, 2], true],
+    [[2], false],
+    [[0, 3], false],
+  ];
   for (const [axes, keepDims] of cases) {
     await tf.setBackend('cpu');
     const want = { sum: tf.sum(x, axes, keepDims), mean: tf.mean(x, axes, keepDims) };

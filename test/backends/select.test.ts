@@ -22,7 +22,10 @@ test("tfjs's first-use banner goes to the log, not the console", async () => {
   const lines: string[] = [];
   const printed = await consoleOutput(() => selectBackend('cpu', { log: (l) => lines.push(l) }));
   assert.deepEqual(printed, []);
-  assert.ok(lines.some((l) => l.startsWith('tfjs: Hi, looks like you are running TensorFlow.js in Node.js')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.startsWith('tfjs: Hi, looks like you are running TensorFlow.js in Node.js')),
+    lines.join('\n'),
+  );
   assert.ok(lines.some((l) => l.startsWith('backend cpu: selected')));
 });
 
@@ -31,7 +34,10 @@ test('auto tries the backends fastest first and records why each faster one was 
   const printed = await consoleOutput(() => selectBackend('auto', { log: (l) => lines.push(l) }));
   const { name, tf, attempts } = await selectBackend('auto');
   assert.deepEqual(printed, []);
-  assert.deepEqual(attempts.map((a) => a.backend), AUTO_ORDER.slice(0, attempts.length));
+  assert.deepEqual(
+    attempts.map((a) => a.backend),
+    AUTO_ORDER.slice(0, attempts.length),
+  );
   assert.equal(attempts[attempts.length - 1].backend, name);
   assert.ok(attempts[attempts.length - 1].ok);
   for (const skipped of attempts.slice(0, -1)) {
@@ -58,7 +64,10 @@ test('an explicitly requested backend that cannot load is a user error carrying 
 
 test('with a GPU device, auto takes only a backend that can use the GPU and never falls back to the CPU', async () => {
   const probed = await probeBackends({ device: 'cuda' });
-  assert.deepEqual(probed.map((a) => a.backend), AUTO_ORDER);
+  assert.deepEqual(
+    probed.map((a) => a.backend),
+    AUTO_ORDER,
+  );
   const gpu = probed.filter((a) => GPU_BACKENDS.includes(a.backend) && a.ok);
   if (gpu.length > 0) {
     assert.equal((await selectBackend('auto', { device: 'cuda' })).name, gpu[0].backend);

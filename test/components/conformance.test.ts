@@ -24,10 +24,21 @@ function datasetFixtures(dir: string): Record<string, Record<string, unknown>> {
   for (const f of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) writeFileSync(join(cifar10, `${f}.bin`), cifarRecords([[1], [2]]).bytes);
   const cifar100 = join(dir, 'cifar100');
   mkdirSync(cifar100);
-  for (const f of ['train', 'test']) writeFileSync(join(cifar100, `${f}.bin`), cifarRecords([[1, 11], [2, 22]]).bytes);
+  for (const f of ['train', 'test'])
+    writeFileSync(
+      join(cifar100, `${f}.bin`),
+      cifarRecords([
+        [1, 11],
+        [2, 22],
+      ]).bytes,
+    );
   const svhn = join(dir, 'svhn');
   mkdirSync(svhn);
-  for (const f of ['train', 'test', 'extra']) writeFileSync(join(svhn, `${f}_32x32.mat`), svhnMat([1, 10], () => 7, { compress: true, labelStorage: 'double' }));
+  for (const f of ['train', 'test', 'extra'])
+    writeFileSync(
+      join(svhn, `${f}_32x32.mat`),
+      svhnMat([1, 10], () => 7, { compress: true, labelStorage: 'double' }),
+    );
   const folder = join(dir, 'images');
   for (const split of ['train', 'val'])
     for (const cls of ['cat', 'dog']) {
@@ -52,9 +63,19 @@ function datasetFixtures(dir: string): Record<string, Record<string, unknown>> {
 const PARAMS: Record<string, Record<string, unknown>> = {
   'model/epsilon-resnet': { depth: 8 },
   'model/preact-resnet-imagenet': { depth: 18 },
-  'schedule/piecewise': { values: [[0, 0.1], [2, 0.01]] },
+  'schedule/piecewise': {
+    values: [
+      [0, 0.1],
+      [2, 0.01],
+    ],
+  },
   'schedule/adaptive-on-discard': { initial: [[0, 0.1]], after_discard: [[0, 0.1]] },
-  'callback/epsilon-schedule': { values: [[0, 0], [1, 2.5]] },
+  'callback/epsilon-schedule': {
+    values: [
+      [0, 0],
+      [1, 2.5],
+    ],
+  },
   'distillation/progressive': {
     teacher: { train: true },
     stages: [{ name: 's1', train: ['layer1'], loss: [{ kind: 'l1', at: 'layer1' }], optimizer: { type: 'momentum' }, schedule: { type: 'step' }, epochs: 1 }],
@@ -122,7 +143,10 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
       return;
     }
     case 'loss': {
-      const logits = tf.tensor2d([[2, 0, 0], [0, 2, 0]]);
+      const logits = tf.tensor2d([
+        [2, 0, 0],
+        [0, 2, 0],
+      ]);
       const { total } = (built as Loss).compute({ logits, taps: {}, auxLogits: [], gates: [] }, tf.tensor1d([0, 1], 'int32'), 3);
       assert.ok(total.dataSync()[0] > 0);
       return;
@@ -147,7 +171,7 @@ test('every registered component builds from validated parameters and runs one s
   assert.ok(walked.length >= 30, `only ${walked.length} components registered`);
   for (const { component: c, problems } of walked) {
     assert.deepEqual(problems, [], `${c.kind}/${c.type}`);
-    const extra = c.kind === 'dataset' ? fixtures[c.type] : PARAMS[`${c.kind}/${c.type}`] ?? {};
+    const extra = c.kind === 'dataset' ? fixtures[c.type] : (PARAMS[`${c.kind}/${c.type}`] ?? {});
     assert.ok(extra, `dataset ${c.type} has no fixture in this test: add files in its format`);
     const facts = { inputShape: INPUT[c.type] ?? [8, 8, 3], numClasses: 3, epochs: 4 };
     const ctx: BuildContext = { tf, seed: 1, configDir: dir, facts, log: () => {} };

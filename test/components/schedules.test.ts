@@ -10,8 +10,18 @@ import type { Schedule } from '../../src/train/types.js';
 
 const ctx: BuildContext = { tf, seed: 0, configDir: '.', facts: { epochs: 10 }, log: () => {} };
 const CIFAR = {
-  initial: [[0, 0.1], [82, 0.01], [123, 0.001], [300, 0.0002]] as [number, number][],
-  after_discard: [[0, 0.1], [41, 0.01], [61, 0.001], [150, 0.0002]] as [number, number][],
+  initial: [
+    [0, 0.1],
+    [82, 0.01],
+    [123, 0.001],
+    [300, 0.0002],
+  ] as [number, number][],
+  after_discard: [
+    [0, 0.1],
+    [41, 0.01],
+    [61, 0.001],
+    [150, 0.0002],
+  ] as [number, number][],
   threshold: 1,
   last_k: 1,
   metric: 'discarded_cnt',
@@ -50,19 +60,51 @@ test('a rise of the discarded count by the threshold resets to 0.1 and restarts 
 
 test('repeated resets restart the schedule each time, and a rise below the threshold does not', () => {
   const counts = [0, 0, 0.5, 1.6, 1.6, 1.6, 2.6, 2.6, 2.6, 2.6];
-  const s = adaptiveOnDiscard.build({ ...CIFAR, after_discard: [[0, 0.1], [2, 0.01]] }, ctx) as Schedule;
+  const s = adaptiveOnDiscard.build(
+    {
+      ...CIFAR,
+      after_discard: [
+        [0, 0.1],
+        [2, 0.01],
+      ],
+    },
+    ctx,
+  ) as Schedule;
   const lrs = run(s, counts);
   // 0 → 0.5 is below the threshold; 0.5 → 1.6 resets after epoch 4, 1.6 → 2.6 after epoch 7.
   assert.deepEqual(lrs, [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.1, 0.1, 0.01, 0.01]);
   const state = s.state!();
-  const copy = adaptiveOnDiscard.build({ ...CIFAR, after_discard: [[0, 0.1], [2, 0.01]] }, ctx) as Schedule;
+  const copy = adaptiveOnDiscard.build(
+    {
+      ...CIFAR,
+      after_discard: [
+        [0, 0.1],
+        [2, 0.01],
+      ],
+    },
+    ctx,
+  ) as Schedule;
   copy.restore!(state);
   assert.equal(copy.valueFor(10), s.valueFor(10));
 });
 
 test('piecewise values apply from their epoch on; initial covers the epochs before the first pair', () => {
-  const s = piecewise.build({ values: [[1, 0.1], [82, 0.01]], initial: 0.01, warmup_epochs: 0, warmup_start_factor: 0.1 }, ctx) as Schedule;
-  assert.deepEqual([0, 1, 81, 82, 500].map((e) => s.valueFor(e)), [0.01, 0.1, 0.1, 0.01, 0.01]);
+  const s = piecewise.build(
+    {
+      values: [
+        [1, 0.1],
+        [82, 0.01],
+      ],
+      initial: 0.01,
+      warmup_epochs: 0,
+      warmup_start_factor: 0.1,
+    },
+    ctx,
+  ) as Schedule;
+  assert.deepEqual(
+    [0, 1, 81, 82, 500].map((e) => s.valueFor(e)),
+    [0.01, 0.1, 0.1, 0.01, 0.01],
+  );
 });
 
 test('step multiplies by gamma at each milestone (the No-Res seed: ×0.1 when epoch+1 is 15 or 25)', () => {
@@ -76,7 +118,7 @@ test('cosine anneals over train.epochs by default, with linear warm-up on top', 
   assert.ok(Math.abs(s.valueFor(5) - 0.5) < 1e-12);
   assert.equal(s.valueFor(10), 0);
   assert.ok(Math.abs(s.valueFor(0) - 0.5) < 1e-12, 'warm-up starts at half the scheduled value');
-  assert.ok(Math.abs(s.valueFor(1) - 0.75 * (1 + Math.cos(Math.PI / 10)) / 2) < 1e-12);
+  assert.ok(Math.abs(s.valueFor(1) - (0.75 * (1 + Math.cos(Math.PI / 10))) / 2) < 1e-12);
   assert.equal(s.valueAt, undefined, 'per epoch unless per_step');
 });
 

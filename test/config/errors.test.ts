@@ -89,7 +89,10 @@ test('a base file (partial config) still rejects keys that no component of the k
     assert.fail('accepted');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
-    assert.deepEqual(e.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`), ["1:10 unknown key 'typ' in model; did you mean 'type'? (valid: type, depth, epsilon, width, stages, freeze)"]);
+    assert.deepEqual(
+      e.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`),
+      ["1:10 unknown key 'typ' in model; did you mean 'type'? (valid: type, depth, epsilon, width, stages, freeze)"],
+    );
   }
 });
 
@@ -159,11 +162,7 @@ test('every error is reported at once, sorted by line, with source line and care
   const { diags, dir } = await problems({ 'x.yaml': text });
   const out = formatDiagnostics(diags, dir);
   const heads = out.split('\n').filter((l) => /^x\.yaml:/.test(l));
-  assert.deepEqual(heads, [
-    'x.yaml:3:7 error: seed must be >= 0 (got -3)',
-    'x.yaml:7:10 error: model.depth must be >= 8 (got 2)',
-    'x.yaml:14:18 error: train.epochs must be >= 1 (got 0)',
-  ]);
+  assert.deepEqual(heads, ['x.yaml:3:7 error: seed must be >= 0 (got -3)', 'x.yaml:7:10 error: model.depth must be >= 8 (got 2)', 'x.yaml:14:18 error: train.epochs must be >= 1 (got 0)']);
   assert.match(out, /\n 7 \|   depth: 2\n {3}\| {10}\^\n/);
   assert.match(out, /\n3 errors$/);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { tempDir } from '../helpers/tmp.js';
 
-test('a config that changes a section\'s type through extends drops the base component\'s parameters', async () => {
+test("a config that changes a section's type through extends drops the base component's parameters", async () => {
   const dir = tempDir('extends-type');
   writeFileSync(
     join(dir, 'base.yaml'),

@@ -43,7 +43,10 @@ test('extends: bases merge in order, mappings key by key, lists replace, the fil
   const { config, provenance } = await load(dir);
   assert.equal(config.seed, 3);
   assert.deepEqual([config.train.epochs, config.train.batch_size], [7, 5]);
-  assert.deepEqual((config.schedule as Record<string, unknown>).boundaries, [[0, 0.1], [5, 0.01]]);
+  assert.deepEqual((config.schedule as Record<string, unknown>).boundaries, [
+    [0, 0.1],
+    [5, 0.01],
+  ]);
   assert.equal(provenance.describe('train.epochs', dir), '_base/a.yaml:2:18 (extended by _base/b.yaml, extended by x.yaml)');
   assert.equal(provenance.describe('train.batch_size', dir), '_base/b.yaml:2:22 (extended by x.yaml)');
   assert.equal(provenance.describe('schedule.boundaries', dir), 'x.yaml:12:15');

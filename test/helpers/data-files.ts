@@ -61,11 +61,7 @@ export function matFile(vars: MatVar[], compress: boolean): Uint8Array {
     flags[0] = v.mxClass;
     const dims = new Uint8Array(new Int32Array(v.dims).buffer);
     const data = v.storage === 'uint8' ? Uint8Array.from(v.values) : new Uint8Array(Float64Array.from(v.values).buffer);
-    const matrix = element(
-      MI.MATRIX,
-      concat([element(MI.UINT32, flags), element(MI.INT32, dims), element(MI.INT8, new TextEncoder().encode(v.name)), element(v.storage === 'uint8' ? MI.UINT8 : MI.DOUBLE, data)]),
-      false,
-    );
+    const matrix = element(MI.MATRIX, concat([element(MI.UINT32, flags), element(MI.INT32, dims), element(MI.INT8, new TextEncoder().encode(v.name)), element(v.storage === 'uint8' ? MI.UINT8 : MI.DOUBLE, data)]), false);
     if (!compress) return matrix;
     const z = deflateSync(matrix);
     const tag = new Uint8Array(8);

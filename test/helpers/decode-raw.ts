@@ -6,15 +6,17 @@ export interface RawMessage {
 }
 
 /** Why protoc-based checks are skipped, or false when protoc is on the PATH. */
-export const protocMissing: string | false =
-  spawnSync('protoc', ['--version']).status === 0 ? false : 'protoc not found: install Debian package protobuf-compiler to decode records independently';
+export const protocMissing: string | false = spawnSync('protoc', ['--version']).status === 0 ? false : 'protoc not found: install Debian package protobuf-compiler to decode records independently';
 
 /** Decodes protobuf bytes with protoc, which needs no schema and shares no code with ours. */
 export function decodeRaw(bytes: Uint8Array): RawMessage {
   const out = spawnSync('protoc', ['--decode_raw'], { input: bytes, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`protoc --decode_raw failed: ${out.stderr}`);
   const stack: RawMessage[] = [{}];
-  for (const line of out.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of out.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const top = stack[stack.length - 1];
     if (line === '}') {
       stack.pop();

@@ -44,7 +44,11 @@ test('the compressed network gives the logits of the gated one whose discarded b
   const before = gated.apply(x, { training: false });
   for (const g of before.gates) assert.equal(g.gate.dataSync()[0], discarded.includes(g.block) ? 0 : 1, g.block);
 
-  const plan = planCompression({ depth: 14 }, gated.variables.map((v) => v.name), discarded);
+  const plan = planCompression(
+    { depth: 14 },
+    gated.variables.map((v) => v.name),
+    discarded,
+  );
   const { type, ...params } = plan.model;
   assert.equal(type, preactResnet.type);
   const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
@@ -69,7 +73,10 @@ test('test_gate last-train: evaluation keeps the last training batch gate, so th
   const recomputed = await epsilonResnet.build({ ...common, test_gate: 'recompute' as const }, ctx);
   const identities = gated.variables.filter((v) => v.name.endsWith('/identity'));
   assert.equal(identities.length, 6);
-  assert.ok(identities.every((v) => !v.trainable), 'the gate memory is not a weight');
+  assert.ok(
+    identities.every((v) => !v.trainable),
+    'the gate memory is not a weight',
+  );
   assert.equal(parameterCount(gated.variables), parameterCount(recomputed.variables));
 
   const discarded = ['res1.1', 'res3.0'];
@@ -85,7 +92,11 @@ test('test_gate last-train: evaluation keeps the last training batch gate, so th
   const reopened = recomputed.apply(x, { training: false });
   assert.ok(maxAbsDiff(before.logits, reopened.logits) > 1e-3, 'recomputing reopens the blocks whose responses grew');
 
-  const plan = planCompression({ depth: 14 }, gated.variables.map((v) => v.name), discarded);
+  const plan = planCompression(
+    { depth: 14 },
+    gated.variables.map((v) => v.name),
+    discarded,
+  );
   const { type, ...params } = plan.model;
   const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
   assert.deepEqual(assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables))), []);
@@ -138,7 +149,11 @@ for (const net of [
     const before = gated.apply(x, { training: false });
     for (const g of before.gates) assert.equal(g.gate.dataSync()[0], net.off.includes(g.block) ? 0 : 1, g.block);
 
-    const plan = planCompression({ type: 'preact-resnet-imagenet', ...common }, gated.variables.map((v) => v.name), net.off);
+    const plan = planCompression(
+      { type: 'preact-resnet-imagenet', ...common },
+      gated.variables.map((v) => v.name),
+      net.off,
+    );
     const { type, ...params } = plan.model as Extract<typeof plan.model, { type: 'preact-resnet-imagenet' }>;
     assert.equal(type, preactResnetImagenet.type);
     const compressed = await preactResnetImagenet.build({ ...params, units: net.units, base_width: 4, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);

@@ -33,7 +33,10 @@ test('a depth that is not 6n+2 and a side head after a missing block are config 
 test('train.towers must split the batch equally and every epoch ends on full batches', async () => {
   const file = join(tempDir('towers'), 'x.yaml');
   const write = (train: string) =>
-    writeFileSync(file, `experiment: x\ndataset: { type: synthetic }\nmodel: { type: epsilon-resnet, depth: 8 }\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\ntrain: ${train}\n`);
+    writeFileSync(
+      file,
+      `experiment: x\ndataset: { type: synthetic }\nmodel: { type: epsilon-resnet, depth: 8 }\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\ntrain: ${train}\n`,
+    );
   write('{ batch_size: 12, towers: 4 }');
   assert.equal((await loadExperiment(file)).config.train.towers, 4);
   write('{ batch_size: 10, towers: 4, drop_remainder: false }');
@@ -41,7 +44,10 @@ test('train.towers must split the batch equally and every epoch ends on full bat
     assert.ok(e instanceof ConfigError);
     assert.deepEqual(
       e.diagnostics.map((d) => [d.message.split(':')[0], d.pos?.line]),
-      [['train.batch_size (10) must split into train.towers (4) equal groups', 7], ['train.towers (4) needs train.drop_remainder', 7]],
+      [
+        ['train.batch_size (10) must split into train.towers (4) equal groups', 7],
+        ['train.towers (4) needs train.drop_remainder', 7],
+      ],
     );
     return true;
   });

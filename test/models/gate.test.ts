@@ -30,13 +30,16 @@ function crossEntropy(logits: tfc.Tensor2D, labels: tfc.Tensor1D, classes: numbe
 function step(model: Model, x: tfc.Tensor4D, y: tfc.Tensor1D): { grads: Map<string, Float32Array>; gates: Map<string, number> } {
   const trainable = model.variables.filter((v) => v.trainable);
   const gates = new Map<string, number>();
-  const { grads, value } = tf.variableGrads(() => {
-    const out = model.apply(x, { training: true, updateStats: false });
-    for (const g of out.gates) gates.set(g.block, g.gate.dataSync()[0]);
-    let loss = crossEntropy(out.logits, y, model.numClasses);
-    for (const a of out.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(a.logits, y, model.numClasses), a.weight));
-    return loss;
-  }, trainable.map((v) => v.variable));
+  const { grads, value } = tf.variableGrads(
+    () => {
+      const out = model.apply(x, { training: true, updateStats: false });
+      for (const g of out.gates) gates.set(g.block, g.gate.dataSync()[0]);
+      let loss = crossEntropy(out.logits, y, model.numClasses);
+      for (const a of out.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(a.logits, y, model.numClasses), a.weight));
+      return loss;
+    },
+    trainable.map((v) => v.variable),
+  );
   value.dispose();
   const byName = new Map(trainable.map((v) => [v.variable.name, v.name]));
   const named = new Map(Object.entries(grads).map(([k, g]) => [byName.get(k)!, g.dataSync() as Float32Array]));

@@ -39,12 +39,24 @@ test('ResNet-18 builds, counts its parameters and FLOPs, and runs a training ste
   assert.ok(!names.includes('group0/block0/convshortcut/W'), 'a basic block keeps its width');
   const x = randomImages(2, [16, 16, 3]);
   const trainable = model.variables.filter((v) => v.trainable);
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.apply(x, { training: true });
-    assert.equal(out.gates.length, 8);
-    assert.deepEqual(Object.values(out.taps).map((t) => t.shape), [[2, 4, 4, 64], [2, 4, 4, 64], [2, 2, 2, 128], [2, 1, 1, 256], [2, 1, 1, 512]]);
-    return tf.mean(tf.square(out.logits)) as tf.Scalar;
-  }, trainable.map((v) => v.variable));
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const out = model.apply(x, { training: true });
+      assert.equal(out.gates.length, 8);
+      assert.deepEqual(
+        Object.values(out.taps).map((t) => t.shape),
+        [
+          [2, 4, 4, 64],
+          [2, 4, 4, 64],
+          [2, 2, 2, 128],
+          [2, 1, 1, 256],
+          [2, 1, 1, 512],
+        ],
+      );
+      return tf.mean(tf.square(out.logits)) as tf.Scalar;
+    },
+    trainable.map((v) => v.variable),
+  );
   assert.ok(Number.isFinite(value.dataSync()[0]));
   assert.equal(Object.keys(grads).length, trainable.length);
   tf.dispose([value, ...Object.values(grads)]);
@@ -58,7 +70,10 @@ test('ResNet-50: bottleneck widths, 1×1 shortcuts, and the side head after grou
   const main = model.variables.filter((v) => !v.name.includes('side_output'));
   assert.equal(parameterCount(main), expectedParams([3, 4, 6, 3], true, 10));
   assert.ok(side.includes('group2/side_output/block0/linear/W'));
-  assert.ok(model.variables.some((v) => v.name === 'group0/block0/convshortcut/W'), 'group0 widens 64 → 256');
+  assert.ok(
+    model.variables.some((v) => v.name === 'group0/block0/convshortcut/W'),
+    'group0 widens 64 → 256',
+  );
   const out = model.apply(randomImages(1, [32, 32, 3]), { training: false });
   assert.deepEqual(out.logits.shape, [1, 10]);
   assert.equal(out.auxLogits[0].name, 'group2/side_output/block0');

@@ -11,7 +11,11 @@ const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, test_gate: 're
 function expectedParams(n: number, classes: number, inCh = 3): number {
   const block = (cin: number, cout: number, preact: boolean) => (preact ? 2 * cin : 0) + 9 * cin * cout + 2 * cout + 9 * cout * cout;
   let total = 9 * inCh * 16 + 2 * 16;
-  for (const [s, ch] of [[1, 16], [2, 32], [3, 64]]) {
+  for (const [s, ch] of [
+    [1, 16],
+    [2, 32],
+    [3, 64],
+  ]) {
     for (let i = 0; i < n; i++) total += block(i === 0 && s > 1 ? ch / 2 : ch, ch, !(s === 1 && i === 0));
   }
   return total + 2 * 64 + 64 * classes + classes;
@@ -29,7 +33,10 @@ test('pre-act ResNet-20 with option-A shortcuts has 269,722 parameters and 81.1 
 });
 
 test('parameter counts follow the depth and the class count', async () => {
-  for (const [depth, classes] of [[8, 10], [14, 100]]) {
+  for (const [depth, classes] of [
+    [8, 10],
+    [14, 100],
+  ]) {
     const model = await preactResnet.build({ ...defaults, depth }, await cpuContext([8, 8, 1], classes));
     assert.equal(parameterCount(model.variables), expectedParams((depth - 2) / 6, classes, 1));
     model.dispose();
@@ -64,8 +71,14 @@ test('tensorpack variable names; weight decay applies to exactly the /W kernels'
   }
   assert.ok(!names.includes('res1.0/bn/gamma'), 'res1.0 takes conv0 output without a pre-activation');
   assert.ok(!names.some((n) => n.includes('shortcut')), 'option A has no shortcut weights');
-  assert.deepEqual(model.variables.filter((v) => v.decay).map((v) => v.name), names.filter((n) => n.endsWith('/W')));
-  assert.deepEqual(model.variables.filter((v) => !v.trainable).map((v) => v.name), names.filter((n) => /\/(mean|variance)$/.test(n)));
+  assert.deepEqual(
+    model.variables.filter((v) => v.decay).map((v) => v.name),
+    names.filter((n) => n.endsWith('/W')),
+  );
+  assert.deepEqual(
+    model.variables.filter((v) => !v.trainable).map((v) => v.name),
+    names.filter((n) => /\/(mean|variance)$/.test(n)),
+  );
   assert.deepEqual(Object.keys(model.stages!), ['conv0', 'res1', 'res2', 'res3', 'head']);
   model.dispose();
 });
@@ -80,7 +93,14 @@ test('the side head sits after res2.{n/2}, is named side_output/<block>, and is 
   const model = await epsilonResnet.build({ ...defaults, depth: 14, epsilon: 2.5, side_output: { weight: 0.1 } }, ctx);
   const plain = await preactResnet.build({ ...defaults, depth: 14 }, ctx);
   const names = model.variables.map((v) => v.name).filter((n) => n.startsWith('side_output/'));
-  assert.deepEqual(names.sort(), ['side_output/res2.1/bnlast/bn/beta', 'side_output/res2.1/bnlast/bn/gamma', 'side_output/res2.1/bnlast/bn/mean', 'side_output/res2.1/bnlast/bn/variance', 'side_output/res2.1/linear/W', 'side_output/res2.1/linear/b']);
+  assert.deepEqual(names.sort(), [
+    'side_output/res2.1/bnlast/bn/beta',
+    'side_output/res2.1/bnlast/bn/gamma',
+    'side_output/res2.1/bnlast/bn/mean',
+    'side_output/res2.1/bnlast/bn/variance',
+    'side_output/res2.1/linear/W',
+    'side_output/res2.1/linear/b',
+  ]);
   const out = model.apply(randomImages(2, [8, 8, 3]), { training: true });
   assert.equal(out.auxLogits.length, 1);
   assert.equal(out.auxLogits[0].name, 'side_output/res2.1');
@@ -97,7 +117,10 @@ test('a compressed structure builds only the kept blocks, with the shortcut alon
   const model = await preactResnet.build({ ...defaults, depth: 14, structure: [1, 0, 2], discard_first_block: [1, 1, 0] }, ctx);
   const blocks = [...new Set(model.variables.map((v) => v.name.split('/')[0]).filter((n) => n.startsWith('res')))];
   assert.deepEqual(blocks, ['res1.1', 'res3.0', 'res3.1']);
-  assert.ok(model.variables.some((v) => v.name === 'res1.1/bn/gamma'), 'res1.1 keeps its pre-activation');
+  assert.ok(
+    model.variables.some((v) => v.name === 'res1.1/bn/gamma'),
+    'res1.1 keeps its pre-activation',
+  );
   const out = model.apply(randomImages(1, [8, 8, 3]), { training: false });
   assert.deepEqual(out.taps.res2.shape, [1, 4, 4, 32]);
   assert.deepEqual(out.logits.shape, [1, 10]);

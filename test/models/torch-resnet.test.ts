@@ -29,7 +29,18 @@ test('resnet20 on CIFAR-100 has the torchvision count (278,324); the plain twin 
   assert.equal(parameterCount(student.variables), expectedParams([3, 3, 3], 100, true));
   const sNames = student.variables.map((v) => v.name);
   const only = teacher.variables.map((v) => v.name).filter((n) => !sNames.includes(n));
-  assert.deepEqual(only.sort(), ['layer2.0/downsample.0/W', 'layer2.0/downsample.1/beta', 'layer2.0/downsample.1/gamma', 'layer2.0/downsample.1/mean', 'layer2.0/downsample.1/variance', 'layer3.0/downsample.0/W', 'layer3.0/downsample.1/beta', 'layer3.0/downsample.1/gamma', 'layer3.0/downsample.1/mean', 'layer3.0/downsample.1/variance']);
+  assert.deepEqual(only.sort(), [
+    'layer2.0/downsample.0/W',
+    'layer2.0/downsample.1/beta',
+    'layer2.0/downsample.1/gamma',
+    'layer2.0/downsample.1/mean',
+    'layer2.0/downsample.1/variance',
+    'layer3.0/downsample.0/W',
+    'layer3.0/downsample.1/beta',
+    'layer3.0/downsample.1/gamma',
+    'layer3.0/downsample.1/mean',
+    'layer3.0/downsample.1/variance',
+  ]);
   assert.deepEqual(assignByName(student.variables, variableMap(teacher.variables)).sort(), only.sort());
   assert.deepEqual(variable(student, 'layer3.2/conv2/W').dataSync(), variable(teacher, 'layer3.2/conv2/W').dataSync());
   teacher.dispose();
@@ -74,15 +85,29 @@ test('PyTorch initialisation: convs kaiming normal (fan_out), FC uniform ±1/sqr
   assert.ok(Math.abs(std / Math.sqrt(2 / (9 * 64)) - 1) < 0.03, `std ${std}`);
   for (const name of ['fc/W', 'fc/b']) {
     const v = Array.from(variable(model, name).dataSync());
-    assert.ok(v.every((x) => Math.abs(x) <= 1 / 8), name);
-    assert.ok(v.some((x) => Math.abs(x) > 0.1), `${name} spans its range`);
+    assert.ok(
+      v.every((x) => Math.abs(x) <= 1 / 8),
+      name,
+    );
+    assert.ok(
+      v.some((x) => Math.abs(x) > 0.1),
+      `${name} spans its range`,
+    );
   }
-  assert.ok(variable(model, 'layer1.0/bn2/gamma').dataSync().every((x) => x === 1));
-  assert.ok(variable(model, 'layer1.0/bn2/beta').dataSync().every((x) => x === 0));
+  assert.ok(
+    variable(model, 'layer1.0/bn2/gamma')
+      .dataSync()
+      .every((x) => x === 1),
+  );
+  assert.ok(
+    variable(model, 'layer1.0/bn2/beta')
+      .dataSync()
+      .every((x) => x === 0),
+  );
   model.dispose();
 });
 
-test('the plain twin adds no identity: with every residual branch silenced its stages output zero, the teacher\'s do not', async () => {
+test("the plain twin adds no identity: with every residual branch silenced its stages output zero, the teacher's do not", async () => {
   const ctx = await cpuContext([8, 8, 3], 10);
   const teacher = await torchResnet.build({ variant: 'resnet20', plain: false }, ctx);
   const student = await torchResnet.build({ variant: 'resnet20', plain: true }, ctx);

@@ -14,7 +14,10 @@ const ce = (logits: tfc.Tensor2D, y: tfc.Tensor1D) => tf.losses.softmaxCrossEntr
 
 function grads(model: Model, loss: () => tfc.Scalar): Record<string, Float32Array> {
   const trainable = model.variables.filter((v) => v.trainable);
-  const { value, grads } = tf.variableGrads(loss, trainable.map((v) => v.variable));
+  const { value, grads } = tf.variableGrads(
+    loss,
+    trainable.map((v) => v.variable),
+  );
   const out = Object.fromEntries(trainable.filter((v) => grads[v.variable.name]).map((v) => [v.name, grads[v.variable.name].dataSync() as Float32Array]));
   tf.dispose([value, ...Object.values(grads)]);
   return out;
@@ -44,7 +47,11 @@ test('towers = 2 equals two separate forward passes: own gates and BN statistics
   const t1 = separate.apply(b, { training: true, updateStats: false });
   assert.ok(maxAbsDiff(out.logits, tf.concat([t0.logits, t1.logits])) < 1e-6);
   assert.ok(maxAbsDiff(out.auxLogits[0].logits, tf.concat([t0.auxLogits[0].logits, t1.auxLogits[0].logits])) < 1e-6);
-  assert.deepEqual(out.gates.map((g) => g.gate.dataSync()[0]), t0.gates.map((g) => g.gate.dataSync()[0]), 'the readings are tower 0’s');
+  assert.deepEqual(
+    out.gates.map((g) => g.gate.dataSync()[0]),
+    t0.gates.map((g) => g.gate.dataSync()[0]),
+    'the readings are tower 0’s',
+  );
   assert.notEqual(t0.gates[0].gate.dataSync()[0], t1.gates[0].gate.dataSync()[0], 'each tower gates on its own images');
   const wholeOut = whole.apply(x, { training: true });
   assert.equal(wholeOut.gates[0].gate.dataSync()[0], 1, 'one batch of 6 keeps the block tower 0 discards');

@@ -20,7 +20,7 @@ test('every registered component honours the contract: schema compiles strict, d
   assert.equal(walked.length, registry.list().length);
 });
 
-test('the registry knows each built-in component\'s module, which exports that very component (what worker threads import)', async () => {
+test("the registry knows each built-in component's module, which exports that very component (what worker threads import)", async () => {
   for (const c of registry.list()) {
     const url = registry.moduleOf(c);
     assert.ok(url, `${c.kind} ${c.type} has a module`);
@@ -49,7 +49,10 @@ test('a registry refuses two components with the same kind and type, and lookups
   const a = defineComponent({ kind: 'loss', type: 'l', doc: 'd', params: Type.Object({}, { additionalProperties: false }), build: () => null });
   assert.throws(() => createRegistry([a, { ...a }]), /loss type 'l' is registered twice/);
   assert.throws(() => testRegistry.get('model', 'toy-resnt'), /no model component 'toy-resnt'; did you mean 'toy-resnet'\? \(registered: 'toy-resnet', 'toy-plain'\)/);
-  assert.deepEqual(testRegistry.list('model').map((c) => c.type), ['toy-resnet', 'toy-plain']);
+  assert.deepEqual(
+    testRegistry.list('model').map((c) => c.type),
+    ['toy-resnet', 'toy-plain'],
+  );
 });
 
 test('a kind with no registered component still yields a schema, and naming one is an error', async () => {
@@ -57,7 +60,10 @@ test('a kind with no registered component still yields a schema, and naming one 
   const dir = files({ 'x.yaml': VALID });
   await assert.rejects(loadExperiment(join(dir, 'x.yaml'), [], { registry: noLoss }), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
-    assert.deepEqual(e.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`), ["13:15 unknown loss type 'toy-xent' (registered: none)"]);
+    assert.deepEqual(
+      e.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`),
+      ["13:15 unknown loss type 'toy-xent' (registered: none)"],
+    );
     return true;
   });
 });

@@ -87,7 +87,10 @@ train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
   }
   const fc0 = before.get('linear/W')!;
   const fc1 = after.get('linear/W')!.data;
-  assert.ok(fc0.some((v, i) => Math.abs(fc1[i] - v * shrink) > 1e-4), 'the classifier still learns from the loss');
+  assert.ok(
+    fc0.some((v, i) => Math.abs(fc1[i] - v * shrink) > 1e-4),
+    'the classifier still learns from the loss',
+  );
 });
 
 test('with test_gate last-train, blocks gated off on the last batch but not yet discarded on average are named as kept', async () => {
@@ -103,5 +106,9 @@ test('with test_gate last-train, blocks gated off on the last batch but not yet 
   const blocks = ['res1.0', 'res1.1', 'res2.0', 'res2.1', 'res3.0', 'res3.1'];
   assert.deepEqual(record.discarded, []);
   assert.deepEqual(record.last_gate_off_but_kept, blocks);
-  for (const b of blocks) assert.ok(logs.some((l) => l.startsWith(`warning: ${b}: gated off on the last training batch but kept`)), b);
+  for (const b of blocks)
+    assert.ok(
+      logs.some((l) => l.startsWith(`warning: ${b}: gated off on the last training batch but kept`)),
+      b,
+    );
 });

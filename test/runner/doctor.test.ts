@@ -19,7 +19,10 @@ test('doctor --json reports Node, every backend with why it loads or not, the li
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as DoctorReport;
   assert.equal(report.node, process.version);
-  assert.deepEqual(report.backends.map((b) => b.backend), AUTO_ORDER);
+  assert.deepEqual(
+    report.backends.map((b) => b.backend),
+    AUTO_ORDER,
+  );
   for (const b of report.backends) assert.ok(b.why.length > 5, `${b.backend} has no reason`);
   assert.equal(report.backends.find((b) => b.backend === 'cpu')?.ok, true);
   assert.equal(report.auto, report.backends.find((b) => b.ok)?.backend);

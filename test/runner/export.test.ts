@@ -61,7 +61,10 @@ train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
   assert.match(meta['epsilab.gates'], /recompute/);
   const dataset = await buildDataset(e.config, { tf, configDir: dir, log: () => {}, registry: e.registry });
   const raw = dataset.test.image(0).data;
-  assert.ok(Array.from(raw).every((v, k) => Math.abs((v - prep.fitted.mean[k]) / prep.scale - input.data[k]) < 1e-6), 'input_0 holds the real first test image, preprocessed as documented');
+  assert.ok(
+    Array.from(raw).every((v, k) => Math.abs((v - prep.fitted.mean[k]) / prep.scale - input.data[k]) < 1e-6),
+    'input_0 holds the real first test image, preprocessed as documented',
+  );
 
   const bad = spawnSync(process.execPath, [BIN, 'export', runDir, '--format', 'tflite'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
@@ -69,7 +72,7 @@ train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
 
-test("a distillation run exports its plain student and, with --teacher, the teacher trained in the run; both match in onnxruntime", async () => {
+test('a distillation run exports its plain student and, with --teacher, the teacher trained in the run; both match in onnxruntime', async () => {
   const { file, runDir } = tinyRun(
     'export-nores',
     `experiment: export-nores
@@ -99,5 +102,8 @@ distillation:
   assert.ok(student.max_abs_difference <= 1e-4 && teacher.max_abs_difference <= 1e-4);
   const ops = (f: string) => onnx.ModelProto.decode(readFileSync(f)).graph!.node!.map((n) => n.opType);
   assert.ok(ops(teacher.file).includes('Add') && !ops(student.file).includes('Add'), 'the teacher sums its shortcuts, the plain student has none');
-  await assert.rejects(exportOnnx(join(runDir, 'model'), { batch: 4, tolerance: 1e-4, teacher: true }, () => {}), /--teacher takes the run folder itself/);
+  await assert.rejects(
+    exportOnnx(join(runDir, 'model'), { batch: 4, tolerance: 1e-4, teacher: true }, () => {}),
+    /--teacher takes the run folder itself/,
+  );
 });

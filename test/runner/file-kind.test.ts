@@ -17,10 +17,16 @@ function epsilab(...args: string[]) {
 const noStack = (text: string) => assert.doesNotMatch(text, /^\s+at .+[:(]\d+/m, 'a stack trace was printed');
 
 test('`epsilab run` given a sweep file says it is one and to use `epsilab sweep`: exit 2, one line, no stack', () => {
-  for (const args of [['run', 'configs/sweeps/quickstart-lr.yaml'], ['print-config', 'configs/sweeps/quickstart-lr.yaml']]) {
+  for (const args of [
+    ['run', 'configs/sweeps/quickstart-lr.yaml'],
+    ['print-config', 'configs/sweeps/quickstart-lr.yaml'],
+  ]) {
     const r = epsilab(...args);
     assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `epsilab ${args[0]}: configs/sweeps/quickstart-lr.yaml is a sweep file, not an experiment config: run its trials with \`epsilab sweep configs/sweeps/quickstart-lr.yaml\` (\`epsilab plan configs/sweeps/quickstart-lr.yaml\` lists them)\n`);
+    assert.equal(
+      r.err,
+      `epsilab ${args[0]}: configs/sweeps/quickstart-lr.yaml is a sweep file, not an experiment config: run its trials with \`epsilab sweep configs/sweeps/quickstart-lr.yaml\` (\`epsilab plan configs/sweeps/quickstart-lr.yaml\` lists them)\n`,
+    );
     noStack(r.err);
   }
 });

@@ -12,7 +12,10 @@ const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 /** A tiny ImageNet-style folder: 2 classes, 16 training and 4 validation 20×20 PNGs. */
 function imageFolder(root: string): void {
   let n = 0;
-  for (const [split, count] of [['train', 8], ['val', 2]] as const) {
+  for (const [split, count] of [
+    ['train', 8],
+    ['val', 2],
+  ] as const) {
     for (const cls of ['n01', 'n02']) {
       mkdirSync(join(root, split, cls), { recursive: true });
       for (let i = 0; i < count; i++) {

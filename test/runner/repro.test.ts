@@ -30,7 +30,11 @@ test('`epsilab repro` re-runs the quickstart (reduced by --set) and finds every 
   const record = JSON.parse(readFileSync(join(runDir, 'repro-1', 'repro.json'), 'utf8')) as { comparison: string; matched: boolean; metrics: { metric: string; match: boolean }[]; not_compared: string[] };
   assert.equal(record.comparison, 'exact');
   assert.equal(record.matched, true);
-  for (const m of ['train_loss', 'test_loss', 'test_error', 'test_top5_error', 'params', 'flops']) assert.ok(record.metrics.some((x) => x.metric === m && x.match), m);
+  for (const m of ['train_loss', 'test_loss', 'test_error', 'test_top5_error', 'params', 'flops'])
+    assert.ok(
+      record.metrics.some((x) => x.metric === m && x.match),
+      m,
+    );
   assert.ok(record.not_compared.includes('images_per_sec'), 'speed is not a result');
 
   const unfinished = spawnSync(process.execPath, [BIN, 'repro', dir], { encoding: 'utf8' });

@@ -34,7 +34,7 @@ output: { root: ${JSON.stringify(results)} }
 
 function assertUserError(r: { status: number | null; out: string; results: string }): void {
   assert.equal(r.status, 2, r.out);
-  assert.doesNotMatch(r.out, /internal error|\n\s+at /, 'reported as the user\'s choice, without a stack trace');
+  assert.doesNotMatch(r.out, /internal error|\n\s+at /, "reported as the user's choice, without a stack trace");
   assert.equal(existsSync(r.results), false, 'no run folder is left behind');
 }
 

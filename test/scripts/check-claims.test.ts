@@ -47,8 +47,14 @@ test('claims are read from the header and checked on every run: value ± toleran
   assert.deepEqual(runs.backends, ['cpu']);
   assert.equal(runs.compress, true);
   const run = (error: number, after: number) => ({ run: { metrics: { test_error: error }, compression: { after: { error: after } } } });
-  assert.deepEqual(claims.map((c) => checkClaim(c, run(0.3, 0.3005)).ok), [true, true, true]);
-  assert.deepEqual(claims.map((c) => checkClaim(c, run(0.36, 0.362)).ok), [false, false, true]);
+  assert.deepEqual(
+    claims.map((c) => checkClaim(c, run(0.3, 0.3005)).ok),
+    [true, true, true],
+  );
+  assert.deepEqual(
+    claims.map((c) => checkClaim(c, run(0.36, 0.362)).ok),
+    [false, false, true],
+  );
   assert.equal(checkClaim(claims[2], run(0.51, 0.51)).ok, false);
   assert.equal(checkClaim(claims[0], { run: { metrics: { test_error: 0.3 } } }).ok, false, 'a value missing from result.json fails the claim');
 });

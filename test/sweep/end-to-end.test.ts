@@ -22,7 +22,7 @@ test('a 2 epsilon x 2 seed sweep of a tiny config runs `epsilab run` per trial t
     assert.equal(runId(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))), e.id);
     const events = readdirSync(dir).filter((f) => f.includes('tfevents'));
     const tags = new Set(events.flatMap((f) => [...readScalars(join(dir, f)).keys()]));
-    assert.ok(tags.has('test/error'), 'the HParams metric is a scalar of the trial\'s own folder');
+    assert.ok(tags.has('test/error'), "the HParams metric is a scalar of the trial's own folder");
   }
   const seen = recorder();
   const again = await runSweep({ file, observer: seen });

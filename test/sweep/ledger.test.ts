@@ -41,15 +41,27 @@ test('a trial goes pending -> running -> failed -> running -> done, keeping ever
 test('a finished trial never starts again; only a running one finishes or is re-queued', async () => {
   const ledger = tempLedger();
   await ledger.update((d) => addTrials(d, [{ id: 'a', slug: 'a', dir: 'a' }]));
-  await assert.rejects(ledger.update((d) => finishAttempt(d, 'a', { state: 'done' })), /is pending, not running/);
-  await assert.rejects(ledger.update((d) => requeue(d, 'a', 'why')), /cannot be re-queued/);
+  await assert.rejects(
+    ledger.update((d) => finishAttempt(d, 'a', { state: 'done' })),
+    /is pending, not running/,
+  );
+  await assert.rejects(
+    ledger.update((d) => requeue(d, 'a', 'why')),
+    /cannot be re-queued/,
+  );
   await ledger.update((d) => startAttempt(d, 'a', job));
-  await assert.rejects(ledger.update((d) => startAttempt(d, 'a', job)), /is running; it cannot start again/);
+  await assert.rejects(
+    ledger.update((d) => startAttempt(d, 'a', job)),
+    /is running; it cannot start again/,
+  );
   await ledger.update((d) => requeue(d, 'a', 'its sweep process died'));
   assert.equal(ledger.read().trials.a.state, 'pending');
   await ledger.update((d) => startAttempt(d, 'a', job));
   await ledger.update((d) => finishAttempt(d, 'a', { state: 'done' }));
-  await assert.rejects(ledger.update((d) => startAttempt(d, 'a', job)), /is done; it cannot start again/);
+  await assert.rejects(
+    ledger.update((d) => startAttempt(d, 'a', job)),
+    /is done; it cannot start again/,
+  );
   assert.equal(ledger.read().trials.a.state, 'done', 'a rejected change leaves the file as it was');
 });
 
@@ -57,7 +69,12 @@ test('adding trials keeps the state of known ones and adds new ones as pending',
   const ledger = tempLedger();
   await ledger.update((d) => addTrials(d, [{ id: 'a', slug: 'e=1', dir: 'a' }]));
   await ledger.update((d) => (startAttempt(d, 'a', job), finishAttempt(d, 'a', { state: 'done' })));
-  await ledger.update((d) => addTrials(d, [{ id: 'a', slug: 'e=1', dir: 'a' }, { id: 'b', slug: 'e=2', dir: 'b' }]));
+  await ledger.update((d) =>
+    addTrials(d, [
+      { id: 'a', slug: 'e=1', dir: 'a' },
+      { id: 'b', slug: 'e=2', dir: 'b' },
+    ]),
+  );
   const t = ledger.read().trials;
   assert.deepEqual([t.a.state, t.b.state], ['done', 'pending']);
 });

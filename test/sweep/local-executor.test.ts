@@ -80,8 +80,14 @@ test('running the sweep again runs only what is not done: failed trials again, n
   );
 
   // TensorBoard: one experiment summary at the root naming all three values; one session file per trial, up to date
-  const events = (dir: string) => readdirSync(dir).filter((f) => f.includes('tfevents')).map((f) => join(dir, f));
-  const hparams = (file: string) => readEvents(file).events.flatMap((e) => e.summary?.value ?? []).map(hparamsOf);
+  const events = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.includes('tfevents'))
+      .map((f) => join(dir, f));
+  const hparams = (file: string) =>
+    readEvents(file)
+      .events.flatMap((e) => e.summary?.value ?? [])
+      .map(hparamsOf);
   const [experimentFile, ...others] = events(again.dir);
   assert.equal(others.length, 0);
   const experiment = hparams(experimentFile)[0] as { experiment: { hparam_infos: { name: string; domain_discrete: unknown }[]; metric_infos: unknown[] } };
@@ -89,7 +95,7 @@ test('running the sweep again runs only what is not done: failed trials again, n
   assert.deepEqual(experiment.experiment.hparam_infos[0].domain_discrete, { values: [{ number_value: 1 }, { number_value: 2 }, { number_value: 3 }] });
   const retried = join(again.dir, again.entries[1].dir);
   const sessions = events(retried);
-  assert.equal(sessions.length, 1, 'the failed attempt\'s session was replaced');
+  assert.equal(sessions.length, 1, "the failed attempt's session was replaced");
   const [start, end] = hparams(sessions[0]) as [{ session_start_info: { hparams: object; group_name: string } }, { session_end_info: { status: number } }];
   assert.deepEqual(start.session_start_info.hparams, { 'model.epsilon': { number_value: 2 } });
   assert.equal(start.session_start_info.group_name, 'model.epsilon=2');
@@ -118,7 +124,9 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
   killed.kill('SIGKILL');
   assert.equal((await killed).signal, 'SIGKILL');
   const before = readLedger(ledgerFile);
-  const doneBefore = Object.values(before.trials).filter((e) => e.state === 'done').map((e) => e.id);
+  const doneBefore = Object.values(before.trials)
+    .filter((e) => e.state === 'done')
+    .map((e) => e.id);
   const resumed = await execa(process.execPath, args, { reject: false });
   assert.equal(resumed.exitCode, 0, resumed.stderr);
   const after = readLedger(ledgerFile);
@@ -126,5 +134,5 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
   for (const e of Object.values(after.trials)) assert.equal(runsOf(join(w.dir, 'local', e.dir)), 1, `${e.slug} trained once`);
   for (const id of doneBefore) assert.equal(after.trials[id].attempts, 1, 'a finished trial was not started again');
   const taken = Object.values(after.trials).filter((e) => e.history.some((h) => h.reason?.includes('sweep process')));
-  assert.ok(taken.length >= 1, 'the killed sweep\'s running trials were taken over');
+  assert.ok(taken.length >= 1, "the killed sweep's running trials were taken over");
 });

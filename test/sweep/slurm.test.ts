@@ -37,8 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 const sweepYaml = (root: string, epsilons: number[], seeds: number[]) =>
-  `sweep: onslurm\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nseeds: [${seeds.join(', ')}]\n` +
-  `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
+  `sweep: onslurm\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nseeds: [${seeds.join(', ')}]\n` + `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
 
 describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
   const scripts = join(projectRoot(), 'scripts', 'slurm');
@@ -62,8 +61,14 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
     assert.deepEqual(s.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
     const jobs = s.entries.map((e) => e.job as SlurmJob);
     assert.equal(new Set(jobs.map((j) => j.array_job_id)).size, 1);
-    assert.deepEqual(jobs.map((j) => j.array_task_id), [0, 1, 2, 3]);
-    assert.deepEqual(jobs.map((j) => j.job_id), [0, 1, 2, 3].map((i) => `${jobs[0].array_job_id}_${i}`));
+    assert.deepEqual(
+      jobs.map((j) => j.array_task_id),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(
+      jobs.map((j) => j.job_id),
+      [0, 1, 2, 3].map((i) => `${jobs[0].array_job_id}_${i}`),
+    );
     assert.ok(jobs.every((j) => j.slurm_state === 'COMPLETED'));
     assert.deepEqual(Object.keys(s.entries[0]).sort(), ['attempts', 'created_at', 'dir', 'ended_at', 'exit_code', 'history', 'id', 'job', 'slug', 'started_at', 'state'].sort());
     for (const e of s.entries) assert.equal(runsOf(join(s.dir, e.dir)), 1);
@@ -95,7 +100,10 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
     assert.deepEqual(s.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 3 });
     assert.ok(s.entries.every((e) => e.reason?.startsWith('CANCELLED') && e.reason.endsWith('cancelled by the sweep')));
     const squeue = await execa('squeue', ['-h', '-t', 'all', '-j', (s.entries[0].job as SlurmJob).array_job_id, '-o', '%T'], { env });
-    assert.ok(squeue.stdout.split('\n').every((st) => st === 'CANCELLED'), squeue.stdout);
+    assert.ok(
+      squeue.stdout.split('\n').every((st) => st === 'CANCELLED'),
+      squeue.stdout,
+    );
   });
 
   test('a sweep process killed with SIGKILL after submitting follows the same jobs when started again', async () => {
@@ -118,7 +126,11 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
     const resumed = await execa(process.execPath, args, { env, reject: false });
     assert.equal(resumed.exitCode, 0, resumed.stderr);
     const after = Object.values(readLedger(ledgerFile).trials);
-    assert.deepEqual(after.map((e) => (e.job as SlurmJob).job_id), submitted, 'no trial was submitted again');
+    assert.deepEqual(
+      after.map((e) => (e.job as SlurmJob).job_id),
+      submitted,
+      'no trial was submitted again',
+    );
     assert.ok(after.every((e) => e.state === 'done' && e.attempts === 1));
     for (const e of after) assert.equal(runsOf(join(w.dir, 'onslurm', e.dir)), 1);
     assert.equal(readdirSync(join(w.dir, 'onslurm', 'slurm')).filter((f) => f.startsWith('tasks-')).length, 1);

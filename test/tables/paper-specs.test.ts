@@ -12,7 +12,10 @@ import { loadTableSpec, type TableSpec } from '../../src/tables/spec.js';
 import { projectRoot } from '../../src/util/paths.js';
 
 const root = projectRoot();
-const shipped = (dir: string) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, dir, f));
+const shipped = (dir: string) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(root, dir, f));
 const tableSpecs = shipped('configs/tables');
 const sweepFiles = shipped('configs/sweeps');
 
@@ -24,7 +27,14 @@ function kindOf(file: string): string {
 }
 
 const trialsCache = new Map<string, Promise<Trial[]>>();
-const trialsOf = (sweep: string) => trialsCache.get(sweep) ?? trialsCache.set(sweep, resolveSweep(join(root, 'configs/sweeps', `${sweep}.yaml`), root).then((s) => s.trials)).get(sweep)!;
+const trialsOf = (sweep: string) =>
+  trialsCache.get(sweep) ??
+  trialsCache
+    .set(
+      sweep,
+      resolveSweep(join(root, 'configs/sweeps', `${sweep}.yaml`), root).then((s) => s.trials),
+    )
+    .get(sweep)!;
 
 test('every shipped table spec validates as `epsilab validate` checks it', async () => {
   assert.ok(tableSpecs.length >= 4);
@@ -63,15 +73,25 @@ test("every table's cells, paper values and plots select trials of the sweeps it
   for (const file of tableSpecs) {
     const spec: TableSpec = await loadTableSpec(file);
     if (!spec.runs.sweeps.length) continue;
-    const trials = (await Promise.all(spec.runs.sweeps.map(trialsOf))).flat().map((t) => t.config).filter((c) => matches(c, spec.runs.where));
+    const trials = (await Promise.all(spec.runs.sweeps.map(trialsOf)))
+      .flat()
+      .map((t) => t.config)
+      .filter((c) => matches(c, spec.runs.where));
     const key = (c: Record<string, unknown>) => [...spec.rows, ...spec.columns].map((a) => String(valueAt(c, a.path) ?? null)).join('/');
     for (const cell of spec.cells) {
       const cellTrials = trials.filter((c) => matches(c, cell.where));
       assert.ok(cellTrials.length > 0, `${basename(file)}: no trial for cell ${cell.label}`);
       for (const ref of Object.keys(cell.reference?.values ?? {})) {
-        assert.ok(cellTrials.some((c) => key(c) === ref), `${basename(file)}: cell ${cell.label} has a paper value for ${ref}, which no trial is`);
+        assert.ok(
+          cellTrials.some((c) => key(c) === ref),
+          `${basename(file)}: cell ${cell.label} has a paper value for ${ref}, which no trial is`,
+        );
       }
     }
-    for (const plot of spec.plots) assert.ok(trials.some((c) => matches(c, plot.where)), `${basename(file)}: plot ${plot.name} selects no trial`);
+    for (const plot of spec.plots)
+      assert.ok(
+        trials.some((c) => matches(c, plot.where)),
+        `${basename(file)}: plot ${plot.name} selects no trial`,
+      );
   }
 });

@@ -36,11 +36,18 @@ test('teacher vs student: stages are laid end to end', () => {
   const lines = [...epochs(3, { stage: 'teacher' }), ...epochs(2, { stage: 'student-1' }), ...epochs(2, { stage: 'finetune' })];
   writeRun(root, 'nores/r', { config: config(20, 0), result: done(0.1), metrics: lines });
   const points = plotPoints('teacher-student', selectRuns({ results: root, glob: ['*/*'], sweeps: [], where: {} }).runs, []);
-  assert.deepEqual(points.map((p) => [p.epoch, p.series]), [
-    [1, 'nores/r · teacher'], [2, 'nores/r · teacher'], [3, 'nores/r · teacher'],
-    [4, 'nores/r · student-1'], [5, 'nores/r · student-1'],
-    [6, 'nores/r · finetune'], [7, 'nores/r · finetune'],
-  ]);
+  assert.deepEqual(
+    points.map((p) => [p.epoch, p.series]),
+    [
+      [1, 'nores/r · teacher'],
+      [2, 'nores/r · teacher'],
+      [3, 'nores/r · teacher'],
+      [4, 'nores/r · student-1'],
+      [5, 'nores/r · student-1'],
+      [6, 'nores/r · finetune'],
+      [7, 'nores/r · finetune'],
+    ],
+  );
 });
 
 test('a plot is written as SVG and as PNG', async () => {

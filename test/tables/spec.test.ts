@@ -15,7 +15,10 @@ function specFile(text: string): string {
 }
 
 async function diagnostics(text: string): Promise<string> {
-  const err = await loadTableSpec(specFile(text)).then(() => undefined, (e: unknown) => e);
+  const err = await loadTableSpec(specFile(text)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
   return formatDiagnostics(err.diagnostics, '/');
 }

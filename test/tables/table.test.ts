@@ -39,7 +39,10 @@ test('cells aggregate seeds as mean ± std (n) beside the reference and the diff
   assert.deepEqual(model.columns, ['Error (%)', 'Paper', 'Δ vs Paper']);
   const [d20] = model.rows;
   assert.deepEqual(d20.labels, ['20']);
-  assert.deepEqual(d20.entries.map((e) => e.text), ['9.00 ± 1.41 (n=2)', '8.50', '+0.50']);
+  assert.deepEqual(
+    d20.entries.map((e) => e.text),
+    ['9.00 ± 1.41 (n=2)', '8.50', '+0.50'],
+  );
   assert.equal(d20.entries[0].n, 2);
   assert.ok(Math.abs(d20.entries[0].value! - 0.09) < 1e-12);
   assert.equal(d20.entries[0].note, undefined);
@@ -68,7 +71,9 @@ test('Markdown shows — with a footnote for each distinct reason', () => {
 
 test('CSV has one line per cell with the raw number and the reason', () => {
   const s = errorTable(depthStudy());
-  const lines = renderCsv(buildTable(s, selectRuns(s.runs))).trim().split('\n');
+  const lines = renderCsv(buildTable(s, selectRuns(s.runs)))
+    .trim()
+    .split('\n');
   assert.equal(lines[0], 'Depth,column,value,std,n,text,note');
   assert.equal(lines.length, 1 + 5 * 3);
   assert.match(lines[1], /^20,Error \(%\),0\.09\d*,0\.0141\d*,2,9\.00 ± 1\.41 \(n=2\),$/);
@@ -114,7 +119,10 @@ test('columns pivot on a config value; cells can filter and read the last metric
   });
   const model = buildTable(s, selectRuns(s.runs));
   assert.deepEqual(model.columns, ['Discarded (ε = 2)', 'Discarded (model.epsilon=2.5)']);
-  assert.deepEqual(model.rows[0].entries.map((e) => e.text), ['5 (n=2)', '6 (n=2)']);
+  assert.deepEqual(
+    model.rows[0].entries.map((e) => e.text),
+    ['5 (n=2)', '6 (n=2)'],
+  );
 });
 
 test('sweep trials: the ledger says a trial failed or has not started', () => {
@@ -131,7 +139,10 @@ test('sweep trials: the ledger says a trial failed or has not started', () => {
 
 test('a sweep that has not run is a user-facing error naming the missing ledger and what to run', () => {
   const s = spec({ runs: { results: resultsDir(), sweeps: ['never-run'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error' }] });
-  assert.throws(() => selectRuns(s.runs), (e: Error) => e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message));
+  assert.throws(
+    () => selectRuns(s.runs),
+    (e: Error) => e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message),
+  );
 });
 
 test('rows over listed datasets and found depths show only the combinations a run or a reference has', () => {
@@ -143,7 +154,14 @@ test('rows over listed datasets and found depths show only the combinations a ru
     rows: [{ path: 'dataset.type', values: ['cifar10', 'svhn'] }, { path: 'model.depth' }],
     cells: [{ label: 'err', value: 'metrics.test_error', reference: { values: { 'cifar10/56': 0.06 } } }],
   });
-  assert.deepEqual(buildTable(s, selectRuns(s.runs)).rows.map((r) => r.values), [['cifar10', 20], ['cifar10', 56], ['svhn', 56]]);
+  assert.deepEqual(
+    buildTable(s, selectRuns(s.runs)).rows.map((r) => r.values),
+    [
+      ['cifar10', 20],
+      ['cifar10', 56],
+      ['svhn', 56],
+    ],
+  );
 });
 
 test('a time in seconds shows in milliseconds with format ms (the onnxruntime latency columns)', () => {
@@ -155,5 +173,8 @@ test('a time in seconds shows in milliseconds with format ms (the onnxruntime la
     rows: [{ path: 'model.depth', label: 'Depth' }],
     cells: [{ label: 'ORT ms', value: 'compression.after.onnxruntime.latency_seconds', format: 'ms', decimals: 2, n: false }],
   });
-  assert.deepEqual(buildTable(s, selectRuns(s.runs)).rows[0].entries.map((e) => e.text), ['1.23']);
+  assert.deepEqual(
+    buildTable(s, selectRuns(s.runs)).rows[0].entries.map((e) => e.text),
+    ['1.23'],
+  );
 });

@@ -32,10 +32,14 @@ function writeSweep(): { root: string; trial: string } {
 
 const onlyFile = (dir: string) => join(dir, readdirSync(dir).find((f) => f.includes('tfevents'))!);
 const hparamsValue = (file: string, tag: string) =>
-  readEvents(file).events.flatMap((e) => e.summary?.value ?? []).find((v) => v.tag === tag)!;
+  readEvents(file)
+    .events.flatMap((e) => e.summary?.value ?? [])
+    .find((v) => v.tag === tag)!;
 const rawRecords = (file: string) => splitRecords(readFileSync(file)).records.map(decodeRaw);
 const rawValue = (file: string, tag: string) =>
-  rawRecords(file).map((m) => get(m, 5, 1) as RawMessage).find((v) => v && get(v, 1) === `"${tag}"`)!;
+  rawRecords(file)
+    .map((m) => get(m, 5, 1) as RawMessage)
+    .find((v) => v && get(v, 1) === `"${tag}"`)!;
 
 test('session start records every hparam value, non-null, as protoc decodes it', { skip: protocMissing }, () => {
   const value = rawValue(writeSweep().trial, '_hparams_/session_start_info');
@@ -58,7 +62,14 @@ test('session end and experiment decode with protoc', { skip: protocMissing }, (
 
   const experiment = get(rawValue(onlyFile(root), '_hparams_/experiment'), 9, 1, 2, 2) as RawMessage;
   const infos = experiment['4'] as RawMessage[];
-  assert.deepEqual(infos.map((i) => [get(i, 1), get(i, 4)]), [['"model.epsilon"', '3'], ['"optimizer.type"', '1'], ['"nesterov"', '2']]);
+  assert.deepEqual(
+    infos.map((i) => [get(i, 1), get(i, 4)]),
+    [
+      ['"model.epsilon"', '3'],
+      ['"optimizer.type"', '1'],
+      ['"nesterov"', '2'],
+    ],
+  );
   assert.equal(get(infos[0], 6, 2), doubleBits(2.5));
   assert.deepEqual((get(infos[1], 5) as RawMessage)['1'], [{ 3: ['"momentum"'] }, { 3: ['"adam"'] }]);
   const metrics = (experiment['5'] as RawMessage[]).map((m) => get(m, 1) as RawMessage);

@@ -14,7 +14,12 @@ function writeSample(): SummaryWriter {
   writer.scalar('train/loss', 2.5, 0);
   writer.scalar('train/loss', 0.1, 100);
   writer.text('config', '# ε-ResNet\n`depth: 110`', 0);
-  writer.histogram('weights/conv0', Float32Array.from({ length: 100 }, (_, i) => i), 7, 10);
+  writer.histogram(
+    'weights/conv0',
+    Float32Array.from({ length: 100 }, (_, i) => i),
+    7,
+    10,
+  );
   writer.close();
   return writer;
 }
@@ -66,14 +71,22 @@ test('every record decodes with protoc into the fields TensorBoard reads', { ski
 test('our reader returns the scalars, text and histogram written', () => {
   const file = writeSample().file;
   assert.deepEqual(
-    readScalars(file).get('train/loss')?.map(({ step, value }) => ({ step, value })),
-    [{ step: 0, value: 2.5 }, { step: 100, value: Math.fround(0.1) }],
+    readScalars(file)
+      .get('train/loss')
+      ?.map(({ step, value }) => ({ step, value })),
+    [
+      { step: 0, value: 2.5 },
+      { step: 100, value: Math.fround(0.1) },
+    ],
   );
   const values = readEvents(file).events.flatMap((e) => e.summary?.value ?? []);
   assert.equal(Buffer.from(values[2].tensor!.string_val![0]).toString('utf8'), '# ε-ResNet\n`depth: 110`');
   const rows = values[3].tensor!.double_val!;
   assert.deepEqual(rows.slice(0, 3), [0, 9.9, 10]);
-  assert.equal(rows.filter((_, i) => i % 3 === 2).reduce((a, b) => a + b), 100);
+  assert.equal(
+    rows.filter((_, i) => i % 3 === 2).reduce((a, b) => a + b),
+    100,
+  );
 });
 
 test('a file cut mid-record keeps every earlier event', () => {

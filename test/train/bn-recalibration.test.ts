@@ -6,10 +6,7 @@ import { recalibrateBatchNorm } from '../../src/train/bn-recalibration.js';
 import { cpuContext, maxAbsDiff, randomImages, tf, variable } from '../helpers/tiny-model.js';
 
 async function tinyEpsilonResnet() {
-  return epsilonResnet.build(
-    { depth: 8, epsilon: 0.5, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] },
-    await cpuContext([8, 8, 3], 4),
-  );
+  return epsilonResnet.build({ depth: 8, epsilon: 0.5, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] }, await cpuContext([8, 8, 3], 4));
 }
 
 async function* batchesOf(images: Float32Array[], shape: [number, number, number, number]): AsyncIterable<HostBatch> {

@@ -69,8 +69,14 @@ test('distillation trains the teacher, then each stage only on its part, and rec
   for (const who of [d.teacher, d.student]) assert.ok(who.onnxruntime.latency_seconds > 0 && who.onnxruntime.batch === 128 && who.onnxruntime.images_per_sec > 0, 'both are timed in onnxruntime');
   assert.equal(d.onnxruntime_latency_ratio, d.student.onnxruntime.latency_seconds / d.teacher.onnxruntime.latency_seconds);
   assert.deepEqual(Object.keys(d.stages), ['stage1', 'finetune']);
-  const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.stage), ['teacher', 'stage1', 'finetune']);
+  const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => l.stage),
+    ['teacher', 'stage1', 'finetune'],
+  );
 });
 
 test('a stage that trains a part the student does not have is a config error at its line', async () => {

@@ -27,7 +27,10 @@ test('when inference is far worse than batch statistics on the same test images,
   assert.equal(check.batch_statistics_error, result.metrics.test_error_batch_statistics);
   assert.ok(check.inference_error - check.batch_statistics_error > 0.05, JSON.stringify(check));
   assert.match(check.warning, /^evaluation is not the trained network: .* Likely cause: .*moving statistics/);
-  assert.ok(lines.some((l) => l === `warning: ${check.warning}`), 'the same warning is in the run log');
+  assert.ok(
+    lines.some((l) => l === `warning: ${check.warning}`),
+    'the same warning is in the run log',
+  );
 });
 
 test('train.bn_recalibration recomputes the moving statistics before the final evaluation, which then agrees with batch statistics', async () => {

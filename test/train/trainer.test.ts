@@ -29,7 +29,10 @@ ${extra}`,
 }
 
 function metrics(runDir: string): Record<string, number>[] {
-  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 test('a run interrupted mid-epoch and resumed ends with exactly the metrics and weights of an uninterrupted one', async () => {
@@ -50,7 +53,11 @@ test('a run interrupted mid-epoch and resumed ends with exactly the metrics and 
   const b = metrics(join(dir, 'cut'));
   assert.equal(b.length, 3, 'each epoch appears once in metrics.jsonl');
   for (const key of ['train_loss', 'train_error', 'test_loss', 'test_error', 'lr', 'discarded_cnt', 'res2.0/response_abs_max']) {
-    assert.deepEqual(b.map((m) => m[key]), a.map((m) => m[key]), key);
+    assert.deepEqual(
+      b.map((m) => m[key]),
+      a.map((m) => m[key]),
+      key,
+    );
   }
   const wa = readFileSync(join(dir, 'straight', 'model', 'weights.bin'));
   const wb = readFileSync(join(dir, 'cut', 'model', 'weights.bin'));
@@ -71,7 +78,10 @@ test('a loss that turns NaN or infinite stops the run with status diverged and e
   writeFileSync(file, readFileSync(file, 'utf8').replace('[[0, 0.1], [1, 0.02]]', '[[0, 1.0e+30]]'));
   const { code, lines } = await run(file, join(dir, 'run'));
   assert.equal(code, 1);
-  assert.ok(lines.some((l) => /loss is (NaN|Infinity)/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /loss is (NaN|Infinity)/.test(l)),
+    lines.join('\n'),
+  );
   assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'result.json'), 'utf8')).status, 'diverged');
 });
 
@@ -91,7 +101,10 @@ test('training reads its step results from the device in bulk, not after every s
     const steps = metrics(join(dir, 'run'))[0].step;
     assert.equal(steps, 20);
     assert.ok(reads <= steps / 2 + 2, `${reads} synchronous reads for ${steps} steps: at most one per progress line (every tenth of the epoch)`);
-    assert.ok(lines.some((l) => /epoch 1\/1 step \d+\/20 loss \d/.test(l)), 'progress lines still show the loss');
+    assert.ok(
+      lines.some((l) => /epoch 1\/1 step \d+\/20 loss \d/.test(l)),
+      'progress lines still show the loss',
+    );
   } finally {
     engine.readSync = readSync;
   }

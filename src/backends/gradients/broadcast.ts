@@ -18,4 +18,3 @@ export function broadcastAxes(v: tf.Tensor, shape: number[], axes: number[]): tf
   const rows = tf.reshape(v, outer === 1 ? [1, channels] : [outer, 1, channels]);
   return tf.reshape(tf.matMul(column, rows), shape);
 }
-

@@ -16,9 +16,7 @@ export const conv2dGradConfig: GradConfig = {
     const dilations = attrs.dilations as number | [number, number];
     if (!tf.backend_util.tupleValuesAreOne(dilations)) throw new Error(`conv2d gradient: dilations ${dilations} are not supported`);
     if (attrs.dataFormat !== 'NHWC') throw new Error(`conv2d gradient: only NHWC is supported (got ${attrs.dataFormat})`);
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape, filter.shape, strides, 1, attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    );
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, 1, attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined);
     const g = dy as tf.Tensor4D;
     return { x: () => inputGradient(g, filter, info), filter: () => filterGradient(x, g, info) };
   },
@@ -27,16 +25,26 @@ export const conv2dGradConfig: GradConfig = {
 /** Pads (positive amounts) or crops (negative amounts) the two spatial axes. */
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   const [n, h, w, c] = t.shape;
-  const cropped = top < 0 || bottom < 0 || left < 0 || right < 0
-    ? tf.slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c])
-    : t;
+  const cropped =
+    top < 0 || bottom < 0 || left < 0 || right < 0 ? tf.slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c]) : t;
   if (top <= 0 && bottom <= 0 && left <= 0 && right <= 0) return cropped;
-  return tf.pad(cropped, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+  return tf.pad(cropped, [
+    [0, 0],
+    [Math.max(0, top), Math.max(0, bottom)],
+    [Math.max(0, left), Math.max(0, right)],
+    [0, 0],
+  ]);
 }
 
 /** Stride-1 convolution with padding that may be negative (a crop). */
 function convPadded(x: tf.Tensor4D, filter: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
-  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) return tf.conv2d(x, filter, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0)
+    return tf.conv2d(x, filter, 1, [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ]);
   return tf.conv2d(padOrCrop(x, top, bottom, left, right), filter, 1, 'valid');
 }
 
@@ -89,7 +97,12 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.C
   const xc = padOrCrop(x, 0, Math.min(0, bottom), 0, Math.min(0, right));
   const xT = tf.transpose(xc, [3, 1, 2, 0]) as tf.Tensor4D;
   const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
-  const pad: tf.backend_util.ExplicitPadding = [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [0, 0]];
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [padInfo.top, Math.max(0, bottom)],
+    [padInfo.left, Math.max(0, right)],
+    [0, 0],
+  ];
   const dw = tf.conv2d(xT, dyT, 1, pad, 'NHWC', [sh, sw]);
   return tf.transpose(dw, [1, 2, 0, 3]);
 }

@@ -24,10 +24,15 @@ export function withEarlyRelease(config: GradConfig): GradConfig {
       releasePrevious(dy);
       const thunks = base.gradFunc(dy, saved, attrs);
       const dys = new Set(Array.isArray(dy) ? dy : [dy]);
-      return Object.fromEntries(Object.entries(thunks).map(([input, thunk]) => [input, () => {
-        const grad = thunk();
-        return dys.has(grad) ? grad.clone() : grad;
-      }]));
+      return Object.fromEntries(
+        Object.entries(thunks).map(([input, thunk]) => [
+          input,
+          () => {
+            const grad = thunk();
+            return dys.has(grad) ? grad.clone() : grad;
+          },
+        ]),
+      );
     },
   };
   originals.set(wrapped, base);

@@ -12,11 +12,16 @@ export function runWasm(backend: BackendWasm, name: string, inputs: Record<strin
  * wasm's Mean and Sum transpose such an input first and run about 10x slower.
  */
 export function rowMean(backend: BackendWasm, x: TensorInfo, outer: number, inner: number, channels: number): TensorInfo {
-  const out = runWasm(backend, 'AvgPool', { x: { dataId: x.dataId, shape: [outer, inner, 1, channels], dtype: 'float32' } }, {
-    filterSize: [inner, 1],
-    strides: [inner, 1],
-    pad: 'valid',
-  });
+  const out = runWasm(
+    backend,
+    'AvgPool',
+    { x: { dataId: x.dataId, shape: [outer, inner, 1, channels], dtype: 'float32' } },
+    {
+      filterSize: [inner, 1],
+      strides: [inner, 1],
+      pad: 'valid',
+    },
+  );
   out.shape = outer === 1 ? [channels] : [outer, channels];
   return out;
 }

@@ -12,13 +12,7 @@ let gradientRegistered = false;
  * has them (libtorch: what PyTorch runs), instead of some twenty element-wise passes; null where it has not. The
  * returned mean and variance are the batch statistics for the running averages and carry no gradient.
  */
-export function batchNormTraining(
-  tf: typeof tfc,
-  x: tfc.Tensor4D,
-  scale: tfc.Tensor1D,
-  offset: tfc.Tensor1D,
-  varianceEpsilon: number,
-): { y: tfc.Tensor4D; mean: tfc.Tensor1D; variance: tfc.Tensor1D } | null {
+export function batchNormTraining(tf: typeof tfc, x: tfc.Tensor4D, scale: tfc.Tensor1D, offset: tfc.Tensor1D, varianceEpsilon: number): { y: tfc.Tensor4D; mean: tfc.Tensor1D; variance: tfc.Tensor1D } | null {
   if (tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) == null) return null;
   if (!gradientRegistered) {
     tf.registerGradient({

@@ -94,7 +94,10 @@ export class CompiledStep {
   }
 
   private replay(backend: LibtorchBackend, p: Program, inputs: tfc.Tensor[]): Outputs {
-    const handles = backend.addon.replay(p.id, inputs.map((t) => backend.handle(t)));
+    const handles = backend.addon.replay(
+      p.id,
+      inputs.map((t) => backend.handle(t)),
+    );
     const out: Outputs = {};
     p.outputs.forEach(({ name, shape, dtype }, i) => {
       out[name] = this.tf.engine().makeTensorFromTensorInfo(backend.adopt(handles[i], shape, dtype), backend);
@@ -105,7 +108,10 @@ export class CompiledStep {
   private capture(backend: LibtorchBackend, key: string, inputs: tfc.Tensor[]): Outputs {
     const inBackend = (v: tfc.Variable) => backend.dataHandle(v.dataId) !== undefined;
     const variables = Object.values(this.tf.engine().state.registeredVariables).filter(inBackend);
-    backend.beginCapture(inputs.map((t) => backend.handle(t)), variables.map((v) => backend.dataHandle(v.dataId)!));
+    backend.beginCapture(
+      inputs.map((t) => backend.handle(t)),
+      variables.map((v) => backend.dataHandle(v.dataId)!),
+    );
     let outputs: Outputs;
     try {
       outputs = this.tf.tidy(() => this.fn(inputs));

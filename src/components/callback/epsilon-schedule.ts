@@ -8,10 +8,7 @@ export const epsilonSchedule = defineComponent({
   kind: 'callback',
   type: 'epsilon-schedule',
   doc: "Sets the ε-ResNet gate's ε at the start of each epoch from [[epoch, value], ...]. The paper keeps ε constant (no callback); the 2020 code uses [[0, 0.0], [150, 2.5]].",
-  params: Type.Object(
-    { values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') },
-    { additionalProperties: false },
-  ),
+  params: Type.Object({ values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') }, { additionalProperties: false }),
   check: (params, at, ctx) => increasingEpochs(params.values, 'values', ctx.path, at),
   build(params): Callback {
     const pairs = params.values as [number, number][];

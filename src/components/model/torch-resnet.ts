@@ -8,13 +8,13 @@ export const torchResnet = defineComponent({
   type: 'torch-resnet',
   doc:
     "The distillation seed's torchvision-style post-activation ResNet (16-32-64 channels, option-B downsampling, PyTorch " +
-    'init, padding and BN) and its plain twin. Taps stem, layer1..3; `stages` lists each part\'s variables. FLOPs count ' +
+    "init, padding and BN) and its plain twin. Taps stem, layer1..3; `stages` lists each part's variables. FLOPs count " +
     'convs (downsampling included where computed) and the FC.',
   params: Type.Object(
     {
       variant: Type.Union(
         Object.keys(TORCH_VARIANTS).map((v) => Type.Literal(v)),
-        { default: 'resnet20', description: 'resnet20: [3, 3, 3] blocks; resnet18: the seed\'s committed 3-stage [2, 2, 2] net.' },
+        { default: 'resnet20', description: "resnet20: [3, 3, 3] blocks; resnet18: the seed's committed 3-stage [2, 2, 2] net." },
       ),
       plain: Type.Boolean({
         default: false,

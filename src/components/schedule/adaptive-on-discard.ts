@@ -79,5 +79,8 @@ export const adaptiveOnDiscard = defineComponent({
 });
 
 function recent(history: number[], k: number): string {
-  return history.slice(-k - 1).map((v) => v.toFixed(3)).join(' → ');
+  return history
+    .slice(-k - 1)
+    .map((v) => v.toFixed(3))
+    .join(' → ');
 }

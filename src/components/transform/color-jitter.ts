@@ -20,7 +20,8 @@ export const colorJitter = defineComponent({
       clip: Type.Boolean({ default: true, description: 'Clip to [0, 255] after all steps (tensorpack Clip()).' }),
       channel_order: Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
         default: 'rgb',
-        description: "Channel order of the images, as the dataset's channel_order delivers them: bgr weighs the channels as the ε-ResNet ImageNet code does on its BGR images (BGR grey for saturation, eigenvalues and eigenvectors reversed).",
+        description:
+          "Channel order of the images, as the dataset's channel_order delivers them: bgr weighs the channels as the ε-ResNet ImageNet code does on its BGR images (BGR grey for saturation, eigenvalues and eigenvectors reversed).",
       }),
     },
     { additionalProperties: false },

@@ -27,7 +27,12 @@ export const gaussianDeform = defineComponent({
     {
       anchors: Type.Array(Type.Array(Type.Number({ minimum: 0, maximum: 1 }), { minItems: 2, maxItems: 2 }), {
         minItems: 1,
-        default: [[0.2, 0.2], [0.2, 0.8], [0.8, 0.8], [0.8, 0.2]],
+        default: [
+          [0.2, 0.2],
+          [0.2, 0.8],
+          [0.8, 0.8],
+          [0.8, 0.2],
+        ],
         description: 'Anchor centres as [y, x] fractions of the image size.',
       }),
       sigma: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'Width of each anchor’s Gaussian (in squared fractions of the image size).' }),
@@ -64,8 +69,7 @@ export const gaussianDeform = defineComponent({
             const fx = sx - x0;
             for (let ch = 0; ch < c; ch++) {
               const at = (yy: number, xx: number) => img.data[(yy * w + xx) * c + ch];
-              out.data[(y * w + x) * c + ch] =
-                at(y0, x0) * (1 - fx) * (1 - fy) + at(y1, x1) * fx * fy + at(y0, x1) * (1 - fy) * fx + at(y1, x0) * fy * (1 - fx);
+              out.data[(y * w + x) * c + ch] = at(y0, x0) * (1 - fx) * (1 - fy) + at(y1, x1) * fx * fy + at(y0, x1) * (1 - fy) * fx + at(y1, x0) * fy * (1 - fx);
             }
           }
         }

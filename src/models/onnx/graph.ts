@@ -159,9 +159,7 @@ export class OnnxGraph {
     }
     const oihw = new Float32Array(hwio.length);
     for (let ky = 0; ky < k; ky++)
-      for (let kx = 0; kx < k; kx++)
-        for (let i = 0; i < c.inCh; i++)
-          for (let o = 0; o < c.outCh; o++) oihw[((o * c.inCh + i) * k + ky) * k + kx] = hwio[((ky * k + kx) * c.inCh + i) * c.outCh + o] * scale[o];
+      for (let kx = 0; kx < k; kx++) for (let i = 0; i < c.inCh; i++) for (let o = 0; o < c.outCh; o++) oihw[((o * c.inCh + i) * k + ky) * k + kx] = hwio[((ky * k + kx) * c.inCh + i) * c.outCh + o] * scale[o];
     const inputs = [x.name, this.constant(`${scope}/W`, [c.outCh, c.inCh, k, k], oihw)];
     if (bn) inputs.push(this.constant(`${scope}/b`, [c.outCh], Float32Array.from(bias)));
     return this.op('Conv', inputs, [c.outCh, sh.out, sw.out], bn ? `${scope}+bn` : scope, {

@@ -10,10 +10,7 @@ interface NamedModel {
 /** TF.js's NHWC batch as the NCHW one the exported graphs take. */
 export function nhwcToNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
   const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = data[((b * h + y) * w + x) * c + k];
+  for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[((b * c + k) * h + y) * w + x] = data[((b * h + y) * w + x) * c + k];
   return out;
 }
 

@@ -103,10 +103,14 @@ function nvidiaGpus(): DoctorReport['gpus'] {
   if (!smi) return { nvidiaSmi: null, devices: [], why: 'nvidia-smi not found (no NVIDIA driver on this machine)' };
   const q = spawnSync(smi, ['--query-gpu=index,name,memory.total,memory.used,driver_version', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 20_000 });
   if (q.status !== 0) return { nvidiaSmi: smi, devices: [], why: `nvidia-smi failed: ${(q.stderr || q.stdout || String(q.error ?? '')).trim().split('\n')[0]}` };
-  const devices = q.stdout.trim().split('\n').filter(Boolean).map((line) => {
-    const [index, name, total, used, driver] = line.split(',').map((s) => s.trim());
-    return { index: Number(index), name, memoryMiB: Number(total), usedMiB: Number(used), driver };
-  });
+  const devices = q.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [index, name, total, used, driver] = line.split(',').map((s) => s.trim());
+      return { index: Number(index), name, memoryMiB: Number(total), usedMiB: Number(used), driver };
+    });
   return { nvidiaSmi: smi, devices };
 }
 
@@ -132,7 +136,10 @@ function pytorch(): DoctorReport['pytorch'] {
 /** Which built-in datasets are in the data root or a system folder (configs can also name any folder with `path`). */
 function datasets(dataRoot: string): Record<string, string> {
   const found: Record<string, string> = {};
-  const names = builtinRegistry.list('dataset').map((c) => c.type).filter((t) => t !== 'synthetic' && t !== 'image-folder');
+  const names = builtinRegistry
+    .list('dataset')
+    .map((c) => c.type)
+    .filter((t) => t !== 'synthetic' && t !== 'image-folder');
   for (const name of names) {
     const place = [join(dataRoot, name), ...SYSTEM_DATASETS.map((d) => join(d, name))].find((d) => existsSync(d) && readdirSync(d).length > 0);
     if (place) found[name] = place;
@@ -159,7 +166,12 @@ function format(r: DoctorReport): string {
   const info = r.libtorch.info;
   if (info) {
     item('libtorch', `${info.version}${install?.source ? `, ${install.source}` : ''}${install?.abi !== undefined ? `, C++ ABI ${install.abi}` : ''}`);
-    item('build', (info.cudaBuild ?? info.cuda) ? `CUDA (cuDNN ${yes(info.cudnn)}, CUDA graphs ${info.cudaHeaders ? 'possible' : 'off: built without the CUDA runtime headers'})` : 'CPU only (device: cuda needs a CUDA build: install PyTorch with CUDA and rerun npm install)');
+    item(
+      'build',
+      (info.cudaBuild ?? info.cuda)
+        ? `CUDA (cuDNN ${yes(info.cudnn)}, CUDA graphs ${info.cudaHeaders ? 'possible' : 'off: built without the CUDA runtime headers'})`
+        : 'CPU only (device: cuda needs a CUDA build: install PyTorch with CUDA and rerun npm install)',
+    );
     item('GPUs it sees', String(info.cudaDevices ?? (info.cuda ? '1 or more' : 0)));
     item('oneDNN', yes(info.mkldnn));
   }
@@ -180,7 +192,9 @@ function format(r: DoctorReport): string {
   for (const [name, dir] of found) item(name, dir);
 
   section('Slurm (epsilab sweep with executor slurm)');
-  const missing = Object.entries(r.slurm).filter(([, p]) => p === null).map(([c]) => c);
+  const missing = Object.entries(r.slurm)
+    .filter(([, p]) => p === null)
+    .map(([c]) => c);
   item('commands', missing.length === 0 ? `all found (${Object.values(r.slurm)[0]} ...)` : missing.length === SLURM_COMMANDS.length ? 'none found: sweeps run locally' : `missing ${missing.join(', ')}`);
   return lines.join('\n');
 }

@@ -28,7 +28,13 @@ Exit codes: 0 ok, 1 failed (or onnxruntime disagrees beyond the tolerance), 2 ba
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { format: { type: 'string' }, output: { type: 'string', short: 'o' }, teacher: { type: 'boolean', default: false }, images: { type: 'string', default: '8' }, tolerance: { type: 'string', default: '1e-4' } },
+      options: {
+        format: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        teacher: { type: 'boolean', default: false },
+        images: { type: 'string', default: '8' },
+        tolerance: { type: 'string', default: '1e-4' },
+      },
     });
     if (positionals.length !== 1) throw new UsageError('export takes exactly one run or model folder');
     if (values.format !== 'onnx') throw new UsageError(values.format === undefined ? '--format is required (onnx)' : `--format must be onnx (got ${values.format})`);

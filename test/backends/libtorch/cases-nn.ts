@@ -12,7 +12,20 @@ const convShapes: { name: string; x: number[]; k: number; cin: number; cout: num
   { name: '1x1 s2 same', x: [3, 8, 6, 4], k: 1, cin: 4, cout: 6, stride: 2, pad: 'same' },
   { name: '2x2 s1 same (even kernel)', x: [1, 5, 6, 2], k: 2, cin: 2, cout: 3, stride: 1, pad: 'same' },
   { name: '5x5 s2 valid', x: [2, 11, 9, 2], k: 5, cin: 2, cout: 3, stride: 2, pad: 'valid' },
-  { name: '3x3 explicit pad', x: [2, 6, 6, 3], k: 3, cin: 3, cout: 2, stride: 1, pad: [[0, 0], [2, 1], [0, 1], [0, 0]] },
+  {
+    name: '3x3 explicit pad',
+    x: [2, 6, 6, 3],
+    k: 3,
+    cin: 3,
+    cout: 2,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { name: '3x3 dilation 2', x: [1, 9, 9, 2], k: 3, cin: 2, cout: 3, stride: 1, pad: 'same', dilation: 2 },
 ];
 

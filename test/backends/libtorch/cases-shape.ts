@@ -25,7 +25,13 @@ export const reduceCases: Case[] = [
   { name: 'sum bool', build: (r) => tf.sum(tf.greater(x(r), 0), [0, 2]) },
   { name: 'argMax', build: (r) => [tf.argMax(x(r), 1), tf.argMax(x(r), -1)] },
   { name: 'argMin', build: (r) => [tf.argMin(x(r), 0), tf.argMin(x(r), 3)] },
-  { name: 'topk 5 of 10 classes', build: (r) => { const t = tf.topk(uniform(r, [16, 10]), 5); return [t.values, t.indices]; } },
+  {
+    name: 'topk 5 of 10 classes',
+    build: (r) => {
+      const t = tf.topk(uniform(r, [16, 10]), 5);
+      return [t.values, t.indices];
+    },
+  },
   { name: 'topk int32', build: () => tf.topk(tf.range(0, 24, 1, 'int32').reshape([4, 6]), 3).indices },
   { name: 'softmax', build: (r) => tf.softmax(uniform(r, [8, 10], -5, 5)) },
   { name: 'logSoftmax', build: (r) => tf.logSoftmax(uniform(r, [8, 10], -5, 5)) },
@@ -46,10 +52,40 @@ export const shapeCases: Case[] = [
       tf.stridedSlice(x(r), [0], [2], [1]),
     ],
   },
-  { name: 'pad', build: (r) => tf.pad(x(r), [[0, 1], [2, 0], [1, 1], [0, 0]], 0.5) },
+  {
+    name: 'pad',
+    build: (r) =>
+      tf.pad(
+        x(r),
+        [
+          [0, 1],
+          [2, 0],
+          [1, 1],
+          [0, 0],
+        ],
+        0.5,
+      ),
+  },
   {
     name: 'mirrorPad',
-    build: (r) => [tf.mirrorPad(uniform(r, [3, 4]), [[1, 2], [3, 1]], 'reflect'), tf.mirrorPad(uniform(r, [3, 4]), [[2, 1], [0, 3]], 'symmetric')],
+    build: (r) => [
+      tf.mirrorPad(
+        uniform(r, [3, 4]),
+        [
+          [1, 2],
+          [3, 1],
+        ],
+        'reflect',
+      ),
+      tf.mirrorPad(
+        uniform(r, [3, 4]),
+        [
+          [2, 1],
+          [0, 3],
+        ],
+        'symmetric',
+      ),
+    ],
   },
   { name: 'concat', build: (r) => [tf.concat([x(r), x(r)], 1), tf.concat([x(r), uniform(r, [2, 3, 4, 2]), tf.zeros([2, 3, 4, 0])], -1)] },
   { name: 'concat empty', build: () => tf.concat([tf.zeros([0, 3]), tf.zeros([0, 3])], 0) },

@@ -58,7 +58,7 @@ const ctx = (hw: number): BuildContext => ({ tf, seed: 11, configDir: '.', facts
 /** Seeded random pixels and labels, as the input pipeline hands a batch over. */
 function hostBatch(n: number, hw: number, seed: number): HostBatch {
   let s = seed;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return { x: Float32Array.from({ length: n * hw * hw * 3 }, () => 2 * next() - 1), y: Int32Array.from({ length: n }, () => Math.floor(10 * next())), shape: [n, hw, hw, 3] };
 }
 
@@ -96,7 +96,10 @@ async function assertReplayEqualsEager(setup: Setup, hw: number, batches: Batch[
   const compiled = await trace(setup, initial, hw, batches, 'auto', between);
   tf.dispose(initial);
   setup.model.dispose();
-  assert.ok(compiled.described.some((d) => d.startsWith('compiled')), compiled.described.join('; '));
+  assert.ok(
+    compiled.described.some((d) => d.startsWith('compiled')),
+    compiled.described.join('; '),
+  );
   assert.deepEqual(compiled.readings, eager.readings);
   assert.deepEqual([...compiled.state.keys()].sort(), [...eager.state.keys()].sort());
   for (const [name, values] of eager.state) assert.ok(values.equals(compiled.state.get(name)!), `${name} differs`);
@@ -107,7 +110,10 @@ async function setup(hw: number, model: Promise<Model> | Model, optimizer: () =>
   return { model: await model, loss: await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx(hw)), optimizer };
 }
 
-const sgd = (hw: number, nesterov = false) => () => momentum.build({ momentum: 0.9, nesterov, weight_decay: 5e-4 }, ctx(hw));
+const sgd =
+  (hw: number, nesterov = false) =>
+  () =>
+    momentum.build({ momentum: 0.9, nesterov, weight_decay: 5e-4 }, ctx(hw));
 
 // lr changes every step (a cosine schedule per step, an adaptive reset); the last batch is a partial one.
 const batches: Batch[] = [0.1, 0.1, 0.08, 0.05, 0.1, 0.02].map((lr, i) => ({ n: i === 5 ? 3 : 4, lr }));
@@ -139,7 +145,11 @@ test('torch-resnet and its plain twin with Nesterov momentum: replay equals eage
 
 test('ImageNet pre-activation bottleneck ResNet-50: replay equals eager', { skip }, async () => {
   const net = await setup(32, preactResnetImagenet.build(Value.Default(preactResnetImagenet.params, { depth: 50 }) as never, ctx(32)), sgd(32));
-  await assertReplayEqualsEager(net, 32, [0.1, 0.1, 0.05].map((lr) => ({ n: 2, lr })));
+  await assertReplayEqualsEager(
+    net,
+    32,
+    [0.1, 0.1, 0.05].map((lr) => ({ n: 2, lr })),
+  );
 });
 
 test('a new trainable set (the next distillation stage) gets its own capture; replay equals eager', { skip }, async () => {
@@ -148,7 +158,13 @@ test('a new trainable set (the next distillation stage) gets its own capture; re
     if (i !== 2) return;
     step.dispose();
     const names = new Set(p.model.stages!.layer3.concat(p.model.stages!.fc));
-    return stepFor(tf, p, p.trainable.filter((v) => names.has(v.name)), mode, () => {});
+    return stepFor(
+      tf,
+      p,
+      p.trainable.filter((v) => names.has(v.name)),
+      mode,
+      () => {},
+    );
   });
 });
 
@@ -156,11 +172,15 @@ test('a step with a kernel that has no native form is declined with its reason a
   await tf.setBackend('libtorch');
   const w = tf.variable(tf.ones([3, 3]));
   const lines: string[] = [];
-  const step = new CompiledStep(tf, ([x]) => {
-    const y = tf.einsum('ij,jk->ik', x, w);
-    w.assign(tf.add(w, y));
-    return { y };
-  }, (line) => lines.push(line));
+  const step = new CompiledStep(
+    tf,
+    ([x]) => {
+      const y = tf.einsum('ij,jk->ik', x, w);
+      w.assign(tf.add(w, y));
+      return { y };
+    },
+    (line) => lines.push(line),
+  );
   const x = tf.eye(3);
   for (let i = 0; i < 3; i++) tf.dispose(step.run([x]));
   assert.deepEqual(Array.from(w.dataSync()), Array(9).fill(8));
@@ -173,14 +193,22 @@ test('a step that reads values on the host is declined; one that does not replay
   await tf.setBackend('libtorch');
   const w = tf.variable(tf.zeros([2]));
   const lines: string[] = [];
-  const reads = new CompiledStep(tf, ([x]) => {
-    w.assign(tf.add(w, tf.mul(x, tf.scalar(tf.sum(x).dataSync()[0]))));
-    return { w: tf.clone(w) };
-  }, (line) => lines.push(line));
-  const counts = new CompiledStep(tf, ([x]) => {
-    w.assign(tf.add(w, x));
-    return { total: tf.sum(w) };
-  }, (line) => lines.push(line));
+  const reads = new CompiledStep(
+    tf,
+    ([x]) => {
+      w.assign(tf.add(w, tf.mul(x, tf.scalar(tf.sum(x).dataSync()[0]))));
+      return { w: tf.clone(w) };
+    },
+    (line) => lines.push(line),
+  );
+  const counts = new CompiledStep(
+    tf,
+    ([x]) => {
+      w.assign(tf.add(w, x));
+      return { total: tf.sum(w) };
+    },
+    (line) => lines.push(line),
+  );
   const x = tf.ones([2]);
   tf.dispose(reads.run([x]));
   assert.match(lines.join('\n'), /declined .*copies tensor values to the host/);
@@ -219,15 +247,27 @@ train: { epochs: 3, batch_size: 8, eval_batch_size: 6, drop_remainder: false, co
   assert.equal(cut.code, 130);
   const resumed = await trainConfig(compiled.file, compiled.runDir);
   assert.equal(resumed.code, 0);
-  assert.ok(resumed.lines.some((l) => l.includes('training step: compiled')), resumed.lines.join('\n'));
+  assert.ok(
+    resumed.lines.some((l) => l.includes('training step: compiled')),
+    resumed.lines.join('\n'),
+  );
   const env = (dir: string) => JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')).train_step.train as string;
   assert.match(env(compiled.runDir), /^compiled/);
   assert.match(env(eager.runDir), /^eager \(train.compile is off\)/);
-  const metrics = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const metrics = (dir: string) =>
+    readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
   const [a, b] = [metrics(eager.runDir), metrics(compiled.runDir)];
   assert.equal(b.length, 3);
   assert.ok(new Set(a.map((m) => m.lr)).size > 1, 'the learning rate changed during the run');
-  for (const key of Object.keys(a[0]).filter((k) => !/seconds|per_sec|live_tensors/.test(k))) assert.deepEqual(b.map((m) => m[key]), a.map((m) => m[key]), key);
+  for (const key of Object.keys(a[0]).filter((k) => !/seconds|per_sec|live_tensors/.test(k)))
+    assert.deepEqual(
+      b.map((m) => m[key]),
+      a.map((m) => m[key]),
+      key,
+    );
   assert.ok(readFileSync(join(eager.runDir, 'model', 'weights.bin')).equals(readFileSync(join(compiled.runDir, 'model', 'weights.bin'))), 'final weights are bit-identical');
 });
 
@@ -236,7 +276,11 @@ test('a captured inference forward pass gives the eager logits bit for bit; time
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 8 }) as never, ctx(8));
   const x = tf.randomNormal([5, 8, 8, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
   const eager = tf.tidy(() => model.apply(x, { training: false }).logits);
-  const forward = new CompiledStep(tf, ([input]) => ({ logits: model.apply(input as tf.Tensor4D, { training: false }).logits }), () => {});
+  const forward = new CompiledStep(
+    tf,
+    ([input]) => ({ logits: model.apply(input as tf.Tensor4D, { training: false }).logits }),
+    () => {},
+  );
   for (let i = 0; i < 3; i++) {
     const { logits } = forward.run([x]);
     assert.ok(bytes(logits).equals(bytes(eager)), `pass ${i + 1}`);

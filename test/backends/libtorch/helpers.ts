@@ -22,12 +22,19 @@ export function rng(seed: number): Rand {
 
 export function uniform(r: Rand, shape: number[], lo = -1, hi = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => lo + (hi - lo) * r()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => lo + (hi - lo) * r()),
+    shape,
+  );
 }
 
 export function ints(r: Rand, shape: number[], lo: number, hi: number): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Int32Array.from({ length: n }, () => lo + Math.floor((hi - lo) * r())), shape, 'int32');
+  return tf.tensor(
+    Int32Array.from({ length: n }, () => lo + Math.floor((hi - lo) * r())),
+    shape,
+    'int32',
+  );
 }
 
 export interface Result {

@@ -14,13 +14,18 @@ for (const c of [...elementwiseCases, ...reduceCases, ...shapeCases, ...nnCases]
 
 test('every native libtorch kernel was checked against the cpu backend above', { skip }, () => {
   const { addon } = loadAddon();
-  const missed = libtorchKernels(addon!).native.map((k) => k.kernelName).filter((name) => !kernelsRun.has(name));
+  const missed = libtorchKernels(addon!)
+    .native.map((k) => k.kernelName)
+    .filter((name) => !kernelsRun.has(name));
   assert.deepEqual(missed, []);
 });
 
 // oneDNN's own gradient of a strided 1x1 filter on small channels-last inputs was wrong about half the time.
 test('a strided 1x1 convolution filter gradient matches the cpu backend on every try', { skip }, async () => {
-  const [x, w] = [[3, 8, 6, 4], [1, 1, 4, 6]];
+  const [x, w] = [
+    [3, 8, 6, 4],
+    [1, 1, 4, 6],
+  ];
   const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same');
   for (let i = 0; i < 10; i++) {
     await compareWithCpu('1x1 s2 filter gradient', (r) => {

@@ -50,7 +50,10 @@ test('tensor counts and native bytes stay flat over 50 training steps', { skip }
   const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
   const step = () =>
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true, updateStats: true }), y, 10).total, trainable.map((v) => v.variable));
+      const { value, grads } = tf.variableGrads(
+        () => loss.compute(model.apply(x, { training: true, updateStats: true }), y, 10).total,
+        trainable.map((v) => v.variable),
+      );
       optimizer.step(trainable, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])), 0.1, 0);
       return value.dataSync()[0];
     });

@@ -30,7 +30,10 @@ async function stepOn(backend: string): Promise<StepResult> {
   const x = tf.randomNormal([6, 8, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
   const y = tf.tensor1d([3, 1, 4, 1, 5, 9], 'int32');
   const trainable = model.variables.filter((v) => v.trainable);
-  const { value, grads } = tf.variableGrads(() => loss.compute(model.apply(x, { training: true, updateStats: true }), y, 10).total, trainable.map((v) => v.variable));
+  const { value, grads } = tf.variableGrads(
+    () => loss.compute(model.apply(x, { training: true, updateStats: true }), y, 10).total,
+    trainable.map((v) => v.variable),
+  );
   const names = new Map(trainable.map((v) => [v.variable.name, v.name]));
   const result: StepResult = {
     loss: value.dataSync()[0],
@@ -66,5 +69,8 @@ test('a training step and a top-5 evaluation run on native libtorch kernels only
   const native = new Set(libtorchKernels(loadAddon().addon!).native.map((k) => k.kernelName));
   const kernels = new Set(profile.kernelNames.filter((name) => !name.endsWith('__op')));
   assert.ok(kernels.has('Conv2DBackpropFilter') && kernels.has('TopK'), [...kernels].join(' '));
-  assert.deepEqual([...kernels].filter((name) => !native.has(name)), []);
+  assert.deepEqual(
+    [...kernels].filter((name) => !native.has(name)),
+    [],
+  );
 });

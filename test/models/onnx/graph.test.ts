@@ -55,7 +55,10 @@ test('a pre-activation CIFAR ResNet exports to ONNX that onnxruntime runs to the
   assert.equal(Number(proto.opsetImport![0].version), ONNX_OPSET);
   const input = proto.graph!.input![0].type!.tensorType!.shape!.dim!;
   assert.equal(input[0].dimParam, 'batch', 'the batch dimension is symbolic');
-  assert.deepEqual(input.slice(1).map((d) => Number(d.dimValue)), [3, 8, 8]);
+  assert.deepEqual(
+    input.slice(1).map((d) => Number(d.dimValue)),
+    [3, 8, 8],
+  );
   const ops = opTypes(proto);
   // conv0's and every conv1's batch norm fold; the pre-activations of 2 of 3 blocks and bnlast cannot (they follow a sum).
   assert.equal(ops.filter((o) => o === 'BatchNormalization').length, 3);
@@ -71,7 +74,11 @@ test('an ε-ResNet with recomputed gates exports its gate as ONNX ops: blocks ga
   const x = randomImages(5, model.inputShape, 11);
   const gates = tf.tidy(() => model.apply(x, { training: true, updateStats: false }).gates.map((g) => [g.block, g.gate.dataSync()[0]]));
   x.dispose();
-  assert.deepEqual(gates, [['res1.0', 1], ['res2.0', 0], ['res3.0', 1]]);
+  assert.deepEqual(gates, [
+    ['res1.0', 1],
+    ['res2.0', 0],
+    ['res3.0', 1],
+  ]);
   const { diff, proto } = await compare(model);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
   const ops = opTypes(proto);
@@ -89,9 +96,7 @@ test("an ε-ResNet with test_gate: last-train exports the last training batch's 
   x.dispose();
   const { diff, proto } = await compare(model);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
-  const gates = Object.fromEntries(
-    proto.graph!.initializer!.filter((t) => t.name!.endsWith('/gate')).map((t) => [t.name, new Float32Array(Uint8Array.from(t.rawData!).buffer)[0]]),
-  );
+  const gates = Object.fromEntries(proto.graph!.initializer!.filter((t) => t.name!.endsWith('/gate')).map((t) => [t.name, new Float32Array(Uint8Array.from(t.rawData!).buffer)[0]]));
   assert.deepEqual(gates, { 'res1.0/gate': 1, 'res2.0/gate': 1, 'res3.0/gate': 0 });
   assert.ok(!opTypes(proto).includes('ReduceMax'), 'no gate is computed from the batch');
   model.dispose();
@@ -100,7 +105,11 @@ test("an ε-ResNet with test_gate: last-train exports the last training batch's 
 test('a compressed ε-ResNet (blocks removed, a stage reduced to its downsampling) exports and matches', async () => {
   const ctx = await cpuContext([8, 8, 3], 4, 6);
   const source = await epsilonResnet.build({ ...cifar, depth: 14, epsilon: 0.05, side_output: null }, ctx);
-  const plan = planCompression({ depth: 14 }, source.variables.map((v) => v.name), ['res2.0', 'res2.1', 'res3.1']);
+  const plan = planCompression(
+    { depth: 14 },
+    source.variables.map((v) => v.name),
+    ['res2.0', 'res2.1', 'res3.1'],
+  );
   source.dispose();
   const { type: _type, ...params } = plan.model;
   const model = await preactResnet.build({ ...cifar, ...params, gate_sharpness: 1e6, test_gate: 'recompute' }, ctx);
@@ -119,7 +128,10 @@ test('an ImageNet pre-activation ε-ResNet (7×7/2 stem, max pool, projection sh
   assert.ok(opTypes(proto).includes('MaxPool'));
   model.dispose();
   // A compressed bottleneck net whose groups 0 and 2 open with their discarded first block's shortcut path alone.
-  const compressed = await preactResnetImagenet.build({ ...common, depth: 50, epsilon: null, units: [2, 1, 2, 1], base_width: 4, structure: [1, 1, 1, 1], discard_first_block: [1, 0, 1, 0] }, await cpuContext([16, 16, 3], 3, 7));
+  const compressed = await preactResnetImagenet.build(
+    { ...common, depth: 50, epsilon: null, units: [2, 1, 2, 1], base_width: 4, structure: [1, 1, 1, 1], discard_first_block: [1, 0, 1, 0] },
+    await cpuContext([16, 16, 3], 3, 7),
+  );
   randomiseBatchNorms(compressed, 6);
   const c = await compare(compressed, 3);
   assert.ok(c.diff < 1e-4, `compressed: max |Δ| ${c.diff}`);

@@ -41,8 +41,7 @@ export function biasAndActivation(b: LibtorchBackend, addon: TorchAddon, y: Hand
 
 /** Convolutions (plain, depthwise, fused) and 2-D pooling with their gradients. */
 export function convKernels(addon: TorchAddon): KernelConfig[] {
-  const conv = (b: LibtorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, depthwise: boolean) =>
-    addon.conv2d(b.handle(x), b.handle(filter), convParams(convInfo(x.shape, filter.shape, a, depthwise), depthwise));
+  const conv = (b: LibtorchBackend, x: TensorInfo, filter: TensorInfo, a: Attrs, depthwise: boolean) => addon.conv2d(b.handle(x), b.handle(filter), convParams(convInfo(x.shape, filter.shape, a, depthwise), depthwise));
   const backpropInput = (name: string, depthwise: boolean) =>
     kernel(name, (b, { dy, filter }, a) => {
       const info = convInfo(a.inputShape, filter.shape, a, depthwise);
@@ -54,8 +53,7 @@ export function convKernels(addon: TorchAddon): KernelConfig[] {
       return b.output(addon.conv2dBackpropFilter(b.handle(x), b.handle(dy), a.filterShape, convParams(info, depthwise)));
     });
   const pool = (x: TensorInfo, a: Attrs) => backend_util.computePool2DInfo(x.shape as any, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const isIdentityPool = (c: ConvInfo) =>
-    c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
+  const isIdentityPool = (c: ConvInfo) => c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
   return [
     kernel('Conv2D', (b, { x, filter }, a) => b.output(conv(b, x, filter, a, false))),
     kernel('DepthwiseConv2dNative', (b, { x, filter }, a) => b.output(conv(b, x, filter, a, true))),

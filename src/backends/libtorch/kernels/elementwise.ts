@@ -36,9 +36,7 @@ export function elementwiseKernels(addon: TorchAddon): KernelConfig[] {
     ...binary,
     kernel('Cast', (b, { x }, { dtype }) => (dtype === x.dtype ? b.share(x) : b.output(addon.cast(b.handle(x), dtypeCode(dtype))))),
     kernel('Identity', (b, { x }) => b.share(x)),
-    kernel('Select', (b, { condition, t, e }) =>
-      b.output(addon.select(b.handle(condition), b.handle(t), b.handle(e), dtypeCode(upcastType(t.dtype, e.dtype)))),
-    ),
+    kernel('Select', (b, { condition, t, e }) => b.output(addon.select(b.handle(condition), b.handle(t), b.handle(e), dtypeCode(upcastType(t.dtype, e.dtype))))),
     kernel('AddN', (b, inputs) => b.output(addon.addN(inputList(inputs).map((t) => b.handle(t))))),
     kernel('Fill', (b, _inputs, { shape, value, dtype }) => b.output(fill(shape, value, dtype))),
     kernel('ZerosLike', (b, { x }) => b.output(fill(x.shape, 0, x.dtype))),

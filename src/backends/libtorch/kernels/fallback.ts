@@ -21,7 +21,11 @@ export function runOnCpu(b: LibtorchBackend, kernelName: string, inputs: Inputs,
   const cpuInputs: TensorInfo[] = [];
   const mapped = Array.isArray(inputs)
     ? (inputs as TensorInfo[]).map((t) => toCpu(t))
-    : Object.fromEntries(Object.entries(inputs).filter(([, t]) => t).map(([name, t]) => [name, toCpu(t)]));
+    : Object.fromEntries(
+        Object.entries(inputs)
+          .filter(([, t]) => t)
+          .map(([name, t]) => [name, toCpu(t)]),
+      );
   cpuInputs.push(...Object.values(mapped));
   try {
     const out = getKernel(kernelName, 'cpu').kernelFunc({ inputs: mapped as NamedTensorInfoMap, backend: cpu, attrs });

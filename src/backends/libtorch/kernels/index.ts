@@ -9,12 +9,6 @@ import { shapeKernels } from './shape.js';
 
 /** Every kernel of the libtorch backend: the native ones, then cpu fallbacks for the rest. */
 export function libtorchKernels(addon: TorchAddon): { native: KernelConfig[]; fallback: KernelConfig[] } {
-  const native = [
-    ...elementwiseKernels(addon),
-    ...reduceKernels(addon),
-    ...shapeKernels(addon),
-    ...convKernels(addon),
-    ...normKernels(addon),
-  ];
+  const native = [...elementwiseKernels(addon), ...reduceKernels(addon), ...shapeKernels(addon), ...convKernels(addon), ...normKernels(addon)];
   return { native, fallback: fallbackKernels(native) };
 }

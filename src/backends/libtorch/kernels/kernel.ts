@@ -10,8 +10,7 @@ export function kernel(kernelName: string, run: (b: LibtorchBackend, inputs: Inp
   return {
     kernelName,
     backendName: BACKEND_NAME,
-    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) =>
-      run(backend as LibtorchBackend, inputs as Inputs, (attrs ?? {}) as Attrs),
+    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => run(backend as LibtorchBackend, inputs as Inputs, (attrs ?? {}) as Attrs),
   };
 }
 

@@ -7,8 +7,7 @@ import { inputList, kernel } from './kernel.js';
 
 /** Kernels that rearrange data: views where the strides allow, copies where they must. */
 export function shapeKernels(addon: TorchAddon): KernelConfig[] {
-  const reshape = (b: LibtorchBackend, x: TensorInfo, shape: number[]) =>
-    b.output(addon.reshape(b.handle(x), util.inferFromImplicitShape(shape, util.sizeFromShape(x.shape))));
+  const reshape = (b: LibtorchBackend, x: TensorInfo, shape: number[]) => b.output(addon.reshape(b.handle(x), util.inferFromImplicitShape(shape, util.sizeFromShape(x.shape))));
   const nonEmpty = (inputs: TensorInfo[]) => inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   return [
     kernel('Reshape', (b, { x }, { shape }) => reshape(b, x, shape)),
@@ -33,20 +32,33 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
       return b.output(out);
     }),
     kernel('PadV2', (b, { x }, { paddings, constantValue }) => b.output(addon.pad(b.handle(x), paddings.flat(), constantValue))),
-    kernel('MirrorPad', (b, { x }, { paddings, mode }) =>
-      b.output(addon.mirrorPad(b.handle(x), paddings.flat(), mode === 'symmetric')),
-    ),
+    kernel('MirrorPad', (b, { x }, { paddings, mode }) => b.output(addon.mirrorPad(b.handle(x), paddings.flat(), mode === 'symmetric'))),
     kernel('Concat', (b, inputs, { axis }) => {
       const all = inputList(inputs);
       const $axis = util.parseAxisParam(axis, all[0].shape)[0];
       const parts = nonEmpty(all);
       if (parts.length === 0) {
-        const shape = backend_util.computeOutShape(all.map((t) => t.shape), $axis);
+        const shape = backend_util.computeOutShape(
+          all.map((t) => t.shape),
+          $axis,
+        );
         return b.output(addon.fill(shape, 0, dtypeCode(all[0].dtype)));
       }
-      return b.output(addon.concat(parts.map((t) => b.handle(t)), $axis));
+      return b.output(
+        addon.concat(
+          parts.map((t) => b.handle(t)),
+          $axis,
+        ),
+      );
     }),
-    kernel('Pack', (b, inputs, { axis }) => b.output(addon.stack(inputList(inputs).map((t) => b.handle(t)), axis))),
+    kernel('Pack', (b, inputs, { axis }) =>
+      b.output(
+        addon.stack(
+          inputList(inputs).map((t) => b.handle(t)),
+          axis,
+        ),
+      ),
+    ),
     kernel('Unpack', (b, { value }, { axis }) => b.outputs(addon.unstack(b.handle(value), util.parseAxisParam(axis, value.shape)[0]))),
     kernel('SplitV', (b, { x }, { numOrSizeSplits, axis }) => {
       const $axis = util.parseAxisParam(axis, x.shape)[0];
@@ -60,9 +72,7 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
       if (batchDims) return runOnCpu(b, 'GatherV2', inputs, attrs);
       return b.output(addon.gather(b.handle(x), b.handle(indices), util.parseAxisParam(axis, x.shape)[0]));
     }),
-    kernel('OneHot', (b, { indices }, { depth, onValue, offValue, dtype }) =>
-      b.output(addon.oneHot(b.handle(indices), depth, onValue, offValue, dtypeCode(dtype ?? 'int32'))),
-    ),
+    kernel('OneHot', (b, { indices }, { depth, onValue, offValue, dtype }) => b.output(addon.oneHot(b.handle(indices), depth, onValue, offValue, dtypeCode(dtype ?? 'int32')))),
     kernel('Reverse', (b, { x }, { dims }) => b.output(addon.reverse(b.handle(x), util.parseAxisParam(dims, x.shape)))),
   ];
 }
