@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../run/run-id.js';
 import { selectBackend } from '../backends/select.js';
@@ -50,14 +51,15 @@ export interface ExecuteOptions {
 
 /** Exit codes: 0 done (or already done), 1 failed or diverged, 2 busy or mismatched run folder, 130 interrupted. */
 export async function executeRun(o: ExecuteOptions): Promise<number> {
-  const existed = existsSync(o.runDir);
+  let existing = o.runDir;
+  while (!existsSync(existing)) existing = dirname(existing);
   const lock = await lockRunFolder(o.runDir, { purpose: o.purpose ?? 'run', wait: o.wait, log: o.log });
   try {
     return await executeLocked(o);
   } finally {
     lock.release();
-    // A run stopped before it wrote anything (a backend this machine lacks) leaves no folder behind.
-    if (!existed && readdirSync(o.runDir).length === 0) rmdirSync(o.runDir);
+    // A run stopped before it wrote anything (a backend this machine lacks) leaves no folder behind, parents included.
+    for (let dir = o.runDir; dir !== existing && readdirSync(dir).length === 0; dir = dirname(dir)) rmdirSync(dir);
   }
 }
 
