@@ -21,6 +21,7 @@
         "src/conv.cc",
         "src/pool.cc",
         "src/norm.cc",
+        "src/optimizer.cc",
         "src/capture.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

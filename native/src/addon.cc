@@ -89,6 +89,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerConv(env, exports);
   registerPool(env, exports);
   registerNorm(env, exports);
+  registerOptimizer(env, exports);
   registerCapture(env, exports);
   return exports;
 }

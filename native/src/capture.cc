@@ -1,10 +1,13 @@
 // Capture and replay. While a capture records, every native op appends itself (its bound attributes, input and output
 // registers) to a list; captureEnd turns the list into a program whose inputs are fresh tensors (a batch, labels, a
-// learning rate), whose state is the tensors of the variables the step assigned (written back in place, so their
-// storage and slots stay valid) and whose outputs are new tensors. Replaying a program runs its ops in C++ with no
-// JavaScript between them.
+// learning rate), whose state is the variables the step assigned (read from their slots at each replay and their slots
+// given the new values after it, so the slots stay valid) and whose outputs are new tensors. Replaying a program runs
+// its ops in C++ with no JavaScript between them.
 #include "capture.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -34,13 +37,19 @@ struct Instr {
   std::vector<int32_t> drop;
 };
 
+// A variable the step assigns: the register its new value ends in, and the slot tfjs knows it by.
+struct Update {
+  int32_t reg, slot;
+};
+
 struct Program {
   int32_t registers = 0;
   std::vector<std::pair<int32_t, at::Tensor>> constants;
+  // (register, slot): an assigned variable's value before the step, read from its slot when a replay starts.
+  std::vector<std::pair<int32_t, int32_t>> reads;
   std::vector<int32_t> inputs;
   std::vector<Instr> instrs;
-  // (register, home): the step's new value of a variable, copied into the tensor the variable's slot holds.
-  std::vector<std::pair<int32_t, at::Tensor>> updates;
+  std::vector<Update> updates;
   std::vector<int32_t> outputs;
   int32_t replays = 0;
 #if EPSILAB_CUDA_GRAPHS
@@ -96,33 +105,58 @@ void execute(const Program& p, TensorList& regs) {
   }
 }
 
-// The outputs, and the variables' new values written into their homes. A value that shares storage with a home is
-// copied first, so no write is seen through another tensor.
-TensorList finish(const Program& p, TensorList& regs) {
+// The outputs, and the variables' new values put in their slots: the new tensors themselves (no op writes in place, so
+// nothing else sees a change), or, `inPlace` for a CUDA graph's fixed addresses, copied into the tensors the slots
+// hold. A value that shares storage with such a home is then copied first, so no write is seen through another tensor.
+TensorList finish(const Program& p, TensorList& regs, bool inPlace) {
+  if (!inPlace) {
+    TensorList outs;
+    for (auto r : p.outputs) outs.push_back(regs[r]);
+    for (const auto& u : p.updates) rebind(u.slot, regs[u.reg]);
+    return outs;
+  }
   std::unordered_set<const void*> homes;
-  for (const auto& u : p.updates) homes.insert(storageOf(u.second));
+  for (const auto& u : p.updates) homes.insert(storageOf(tensorAt(u.slot)));
   TensorList outs;
   for (auto r : p.outputs) outs.push_back(homes.count(storageOf(regs[r])) ? regs[r].clone() : regs[r]);
   TensorList sources;
-  for (const auto& u : p.updates) sources.push_back(homes.count(storageOf(regs[u.first])) ? regs[u.first].clone() : regs[u.first]);
-  for (size_t i = 0; i < p.updates.size(); i++) p.updates[i].second.copy_(sources[i]);
+  for (const auto& u : p.updates) sources.push_back(homes.count(storageOf(regs[u.reg])) ? regs[u.reg].clone() : regs[u.reg]);
+  for (size_t i = 0; i < p.updates.size(); i++) tensorAt(p.updates[i].slot).copy_(sources[i]);
   return outs;
 }
 
-TensorList replayPlain(const Program& p, const TensorList& inputs) {
+TensorList replayPlain(const Program& p, const TensorList& inputs, bool inPlace) {
   TensorList regs(p.registers);
   for (const auto& [r, t] : p.constants) regs[r] = t;
+  for (const auto& [r, slot] : p.reads) regs[r] = tensorAt(slot);
   for (size_t i = 0; i < inputs.size(); i++) regs[p.inputs[i]] = inputs[i];
   execute(p, regs);
-  return finish(p, regs);
+  return finish(p, regs, inPlace);
+}
+
+// EPSILAB_PROFILE_STEP=FILE: the fourth replay of the first program replayed that often is written to FILE as a Chrome
+// trace of its ATen ops (chrome://tracing, Perfetto), to see where a step's time goes.
+const char* traceFile(const Program& p) {
+  static bool traced = false;
+  const char* file = std::getenv("EPSILAB_PROFILE_STEP");
+  if (traced || !file || !*file || p.replays != 3) return nullptr;
+  traced = true;
+  return file;
+}
+
+TensorList tracedReplay(const Program& p, const TensorList& inputs, const char* file) {
+  torch::autograd::profiler::RecordProfile trace(file);
+  return replayPlain(p, inputs, false);
 }
 
 #if EPSILAB_CUDA_GRAPHS
 // On a GPU the program runs inside a CUDA graph from its second replay on (the first, plain, warms up libtorch's
-// lazy initialisation): the inputs are copied into fixed buffers and the outputs cloned out of fixed ones.
+// lazy initialisation): the inputs are copied into fixed buffers, the variables' new values into fixed homes (one
+// tensor of their own per slot), and the outputs cloned out of fixed buffers.
 bool replayGraph(Program& p, const TensorList& inputs, TensorList& outs) {
   if (!p.graphFailed.empty() || p.replays < 1) return false;
   if (!p.graph) {
+    for (const auto& u : p.updates) rebind(u.slot, tensorAt(u.slot).clone());
     for (const auto& t : inputs) p.staticInputs.push_back(t.clone());
     auto graph = std::make_unique<at::cuda::CUDAGraph>();
     auto stream = c10::cuda::getStreamFromPool();
@@ -130,7 +164,7 @@ bool replayGraph(Program& p, const TensorList& inputs, TensorList& outs) {
       c10::cuda::CUDAStreamGuard guard(stream);
       graph->capture_begin();
       try {
-        p.staticOutputs = replayPlain(p, p.staticInputs);
+        p.staticOutputs = replayPlain(p, p.staticInputs, true);
       } catch (...) {
         graph->capture_end();
         throw;
@@ -253,8 +287,7 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
   std::unordered_map<int32_t, int32_t> sharers;
   for (auto b : r->variables) sharers[b]++;
   auto p = std::make_unique<Program>();
-  std::unordered_map<int32_t, size_t> externalAt;
-  for (size_t i = 0; i < r->externals.size(); i++) externalAt[r->externals[i].first] = i;
+  std::unordered_map<int32_t, int32_t> readFrom;  // an assigned variable's register before the step -> its slot after
   for (size_t i = 0; i < ends.size(); i++) {
     int32_t begin = r->variables[i];
     auto it = r->registerOf.find(ends[i]);
@@ -267,10 +300,8 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
       result.Set("declined", "the step assigns a variable a tensor it did not compute");
       return result;
     }
-    at::Tensor home = tensorAt(ends[i]).clone();
-    rebind(ends[i], home);
-    p->updates.emplace_back(it->second, home);
-    r->externals[externalAt.at(begin)].second = home;
+    p->updates.push_back({it->second, ends[i]});
+    readFrom[begin] = ends[i];
   }
   for (auto s : outputSlots) p->outputs.push_back(r->registerFor(s));
 
@@ -278,7 +309,7 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
   constexpr int32_t kKept = std::numeric_limits<int32_t>::max();
   std::vector<int32_t> lastUse(r->registers, -1);
   for (auto o : p->outputs) lastUse[o] = kKept;
-  for (const auto& u : p->updates) lastUse[u.first] = kKept;
+  for (const auto& u : p->updates) lastUse[u.reg] = kKept;
   std::vector<bool> live(r->instrs.size(), false);
   for (int32_t i = static_cast<int32_t>(r->instrs.size()) - 1; i >= 0; i--) {
     const auto& ins = r->instrs[i];
@@ -292,7 +323,12 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
     return renumber[old];
   };
   for (auto in : r->inputs) p->inputs.push_back(reg(in));
-  for (const auto& [e, t] : r->externals) if (lastUse[e] != -1) p->constants.emplace_back(reg(e), t);
+  for (const auto& [e, t] : r->externals) {
+    if (lastUse[e] == -1) continue;
+    auto slot = readFrom.find(e);
+    if (slot != readFrom.end()) p->reads.emplace_back(reg(e), slot->second);
+    else p->constants.emplace_back(reg(e), t);
+  }
   for (size_t i = 0; i < r->instrs.size(); i++) {
     if (!live[i]) continue;
     auto& ins = r->instrs[i];
@@ -308,7 +344,7 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
     p->instrs.push_back(std::move(kept));
   }
   for (auto& o : p->outputs) o = reg(o);
-  for (auto& u : p->updates) u.first = reg(u.first);
+  for (auto& u : p->updates) u.reg = reg(u.reg);
   programs.push_back(std::move(p));
   result.Set("program", Napi::Number::New(env, static_cast<double>(programs.size() - 1)));
   return result;
@@ -327,7 +363,8 @@ static Napi::Value replay(const Napi::CallbackInfo& info) {
     return handles(info.Env(), outs);
   }
 #endif
-  outs = replayPlain(p, inputs);
+  const char* trace = traceFile(p);
+  outs = trace ? tracedReplay(p, inputs, trace) : replayPlain(p, inputs, false);
   p.replays++;
   return handles(info.Env(), outs);
 }

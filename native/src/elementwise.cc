@@ -143,6 +143,31 @@ static Napi::Value select(const Napi::CallbackInfo& info) {
              [type](const TensorList& in) { return at::where(in[0].to(at::kBool), in[1].to(type), in[2].to(type)); });
 }
 
+// reluGrad(dy, x): dy·step(x), the ReLU gradient, in one pass on CPU floats where the separate step and multiply
+// take two (the same float products, so the values equal tfjs's own gradient's).
+static Napi::Value reluGrad(const Napi::CallbackInfo& info) {
+  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [](const TensorList& in) {
+    const auto& dy = in[0];
+    const auto& x = in[1];
+    if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || dy.scalar_type() != at::kFloat || !dy.sizes().equals(x.sizes())) {
+      return at::mul(dy, step(x, 0, 0));
+    }
+    auto g = dy.contiguous(), v = x.contiguous();
+    auto out = at::empty_like(g);
+    const float* gs = g.data_ptr<float>();
+    const float* xs = v.data_ptr<float>();
+    float* dst = out.data_ptr<float>();
+    at::parallel_for(0, g.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) {
+        float xi = xs[i];
+        float r = xi > 0.0f ? 1.0f : 0.0f;
+        dst[i] = gs[i] * (xi != xi ? xi : r);
+      }
+    });
+    return out;
+  });
+}
+
 static Napi::Value addN(const Napi::CallbackInfo& info) {
   return op1(info.Env(), slotsOf(info[0]), [](const TensorList& in) {
     auto sum = in[0].clone();
@@ -177,6 +202,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   define(env, exports, "cast", cast);
   define(env, exports, "select", select);
   define(env, exports, "addN", addN);
+  define(env, exports, "reluGrad", reluGrad);
   define(env, exports, "fill", fill);
   define(env, exports, "range", range);
 }

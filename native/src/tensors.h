@@ -67,6 +67,7 @@ void registerShape(Napi::Env env, Napi::Object exports);
 void registerConv(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);
 void registerNorm(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerCapture(Napi::Env env, Napi::Object exports);
 
 }  // namespace epsilab

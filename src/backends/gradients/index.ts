@@ -10,6 +10,7 @@ import { reluGradConfig } from './relu.js';
 import { withEarlyRelease } from './release.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { BATCH_NORM_TRAINING, batchNormTraining } from '../libtorch/batch-norm-training.js';
+import { fusedReluGradient } from '../libtorch/relu-gradient.js';
 
 /** Backends whose stock gradient kernels are missing or slow: libtensorflow and libtorch have fast native ones. */
 const NEEDS_FAST_GRADIENTS = new Set(['wasm', 'cpu']);
@@ -59,6 +60,11 @@ export function registerFastGradients(backend: string): string[] {
   if (backend === 'wasm') done.push(`wasm kernels ${registerWasmKernels().join(', ')}`);
   const fused = fusedBatchNormGradient();
   if (fused) configs.set(BATCH_NORM_TRAINING, fused);
+  const relu = fusedReluGradient(tf);
+  if (relu) {
+    configs.set(tf.Relu, relu);
+    done.push('ReLU gradient in one kernel');
+  }
   for (const config of configs.values()) tf.registerGradient(withEarlyRelease(config));
   done.push('intermediate gradients released during the backward pass');
   return done;

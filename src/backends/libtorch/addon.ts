@@ -89,6 +89,8 @@ export interface TorchAddon {
   batchNormTrain(x: Handle, scale: Handle, offset: Handle, epsilon: number): Handle[];
   batchNormTrainGrad(dy: Handle, x: Handle, scale: Handle, mean: Handle, invStd: Handle, epsilon: number): Handle[];
   matmul(a: Handle, b: Handle, transposeA: boolean, transposeB: boolean): Handle;
+  reluGrad(dy: Handle, x: Handle): Handle;
+  momentumUpdate(w: Handle, accum: Handle, g: Handle, lr: Handle, wd: Ids, momentum: number, nesterov: boolean): Handle[];
   /** Records every native op from now on; `inputs` are passed anew to each replay, `variables` may be updated. */
   captureBegin(inputs: Handle[], variables: Handle[]): void;
   /** The recording cannot become a program; the first reason is kept. */

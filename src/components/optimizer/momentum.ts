@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { momentumUpdate } from '../../backends/libtorch/momentum-update.js';
 import { defineComponent } from '../../registry/component.js';
 import type { NamedVariable } from '../../models/types.js';
 import type { Optimizer } from '../../train/types.js';
@@ -25,20 +26,29 @@ export const momentum = defineComponent({
     return {
       step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar) {
         tf.tidy(() => {
-          const wd = weightDecayValue(tf, params.weight_decay, globalStep);
+          // Scalars made once per step, not once per variable.
+          const scalar = (v: number | tfc.Scalar) => (typeof v === 'number' ? tf.scalar(v) : v);
+          const wd = scalar(weightDecayValue(tf, params.weight_decay, globalStep));
+          const rate = scalar(lr);
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
-            const g = v.decay && decays ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             let a = accum.get(v.name);
             if (!a) {
               a = tf.variable(tf.zerosLike(v.variable), false);
               accum.set(v.name, a);
             }
+            const fused = momentumUpdate(tf, v.variable, a, g0, rate, v.decay && decays ? wd : null, params.momentum, params.nesterov);
+            if (fused) {
+              a.assign(fused.accum);
+              v.variable.assign(fused.w);
+              continue;
+            }
+            const g = v.decay && decays ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             const next = tf.add(tf.mul(a, params.momentum), g);
             a.assign(next);
             const update = params.nesterov ? tf.add(g, tf.mul(next, params.momentum)) : next;
-            v.variable.assign(tf.sub(v.variable, tf.mul(update, lr)));
+            v.variable.assign(tf.sub(v.variable, tf.mul(update, rate)));
           }
         });
       },

@@ -2,8 +2,20 @@ import { batchNorm, type BatchNorm } from '../../../src/models/nn.js';
 import { tf } from '../../../src/backends/tfjs.js';
 import type { Case } from './cases-elementwise.js';
 import { uniform, type Rand } from './helpers.js';
+import { reluGradient } from '../../../src/backends/libtorch/relu-gradient.js';
+import { momentumUpdate } from '../../../src/backends/libtorch/momentum-update.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** One Nesterov momentum update with weight decay: the fused kernel on libtorch, the separate ops on cpu. */
+function momentumStep(r: Rand): tf.Tensor[] {
+  const [w, accum, g, lr, wd] = [uniform(r, [3, 3, 4, 5]), uniform(r, [3, 3, 4, 5]), uniform(r, [3, 3, 4, 5]), tf.scalar(0.1), tf.scalar(5e-4)];
+  const fused = momentumUpdate(tf, w, accum, g, lr, wd, 0.9, true);
+  if (fused) return [fused.w, fused.accum];
+  const gd = tf.add(g, tf.mul(w, wd));
+  const next = tf.add(tf.mul(accum, 0.9), gd);
+  return [tf.sub(w, tf.mul(tf.add(gd, tf.mul(next, 0.9)), lr)), next];
+}
 
 /** Convolutions over odd and even sizes, so TF's uneven 'same' padding (stride 2 on even input, even kernels) shows. */
 const convShapes: { name: string; x: number[]; k: number; cin: number; cout: number; stride: number; pad: Pad; dilation?: number }[] = [
@@ -122,6 +134,8 @@ export const nnCases: Case[] = [
   { name: 'batchNorm 2d without scale', build: (r) => tf.batchNorm(uniform(r, [6, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5])) },
   { name: 'batchNorm training gradients', build: trainingBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
   { name: 'model batch norm in training (fused kernels)', build: modelBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
+  { name: 'ReLU gradient (fused kernel)', build: (r) => reluGradient(tf, uniform(r, [3, 5, 5, 4]), uniform(r, [3, 5, 5, 4])) },
+  { name: 'Nesterov momentum update with weight decay (fused kernel)', build: momentumStep },
   { name: 'matMul', build: (r) => [tf.matMul(uniform(r, [5, 7]), uniform(r, [7, 3])), tf.matMul(uniform(r, [7, 5]), uniform(r, [3, 7]), true, true)] },
   { name: 'matMul batched, broadcast batch', build: (r) => [tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [4, 7, 3])), tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [1, 3, 7]), false, true)] },
   {

@@ -125,6 +125,14 @@ test('preact-resnet with momentum: replayed steps equal eager steps bit for bit 
   assert.match(compiled.described[3], /^compiled/);
 });
 
+test('a weight-decay schedule over global steps: each replay decays with the coefficient of its own step, as eager', { skip }, async () => {
+  // Halved every 2 global steps: a coefficient captured at step 1 and replayed as a constant would differ from step 2 on.
+  const decaying = () => momentum.build({ momentum: 0.9, nesterov: false, weight_decay: { initial: 0.05, decay_steps: 2, decay_rate: 0.5 } }, ctx(8));
+  const net = await setup(8, preactResnet.build(Value.Default(preactResnet.params, { depth: 8 }) as never, ctx(8)), decaying);
+  const compiled = await assertReplayEqualsEager(net, 8, batches);
+  assert.match(compiled.described[4], /^compiled/);
+});
+
 test('epsilon-resnet (gates, side head) with Adam: an ε change between steps is picked up, replay equals eager', { skip }, async () => {
   const opt = () => adam.build({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 1e-4, decoupled: false }, ctx(8));
   const net = await setup(8, epsilonResnet.build(Value.Default(epsilonResnet.params, { depth: 8, epsilon: 0.05 }) as never, ctx(8)), opt);

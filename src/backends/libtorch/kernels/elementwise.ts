@@ -1,6 +1,7 @@
 import { upcastType, type DataType, type KernelConfig } from '@tensorflow/tfjs-core';
 import { dtypeCode } from '../backend.js';
 import type { TorchAddon } from '../addon.js';
+import { RELU_GRAD } from '../relu-gradient.js';
 import { inputList, kernel, type Attrs } from './kernel.js';
 
 const COMPARISONS = new Set(['Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'LogicalAnd', 'LogicalOr']);
@@ -36,6 +37,8 @@ export function elementwiseKernels(addon: TorchAddon): KernelConfig[] {
     ...binary,
     kernel('Cast', (b, { x }, { dtype }) => (dtype === x.dtype ? b.share(x) : b.output(addon.cast(b.handle(x), dtypeCode(dtype))))),
     kernel('Identity', (b, { x }) => b.share(x)),
+    // An addon built before the fused ReLU gradient existed leaves it out: tfjs's own gradient runs instead.
+    ...(typeof addon.reluGrad === 'function' ? [kernel(RELU_GRAD, (b, { dy, x }) => b.output(addon.reluGrad(b.handle(dy), b.handle(x))))] : []),
     kernel('Select', (b, { condition, t, e }) => b.output(addon.select(b.handle(condition), b.handle(t), b.handle(e), dtypeCode(upcastType(t.dtype, e.dtype))))),
     kernel('AddN', (b, inputs) => b.output(addon.addN(inputList(inputs).map((t) => b.handle(t))))),
     kernel('Fill', (b, _inputs, { shape, value, dtype }) => b.output(fill(shape, value, dtype))),
