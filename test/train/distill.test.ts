@@ -7,6 +7,7 @@ import { ConfigError } from '../../src/util/errors.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
 import { trainConfig } from '../helpers/tiny-run.js';
 import { tempDir } from '../helpers/tmp.js';
+import { skip as noLibtorch } from '../backends/libtorch/helpers.js';
 
 function write(dir: string, stage1Train = 'layer1'): string {
   const file = join(dir, 'nores.yaml');
@@ -100,4 +101,24 @@ test("a stage's own schedule is checked like a top-level one: its epochs must in
     assert.match(e.diagnostics[0].message, /^distillation\.stages\[0\]\.schedule\.values\[1\]\[0\] must be greater than the epoch before it/);
     return true;
   });
+});
+
+test('on libtorch, distillation with train.compile auto replays every stage and ends with the eager weights bit for bit', { skip: noLibtorch }, async () => {
+  const dir = tempDir('distill-compiled');
+  const text = readFileSync(write(dir), 'utf8').replace('backend: cpu', 'backend: libtorch');
+  const weights = async (compile: 'auto' | 'off') => {
+    const file = join(dir, `${compile}.yaml`);
+    writeFileSync(file, text.replace('train: { epochs: 1,', `train: { compile: ${compile}, epochs: 1,`));
+    const runDir = join(dir, compile);
+    assert.equal((await trainConfig(file, runDir)).code, 0);
+    const env = JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as { train_step: Record<string, string> };
+    const parts = ['teacher', join('stages', 'stage1'), join('stages', 'finetune')].map((d) => loadLatestCheckpoint(join(runDir, d))!);
+    return { env, values: parts.flatMap((c) => [...c.values].map(([k, v]) => [k, Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength)] as const)) };
+  };
+  const eager = await weights('off');
+  const compiled = await weights('auto');
+  assert.deepEqual(Object.keys(compiled.env.train_step).sort(), ['finetune', 'stage1', 'teacher']);
+  for (const [stage, described] of Object.entries(compiled.env.train_step)) assert.match(described, /^compiled/, `${stage}: ${described}`);
+  assert.equal(compiled.values.length, eager.values.length);
+  compiled.values.forEach(([name, bytes], i) => assert.ok(bytes.equals(eager.values[i][1]), `${name} differs`));
 });
