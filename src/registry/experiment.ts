@@ -34,7 +34,7 @@ export const TrainSection = Type.Object(
     compile: Type.Union([Type.Literal('auto'), Type.Literal('off')], {
       default: 'auto',
       description:
-        'auto: where the backend can (libtorch), capture one training step and replay it natively (same results, no per-kernel JavaScript); off: run every step eagerly. The run log and env.json say which ran and why.',
+        'auto: where the backend can (libtorch), capture one training step, and each evaluation forward pass, and replay it natively (same results, no per-kernel JavaScript); off: run every step eagerly. The run log and env.json say which ran and why.',
     }),
     bn_recalibration: Type.Optional(
       Type.Integer({

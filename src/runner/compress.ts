@@ -117,8 +117,8 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
 
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const before = await evaluate(tf, original, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed);
-  const after = await evaluate(tf, compressed, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed);
+  const before = await evaluate(tf, original, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed, { compile: config.train.compile });
+  const after = await evaluate(tf, compressed, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed, { compile: config.train.compile });
   const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
   const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
   const ortBefore = await timeOnnxInference(original, o.timingRepeats);

@@ -32,7 +32,7 @@ async function evaluateLocked(target: string, batchSize?: number): Promise<Recor
   const epsilon = finalEpsilon(config, readResult(runDir)?.epochs_done ?? config.train.epochs);
   if (model.epsilon && epsilon !== null) model.epsilon.assign(tf.scalar(epsilon));
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const r = await evaluate(tf, model, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), batchSize ?? config.train.eval_batch_size, config.seed);
+  const r = await evaluate(tf, model, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), batchSize ?? config.train.eval_batch_size, config.seed, { compile: config.train.compile });
   model.dispose();
   return { model: saved.dir, backend: backend.name, images: r.images, test_error: r.error, test_top5_error: r.top5Error, test_loss: r.loss, aux_error: r.auxError };
 }

@@ -133,7 +133,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     runs.push(out);
     if (out.status !== 'done') return { status: out.status, training: training(), student: teacher, teacherMetrics: out.last, stages: {}, comparison: {} };
   }
-  const ev = await evaluate(tf, teacher, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
+  const ev = await evaluate(tf, teacher, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
@@ -165,7 +165,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     stages[stage.name] = out.last;
     if (out.status !== 'done') return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
+  const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats);
   const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);

@@ -1,4 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
+import { CompiledStep } from '../backends/libtorch/compile.js';
 import { InputPipeline } from '../data/pipeline.js';
 import type { ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
@@ -28,7 +29,11 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
   });
 }
 
-/** Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics` as training runs it (each batch's own statistics, nothing updated). */
+/**
+ * Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics`
+ * as training runs it (each batch's own statistics, nothing updated). With `compile: auto` (the default) each batch shape's
+ * forward pass is captured once and replayed natively where the backend can (libtorch), as the training step is.
+ */
 export async function evaluate(
   tf: typeof tfc,
   model: Model,
@@ -37,7 +42,7 @@ export async function evaluate(
   transforms: ResolvedTransform[],
   batchSize: number,
   seed: number,
-  opts: { batchStatistics?: boolean } = {},
+  opts: { batchStatistics?: boolean; compile?: 'auto' | 'off' } = {},
 ): Promise<EvalResult> {
   const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
   const start = performance.now();
@@ -47,18 +52,28 @@ export async function evaluate(
   let n = 0;
   const aux: Record<string, number> = {};
   let auxNames: string[] = [];
+  /** A batch's summed loss, top-1 and top-5 misses, then each auxiliary head's top-1 misses. */
+  const batchStats = (x: tfc.Tensor4D, y: tfc.Tensor1D) => {
+    const out = model.apply(x, opts.batchStatistics ? { training: true, updateStats: false } : { training: false });
+    const { total } = loss.compute(out, y, model.numClasses);
+    auxNames = out.auxLogits.map((a) => a.name);
+    const parts = [tf.mul(total, x.shape[0]), misses(tf, out.logits, y)];
+    for (const a of out.auxLogits) parts.push(tf.slice(misses(tf, a.logits, y), [0], [1]));
+    return tf.concat(parts.map((p) => tf.reshape(p, [-1])));
+  };
+  const compiled =
+    opts.compile === 'off'
+      ? null
+      : new CompiledStep(
+          tf,
+          ([x, y]) => ({ stats: batchStats(x as tfc.Tensor4D, y as tfc.Tensor1D) }),
+          () => {},
+        );
   try {
     for await (const b of pipeline.batches(0, 0)) {
-      const stats = tf.tidy(() => {
-        const x = tf.tensor4d(b.x, b.shape);
-        const y = tf.tensor1d(b.y, 'int32');
-        const out = model.apply(x, opts.batchStatistics ? { training: true, updateStats: false } : { training: false });
-        const { total } = loss.compute(out, y, model.numClasses);
-        auxNames = out.auxLogits.map((a) => a.name);
-        const parts = [tf.mul(total, b.shape[0]), misses(tf, out.logits, y)];
-        for (const a of out.auxLogits) parts.push(tf.slice(misses(tf, a.logits, y), [0], [1]));
-        return tf.concat(parts.map((p) => tf.reshape(p, [-1])));
-      });
+      const [x, y] = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32')];
+      const stats = compiled ? compiled.run([x, y]).stats : tf.tidy(() => batchStats(x, y));
+      tf.dispose([x, y]);
       const v = await stats.data();
       stats.dispose();
       lossSum += v[0];
@@ -69,6 +84,7 @@ export async function evaluate(
     }
   } finally {
     pipeline.close();
+    compiled?.dispose();
   }
   const auxError = Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, v / n]));
   return { loss: lossSum / n, error: top1 / n, top5Error: top5 / n, auxError, images: n, seconds: (performance.now() - start) / 1000 };

@@ -236,11 +236,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         log(`${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`);
       }
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
-        const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed);
+        const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
         Object.assign(metrics, { test_loss: ev.loss, test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error, eval_images_per_sec: ev.images / ev.seconds });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
         if (isLast && gates) {
-          const batchStats = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { batchStatistics: true });
+          const batchStats = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { batchStatistics: true, compile: config.train.compile });
           metrics.test_error_batch_statistics = batchStats.error;
           evaluationCheck = checkEvaluation(ev.error, batchStats.error, metrics);
           if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);

@@ -103,9 +103,10 @@ test("a stage's own schedule is checked like a top-level one: its epochs must in
   });
 });
 
-test('on libtorch, distillation with train.compile auto replays every stage and ends with the eager weights bit for bit', { skip: noLibtorch }, async () => {
+test('on libtorch, distillation with train.compile auto replays every stage and evaluation and ends with the eager weights and test losses bit for bit', { skip: noLibtorch }, async () => {
   const dir = tempDir('distill-compiled');
-  const text = readFileSync(write(dir), 'utf8').replace('backend: cpu', 'backend: libtorch');
+  // Test batches of 4: the first of each evaluation is captured, the second replayed.
+  const text = readFileSync(write(dir), 'utf8').replace('backend: cpu', 'backend: libtorch').replace('eval_batch_size: 8', 'eval_batch_size: 4');
   const weights = async (compile: 'auto' | 'off') => {
     const file = join(dir, `${compile}.yaml`);
     writeFileSync(file, text.replace('train: { epochs: 1,', `train: { compile: ${compile}, epochs: 1,`));
@@ -113,7 +114,8 @@ test('on libtorch, distillation with train.compile auto replays every stage and 
     assert.equal((await trainConfig(file, runDir)).code, 0);
     const env = JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as { train_step: Record<string, string> };
     const parts = ['teacher', join('stages', 'stage1'), join('stages', 'finetune')].map((d) => loadLatestCheckpoint(join(runDir, d))!);
-    return { env, values: parts.flatMap((c) => [...c.values].map(([k, v]) => [k, Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength)] as const)) };
+    const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
+    return { env, result, values: parts.flatMap((c) => [...c.values].map(([k, v]) => [k, Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength)] as const)) };
   };
   const eager = await weights('off');
   const compiled = await weights('auto');
@@ -121,4 +123,6 @@ test('on libtorch, distillation with train.compile auto replays every stage and 
   for (const [stage, described] of Object.entries(compiled.env.train_step)) assert.match(described, /^compiled/, `${stage}: ${described}`);
   assert.equal(compiled.values.length, eager.values.length);
   compiled.values.forEach(([name, bytes], i) => assert.ok(bytes.equals(eager.values[i][1]), `${name} differs`));
+  const losses = (r: { metrics: { test_loss: number }; distillation: { stages: Record<string, { test_loss: number }> } }) => [r.metrics.test_loss, ...Object.values(r.distillation.stages).map((s) => s.test_loss)];
+  assert.deepEqual(losses(compiled.result), losses(eager.result));
 });
