@@ -10,6 +10,7 @@ const USAGE = `node dist/bench/time-to-accuracy.js [options]
   Trains configs/fashion-mnist-resnet20.yaml with epsilab (its own process, a fresh run folder) and the same recipe in
   PyTorch (bench/fashion_mnist_pytorch.py, Debian python3-torch), and prints each epoch's test accuracy against the
   seconds the engine has run, and the time each took to reach the target accuracy.
+  Both run with OMP_WAIT_POLICY=passive (unless set).
   The two take turns: both start at once, and every --slice seconds the running one is paused (SIGSTOP) and the other
   resumed, so that both see the same load on the machine; each engine's clock runs only while it does.
   --target P       test accuracy to reach (default 0.92)
@@ -54,7 +55,10 @@ class Engine {
   }
 
   start(): void {
-    const child = spawn(this.command, this.argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    // libgomp's default busy-waiting collapses a 2-thread process on a shared machine (PyTorch ran 5x slower here); epsilab's
+    // libtorch backend sets passive waiting itself, and PyTorch gets the same.
+    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive' };
+    const child = spawn(this.command, this.argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     this.child = child;
     this.since = performance.now();
     createInterface({ input: child.stdout! }).on('line', (line) => {
