@@ -24,7 +24,7 @@ const ATTEMPTS = 3;
 /**
  * A step compiled on the libtorch backend. The first run for each input signature (shapes and dtypes) runs eagerly while
  * the addon records the native ops it dispatches; later runs replay that list in C++ on the new inputs, with no tfjs
- * engine work per kernel: the variables the step assigned are written in place (their tfjs tensors stay valid), the
+ * engine work per kernel: the variables the step assigned get their new values in their own slots (their tfjs tensors stay valid), the
  * outputs come back as new tensors. A step whose kernels have no native form, or that reads values on the host, is
  * declined with one logged reason and keeps running eagerly.
  *
@@ -144,7 +144,7 @@ export class CompiledStep {
     this.entries.set(key, program);
     this.lastReason = '';
     const info = backend.addon.programInfo(program.id);
-    this.log(`compiled step captured (${key}): ${info.ops} native ops, ${info.updates} tensors updated in place`);
+    this.log(`compiled step captured (${key}): ${info.ops} native ops, ${info.updates} variables updated`);
     return outputs;
   }
 
