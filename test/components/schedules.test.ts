@@ -59,31 +59,20 @@ test('a rise of the discarded count by the threshold resets to 0.1 and restarts 
 });
 
 test('repeated resets restart the schedule each time, and a rise below the threshold does not', () => {
+  const params = {
+    ...CIFAR,
+    after_discard: [
+      [0, 0.1],
+      [2, 0.01],
+    ] as [number, number][],
+  };
   const counts = [0, 0, 0.5, 1.6, 1.6, 1.6, 2.6, 2.6, 2.6, 2.6];
-  const s = adaptiveOnDiscard.build(
-    {
-      ...CIFAR,
-      after_discard: [
-        [0, 0.1],
-        [2, 0.01],
-      ],
-    },
-    ctx,
-  ) as Schedule;
+  const s = adaptiveOnDiscard.build(params, ctx) as Schedule;
   const lrs = run(s, counts);
   // 0 → 0.5 is below the threshold; 0.5 → 1.6 resets after epoch 4, 1.6 → 2.6 after epoch 7.
   assert.deepEqual(lrs, [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.1, 0.1, 0.01, 0.01]);
   const state = s.state!();
-  const copy = adaptiveOnDiscard.build(
-    {
-      ...CIFAR,
-      after_discard: [
-        [0, 0.1],
-        [2, 0.01],
-      ],
-    },
-    ctx,
-  ) as Schedule;
+  const copy = adaptiveOnDiscard.build(params, ctx) as Schedule;
   copy.restore!(state);
   assert.equal(copy.valueFor(10), s.valueFor(10));
 });
