@@ -11,8 +11,11 @@
 //   # claim: metrics.test_error = 0.152 ± 0.02                 each run's value within the stated value ± tolerance
 //   # claim: compression.after.error = metrics.test_error ± 0.001   two values of the same run agree
 //   # claim: metrics.test_error ≤ baseline.metrics.test_error + 0.02  at most the baseline's (same seed, backend) plus a margin
+//   # claim: mean(metrics.test_error) ≤ mean(baseline.metrics.test_error) + 0.02   means over the seeds, once per backend
+//   # claim on wasm: mean(metrics.test_error) = 0.22 ± 0.01    a claim that holds for one backend only
 // A value is a dotted path into the run's result.json (`baseline.` reads the baseline run's); `compress` runs
 // `epsilab compress` after each run; the baseline config (relative to the claiming one) runs with the same seeds and backends.
+// A `mean(...)` claim takes means on both sides (a number stays a number) and is checked when every seed's run finished.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -28,7 +31,7 @@ class ClaimError extends Error {}
 export function parseClaims(text, file) {
   const lines = text.split('\n').filter((l) => l.startsWith('#'));
   const header = lines.find((l) => /^#\s*claims:/.test(l));
-  const claimLines = lines.filter((l) => /^#\s*claim:/.test(l));
+  const claimLines = lines.filter((l) => /^#\s*claim(?:\s+on\s+[\w-]+)?:/.test(l));
   if (!header) {
     if (claimLines.length) throw new ClaimError(`${file}: claim lines without a '# claims:' line saying which runs they hold for`);
     return null;
@@ -47,24 +50,37 @@ export function parseClaims(text, file) {
     else throw new ClaimError(`${file}: '# claims:' part '${part}' is not one of: seeds N..., backends NAME..., compress, baseline FILE`);
   }
   if (runs.seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ClaimError(`${file}: seeds must be non-negative integers`);
-  const claims = claimLines.map((l) => parseClaim(l.replace(/^#\s*claim:/, '').trim(), file));
+  const claims = claimLines.map((l) => {
+    const [, backend, text] = /^#\s*claim(?:\s+on\s+([\w-]+))?:(.*)$/.exec(l);
+    if (backend && !runs.backends.includes(backend)) throw new ClaimError(`${file}: a claim on ${backend}, which is not one of the '# claims:' backends (${runs.backends.join(' ')})`);
+    return { ...parseClaim(text.trim(), file), backend: backend ?? null };
+  });
   if (!claims.length) throw new ClaimError(`${file}: a '# claims:' line but no '# claim:' line`);
   return { runs, claims };
 }
 
-const VALUE = String.raw`([A-Za-z_][\w./-]*|-?\d+(?:\.\d+)?(?:e-?\d+)?)`;
+const PATH = String.raw`[A-Za-z_][\w./-]*`;
 const NUMBER = String.raw`(-?\d+(?:\.\d+)?(?:e-?\d+)?)`;
+const VALUE = String.raw`(mean\(\s*${PATH}\s*\)|${PATH}|-?\d+(?:\.\d+)?(?:e-?\d+)?)`;
 
 function parseClaim(text, file) {
+  let claim;
   let m = new RegExp(String.raw`^${VALUE}\s*=\s*${VALUE}\s*(?:±|\+-)\s*${NUMBER}$`).exec(text);
-  if (m) return { text, kind: 'equal', lhs: m[1], rhs: m[2], tolerance: Number(m[3]) };
-  m = new RegExp(String.raw`^${VALUE}\s*(?:≤|<=)\s*${VALUE}(?:\s*\+\s*${NUMBER})?$`).exec(text);
-  if (m) return { text, kind: 'at-most', lhs: m[1], rhs: m[2], margin: Number(m[3] ?? 0) };
-  throw new ClaimError(`${file}: cannot read the claim '${text}': write 'PATH = VALUE ± TOLERANCE' or 'PATH ≤ VALUE [+ MARGIN]'`);
+  if (m) claim = { text, kind: 'equal', lhs: m[1], rhs: m[2], tolerance: Number(m[3]) };
+  m = claim ? null : new RegExp(String.raw`^${VALUE}\s*(?:≤|<=)\s*${VALUE}(?:\s*\+\s*${NUMBER})?$`).exec(text);
+  if (m) claim = { text, kind: 'at-most', lhs: m[1], rhs: m[2], margin: Number(m[3] ?? 0) };
+  if (!claim) throw new ClaimError(`${file}: cannot read the claim '${text}': write 'PATH = VALUE ± TOLERANCE' or 'PATH ≤ VALUE [+ MARGIN]', a path as mean(PATH) for its mean over the seeds`);
+  const sides = [claim.lhs, claim.rhs].filter((v) => !isNumber(v));
+  const means = sides.filter((v) => v.startsWith('mean('));
+  if (means.length && means.length !== sides.length) throw new ClaimError(`${file}: the claim '${text}' compares a mean over the seeds with one run's value: write mean(...) on both sides`);
+  const unwrap = (v) => v.replace(/^mean\(\s*(.*?)\s*\)$/, '$1');
+  return { ...claim, lhs: unwrap(claim.lhs), rhs: unwrap(claim.rhs), over: means.length ? 'seeds' : 'run' };
 }
 
+const isNumber = (value) => /^-?\d/.test(value);
+
 function lookup(value, results) {
-  if (/^-?\d/.test(value)) return Number(value);
+  if (isNumber(value)) return Number(value);
   const [source, path] = value.startsWith('baseline.') ? ['baseline', value.slice('baseline.'.length)] : ['run', value];
   let v = results[source];
   if (v === undefined) throw new ClaimError(`'${value}' reads a baseline run, but the '# claims:' line names no baseline`);
@@ -72,11 +88,22 @@ function lookup(value, results) {
   return typeof v === 'number' ? v : undefined;
 }
 
-/** Checks one claim against one run's results: {ok, lhs, rhs, why}. */
+/** A value's mean over the seeds' results, or undefined when a run lacks it. */
+function lookupMean(value, seedResults) {
+  const values = seedResults.map((results) => lookup(value, results));
+  return values.some((v) => v === undefined) ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/**
+ * Checks one claim: a per-run claim against one run's results ({run, baseline}), a mean claim against the list of every
+ * seed's results. Returns {ok, lhs, rhs, why}.
+ */
 export function checkClaim(claim, results) {
-  const lhs = lookup(claim.lhs, results);
-  const rhs = lookup(claim.rhs, results);
-  if (lhs === undefined || rhs === undefined) return { ok: false, lhs, rhs, why: `${lhs === undefined ? claim.lhs : claim.rhs} is not in result.json` };
+  const value = (v) => (claim.over === 'seeds' ? lookupMean(v, results) : lookup(v, results));
+  const lhs = value(claim.lhs);
+  const rhs = value(claim.rhs);
+  const show = (v) => (claim.over === 'seeds' && !isNumber(v) ? `mean(${v})` : v);
+  if (lhs === undefined || rhs === undefined) return { ok: false, lhs, rhs, why: `${show(lhs === undefined ? claim.lhs : claim.rhs)}: not in every result.json` };
   if (claim.kind === 'equal') return { ok: Math.abs(lhs - rhs) <= claim.tolerance + 1e-12, lhs, rhs, why: `|${fmt(lhs)} − ${fmt(rhs)}| = ${fmt(Math.abs(lhs - rhs))}, tolerance ${claim.tolerance}` };
   return { ok: lhs <= rhs + claim.margin + 1e-12, lhs, rhs, why: `${fmt(lhs)} ≤ ${fmt(rhs)} + ${claim.margin}` };
 }
@@ -124,6 +151,10 @@ function main() {
   const runsDir = resolve(root, values.runs);
   const rows = [];
   let failed = 0;
+  const record = (config, backend, seed, claim, check) => {
+    if (!check.ok) failed += 1;
+    rows.push(`| ${basename(config)} | ${backend} | ${seed} | ${claim.backend ? `on ${claim.backend}: ` : ''}${claim.text} | ${check.ok ? 'holds' : '**fails**'}: ${check.why} |`);
+  };
   for (const config of configs) {
     if (!existsSync(config)) throw new ClaimError(`${config} does not exist`);
     const parsed = parseClaims(readFileSync(config, 'utf8'), config);
@@ -140,19 +171,22 @@ function main() {
       : runs.seeds;
     const backends = values.backends ? values.backends.split(',').filter((b) => runs.backends.includes(b)) : runs.backends;
     if (!seeds.length || !backends.length) throw new ClaimError(`${relative(root, config)}: its claims hold for seeds ${runs.seeds.join(' ')} on ${runs.backends.join(' ')}; --seeds/--backends leave none of them`);
-    if (values.list) console.log(`${relative(root, config)}:\n${claims.map((c) => `  claim: ${c.text}`).join('\n')}`);
+    if (values.list) console.log(`${relative(root, config)}:\n${claims.map((c) => `  claim${c.backend ? ` on ${c.backend}` : ''}: ${c.text}`).join('\n')}`);
     for (const backend of backends) {
+      const ours = claims.filter((c) => c.backend === null || c.backend === backend);
+      const perSeed = [];
       for (const seed of seeds) {
         const results = { run: runOnce(config, seed, backend, runsDir, runs.compress, values.list) };
         if (runs.baseline) results.baseline = runOnce(runs.baseline, seed, backend, runsDir, false, values.list);
         if (values.list) continue;
-        for (const claim of claims) {
-          const missing = results.run === null ? 'the run failed' : runs.baseline && results.baseline === null ? 'the baseline run failed' : null;
-          const check = missing ? { ok: false, why: missing } : checkClaim(claim, results);
-          if (!check.ok) failed += 1;
-          rows.push(`| ${basename(config)} | ${backend} | ${seed} | ${claim.text} | ${check.ok ? 'holds' : '**fails**'}: ${check.why} |`);
-        }
+        const missing = results.run === null ? 'the run failed' : runs.baseline && results.baseline === null ? 'the baseline run failed' : null;
+        perSeed.push({ results, missing });
+        for (const claim of ours.filter((c) => c.over === 'run')) record(config, backend, seed, claim, missing ? { ok: false, why: missing } : checkClaim(claim, results));
       }
+      if (values.list) continue;
+      const missing = perSeed.find((p) => p.missing)?.missing;
+      const allSeeds = perSeed.map((p) => p.results);
+      for (const claim of ours.filter((c) => c.over === 'seeds')) record(config, backend, `mean of ${seeds.join(' ')}`, claim, missing ? { ok: false, why: missing } : checkClaim(claim, allSeeds));
     }
   }
   if (values.list) return 0;

@@ -76,3 +76,29 @@ test('the checker reuses finished runs, exits 1 naming the claim that fails, and
   assert.equal(bad.code, 2);
   assert.match(bad.out, /cannot read the claim 'metrics.test_error is small'/);
 });
+
+test('a mean(...) claim is checked once per backend on the means over the seeds, and a claim `on` a backend only there', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'epsilab-claims-'));
+  const config = join(dir, 'claimed.yaml');
+  const claims = ['# claim: mean(metrics.test_error) ≤ 0.32', '# claim on cpu: mean(metrics.test_error) = 0.31 ± 0.006', '# claim on wasm: metrics.test_error ≤ 0.1'];
+  writeFileSync(config, CONFIG.replace(/# claim: [^\n]*\n/g, '').replace('# claims: seeds 0 1; backends cpu; compress\n', `# claims: seeds 0 1; backends cpu wasm; compress\n${claims.join('\n')}\n`));
+  const runs = join(dir, 'runs');
+  finishedRun(runs, 0, 0.3, 0.3);
+  finishedRun(runs, 1, 0.33, 0.33);
+  const r = check([config, '--runs', runs, '--backends', 'cpu']);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /\| cpu \| mean of 0 1 \| mean\(metrics\.test_error\) ≤ 0\.32 \| holds: 0\.3150 ≤ 0\.3200 \+ 0 \|/);
+  assert.match(r.out, /\| cpu \| mean of 0 1 \| on cpu: mean\(metrics\.test_error\) = 0\.31 ± 0\.006 \| holds/);
+  assert.doesNotMatch(r.out, /on wasm/, 'a claim on another backend is not checked here');
+  assert.match(r.out, /all 2 claim checks hold/);
+  finishedRun(runs, 1, 0.36, 0.36);
+  const failing = check([config, '--runs', runs, '--backends', 'cpu']);
+  assert.equal(failing.code, 1, 'one seed moves both means out');
+  assert.match(failing.out, /2 of 2 claim checks fail/);
+  writeFileSync(config, CONFIG.replace('≤ 0.5', '≤ mean(baseline.metrics.test_error)'));
+  const mixed = check([config, '--runs', runs]);
+  assert.equal(mixed.code, 2);
+  assert.match(mixed.out, /compares a mean over the seeds with one run's value/);
+  writeFileSync(config, CONFIG.replace('# claim: metrics.test_error ≤ 0.5', '# claim on tpu: metrics.test_error ≤ 0.5'));
+  assert.match(check([config, '--runs', runs]).out, /a claim on tpu, which is not one of the '# claims:' backends \(cpu\)/);
+});
