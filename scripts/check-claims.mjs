@@ -151,7 +151,9 @@ function main() {
   const runsDir = resolve(root, values.runs);
   const rows = [];
   let failed = 0;
-  const record = (config, backend, seed, claim, check) => {
+  /** Checks one claim on `results` (a run's, or every seed's for a mean) unless a run it needs failed, and adds its row. */
+  const record = (config, backend, seed, claim, missing, results) => {
+    const check = missing ? { ok: false, why: missing } : checkClaim(claim, results);
     if (!check.ok) failed += 1;
     rows.push(`| ${basename(config)} | ${backend} | ${seed} | ${claim.backend ? `on ${claim.backend}: ` : ''}${claim.text} | ${check.ok ? 'holds' : '**fails**'}: ${check.why} |`);
   };
@@ -181,12 +183,12 @@ function main() {
         if (values.list) continue;
         const missing = results.run === null ? 'the run failed' : runs.baseline && results.baseline === null ? 'the baseline run failed' : null;
         perSeed.push({ results, missing });
-        for (const claim of ours.filter((c) => c.over === 'run')) record(config, backend, seed, claim, missing ? { ok: false, why: missing } : checkClaim(claim, results));
+        for (const claim of ours.filter((c) => c.over === 'run')) record(config, backend, seed, claim, missing, results);
       }
       if (values.list) continue;
       const missing = perSeed.find((p) => p.missing)?.missing;
       const allSeeds = perSeed.map((p) => p.results);
-      for (const claim of ours.filter((c) => c.over === 'seeds')) record(config, backend, `mean of ${seeds.join(' ')}`, claim, missing ? { ok: false, why: missing } : checkClaim(claim, allSeeds));
+      for (const claim of ours.filter((c) => c.over === 'seeds')) record(config, backend, `mean of ${seeds.join(' ')}`, claim, missing, allSeeds);
     }
   }
   if (values.list) return 0;

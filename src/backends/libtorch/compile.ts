@@ -24,9 +24,9 @@ const ATTEMPTS = 3;
 /**
  * A step compiled on the libtorch backend. The first run for each input signature (shapes and dtypes) runs eagerly while
  * the addon records the native ops it dispatches; later runs replay that list in C++ on the new inputs, with no tfjs
- * engine work per kernel: the variables the step assigned get their new values in their own slots (their tfjs tensors stay valid), the
- * outputs come back as new tensors. A step whose kernels have no native form, or that reads values on the host, is
- * declined with one logged reason and keeps running eagerly.
+ * engine work per kernel: the variables the step assigned get their new values in their own slots (their tfjs tensors
+ * stay valid), the outputs come back as new tensors. A step whose kernels have no native form, or that reads values
+ * on the host, is declined with one logged reason and keeps running eagerly.
  *
  * A replay reuses every value the capture saw except the inputs and the variables: whatever else the step function
  * reads from JavaScript (a schedule's value, a callback's setting) must arrive as an input or a variable, or
