@@ -16,14 +16,22 @@ export default tseslint.config(
       'import-x/extensions': ['.ts', '.mjs', '.js'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       // Sources import each other as `./x.js`; the file on disk is `x.ts`.
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.js', '.json', '.node'], extensionAlias: { '.js': ['.ts', '.js'] } })],
+      'import-x/resolver-next': [
+        createNodeResolver({
+          extensions: ['.ts', '.mjs', '.js', '.json', '.node'],
+          extensionAlias: { '.js': ['.ts', '.js'] },
+        }),
+      ],
     },
     rules: {
       // JSON Schema walking and components generic over their parameters use `any` on purpose.
       '@typescript-eslint/no-explicit-any': 'off',
       // Tests match aligned CLI output, where literal runs of spaces mirror what is printed.
       'no-regex-spaces': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -48,7 +48,8 @@ function photoLike(i: number): Buffer {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       for (let k = 0; k < 3; k++) {
-        const v = 128 + 60 * Math.sin(x * f[k] + y * f[k + 3] + k) + 40 * Math.cos(x * y * 0.0003 * (k + 1)) + (r() - 0.5) * 60;
+        const v =
+          128 + 60 * Math.sin(x * f[k] + y * f[k + 3] + k) + 40 * Math.cos(x * y * 0.0003 * (k + 1)) + (r() - 0.5) * 60;
         px[(y * w + x) * 3 + k] = Math.max(0, Math.min(255, v));
       }
     }
@@ -107,8 +108,28 @@ console.log(
     .join(' ')}`,
 );
 for (const cores of args.cores.split(',').map(Number)) {
-  const epsilab = [process.execPath, join(ROOT, 'bin/epsilab.js'), 'bench-data', config, '--batches', args.batches, '--workers', String(cores - 1), '--json'];
-  const torchvision = [PYTHON, join(ROOT, 'bench/data_torchvision.py'), join(dir, 'train'), '--workers', String(cores > 1 ? cores : 0), '--batch', args.batch, '--batches', args.batches];
+  const epsilab = [
+    process.execPath,
+    join(ROOT, 'bin/epsilab.js'),
+    'bench-data',
+    config,
+    '--batches',
+    args.batches,
+    '--workers',
+    String(cores - 1),
+    '--json',
+  ];
+  const torchvision = [
+    PYTHON,
+    join(ROOT, 'bench/data_torchvision.py'),
+    join(dir, 'train'),
+    '--workers',
+    String(cores > 1 ? cores : 0),
+    '--batch',
+    args.batch,
+    '--batches',
+    args.batches,
+  ];
   const got: Record<string, Figures[]> = { epsilab: [], torchvision: [] };
   for (let round = 0; round < Number(args.rounds); round++) {
     // Alternate which engine goes first, so a change in the machine's load falls on both.
@@ -124,7 +145,10 @@ for (const cores of args.cores.split(',').map(Number)) {
       images_per_second: median(f.map((x) => x.images_per_second)),
       images_per_second_per_core: median(f.map((x) => x.images_per_second / cores)),
       images_per_cpu_second: median(f.map((x) => x.images / x.cpu_seconds)),
-      spread_images_per_second: [Math.min(...f.map((x) => x.images_per_second)), Math.max(...f.map((x) => x.images_per_second))],
+      spread_images_per_second: [
+        Math.min(...f.map((x) => x.images_per_second)),
+        Math.max(...f.map((x) => x.images_per_second)),
+      ],
       load_average_1m: f.map((x) => x.load_average_1m),
     };
     results.push(row);

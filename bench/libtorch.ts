@@ -90,7 +90,13 @@ async function serve(worker: string): Promise<void> {
     console.log(JSON.stringify({ error: (err as Error).message }));
     return;
   }
-  const ctx: BuildContext = { tf, seed: 1, configDir: process.cwd(), facts: { inputShape: [32, 32, 3], numClasses: 10 }, log: () => {} };
+  const ctx: BuildContext = {
+    tf,
+    seed: 1,
+    configDir: process.cwd(),
+    facts: { inputShape: [32, 32, 3], numClasses: 10 },
+    log: () => {},
+  };
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 20 }) as never, ctx);
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
@@ -101,7 +107,9 @@ async function serve(worker: string): Promise<void> {
   const train = step?.run ?? eagerStep(tf, { model, loss, optimizer }, trainable);
   const batches = new Map<number, HostBatch>();
   const big = tf.randomNormal([BIG_BATCH, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
-  const forward = compiled ? new CompiledStep(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), log) : null;
+  const forward = compiled
+    ? new CompiledStep(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), log)
+    : null;
   const commands: Record<string, (n?: number) => void> = {
     train: (n = TRAIN_BATCH) => {
       if (!batches.has(n)) batches.set(n, hostBatch(n, 11 + n));
@@ -143,7 +151,10 @@ class Engine {
     argv: string[],
     readonly only?: number,
   ) {
-    this.child = spawn(command, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] }) as unknown as ChildProcessWithoutNullStreams;
+    this.child = spawn(command, argv, {
+      env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }) as unknown as ChildProcessWithoutNullStreams;
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 
@@ -180,7 +191,9 @@ function median(xs: number[]): number {
 
 /** Turns: every engine runs `command` once per turn, in rotating order, so none always follows the same neighbour. */
 async function turns(all: Engine[], command: string, n: number): Promise<void> {
-  const engines = all.filter((e) => e.only === undefined || !command.startsWith('train') || command === `train ${e.only}`);
+  const engines = all.filter(
+    (e) => e.only === undefined || !command.startsWith('train') || command === `train ${e.only}`,
+  );
   for (let i = 0; i < n; i++) {
     console.error(`${command} turn ${i + 1}/${n}`);
     for (let j = 0; j < engines.length; j++) await engines[(i + j) % engines.length].run(command);
@@ -201,7 +214,15 @@ const trainBatches = () => args.batches!.split(',').map(Number);
 
 async function main(): Promise<void> {
   const me = fileURLToPath(import.meta.url);
-  const torch = (channelsLast: boolean, graph = false) => [TORCH_SCRIPT, '--threads', args.threads!, '--device', args.device!, ...(channelsLast ? ['--channels-last'] : []), ...(graph ? ['--cuda-graph'] : [])];
+  const torch = (channelsLast: boolean, graph = false) => [
+    TORCH_SCRIPT,
+    '--threads',
+    args.threads!,
+    '--device',
+    args.device!,
+    ...(channelsLast ? ['--channels-last'] : []),
+    ...(graph ? ['--cuda-graph'] : []),
+  ];
   const candidates = [
     new Engine('tfjs libtorch', process.execPath, [me, '--worker', 'libtorch']),
     new Engine('tfjs libtorch compiled', process.execPath, [me, '--worker', 'libtorch:compiled']),
@@ -218,7 +239,9 @@ async function main(): Promise<void> {
   }
   const load = [loadavg()[0]];
   // Three warm-up steps per batch size: the first creates the optimizer's slots, the second is captured.
-  for (const n of trainBatches()) for (const e of engines.filter((x) => x.only === undefined || x.only === n)) for (let i = 0; i < 3; i++) await e.run(`train ${n}`, false);
+  for (const n of trainBatches())
+    for (const e of engines.filter((x) => x.only === undefined || x.only === n))
+      for (let i = 0; i < 3; i++) await e.run(`train ${n}`, false);
   for (const e of engines) for (let i = 0; i < 2; i++) await e.run('infer', false);
   for (const n of trainBatches()) await turns(engines, `train ${n}`, Number(args.steps));
   await turns(engines, 'infer', Number(args['infer-steps']));
@@ -246,20 +269,28 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
   const ratio = (e: Engine, command: string) => {
     const [mine, theirs] = [e.seconds[command], ref?.seconds[command]];
     if (!mine || !theirs) return '–';
-    const paired = mine.length === theirs.length ? median(mine.map((s, i) => theirs[i] / s)) : median(theirs) / median(mine);
+    const paired =
+      mine.length === theirs.length ? median(mine.map((s, i) => theirs[i] / s)) : median(theirs) / median(mine);
     return paired.toFixed(2);
   };
-  const ms = (e: Engine, command: string) => (e.seconds[command] ? (1000 * median(e.seconds[command])).toFixed(1) : '–');
+  const ms = (e: Engine, command: string) =>
+    e.seconds[command] ? (1000 * median(e.seconds[command])).toFixed(1) : '–';
   const intercept = (e: Engine) => {
-    const points = batches.filter((n) => e.seconds[`train ${n}`]).map((n): [number, number] => [n, median(e.seconds[`train ${n}`])]);
+    const points = batches
+      .filter((n) => e.seconds[`train ${n}`])
+      .map((n): [number, number] => [n, median(e.seconds[`train ${n}`])]);
     return points.length > 1 ? (1000 * fit(points).intercept).toFixed(1) : '–';
   };
-  const cpuMs = (e: Engine, command: string) => (e.cpuSeconds[command] ? (1000 * median(e.cpuSeconds[command])).toFixed(1) : '–');
+  const cpuMs = (e: Engine, command: string) =>
+    e.cpuSeconds[command] ? (1000 * median(e.cpuSeconds[command])).toFixed(1) : '–';
   const cpuIntercept = (e: Engine) => {
-    const points = batches.filter((n) => e.cpuSeconds[`train ${n}`]).map((n): [number, number] => [n, median(e.cpuSeconds[`train ${n}`])]);
+    const points = batches
+      .filter((n) => e.cpuSeconds[`train ${n}`])
+      .map((n): [number, number] => [n, median(e.cpuSeconds[`train ${n}`])]);
     return points.length > 1 ? (1000 * fit(points).intercept).toFixed(1) : '–';
   };
-  const rate = (batch: number, command: string, e: Engine) => (e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–');
+  const rate = (batch: number, command: string, e: Engine) =>
+    e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–';
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
   console.log(
     `# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`,
@@ -268,18 +299,36 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
   console.log('');
   const steps = batches.map((n) => `step ms, batch ${n}`);
   const ratios = batches.map((n) => `vs PyTorch CL, batch ${n}`);
-  console.log(`| engine | ${steps.join(' | ')} | fixed cost per step, ms | train img/s, batch ${TRAIN_BATCH} | ${ratios.join(' | ')} | inference img/s, batch ${BIG_BATCH} | inference vs PyTorch CL |`);
+  console.log(
+    `| engine | ${steps.join(' | ')} | fixed cost per step, ms | train img/s, batch ${TRAIN_BATCH} | ${ratios.join(' | ')} | inference img/s, batch ${BIG_BATCH} | inference vs PyTorch CL |`,
+  );
   console.log(`|---|${batches.map(() => '---|').join('')}---|---|${batches.map(() => '---|').join('')}---|---|`);
   for (const e of engines) {
-    const cells = [...batches.map((n) => ms(e, `train ${n}`)), intercept(e), rate(TRAIN_BATCH, `train ${TRAIN_BATCH}`, e), ...batches.map((n) => ratio(e, `train ${n}`)), rate(BIG_BATCH, 'infer', e), ratio(e, 'infer')];
+    const cells = [
+      ...batches.map((n) => ms(e, `train ${n}`)),
+      intercept(e),
+      rate(TRAIN_BATCH, `train ${TRAIN_BATCH}`, e),
+      ...batches.map((n) => ratio(e, `train ${n}`)),
+      rate(BIG_BATCH, 'infer', e),
+      ratio(e, 'infer'),
+    ];
     console.log(`| ${e.name} | ${cells.join(' | ')} |`);
   }
   for (const line of unavailable) console.log(line);
-  console.log(`\nCPU time per step (all threads of the engine's process; less sensitive to other load than wall time):\n`);
-  console.log(`| engine | ${batches.map((n) => `CPU ms, batch ${n}`).join(' | ')} | fixed CPU cost per step, ms | CPU ms, inference batch ${BIG_BATCH} |`);
+  console.log(
+    `\nCPU time per step (all threads of the engine's process; less sensitive to other load than wall time):\n`,
+  );
+  console.log(
+    `| engine | ${batches.map((n) => `CPU ms, batch ${n}`).join(' | ')} | fixed CPU cost per step, ms | CPU ms, inference batch ${BIG_BATCH} |`,
+  );
   console.log(`|---|${batches.map(() => '---|').join('')}---|---|`);
-  for (const e of engines) console.log(`| ${e.name} | ${[...batches.map((n) => cpuMs(e, `train ${n}`)), cpuIntercept(e), cpuMs(e, 'infer')].join(' | ')} |`);
-  console.log(`\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`);
+  for (const e of engines)
+    console.log(
+      `| ${e.name} | ${[...batches.map((n) => cpuMs(e, `train ${n}`)), cpuIntercept(e), cpuMs(e, 'infer')].join(' | ')} |`,
+    );
+  console.log(
+    `\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`,
+  );
   if (args.json)
     writeFileSync(
       args.json,
@@ -290,7 +339,12 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
           threads: Number(args.threads),
           device: args.device,
           load,
-          engines: engines.map((e) => ({ label: e.label, engine: e.name, seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] }, cpuSeconds: e.cpuSeconds })),
+          engines: engines.map((e) => ({
+            label: e.label,
+            engine: e.name,
+            seconds: { ...e.seconds, train: e.seconds[`train ${TRAIN_BATCH}`] ?? [] },
+            cpuSeconds: e.cpuSeconds,
+          })),
         },
         null,
         2,

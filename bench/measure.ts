@@ -74,7 +74,13 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
     return { backend: o.backend, ok: false, why: (err as Error).message };
   }
   const tf = selected.tf;
-  const ctx: BuildContext = { tf, seed: 1, configDir: process.cwd(), facts: { inputShape: [32, 32, 3], numClasses: 10 }, log: () => {} };
+  const ctx: BuildContext = {
+    tf,
+    seed: 1,
+    configDir: process.cwd(),
+    facts: { inputShape: [32, 32, 3], numClasses: 10 },
+    log: () => {},
+  };
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 20 }) as never, ctx);
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
@@ -94,7 +100,10 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
     });
   };
   const infer = (x: tfc.Tensor4D) => tf.tidy(() => void model.apply(x, { training: false }).logits.dataSync());
-  const batch = (n: number, seed: number) => ({ x: tf.randomNormal([n, 32, 32, 3], 0, 1, 'float32', seed) as tfc.Tensor4D, y: tf.randomUniformInt([n], 0, 10, seed) as tfc.Tensor1D });
+  const batch = (n: number, seed: number) => ({
+    x: tf.randomNormal([n, 32, 32, 3], 0, 1, 'float32', seed) as tfc.Tensor4D,
+    y: tf.randomUniformInt([n], 0, 10, seed) as tfc.Tensor1D,
+  });
 
   const train = batch(o.trainBatch, 11);
   trainStep(train.x, train.y);
@@ -136,8 +145,23 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
  * also starts the worker), plus the cost of one batch built on the calling thread.
  */
 async function pipelineFigures(batchSize: number, step: (x: tfc.Tensor4D, y: tfc.Tensor1D) => void, tf: typeof tfc) {
-  const set = syntheticImages({ size: batchSize * 4, numClasses: 10, shape: [32, 32, 3], noise: 20, seed: 1, split: 0 });
-  const options = { set, transforms: CIFAR_TRANSFORMS, batchSize, shuffle: true, seed: 1, fit: { train: set }, dropRemainder: true };
+  const set = syntheticImages({
+    size: batchSize * 4,
+    numClasses: 10,
+    shape: [32, 32, 3],
+    noise: 20,
+    seed: 1,
+    split: 0,
+  });
+  const options = {
+    set,
+    transforms: CIFAR_TRANSFORMS,
+    batchSize,
+    shuffle: true,
+    seed: 1,
+    fit: { train: set },
+    dropRemainder: true,
+  };
   const inline = new InputPipeline({ ...options, workers: 0 });
   const inlineTimes: number[] = [];
   let t = performance.now();

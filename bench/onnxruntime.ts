@@ -11,7 +11,10 @@ const USAGE = `node dist/bench/onnxruntime.js <model.onnx ...> [--rounds N] [--t
   --rounds N    rounds (default 7)
   --threads N   onnxruntime intra-op threads (default: all cores, ${availableParallelism()} here)`;
 
-const { values: args, positionals: files } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '7' }, threads: { type: 'string' }, help: { type: 'boolean' } } });
+const { values: args, positionals: files } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '7' }, threads: { type: 'string' }, help: { type: 'boolean' } },
+});
 if (args.help || files.length === 0) {
   console.log(USAGE);
   process.exit(files.length === 0 && !args.help ? 2 : 0);
@@ -30,8 +33,18 @@ const models = await Promise.all(
   files.map(async (file) => {
     const bytes = readFileSync(file);
     const shape = inputShape(bytes);
-    const input = (batch: number) => Float32Array.from({ length: batch * shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-    return { name: file, file, session: await openSession(bytes, threads), shape, x1: input(1), x128: input(128), latency: [] as number[], batch: [] as number[] };
+    const input = (batch: number) =>
+      Float32Array.from({ length: batch * shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+    return {
+      name: file,
+      file,
+      session: await openSession(bytes, threads),
+      shape,
+      x1: input(1),
+      x128: input(128),
+      latency: [] as number[],
+      batch: [] as number[],
+    };
   }),
 );
 
@@ -53,11 +66,15 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 load.push(loadavg()[0]);
-console.log(`onnxruntime-node, cpu, ${threads} threads, ${rounds} rounds; load average ${load.map((l) => l.toFixed(1)).join(' → ')}`);
+console.log(
+  `onnxruntime-node, cpu, ${threads} threads, ${rounds} rounds; load average ${load.map((l) => l.toFixed(1)).join(' → ')}`,
+);
 console.log('| model | batch-1 latency ms (median, range) | batch-128 img/s (median, range) |\n|---|---|---|');
 for (const m of models) {
   const ms = m.latency.map((s) => 1000 * s);
   const ips = m.batch.map((s) => 128 / s);
-  console.log(`| ${m.name} | ${median(ms).toFixed(2)} (${Math.min(...ms).toFixed(2)}–${Math.max(...ms).toFixed(2)}) | ${median(ips).toFixed(0)} (${Math.min(...ips).toFixed(0)}–${Math.max(...ips).toFixed(0)}) |`);
+  console.log(
+    `| ${m.name} | ${median(ms).toFixed(2)} (${Math.min(...ms).toFixed(2)}–${Math.max(...ms).toFixed(2)}) | ${median(ips).toFixed(0)} (${Math.min(...ips).toFixed(0)}–${Math.max(...ips).toFixed(0)}) |`,
+  );
   await m.session.release();
 }

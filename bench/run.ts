@@ -73,43 +73,99 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   console.log(`# epsilab benchmark: pre-activation ResNet-20, 32×32×3, ${new Date().toISOString()}`);
-  console.log(`# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}; load average before: ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}; load average before: ${loadavg()[0].toFixed(2)}`,
+  );
   // PyTorch first, next to the fast backends: the slow pure-JS cpu row runs last.
   const torch = args['skip-torch'] ? null : runTorch();
   const results: BackendFigures[] = [];
   for (const backend of backends) {
     const cpu = backend === 'cpu';
-    const batches = cpu ? { train: Number(args['cpu-batch']), infer: 32, big: 0 } : { train: 128, infer: 128, big: args.quick ? 0 : 1024 };
+    const batches = cpu
+      ? { train: Number(args['cpu-batch']), infer: 32, big: 0 }
+      : { train: 128, infer: 128, big: args.quick ? 0 : 1024 };
     console.error(`measuring ${backend}...`);
     results.push(runWorker(backend, batches.train, batches.infer, batches.big));
   }
   report(results, torch);
-  console.log(`# load average after: ${loadavg()[0].toFixed(2)} (other processes on these cores slow every figure, PyTorch's two threads most)`);
+  console.log(
+    `# load average after: ${loadavg()[0].toFixed(2)} (other processes on these cores slow every figure, PyTorch's two threads most)`,
+  );
   if (args.json)
-    writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg()[0], backends: results, torch }, null, 2) + '\n');
+    writeFileSync(
+      args.json,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          cpu: cpus()[0]?.model,
+          cores: cpus().length,
+          node: process.version,
+          loadAverage: loadavg()[0],
+          backends: results,
+          torch,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
 }
 
 function runWorker(backend: BackendName, train: number, infer: number, big: number): BackendFigures {
-  const argv = [fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps), '--train-batch', String(train), '--infer-batch', String(infer), '--big-batch', String(big)];
-  const child = spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [
+    fileURLToPath(import.meta.url),
+    '--worker',
+    backend,
+    '--steps',
+    String(steps),
+    '--train-batch',
+    String(train),
+    '--infer-batch',
+    String(infer),
+    '--big-batch',
+    String(big),
+  ];
+  const child = spawnSync(process.execPath, argv, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const last = child.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as BackendFigures;
   } catch {
-    return { backend, ok: false, why: `benchmark process failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+    return {
+      backend,
+      ok: false,
+      why: `benchmark process failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    };
   }
 }
 
 function runTorch(): TorchFigures | { error: string } {
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return { error: `PyTorch not importable by ${PYTHON} (Debian package python3-torch)` };
+  if (probe.error || probe.status !== 0)
+    return { error: `PyTorch not importable by ${PYTHON} (Debian package python3-torch)` };
   console.error('measuring PyTorch...');
-  const child = spawnSync(PYTHON, [TORCH_SCRIPT, '--threads', args['torch-threads'], '--steps', String(Math.max(steps, 3)), '--big-batch', args.quick ? '0' : '1024'], { encoding: 'utf8' });
+  const child = spawnSync(
+    PYTHON,
+    [
+      TORCH_SCRIPT,
+      '--threads',
+      args['torch-threads'],
+      '--steps',
+      String(Math.max(steps, 3)),
+      '--big-batch',
+      args.quick ? '0' : '1024',
+    ],
+    { encoding: 'utf8' },
+  );
   const last = child.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as TorchFigures;
   } catch {
-    return { error: `PyTorch run failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-2).join(' | ')}` };
+    return {
+      error: `PyTorch run failed (exit ${child.status}): ${child.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+    };
   }
 }
 
@@ -117,7 +173,9 @@ function report(results: BackendFigures[], torch: TorchFigures | { error: string
   const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '–' : v.toFixed(digits));
   const ref = torch && 'train_img_s' in torch ? torch : null;
   console.log('');
-  console.log('| engine | train img/s | inference img/s | inference img/s, batch 1024 | train vs PyTorch | input pipeline share | peak RSS MiB (training / all) |');
+  console.log(
+    '| engine | train img/s | inference img/s | inference img/s, batch 1024 | train vs PyTorch | input pipeline share | peak RSS MiB (training / all) |',
+  );
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
     if (!r.ok) {
@@ -131,8 +189,15 @@ function report(results: BackendFigures[], torch: TorchFigures | { error: string
       `| tfjs ${r.backend} | ${fmt(r.trainImgPerSec)}${batchNote} | ${fmt(r.inferImgPerSec)}${inferNote} | ${fmt(r.inferBigImgPerSec)} | ${ratio} | ${(100 * r.pipelineShare!).toFixed(1)}% (${fmt(r.pipelineMsPerBatch)} ms/batch unthreaded) | ${fmt(r.trainPeakRssMiB, 0)} / ${fmt(r.peakRssMiB, 0)} |`,
     );
   }
-  if (ref) console.log(`| ${ref.engine}, ${ref.threads} threads | ${fmt(ref.train_img_s)} | ${fmt(ref.infer_img_s)} | ${fmt(ref.infer_big_img_s)} | 1 | – | – |`);
+  if (ref)
+    console.log(
+      `| ${ref.engine}, ${ref.threads} threads | ${fmt(ref.train_img_s)} | ${fmt(ref.infer_img_s)} | ${fmt(ref.infer_big_img_s)} | 1 | – | – |`,
+    );
   else if (torch && 'error' in torch) console.log(`| PyTorch | not available: ${torch.error} | | | | | |`);
   console.log('');
-  for (const r of results) if (r.ok) console.log(`# ${r.backend}: ${r.why}; ${r.params} parameters; live tensors added by the timed training steps: ${r.liveTensorsGrowth}`);
+  for (const r of results)
+    if (r.ok)
+      console.log(
+        `# ${r.backend}: ${r.why}; ${r.params} parameters; live tensors added by the timed training steps: ${r.liveTensorsGrowth}`,
+      );
 }

@@ -18,7 +18,14 @@ const USAGE = `npm run build && node dist/bench/sweep.js [options]
   --skip-slurm    leave out the Slurm figures
   --json FILE     also write the figures as JSON`;
 
-const { values: args } = parseArgs({ options: { trials: { type: 'string', default: '8' }, 'skip-slurm': { type: 'boolean', default: false }, json: { type: 'string' }, help: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '8' },
+    'skip-slurm': { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
 
 const BASE = `experiment: bench
 backend: cpu
@@ -42,7 +49,10 @@ function sweepFile(dir: string, n: number, executor: string): string {
   writeFileSync(join(dir, 'base.yaml'), BASE);
   const values = Array.from({ length: n }, (_, i) => (i + 1) / 10);
   const file = join(dir, 'sweep.yaml');
-  writeFileSync(file, `sweep: bench\nbase: base.yaml\ngrid: { model.epsilon: [${values.join(', ')}] }\nexecutor: ${executor}\noutput: { root: ${dir} }\n`);
+  writeFileSync(
+    file,
+    `sweep: bench\nbase: base.yaml\ngrid: { model.epsilon: [${values.join(', ')}] }\nexecutor: ${executor}\noutput: { root: ${dir} }\n`,
+  );
   return file;
 }
 
@@ -57,7 +67,11 @@ async function localOverhead(n: number): Promise<Record<string, number>> {
     bare.push(performance.now() - t0);
   }
   const finished: number[] = [];
-  const observer: SweepObserver = { started: () => undefined, finished: () => void finished.push(performance.now()), note: () => undefined };
+  const observer: SweepObserver = {
+    started: () => undefined,
+    finished: () => void finished.push(performance.now()),
+    note: () => undefined,
+  };
   await runSweep({ file: sweepFile(dir, n + 1, '{ type: local, max_parallel: 1 }'), observer, command });
   // From one trial's end to the next one's end: the next trial's start-up plus everything the sweep does around it
   const perTrial = finished.slice(1).map((t, i) => t - finished[i]);
@@ -76,19 +90,29 @@ async function slurmLatency(n: number): Promise<Record<string, number>> {
   const state = tempDir('epsilab-bench-slurm-');
   const scripts = join(projectRoot(), 'scripts', 'slurm');
   const env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
-  await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, SLURM_LOCAL_CTLD_PORT: await freePort(), SLURM_LOCAL_D_PORT: await freePort() } });
+  await execa(join(scripts, 'start-local.sh'), [state], {
+    env: { ...process.env, SLURM_LOCAL_CTLD_PORT: await freePort(), SLURM_LOCAL_D_PORT: await freePort() },
+  });
   try {
     const toRunning: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       const id = await sbatch([`--output=${state}/%j.out`, '--wrap', 'sleep 2'], env);
-      while (!(await squeueStates([id], env)).some((s) => s.state !== 'PENDING')) await new Promise((r) => setTimeout(r, 20));
+      while (!(await squeueStates([id], env)).some((s) => s.state !== 'PENDING'))
+        await new Promise((r) => setTimeout(r, 20));
       toRunning.push(performance.now() - t0);
     }
     const dir = tempDir('epsilab-bench-');
-    const s = await runSweep({ file: sweepFile(dir, n, '{ type: slurm, poll_s: 0.2 }'), env, command, observer: { started: () => undefined, finished: () => undefined, note: () => undefined } });
+    const s = await runSweep({
+      file: sweepFile(dir, n, '{ type: slurm, poll_s: 0.2 }'),
+      env,
+      command,
+      observer: { started: () => undefined, finished: () => undefined, note: () => undefined },
+    });
     // The first trial's: later array tasks also wait for a free CPU
-    const toTrial = s.entries.map((e) => Number(readFileSync(join(s.dir, e.dir, 'started'), 'utf8')) - Date.parse(e.started_at!));
+    const toTrial = s.entries.map(
+      (e) => Number(readFileSync(join(s.dir, e.dir, 'started'), 'utf8')) - Date.parse(e.started_at!),
+    );
     return { submit_to_running_ms: median(toRunning), submit_to_first_trial_start_ms: Math.min(...toTrial) };
   } finally {
     await execa(join(scripts, 'stop-local.sh'), [state], { reject: false });
@@ -100,12 +124,16 @@ else {
   const n = Number(args.trials);
   const figures: Record<string, Record<string, number> | string> = { local: await localOverhead(n) };
   const local = figures.local as Record<string, number>;
-  console.log(`local: bare child ${ms(local.bare_child_ms)}, per trial in a sweep ${ms(local.per_trial_ms)}: overhead ${ms(local.overhead_ms)} per trial (target < 1000 ms)`);
+  console.log(
+    `local: bare child ${ms(local.bare_child_ms)}, per trial in a sweep ${ms(local.per_trial_ms)}: overhead ${ms(local.overhead_ms)} per trial (target < 1000 ms)`,
+  );
   if (!args['skip-slurm']) {
     try {
       const slurm = await slurmLatency(Math.min(n, 5));
       figures.slurm = slurm;
-      console.log(`slurm: submit -> RUNNING ${ms(slurm.submit_to_running_ms)} (target < 3000 ms), submit -> first trial process start ${ms(slurm.submit_to_first_trial_start_ms)}`);
+      console.log(
+        `slurm: submit -> RUNNING ${ms(slurm.submit_to_running_ms)} (target < 3000 ms), submit -> first trial process start ${ms(slurm.submit_to_first_trial_start_ms)}`,
+      );
     } catch (err) {
       figures.slurm = `not measured: ${(err as Error).message.split('\n')[0]}`;
       console.log(`slurm: ${figures.slurm}`);

@@ -58,14 +58,21 @@ class Engine {
     // libgomp's default busy-waiting collapses a 2-thread process on a shared machine (PyTorch ran 5x slower here); epsilab's
     // libtorch backend sets passive waiting itself, and PyTorch gets the same.
     const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive' };
-    const child = spawn(this.command, this.argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const child = spawn(this.command, this.argv, {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
     this.child = child;
     this.since = performance.now();
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const point = this.parse(line);
       if (!point) return;
       this.points.push({ ...point, seconds: this.seconds() });
-      console.error(`  ${this.name} epoch ${point.epoch}: ${(100 * point.accuracy).toFixed(2)}% at ${this.seconds().toFixed(0)} s`);
+      console.error(
+        `  ${this.name} epoch ${point.epoch}: ${(100 * point.accuracy).toFixed(2)}% at ${this.seconds().toFixed(0)} s`,
+      );
     });
     child.on('close', (code) => {
       this.stopClock();
@@ -111,7 +118,15 @@ class Engine {
 
 function epsilab(runDir: string): Engine {
   const sets = [...args.set!, ...(args.epochs ? [`train.epochs=${args.epochs}`] : [])].flatMap((s) => ['--set', s]);
-  const argv = [join(ROOT, 'dist', 'src', 'runner', 'cli.js'), 'run', 'configs/fashion-mnist-resnet20.yaml', '--run-dir', runDir, '--force', ...sets];
+  const argv = [
+    join(ROOT, 'dist', 'src', 'runner', 'cli.js'),
+    'run',
+    'configs/fashion-mnist-resnet20.yaml',
+    '--run-dir',
+    runDir,
+    '--force',
+    ...sets,
+  ];
   // The epoch line: "epoch 3  lr …  test err 8.12%  …".
   return new Engine('epsilab', process.execPath, argv, (line) => {
     const m = /^epoch (\d+)\s.*test err ([\d.]+)%/.exec(line);
@@ -120,7 +135,12 @@ function epsilab(runDir: string): Engine {
 }
 
 function pytorch(): Engine {
-  const argv = [join(ROOT, 'bench', 'fashion_mnist_pytorch.py'), '--threads', String(availableParallelism()), ...(args.epochs ? ['--epochs', args.epochs] : [])];
+  const argv = [
+    join(ROOT, 'bench', 'fashion_mnist_pytorch.py'),
+    '--threads',
+    String(availableParallelism()),
+    ...(args.epochs ? ['--epochs', args.epochs] : []),
+  ];
   return new Engine('pytorch', '/usr/bin/python3', argv, (line) => {
     if (!line.startsWith('{')) return null;
     const m = JSON.parse(line) as { epoch: number; test_accuracy: number };
@@ -172,7 +192,9 @@ async function main(): Promise<void> {
   }
   const reached = (points: EpochPoint[]) => points.find((p) => p.accuracy >= target);
   const sorted = [...load].sort((a, b) => a - b);
-  console.log(`# time to ${(100 * target).toFixed(1)}% test accuracy, configs/fashion-mnist-resnet20.yaml and its PyTorch twin, ${new Date().toISOString()}`);
+  console.log(
+    `# time to ${(100 * target).toFixed(1)}% test accuracy, configs/fashion-mnist-resnet20.yaml and its PyTorch twin, ${new Date().toISOString()}`,
+  );
   console.log(
     `# ${Number(args.slice) > 0 ? `turns of ${args.slice} s` : 'back to back'}; load average ${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)} (median ${sorted[sorted.length >> 1].toFixed(1)}, sampled each minute)\n`,
   );
@@ -182,7 +204,9 @@ async function main(): Promise<void> {
     const hit = reached(e.points);
     const curve = e.points.map((p) => `${(100 * p.accuracy).toFixed(2)}% (${p.seconds.toFixed(0)} s)`).join(', ');
     const final = e.points.at(-1);
-    console.log(`| ${e.name} | ${curve} | ${hit ? `${hit.seconds.toFixed(0)} s (epoch ${hit.epoch})` : 'not reached'} | ${final ? (100 * final.accuracy).toFixed(2) + '%' : '–'} |`);
+    console.log(
+      `| ${e.name} | ${curve} | ${hit ? `${hit.seconds.toFixed(0)} s (epoch ${hit.epoch})` : 'not reached'} | ${final ? (100 * final.accuracy).toFixed(2) + '%' : '–'} |`,
+    );
   }
 }
 

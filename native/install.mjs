@@ -2,7 +2,16 @@
 // without the addon, `backend: auto` moves on to the next backend. What it found and did goes to native/install.json,
 // which `epsilab doctor` and the backend's error messages read.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +48,11 @@ function abiOfLibrary(lib) {
 /** The libtorch inside a PyTorch installation that `python3` imports, with the ABI flag it reports. */
 function pytorch() {
   for (const python of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean)) {
-    const probe = spawnSync(python, ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'], { encoding: 'utf8' });
+    const probe = spawnSync(
+      python,
+      ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
+      { encoding: 'utf8' },
+    );
     if (probe.status !== 0) continue;
     const [torchDir, abi] = probe.stdout.trim().split('\n');
     const [include, lib] = [join(torchDir, 'include'), join(torchDir, 'lib')];
@@ -78,7 +91,11 @@ function findLibtorch() {
   const fromPython = pytorch();
   if (fromPython && hasCuda(fromPython)) return fromPython;
   const found = systemLibtorch() ?? fromPython;
-  return found ?? { why: 'no libtorch found (install libtorch-dev or PyTorch, or set LIBTORCH_DIR); skipping the native backend' };
+  return (
+    found ?? {
+      why: 'no libtorch found (install libtorch-dev or PyTorch, or set LIBTORCH_DIR); skipping the native backend',
+    }
+  );
 }
 
 /** The CUDA headers ATen's CUDA context (and so its CUDA graphs) includes: the runtime, cuBLAS(Lt), cuSPARSE and cuSOLVER. */
@@ -94,7 +111,15 @@ function cudaIncludes(torch) {
     .split(delimiter)
     .map((d) => join(d, 'nvcc'))
     .find((p) => existsSync(p));
-  const toolkit = [process.env.CUDA_HOME, process.env.CUDA_PATH, nvcc && dirname(dirname(realpathSync(nvcc))), '/usr/local/cuda', '/usr'].filter(Boolean).map((d) => join(d, 'include'));
+  const toolkit = [
+    process.env.CUDA_HOME,
+    process.env.CUDA_PATH,
+    nvcc && dirname(dirname(realpathSync(nvcc))),
+    '/usr/local/cuda',
+    '/usr',
+  ]
+    .filter(Boolean)
+    .map((d) => join(d, 'include'));
   const wheels = torch.torchDir ? join(dirname(torch.torchDir), 'nvidia') : null;
   const fromWheels =
     wheels && existsSync(wheels)
@@ -116,7 +141,9 @@ function cudaIncludes(torch) {
 function compilerProblem() {
   const cxx = process.env.CXX ?? 'g++';
   const probe = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
-  return probe.status === 0 ? null : `no C++ compiler (${cxx} not found: install g++, or set CXX); skipping the native backend`;
+  return probe.status === 0
+    ? null
+    : `no C++ compiler (${cxx} not found: install g++, or set CXX); skipping the native backend`;
 }
 
 /** The first line of the compiler log that says what went wrong. */
@@ -144,13 +171,23 @@ function build(torch, record) {
   const compiler = compilerProblem();
   if (compiler) return { status: 'skipped', line: compiler };
   const version = torchVersion(torch.include);
-  if (!version) return { status: 'skipped', line: `${torch.source} has no torch/version.h; skipping the native backend` };
+  if (!version)
+    return { status: 'skipped', line: `${torch.source} has no torch/version.h; skipping the native backend` };
   record.torchVersion = version.join('.');
-  if (version[0] < 1 || (version[0] === 1 && version[1] < 13)) return { status: 'skipped', line: `libtorch ${record.torchVersion} (${torch.source}) is older than 1.13; skipping the native backend` };
+  if (version[0] < 1 || (version[0] === 1 && version[1] < 13))
+    return {
+      status: 'skipped',
+      line: `libtorch ${record.torchVersion} (${torch.source}) is older than 1.13; skipping the native backend`,
+    };
   const cuda = hasCuda(torch);
   const headers = cuda ? cudaIncludes(torch) : { missing: 'cuda_runtime_api.h' };
   const cudaInclude = headers.dirs ?? null;
-  Object.assign(record, { cuda, cudaHeaders: cudaInclude !== null, cudaInclude: cudaInclude?.join(' ') ?? '', abi: torch.abi });
+  Object.assign(record, {
+    cuda,
+    cudaHeaders: cudaInclude !== null,
+    cudaInclude: cudaInclude?.join(' ') ?? '',
+    abi: torch.abi,
+  });
   // ATen's headers require C++20 from PyTorch 2.12 on; older ones were written for C++14/17.
   const std = version[0] > 2 || (version[0] === 2 && version[1] >= 12) ? 'c++20' : 'c++17';
   const nodePrefix = dirname(dirname(process.execPath));
@@ -176,7 +213,10 @@ function build(torch, record) {
   const run = spawnSync(process.execPath, args, { stdio: ['ignore', log, log], timeout: 20 * 60 * 1000 });
   if (run.status !== 0) {
     const error = firstError();
-    return { status: 'failed', line: `build against ${torch.source} failed${error ? `: ${error}` : ''} (full log: native/install.log); the other backends still work` };
+    return {
+      status: 'failed',
+      line: `build against ${torch.source} failed${error ? `: ${error}` : ''} (full log: native/install.log); the other backends still work`,
+    };
   }
   const addon = join(here, 'build', 'Release', 'epsilab_torch.node');
   const load = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { encoding: 'utf8' });
@@ -186,11 +226,20 @@ function build(torch, record) {
         .trim()
         .split('\n')
         .find((l) => /Error/.test(l)) ?? 'unknown error';
-    const abiHint = /undefined symbol: .*(cxx11|Ss|basic_string)/.test(error) ? ` (a C++ ABI mismatch: rerun with LIBTORCH_CXX11_ABI=${torch.abi === '1' ? 0 : 1})` : '';
+    const abiHint = /undefined symbol: .*(cxx11|Ss|basic_string)/.test(error)
+      ? ` (a C++ ABI mismatch: rerun with LIBTORCH_CXX11_ABI=${torch.abi === '1' ? 0 : 1})`
+      : '';
     return { status: 'failed', line: `built against ${torch.source} but does not load: ${error}${abiHint}` };
   }
-  const gpu = !cuda ? '' : cudaInclude !== null ? ' with CUDA' : ` with CUDA but without CUDA graphs (${headers.missing} not found: set CUDA_HOME to a full CUDA toolkit and rebuild)`;
-  return { status: 'built', line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}, in ${Math.round((Date.now() - started) / 1000)} s` };
+  const gpu = !cuda
+    ? ''
+    : cudaInclude !== null
+      ? ' with CUDA'
+      : ` with CUDA but without CUDA graphs (${headers.missing} not found: set CUDA_HOME to a full CUDA toolkit and rebuild)`;
+  return {
+    status: 'built',
+    line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}, in ${Math.round((Date.now() - started) / 1000)} s`,
+  };
 }
 
 /** Keeps what the install found, written whole or not at all. */

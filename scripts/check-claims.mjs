@@ -33,7 +33,8 @@ export function parseClaims(text, file) {
   const header = lines.find((l) => /^#\s*claims:/.test(l));
   const claimLines = lines.filter((l) => /^#\s*claim(?:\s+on\s+[\w-]+)?:/.test(l));
   if (!header) {
-    if (claimLines.length) throw new ClaimError(`${file}: claim lines without a '# claims:' line saying which runs they hold for`);
+    if (claimLines.length)
+      throw new ClaimError(`${file}: claim lines without a '# claims:' line saying which runs they hold for`);
     return null;
   }
   const runs = { seeds: [0], backends: ['auto'], compress: false, baseline: null };
@@ -47,12 +48,19 @@ export function parseClaims(text, file) {
     else if (word === 'backends') runs.backends = rest;
     else if (word === 'compress' && rest.length === 0) runs.compress = true;
     else if (word === 'baseline' && rest.length === 1) runs.baseline = resolve(dirname(file), rest[0]);
-    else throw new ClaimError(`${file}: '# claims:' part '${part}' is not one of: seeds N..., backends NAME..., compress, baseline FILE`);
+    else
+      throw new ClaimError(
+        `${file}: '# claims:' part '${part}' is not one of: seeds N..., backends NAME..., compress, baseline FILE`,
+      );
   }
-  if (runs.seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new ClaimError(`${file}: seeds must be non-negative integers`);
+  if (runs.seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new ClaimError(`${file}: seeds must be non-negative integers`);
   const claims = claimLines.map((l) => {
     const [, backend, text] = /^#\s*claim(?:\s+on\s+([\w-]+))?:(.*)$/.exec(l);
-    if (backend && !runs.backends.includes(backend)) throw new ClaimError(`${file}: a claim on ${backend}, which is not one of the '# claims:' backends (${runs.backends.join(' ')})`);
+    if (backend && !runs.backends.includes(backend))
+      throw new ClaimError(
+        `${file}: a claim on ${backend}, which is not one of the '# claims:' backends (${runs.backends.join(' ')})`,
+      );
     return { ...parseClaim(text.trim(), file), backend: backend ?? null };
   });
   if (!claims.length) throw new ClaimError(`${file}: a '# claims:' line but no '# claim:' line`);
@@ -69,10 +77,16 @@ function parseClaim(text, file) {
   if (m) claim = { text, kind: 'equal', lhs: m[1], rhs: m[2], tolerance: Number(m[3]) };
   m = claim ? null : new RegExp(String.raw`^${VALUE}\s*(?:≤|<=)\s*${VALUE}(?:\s*\+\s*${NUMBER})?$`).exec(text);
   if (m) claim = { text, kind: 'at-most', lhs: m[1], rhs: m[2], margin: Number(m[3] ?? 0) };
-  if (!claim) throw new ClaimError(`${file}: cannot read the claim '${text}': write 'PATH = VALUE ± TOLERANCE' or 'PATH ≤ VALUE [+ MARGIN]', a path as mean(PATH) for its mean over the seeds`);
+  if (!claim)
+    throw new ClaimError(
+      `${file}: cannot read the claim '${text}': write 'PATH = VALUE ± TOLERANCE' or 'PATH ≤ VALUE [+ MARGIN]', a path as mean(PATH) for its mean over the seeds`,
+    );
   const sides = [claim.lhs, claim.rhs].filter((v) => !isNumber(v));
   const means = sides.filter((v) => v.startsWith('mean('));
-  if (means.length && means.length !== sides.length) throw new ClaimError(`${file}: the claim '${text}' compares a mean over the seeds with one run's value: write mean(...) on both sides`);
+  if (means.length && means.length !== sides.length)
+    throw new ClaimError(
+      `${file}: the claim '${text}' compares a mean over the seeds with one run's value: write mean(...) on both sides`,
+    );
   const unwrap = (v) => v.replace(/^mean\(\s*(.*?)\s*\)$/, '$1');
   return { ...claim, lhs: unwrap(claim.lhs), rhs: unwrap(claim.rhs), over: means.length ? 'seeds' : 'run' };
 }
@@ -83,7 +97,8 @@ function lookup(value, results) {
   if (isNumber(value)) return Number(value);
   const [source, path] = value.startsWith('baseline.') ? ['baseline', value.slice('baseline.'.length)] : ['run', value];
   let v = results[source];
-  if (v === undefined) throw new ClaimError(`'${value}' reads a baseline run, but the '# claims:' line names no baseline`);
+  if (v === undefined)
+    throw new ClaimError(`'${value}' reads a baseline run, but the '# claims:' line names no baseline`);
   for (const key of path.split('.')) v = v?.[key];
   return typeof v === 'number' ? v : undefined;
 }
@@ -103,8 +118,15 @@ export function checkClaim(claim, results) {
   const lhs = value(claim.lhs);
   const rhs = value(claim.rhs);
   const show = (v) => (claim.over === 'seeds' && !isNumber(v) ? `mean(${v})` : v);
-  if (lhs === undefined || rhs === undefined) return { ok: false, lhs, rhs, why: `${show(lhs === undefined ? claim.lhs : claim.rhs)}: not in every result.json` };
-  if (claim.kind === 'equal') return { ok: Math.abs(lhs - rhs) <= claim.tolerance + 1e-12, lhs, rhs, why: `|${fmt(lhs)} − ${fmt(rhs)}| = ${fmt(Math.abs(lhs - rhs))}, tolerance ${claim.tolerance}` };
+  if (lhs === undefined || rhs === undefined)
+    return { ok: false, lhs, rhs, why: `${show(lhs === undefined ? claim.lhs : claim.rhs)}: not in every result.json` };
+  if (claim.kind === 'equal')
+    return {
+      ok: Math.abs(lhs - rhs) <= claim.tolerance + 1e-12,
+      lhs,
+      rhs,
+      why: `|${fmt(lhs)} − ${fmt(rhs)}| = ${fmt(Math.abs(lhs - rhs))}, tolerance ${claim.tolerance}`,
+    };
   return { ok: lhs <= rhs + claim.margin + 1e-12, lhs, rhs, why: `${fmt(lhs)} ≤ ${fmt(rhs)} + ${claim.margin}` };
 }
 
@@ -123,7 +145,16 @@ function readJson(file) {
 /** Trains (or reuses) one run of `config` and compresses it when asked; its result.json, or null when it failed. */
 function runOnce(config, seed, backend, runsDir, compress, list) {
   const dir = join(runsDir, basename(config, '.yaml'), `${backend}-seed${seed}`);
-  const args = ['run', relative(root, config), '--set', `seed=${seed}`, '--set', `backend=${backend}`, '--run-dir', relative(root, dir)];
+  const args = [
+    'run',
+    relative(root, config),
+    '--set',
+    `seed=${seed}`,
+    '--set',
+    `backend=${backend}`,
+    '--run-dir',
+    relative(root, dir),
+  ];
   if (list) {
     console.log(`npx epsilab ${args.join(' ')}${compress ? ` && npx epsilab compress ${relative(root, dir)}` : ''}`);
     return null;
@@ -140,7 +171,12 @@ function runOnce(config, seed, backend, runsDir, compress, list) {
 function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { seeds: { type: 'string' }, backends: { type: 'string' }, runs: { type: 'string', default: 'results/claims' }, list: { type: 'boolean', default: false } },
+    options: {
+      seeds: { type: 'string' },
+      backends: { type: 'string' },
+      runs: { type: 'string', default: 'results/claims' },
+      list: { type: 'boolean', default: false },
+    },
   });
   const configs = positionals.length
     ? positionals.map((p) => resolve(p))
@@ -155,13 +191,18 @@ function main() {
   const record = (config, backend, seed, claim, missing, results) => {
     const check = missing ? { ok: false, why: missing } : checkClaim(claim, results);
     if (!check.ok) failed += 1;
-    rows.push(`| ${basename(config)} | ${backend} | ${seed} | ${claim.backend ? `on ${claim.backend}: ` : ''}${claim.text} | ${check.ok ? 'holds' : '**fails**'}: ${check.why} |`);
+    rows.push(
+      `| ${basename(config)} | ${backend} | ${seed} | ${claim.backend ? `on ${claim.backend}: ` : ''}${claim.text} | ${check.ok ? 'holds' : '**fails**'}: ${check.why} |`,
+    );
   };
   for (const config of configs) {
     if (!existsSync(config)) throw new ClaimError(`${config} does not exist`);
     const parsed = parseClaims(readFileSync(config, 'utf8'), config);
     if (!parsed) {
-      if (positionals.length) throw new ClaimError(`${relative(root, config)} states no claims ('# claims:' and '# claim:' lines in its header)`);
+      if (positionals.length)
+        throw new ClaimError(
+          `${relative(root, config)} states no claims ('# claims:' and '# claim:' lines in its header)`,
+        );
       continue;
     }
     const { runs, claims } = parsed;
@@ -171,9 +212,17 @@ function main() {
           .map(Number)
           .filter((s) => runs.seeds.includes(s))
       : runs.seeds;
-    const backends = values.backends ? values.backends.split(',').filter((b) => runs.backends.includes(b)) : runs.backends;
-    if (!seeds.length || !backends.length) throw new ClaimError(`${relative(root, config)}: its claims hold for seeds ${runs.seeds.join(' ')} on ${runs.backends.join(' ')}; --seeds/--backends leave none of them`);
-    if (values.list) console.log(`${relative(root, config)}:\n${claims.map((c) => `  claim${c.backend ? ` on ${c.backend}` : ''}: ${c.text}`).join('\n')}`);
+    const backends = values.backends
+      ? values.backends.split(',').filter((b) => runs.backends.includes(b))
+      : runs.backends;
+    if (!seeds.length || !backends.length)
+      throw new ClaimError(
+        `${relative(root, config)}: its claims hold for seeds ${runs.seeds.join(' ')} on ${runs.backends.join(' ')}; --seeds/--backends leave none of them`,
+      );
+    if (values.list)
+      console.log(
+        `${relative(root, config)}:\n${claims.map((c) => `  claim${c.backend ? ` on ${c.backend}` : ''}: ${c.text}`).join('\n')}`,
+      );
     for (const backend of backends) {
       const ours = claims.filter((c) => c.backend === null || c.backend === backend);
       const perSeed = [];
@@ -181,14 +230,21 @@ function main() {
         const results = { run: runOnce(config, seed, backend, runsDir, runs.compress, values.list) };
         if (runs.baseline) results.baseline = runOnce(runs.baseline, seed, backend, runsDir, false, values.list);
         if (values.list) continue;
-        const missing = results.run === null ? 'the run failed' : runs.baseline && results.baseline === null ? 'the baseline run failed' : null;
+        const missing =
+          results.run === null
+            ? 'the run failed'
+            : runs.baseline && results.baseline === null
+              ? 'the baseline run failed'
+              : null;
         perSeed.push({ results, missing });
-        for (const claim of ours.filter((c) => c.over === 'run')) record(config, backend, seed, claim, missing, results);
+        for (const claim of ours.filter((c) => c.over === 'run'))
+          record(config, backend, seed, claim, missing, results);
       }
       if (values.list) continue;
       const missing = perSeed.find((p) => p.missing)?.missing;
       const allSeeds = perSeed.map((p) => p.results);
-      for (const claim of ours.filter((c) => c.over === 'seeds')) record(config, backend, `mean of ${seeds.join(' ')}`, claim, missing, allSeeds);
+      for (const claim of ours.filter((c) => c.over === 'seeds'))
+        record(config, backend, `mean of ${seeds.join(' ')}`, claim, missing, allSeeds);
     }
   }
   if (values.list) return 0;

@@ -7,13 +7,29 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /** src/'s top-level folders, bottom (imported by everything) to top (imports anything below). */
-export const LAYERS = ['util', 'tensorboard', 'registry', 'backends', 'data', 'models', 'run', 'train', 'components', 'config', 'sweep', 'tables', 'runner'];
+export const LAYERS = [
+  'util',
+  'tensorboard',
+  'registry',
+  'backends',
+  'data',
+  'models',
+  'run',
+  'train',
+  'components',
+  'config',
+  'sweep',
+  'tables',
+  'runner',
+];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 
 function sources(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Relative imports of a file, resolved to the .ts file they name, with the line they are on. */
@@ -33,10 +49,16 @@ const problems = [];
 
 for (const [file, imports] of graph) {
   const from = layerOf(file);
-  if (!LAYERS.includes(from)) problems.push(`${relative(root, file)}: src/${from} is not a layer (add it to LAYERS in scripts/check-layers.mjs and the README)`);
+  if (!LAYERS.includes(from))
+    problems.push(
+      `${relative(root, file)}: src/${from} is not a layer (add it to LAYERS in scripts/check-layers.mjs and the README)`,
+    );
   for (const { target, line } of imports) {
     const to = layerOf(target);
-    if (to !== from && LAYERS.indexOf(to) > LAYERS.indexOf(from)) problems.push(`${relative(root, file)}:${line}: src/${from} imports src/${to}, a layer above it (${relative(root, target)})`);
+    if (to !== from && LAYERS.indexOf(to) > LAYERS.indexOf(from))
+      problems.push(
+        `${relative(root, file)}:${line}: src/${from} imports src/${to}, a layer above it (${relative(root, target)})`,
+      );
   }
 }
 

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-const [source = '/usr/share/datasets/fashion-mnist', trainPerClass = '600', testPerClass = '100'] = process.argv.slice(2);
+const [source = '/usr/share/datasets/fashion-mnist', trainPerClass = '600', testPerClass = '100'] =
+  process.argv.slice(2);
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'fashion-mnist-subset');
 
 function readIdx(path) {

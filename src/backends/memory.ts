@@ -14,5 +14,10 @@ export interface MemorySnapshot {
 /** Tensor count and process memory, for the trainer's leak check and the benchmark's peak-memory figure. */
 export function memorySnapshot(tf: typeof tfc): MemorySnapshot {
   const m = tf.memory();
-  return { numTensors: m.numTensors, numBytes: m.numBytes, rssBytes: process.memoryUsage.rss(), peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return {
+    numTensors: m.numTensors,
+    numBytes: m.numBytes,
+    rssBytes: process.memoryUsage.rss(),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
 }

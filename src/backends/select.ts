@@ -43,7 +43,11 @@ export class BackendUnavailableError extends UnavailableError {
     readonly attempts: BackendAttempt[],
     advice = '',
   ) {
-    super((attempts.length > 0 ? `backend '${requested}' is not available: ${attempts[attempts.length - 1].why}` : `unknown backend '${requested}' (choose one of: ${BACKENDS.join(', ')})`) + advice);
+    super(
+      (attempts.length > 0
+        ? `backend '${requested}' is not available: ${attempts[attempts.length - 1].why}`
+        : `unknown backend '${requested}' (choose one of: ${BACKENDS.join(', ')})`) + advice,
+    );
   }
 }
 
@@ -76,7 +80,10 @@ export async function selectBackend(requested: BackendRequest, opts: SelectOptio
   }
   if (requested !== 'auto') throw new BackendUnavailableError(requested, attempts, await advice(requested, opts));
   const reasons = attempts.map((a) => `${a.backend}: ${a.why}`).join('; ');
-  if (onGpu(opts.device)) throw new UnavailableError(`device ${opts.device}: no backend here can use a GPU (${reasons}); train on the CPU with device: cpu, or build libtorch with CUDA (native/README.md)`);
+  if (onGpu(opts.device))
+    throw new UnavailableError(
+      `device ${opts.device}: no backend here can use a GPU (${reasons}); train on the CPU with device: cpu, or build libtorch with CUDA (native/README.md)`,
+    );
   throw new Error(`no backend could be loaded: ${reasons}`);
 }
 
@@ -95,14 +102,18 @@ async function advice(requested: BackendName, opts: SelectOptions): Promise<stri
     )
       available.push(backend);
   const where = onGpu(opts.device) ? ` with device ${opts.device}` : '';
-  const choice = available.length > 0 ? `available here${where}: ${available.join(', ')} (backend: auto takes the first)` : `no other backend is available here${where}`;
+  const choice =
+    available.length > 0
+      ? `available here${where}: ${available.join(', ')} (backend: auto takes the first)`
+      : `no other backend is available here${where}`;
   return `. ${choice[0].toUpperCase()}${choice.slice(1)}; \`epsilab doctor\` says why each one loads or not`;
 }
 
 /** Tries every backend on its own (not stopping at the first that loads), for `epsilab doctor`; the last one tried stays current. */
 export async function probeBackends(opts: SelectOptions = {}): Promise<BackendAttempt[]> {
   const attempts: BackendAttempt[] = [];
-  for (const backend of AUTO_ORDER) attempts.push({ backend, ...(await withConsoleRouted(opts.log ?? (() => {}), () => tryBackend(backend, opts))) });
+  for (const backend of AUTO_ORDER)
+    attempts.push({ backend, ...(await withConsoleRouted(opts.log ?? (() => {}), () => tryBackend(backend, opts))) });
   return attempts;
 }
 
@@ -132,7 +143,11 @@ async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string 
     await import(pkg);
   } catch (err) {
     if (isModuleNotFound(err, pkg)) return { ok: false, why: `not installed (${NEEDS_INTERNET})` };
-    if (/tfjs_binding\.node\) can not be found/.test(describeError(err))) return { ok: false, why: `installed without its native binding (${NEEDS_INTERNET}; online, \`npm rebuild ${pkg}\` fetches it)` };
+    if (/tfjs_binding\.node\) can not be found/.test(describeError(err)))
+      return {
+        ok: false,
+        why: `installed without its native binding (${NEEDS_INTERNET}; online, \`npm rebuild ${pkg}\` fetches it)`,
+      };
     return { ok: false, why: `${pkg} failed to load: ${describeError(err)}` };
   }
   return activate('tensorflow', `${pkg} (libtensorflow)`);
@@ -144,10 +159,12 @@ async function loadLibtorch(device?: string): Promise<{ ok: boolean; why: string
   try {
     mod = await import(modulePath.href);
   } catch (err) {
-    if (isModuleNotFound(err, fileURLToPath(modulePath))) return { ok: false, why: 'not built into this copy of epsilab' };
+    if (isModuleNotFound(err, fileURLToPath(modulePath)))
+      return { ok: false, why: 'not built into this copy of epsilab' };
     return { ok: false, why: `libtorch module failed to load: ${describeError(err)}` };
   }
-  if (typeof mod.registerLibtorchBackend !== 'function') return { ok: false, why: 'libtorch module exports no registerLibtorchBackend' };
+  if (typeof mod.registerLibtorchBackend !== 'function')
+    return { ok: false, why: 'libtorch module exports no registerLibtorchBackend' };
   const registered = await mod.registerLibtorchBackend({ device });
   if (!registered.ok) return registered;
   return activate('libtorch', registered.why);
@@ -159,7 +176,10 @@ async function loadWasm(): Promise<{ ok: boolean; why: string }> {
   if (!result.ok) return result;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = getThreadsCount();
-  return { ok: true, why: `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'} (tfjs runs wasm single-threaded in Node)` };
+  return {
+    ok: true,
+    why: `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'} (tfjs runs wasm single-threaded in Node)`,
+  };
 }
 
 /** Makes a registered backend current and runs one op on it, so init failures and first-use banners happen here. */
@@ -201,10 +221,17 @@ async function withConsoleRouted<T>(log: (line: string) => void, fn: () => Promi
 
 function isModuleNotFound(err: unknown, name: string): boolean {
   const code = (err as { code?: string } | null)?.code;
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(name);
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((err as Error).message).includes(name)
+  );
 }
 
 function describeError(err: unknown): string {
-  const message = err instanceof Error ? err.message : typeof err === 'object' && err != null && 'message' in err ? String((err as { message: unknown }).message) : String(err);
+  const message =
+    err instanceof Error
+      ? err.message
+      : typeof err === 'object' && err != null && 'message' in err
+        ? String((err as { message: unknown }).message)
+        : String(err);
   return message.split('\n')[0];
 }

@@ -42,7 +42,23 @@ import { torchResnet } from './model/torch-resnet.js';
  */
 export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
   dataset: [fashionMnist, mnist, cifar10, cifar100, svhn, imageFolder, synthetic],
-  transform: [perPixelMean, channelNormalize, scale, padCrop, centerPasteTransform, randomCrop, centerCrop, flip, brightness, contrast, gaussianDeform, randomSizedCrop, resizeTransform, colorJitter, lighting],
+  transform: [
+    perPixelMean,
+    channelNormalize,
+    scale,
+    padCrop,
+    centerPasteTransform,
+    randomCrop,
+    centerCrop,
+    flip,
+    brightness,
+    contrast,
+    gaussianDeform,
+    randomSizedCrop,
+    resizeTransform,
+    colorJitter,
+    lighting,
+  ],
   model: [preactResnet, epsilonResnet, preactResnetImagenet, torchResnet],
   optimizer: [momentum, adam],
   schedule: [piecewise, step, cosine, adaptiveOnDiscard],
@@ -52,7 +68,11 @@ export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
 };
 
 /** Each built-in's module by the one-component-per-file layout (<kind>/<type>.js), so worker threads can import it; a test checks each exports its component. */
-const MODULES = new Map<Component, string>(Object.values(COMPONENTS).flatMap((list) => list.map((c: Component) => [c, new URL(`./${c.kind}/${c.type}.js`, import.meta.url).href] as const)));
+const MODULES = new Map<Component, string>(
+  Object.values(COMPONENTS).flatMap((list) =>
+    list.map((c: Component) => [c, new URL(`./${c.kind}/${c.type}.js`, import.meta.url).href] as const),
+  ),
+);
 
 /** The registry of every built-in component: the one every command starts from (a config's plugins extend it). */
 export const builtinRegistry = createRegistry(COMPONENTS, MODULES);

@@ -26,19 +26,28 @@ export function runChecks(config: ExperimentConfig, at: At, registry: Registry):
     };
     return component.check(params as never, (rel) => at(below(rel)), ctx);
   };
-  return sortDiagnostics(componentSections(config).flatMap(({ kind, path, section }) => run(kind, section, displayPath(path))));
+  return sortDiagnostics(
+    componentSections(config).flatMap(({ kind, path, section }) => run(kind, section, displayPath(path))),
+  );
 }
 
 /** Each component a config names, with its kind and path. */
-export function componentSections(config: ExperimentConfig): { kind: (typeof SECTIONS)[number]['kind']; path: Segment[]; section: ComponentSection }[] {
+export function componentSections(
+  config: ExperimentConfig,
+): { kind: (typeof SECTIONS)[number]['kind']; path: Segment[]; section: ComponentSection }[] {
   const out: ReturnType<typeof componentSections> = [];
   const c = config as unknown as Record<string, unknown>;
   for (const s of SECTIONS) {
     const v = c[s.key];
     if (v === undefined) continue;
     if (s.shape === 'one') out.push({ kind: s.kind, path: [s.key], section: v as ComponentSection });
-    else if (s.shape === 'list') (v as ComponentSection[]).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, i], section: x }));
-    else for (const split of ['train', 'test'] as const) ((v as Record<string, ComponentSection[]>)[split] ?? []).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, split, i], section: x }));
+    else if (s.shape === 'list')
+      (v as ComponentSection[]).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, i], section: x }));
+    else
+      for (const split of ['train', 'test'] as const)
+        ((v as Record<string, ComponentSection[]>)[split] ?? []).forEach((x, i) =>
+          out.push({ kind: s.kind, path: [s.key, split, i], section: x }),
+        );
   }
   return out;
 }

@@ -16,7 +16,12 @@ export async function loadWithExtends(file: string): Promise<{ root?: YMap; diag
   return diagnostics.length ? { diagnostics } : { root, diagnostics };
 }
 
-async function load(file: string, stack: string[], requestedAt: Position | undefined, diags: Diagnostic[]): Promise<YMap | undefined> {
+async function load(
+  file: string,
+  stack: string[],
+  requestedAt: Position | undefined,
+  diags: Diagnostic[],
+): Promise<YMap | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -29,7 +34,12 @@ async function load(file: string, stack: string[], requestedAt: Position | undef
   diags.push(...diagnostics);
   if (diagnostics.length) return undefined;
   if (!root || root.kind !== 'map') {
-    diags.push(error('a config must be a mapping of keys to values', root?.pos ?? { file, line: 1, col: 1, length: 1, lineText: text.split(/\r?\n/)[0] ?? '' }));
+    diags.push(
+      error(
+        'a config must be a mapping of keys to values',
+        root?.pos ?? { file, line: 1, col: 1, length: 1, lineText: text.split(/\r?\n/)[0] ?? '' },
+      ),
+    );
     return undefined;
   }
   const ext = root.entries.get('extends');
@@ -44,7 +54,8 @@ async function load(file: string, stack: string[], requestedAt: Position | undef
       continue;
     }
     const loaded = await load(target, chain, base.pos, diags);
-    if (loaded) merged = merged ? (merge(merged, extendedBy(loaded, file)) as YMap) : (extendedBy(loaded, file) as YMap);
+    if (loaded)
+      merged = merged ? (merge(merged, extendedBy(loaded, file)) as YMap) : (extendedBy(loaded, file) as YMap);
   }
   return merged ? (merge(merged, root) as YMap) : root;
 }
@@ -53,7 +64,8 @@ function basesOf(node: YNode, diags: Diagnostic[]): { path: string; pos: Positio
   const items = node.kind === 'seq' ? node.items : [node];
   const out: { path: string; pos: Position }[] = [];
   for (const item of items) {
-    if (item.kind === 'scalar' && typeof item.value === 'string' && item.value !== '') out.push({ path: item.value, pos: item.pos });
+    if (item.kind === 'scalar' && typeof item.value === 'string' && item.value !== '')
+      out.push({ path: item.value, pos: item.pos });
     else diags.push(error('extends must be a file path or a list of file paths', item.pos));
   }
   return out;
@@ -80,7 +92,10 @@ export function merge(base: YNode, over: YNode): YNode {
 function extendedBy(node: YNode, file: string): YNode {
   const mark = (p: Position): Position => ({ ...p, extendedBy: [...(p.extendedBy ?? []), file] });
   if (node.kind === 'scalar') return { ...node, pos: mark(node.pos) };
-  if (node.kind === 'seq') return { kind: 'seq', pos: mark(node.pos), items: node.items.map((i) => extendedBy(i, file)) };
-  const entries = new Map([...node.entries].map(([k, e]) => [k, { keyPos: mark(e.keyPos), node: extendedBy(e.node, file) }] as const));
+  if (node.kind === 'seq')
+    return { kind: 'seq', pos: mark(node.pos), items: node.items.map((i) => extendedBy(i, file)) };
+  const entries = new Map(
+    [...node.entries].map(([k, e]) => [k, { keyPos: mark(e.keyPos), node: extendedBy(e.node, file) }] as const),
+  );
   return { kind: 'map', pos: mark(node.pos), entries };
 }

@@ -36,7 +36,11 @@ export interface LoadOptions {
  * Reads a config with its `extends` chain and `--set` overrides, loads its plugins, validates it (defaults filled in)
  * and runs the cross-field checks. Throws ConfigError carrying every problem found at its position.
  */
-export async function loadExperiment(file: string, sets: string[] = [], opts: LoadOptions = {}): Promise<LoadedExperiment> {
+export async function loadExperiment(
+  file: string,
+  sets: string[] = [],
+  opts: LoadOptions = {},
+): Promise<LoadedExperiment> {
   const abs = path.resolve(file);
   const loaded = await loadWithExtends(abs);
   if (!loaded.root) throw new ConfigError(loaded.diagnostics);
@@ -52,7 +56,10 @@ export async function loadExperiment(file: string, sets: string[] = [], opts: Lo
   if (!problems.length && !opts.partial) problems.push(...runChecks(config, at, registry));
   if (problems.length) throw new ConfigError(problems);
   const provenance = new Provenance(doc);
-  const header = [`Resolved from ${displayFile(abs)}${sets.map((s) => ` --set ${s}`).join('')}`, 'Each value is followed by where it was set.'];
+  const header = [
+    `Resolved from ${displayFile(abs)}${sets.map((s) => ` --set ${s}`).join('')}`,
+    'Each value is followed by where it was set.',
+  ];
   return { config, provenance, text: renderWithProvenance(config, provenance, header), registry };
 }
 
@@ -62,7 +69,12 @@ function unregisteredTypes(config: ExperimentConfig, at: At, registry: Registry)
   for (const { kind, path: p, section } of componentSections(config)) {
     if (registry.find(kind, section.type)) continue;
     const types = registry.list(kind).map((c) => c.type);
-    out.push(error(`unknown ${kind} type '${section.type}'${didYouMean(section.type, types)} (registered: ${quoteList(types) || 'none'})`, at(displayPath([...p, 'type']))));
+    out.push(
+      error(
+        `unknown ${kind} type '${section.type}'${didYouMean(section.type, types)} (registered: ${quoteList(types) || 'none'})`,
+        at(displayPath([...p, 'type'])),
+      ),
+    );
   }
   return out;
 }

@@ -12,7 +12,14 @@ export function applyOverrides(root: YNode, file: string, sets: string[]): Diagn
   const diags: Diagnostic[] = [];
   for (const override of sets) {
     const eq = override.indexOf('=');
-    const whole: Position = { file, line: 1, col: PREFIX.length + 1, length: Math.max(1, override.length), lineText: PREFIX + override, set: override };
+    const whole: Position = {
+      file,
+      line: 1,
+      col: PREFIX.length + 1,
+      length: Math.max(1, override.length),
+      lineText: PREFIX + override,
+      set: override,
+    };
     if (eq <= 0) {
       diags.push(error(`--set ${override}: expected path=value, e.g. --set model.epsilon=2.5`, whole));
       continue;
@@ -23,19 +30,34 @@ export function applyOverrides(root: YNode, file: string, sets: string[]): Diagn
     try {
       segments = parsePath(pathText);
     } catch {
-      diags.push(error(`--set ${override}: '${pathText}' is not a path (use dots and [index], e.g. transforms.train[0].pad)`, pathPos));
+      diags.push(
+        error(
+          `--set ${override}: '${pathText}' is not a path (use dots and [index], e.g. transforms.train[0].pad)`,
+          pathPos,
+        ),
+      );
       continue;
     }
     if (segments[0] === 'extends') {
       diags.push(error(`--set ${override}: extends can only be written in a config file`, pathPos));
       continue;
     }
-    const parsed = parseYaml({ file, text: override.slice(eq + 1), set: { override, valueOffset: PREFIX.length + eq + 1 } });
+    const parsed = parseYaml({
+      file,
+      text: override.slice(eq + 1),
+      set: { override, valueOffset: PREFIX.length + eq + 1 },
+    });
     if (parsed.diagnostics.length) {
-      diags.push(...parsed.diagnostics.map((d) => ({ ...d, message: `bad YAML value in --set ${override}: ${d.message}` })));
+      diags.push(
+        ...parsed.diagnostics.map((d) => ({ ...d, message: `bad YAML value in --set ${override}: ${d.message}` })),
+      );
       continue;
     }
-    const value = parsed.root ?? { kind: 'scalar' as const, pos: { ...whole, col: PREFIX.length + eq + 2, length: 1 }, value: null };
+    const value = parsed.root ?? {
+      kind: 'scalar' as const,
+      pos: { ...whole, col: PREFIX.length + eq + 2, length: 1 },
+      value: null,
+    };
     const problem = setAt(root, segments, value, pathPos);
     if (problem) diags.push(error(`--set ${override}: ${problem}`, pathPos));
   }
@@ -44,7 +66,10 @@ export function applyOverrides(root: YNode, file: string, sets: string[]): Diagn
 
 function setAt(root: YNode, segments: Segment[], value: YNode, keyPos: Position): string | undefined {
   if (segments.length === 0) return 'the path is empty';
-  const fresh = (next: Segment): YNode => (typeof next === 'number' ? { kind: 'seq', pos: keyPos, items: [] } : { kind: 'map', pos: keyPos, entries: new Map() });
+  const fresh = (next: Segment): YNode =>
+    typeof next === 'number'
+      ? { kind: 'seq', pos: keyPos, items: [] }
+      : { kind: 'map', pos: keyPos, entries: new Map() };
   let node = root;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];

@@ -13,7 +13,10 @@ import { toPointer } from './paths.js';
  * registry with their components added. Every export that looks like a component must honour the contract; a
  * missing file, a module that fails to load or a malformed export is reported at its `plugins` entry.
  */
-export async function withPlugins(doc: PositionedDocument, base: Registry): Promise<{ registry: Registry; diagnostics: Diagnostic[] }> {
+export async function withPlugins(
+  doc: PositionedDocument,
+  base: Registry,
+): Promise<{ registry: Registry; diagnostics: Diagnostic[] }> {
   const entries = (doc.value as { plugins?: unknown } | null)?.plugins;
   if (!Array.isArray(entries)) return { registry: base, diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
@@ -25,8 +28,13 @@ export async function withPlugins(doc: PositionedDocument, base: Registry): Prom
     const file = path.resolve(pos.set ? process.cwd() : path.dirname(pos.file), entry);
     for (const c of await loadPlugin(file, entry, pos, base, diagnostics)) {
       if (found.includes(c)) continue;
-      const clash = base.find(c.kind, c.type) ? 'a built-in component' : found.some((o) => o.kind === c.kind && o.type === c.type) ? 'another plugin' : '';
-      if (clash) diagnostics.push(error(`plugin ${entry}: ${c.kind} '${c.type}' has the same name as ${clash}; rename it`, pos));
+      const clash = base.find(c.kind, c.type)
+        ? 'a built-in component'
+        : found.some((o) => o.kind === c.kind && o.type === c.type)
+          ? 'another plugin'
+          : '';
+      if (clash)
+        diagnostics.push(error(`plugin ${entry}: ${c.kind} '${c.type}' has the same name as ${clash}; rename it`, pos));
       else {
         found.push(c);
         modules.set(c, pathToFileURL(file).href);
@@ -37,7 +45,13 @@ export async function withPlugins(doc: PositionedDocument, base: Registry): Prom
   return { registry: base.with(found, modules), diagnostics };
 }
 
-async function loadPlugin(file: string, entry: string, pos: Position, base: Registry, diags: Diagnostic[]): Promise<Component[]> {
+async function loadPlugin(
+  file: string,
+  entry: string,
+  pos: Position,
+  base: Registry,
+  diags: Diagnostic[],
+): Promise<Component[]> {
   if (!existsSync(file)) {
     diags.push(error(`plugin file not found: ${displayFile(file)}`, pos));
     return [];
@@ -49,16 +63,21 @@ async function loadPlugin(file: string, entry: string, pos: Position, base: Regi
     diags.push(error(`plugin ${entry} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`, pos));
     return [];
   }
-  const exported = Object.entries(mod).flatMap(([name, v]) => (Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const]));
+  const exported = Object.entries(mod).flatMap(([name, v]) =>
+    Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const],
+  );
   const candidates = exported.filter(([, v]) => v && typeof v === 'object' && 'kind' in v && 'type' in v);
   if (!candidates.length) {
-    diags.push(error(`plugin ${entry} exports no components (export objects of the form {kind, type, doc, params, build})`, pos));
+    diags.push(
+      error(`plugin ${entry} exports no components (export objects of the form {kind, type, doc, params, build})`, pos),
+    );
     return [];
   }
   const good: Component[] = [];
   for (const [name, c] of candidates) {
     const problems = conformanceProblems(c as Component, base);
-    if (problems.length) diags.push(error(`plugin ${entry}: export '${name}' is not a valid component: ${problems.join('; ')}`, pos));
+    if (problems.length)
+      diags.push(error(`plugin ${entry}: export '${name}' is not a valid component: ${problems.join('; ')}`, pos));
     else good.push(c as Component);
   }
   return good;

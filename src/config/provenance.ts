@@ -36,7 +36,8 @@ export function renderWithProvenance(config: unknown, provenance: Provenance, he
       node.flow = true;
       node.comment = ` ${provenance.describe(segments)}`;
     } else if (isMap(node)) {
-      for (const pair of node.items as Pair<Node, Node>[]) annotate(pair.value, [...segments, String((pair.key as { value: unknown }).value)]);
+      for (const pair of node.items as Pair<Node, Node>[])
+        annotate(pair.value, [...segments, String((pair.key as { value: unknown }).value)]);
     } else if (isSeq(node)) {
       if (node.items.every((i) => isScalar(i) || (isSeq(i) && i.items.every(isScalar)))) {
         node.flow = true;

@@ -46,8 +46,14 @@ function meantBranch(union: ErrorObject, errors: ErrorObject[]): ErrorObject[] |
   for (let i = 0; i < count; i++) {
     const mine = errors.filter((x) => x.schemaPath.startsWith(`${union.schemaPath}/${i}/`));
     const own = (x: ErrorObject) => x.instancePath === union.instancePath;
-    const child = (x: ErrorObject) => x.instancePath.startsWith(`${union.instancePath}/`) && !x.instancePath.slice(union.instancePath.length + 1).includes('/');
-    const mismatch = mine.some((x) => (own(x) && (x.keyword === 'type' || x.keyword === 'const' || x.keyword === 'enum')) || (child(x) && (x.keyword === 'const' || x.keyword === 'enum')));
+    const child = (x: ErrorObject) =>
+      x.instancePath.startsWith(`${union.instancePath}/`) &&
+      !x.instancePath.slice(union.instancePath.length + 1).includes('/');
+    const mismatch = mine.some(
+      (x) =>
+        (own(x) && (x.keyword === 'type' || x.keyword === 'const' || x.keyword === 'enum')) ||
+        (child(x) && (x.keyword === 'const' || x.keyword === 'enum')),
+    );
     if (mine.length && !mismatch) candidates.push(mine);
   }
   const fewest = Math.min(...candidates.map((c) => c.length));
@@ -72,7 +78,10 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
       const key = params.additionalProperty as string;
       const place = doc.places.get(toPointer([...at, key]));
       const valid = Object.keys(parent.properties ?? {});
-      return error(`unknown key '${key}'${at.length ? ` in ${p}` : ''}${didYouMean(key, valid)} (valid: ${valid.join(', ')})`, place?.keyPos ?? posOf(at));
+      return error(
+        `unknown key '${key}'${at.length ? ` in ${p}` : ''}${didYouMean(key, valid)} (valid: ${valid.join(', ')})`,
+        place?.keyPos ?? posOf(at),
+      );
     }
     case 'discriminator': {
       const tag = String(params.tag);
@@ -80,10 +89,16 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
       const data = e.data as Record<string, unknown>;
       if (params.error === 'mapping') {
         const value = String(params.tagValue);
-        const what = parent.title ? `unknown ${parent.title} ${tag} '${value}'` : `${p}.${tag} must be one of ${quoteList(values)} (got '${value}')`;
-        return error(`${what}${didYouMean(value, values)}${parent.title ? ` (registered: ${quoteList(values)})` : ''}`, posOf([...at, tag]));
+        const what = parent.title
+          ? `unknown ${parent.title} ${tag} '${value}'`
+          : `${p}.${tag} must be one of ${quoteList(values)} (got '${value}')`;
+        return error(
+          `${what}${didYouMean(value, values)}${parent.title ? ` (registered: ${quoteList(values)})` : ''}`,
+          posOf([...at, tag]),
+        );
       }
-      if (data && typeof data === 'object' && tag in data) return error(`${p}.${tag} must be a string, one of ${quoteList(values)}`, posOf([...at, tag]));
+      if (data && typeof data === 'object' && tag in data)
+        return error(`${p}.${tag} must be a string, one of ${quoteList(values)}`, posOf([...at, tag]));
       return error(`${p} needs a '${tag}': one of ${quoteList(values)}`, posOf(at));
     }
     case 'anyOf':
@@ -110,7 +125,10 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
     case 'additionalItems': {
       const n = Array.isArray(e.data) ? e.data.length : 0;
       const bound = e.keyword === 'minItems' ? 'at least' : 'at most';
-      return error(`${p} must have ${bound} ${params.limit} item${params.limit === 1 ? '' : 's'} (got ${n})`, posOf(at));
+      return error(
+        `${p} must have ${bound} ${params.limit} item${params.limit === 1 ? '' : 's'} (got ${n})`,
+        posOf(at),
+      );
     }
     case 'pattern':
       return error(`${p} must match the pattern ${params.pattern}${got}`, posOf(at));
@@ -135,7 +153,15 @@ function describeBranch(b: Schema): string {
 }
 
 function describeType(t: string): string {
-  const words: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'true or false', object: 'a mapping', array: 'a list', null: 'null' };
+  const words: Record<string, string> = {
+    integer: 'an integer',
+    number: 'a number',
+    string: 'a string',
+    boolean: 'true or false',
+    object: 'a mapping',
+    array: 'a list',
+    null: 'null',
+  };
   return words[t] ?? t;
 }
 

@@ -2,21 +2,36 @@
  * The yaml parser notices some mistakes only where it gives up (the line after an unclosed `{`, the end of a file
  * with an open quote). These move such errors to the character the author has to fix and say what it is.
  */
-export function relocateSyntaxError(text: string, code: string, message: string, start: number, end: number): { message: string; start: number; end: number } {
+export function relocateSyntaxError(
+  text: string,
+  code: string,
+  message: string,
+  start: number,
+  end: number,
+): { message: string; start: number; end: number } {
   const flow = /Flow (map|sequence) .*end with a ([}\]])/.exec(message);
   if (flow || /Missing closing .?quote/.test(message)) {
     const open = openerAt(text, start);
     const wanted = flow ? (flow[2] === '}' ? '{' : '[') : undefined;
     if (open && (!wanted || open.char === wanted)) {
       const closer = { '{': '}', '[': ']', '"': '"', "'": "'" }[open.char];
-      return { message: `YAML syntax: this ${open.char} is never closed (expected a matching ${closer})`, start: open.offset, end: open.offset + 1 };
+      return {
+        message: `YAML syntax: this ${open.char} is never closed (expected a matching ${closer})`,
+        start: open.offset,
+        end: open.offset + 1,
+      };
     }
   }
   if (code === 'MULTILINE_IMPLICIT_KEY' || code === 'BLOCK_AS_IMPLICIT_KEY') {
     const lastLine = text.lastIndexOf('\n', end - 1);
     if (lastLine >= start) {
       const at = lastLine + 1 + (/^\s*/.exec(text.slice(lastLine + 1))?.[0].length ?? 0);
-      return { message: 'YAML syntax: this line is indented more than the lines before it, so it reads as part of the value above', start: at, end: at + 1 };
+      return {
+        message:
+          'YAML syntax: this line is indented more than the lines before it, so it reads as part of the value above',
+        start: at,
+        end: at + 1,
+      };
     }
   }
   return { message: `YAML syntax: ${message}`, start, end };

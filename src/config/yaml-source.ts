@@ -18,7 +18,14 @@ export interface YamlSource {
 }
 
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
-const OPTIONS = { uniqueKeys: true, prettyErrors: false, schema: 'core', resolveKnownTags: false, merge: false, strict: true } as const;
+const OPTIONS = {
+  uniqueKeys: true,
+  prettyErrors: false,
+  schema: 'core',
+  resolveKnownTags: false,
+  merge: false,
+  strict: true,
+} as const;
 
 /** Parses one YAML document into a positioned tree; syntax errors, duplicate keys and non-core tags are diagnostics. */
 export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnostic[] } {
@@ -30,9 +37,15 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   const diagnostics: Diagnostic[] = [];
   for (const doc of docs) {
     for (const e of doc.errors) {
-      if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && doc.errors.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])) continue;
+      if (
+        e.code === 'BLOCK_AS_IMPLICIT_KEY' &&
+        doc.errors.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])
+      )
+        continue;
       const { message, start, end } =
-        e.code === 'DUPLICATE_KEY' ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] } : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
+        e.code === 'DUPLICATE_KEY'
+          ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] }
+          : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
       diagnostics.push(error(message, at(start, end)));
     }
   }
@@ -44,20 +57,28 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
     const pos = aliasPos ?? at(node.range![0], node.range![1]);
     if (isAlias(node)) {
       const target = node.resolve(doc);
-      if (!target || visiting.has(target)) return void diagnostics.push(error(`alias *${node.source} does not resolve to a finished value`, pos));
+      if (!target || visiting.has(target))
+        return void diagnostics.push(error(`alias *${node.source} does not resolve to a finished value`, pos));
       return convert(target, new Set([...visiting, target]), pos);
     }
     if (node.tag && !CORE_TAGS.has(node.tag)) {
       const tagAt = tagOffsets.filter((t) => t.offset <= node.range![0]).at(-1);
       const tagPos = tagAt ? at(tagAt.offset, tagAt.offset + tagAt.source.length) : pos;
-      return void diagnostics.push(error(`tag ${tagAt?.source ?? node.tag} is not allowed: configs hold plain data only (maps, lists, strings, numbers, booleans, null)`, tagPos));
+      return void diagnostics.push(
+        error(
+          `tag ${tagAt?.source ?? node.tag} is not allowed: configs hold plain data only (maps, lists, strings, numbers, booleans, null)`,
+          tagPos,
+        ),
+      );
     }
     if (isMap(node)) {
       const entries = new Map<string, { keyPos: Position; node: YNode }>();
       for (const pair of node.items) {
         const key = pair.key as Node | null;
         if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
-          diagnostics.push(error('mapping keys must be plain strings or numbers', key?.range ? at(key.range[0], key.range[1]) : pos));
+          diagnostics.push(
+            error('mapping keys must be plain strings or numbers', key?.range ? at(key.range[0], key.range[1]) : pos),
+          );
           continue;
         }
         const keyPos = at(key.range![0], key.range![1]);
@@ -77,7 +98,8 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
     }
     if (isScalar(node)) {
       const v = node.value;
-      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { kind: 'scalar', pos, value: v };
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+        return { kind: 'scalar', pos, value: v };
     }
     diagnostics.push(error('unsupported YAML value: configs hold plain data only', pos));
   };
@@ -96,7 +118,16 @@ export async function loadYamlWithPositions(file: string): Promise<{ root: YNode
   }
   const { root, diagnostics } = parseYaml({ file, text });
   if (diagnostics.length) throw new ConfigError(diagnostics);
-  if (!root) throw new ConfigError([error('the file holds no YAML value', { file, line: 1, col: 1, length: 1, lineText: text.split(/\r?\n/)[0] ?? '' })]);
+  if (!root)
+    throw new ConfigError([
+      error('the file holds no YAML value', {
+        file,
+        line: 1,
+        col: 1,
+        length: 1,
+        lineText: text.split(/\r?\n/)[0] ?? '',
+      }),
+    ]);
   return { root, text };
 }
 
@@ -119,7 +150,8 @@ function collectTagTokens(tokens: unknown[]): { offset: number; source: string }
     if (Array.isArray(t)) return t.forEach(walk);
     if (!t || typeof t !== 'object') return;
     const o = t as Record<string, unknown>;
-    if (o.type === 'tag' && typeof o.offset === 'number' && typeof o.source === 'string') found.push({ offset: o.offset, source: o.source });
+    if (o.type === 'tag' && typeof o.offset === 'number' && typeof o.source === 'string')
+      found.push({ offset: o.offset, source: o.source });
     for (const v of Object.values(o)) if (v && typeof v === 'object') walk(v);
   };
   walk(tokens);

@@ -29,7 +29,12 @@ export interface BnMode {
 
 /** Training passes update the running statistics unless told otherwise. */
 export function bnMode(opts: ForwardOptions): BnMode {
-  return { training: opts.training, updateStats: opts.training && (opts.updateStats ?? true), statsMomentum: opts.statsMomentum, fixedGates: opts.fixedGates };
+  return {
+    training: opts.training,
+    updateStats: opts.training && (opts.updateStats ?? true),
+    statsMomentum: opts.statsMomentum,
+    fixedGates: opts.fixedGates,
+  };
 }
 
 /** A non-trainable scalar variable (ε of the gates), created without leaving its initial tensor behind. */
@@ -51,7 +56,10 @@ export function blockScope<T>(tf: TF, training: boolean, block: () => T): T {
 }
 
 /** Variable names grouped by the part of the network they belong to; a name goes to the first part whose test accepts it. */
-export function groupVariables(vars: NamedVariable[], parts: [string, (name: string) => boolean][]): Record<string, string[]> {
+export function groupVariables(
+  vars: NamedVariable[],
+  parts: [string, (name: string) => boolean][],
+): Record<string, string[]> {
   const groups: Record<string, string[]> = Object.fromEntries(parts.map(([p]) => [p, [] as string[]]));
   for (const { name } of vars) {
     const part = parts.find(([, test]) => test(name));

@@ -13,8 +13,24 @@ export interface CompressSource {
 
 /** Model section of the compressed network: a standard pre-activation ResNet, no gate, no side head. */
 export type CompressedModel =
-  | { type: 'preact-resnet'; depth: number; epsilon: null; side_output: null; structure: number[]; discard_first_block: number[] }
-  | { type: 'preact-resnet-imagenet'; depth: number; units: readonly number[] | null; base_width: number; epsilon: null; side_output: null; structure: number[]; discard_first_block: number[] };
+  | {
+      type: 'preact-resnet';
+      depth: number;
+      epsilon: null;
+      side_output: null;
+      structure: number[];
+      discard_first_block: number[];
+    }
+  | {
+      type: 'preact-resnet-imagenet';
+      depth: number;
+      units: readonly number[] | null;
+      base_width: number;
+      epsilon: null;
+      side_output: null;
+      structure: number[];
+      discard_first_block: number[];
+    };
 
 /** What removing blocks from a trained ε-ResNet gives (yuxwind/epsilonResnet scripts/compressModel.py). */
 export interface CompressionPlan {
@@ -44,7 +60,8 @@ const IMAGENET_BLOCK = /^(group\d+\/block\d+)\//;
 
 function family(source: CompressSource): Family {
   if (source.type === IMAGENET_MODEL_TYPE) {
-    if (!(source.depth in IMAGENET_DEPTHS)) throw new Error(`ImageNet ResNet depth ${source.depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
+    if (!(source.depth in IMAGENET_DEPTHS))
+      throw new Error(`ImageNet ResNet depth ${source.depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
     return {
       units: imagenetUnits(source.depth as ImagenetDepth, source.units),
       firstGroup: 0,
@@ -53,7 +70,12 @@ function family(source: CompressSource): Family {
     };
   }
   const n = unitsFromDepth(source.depth);
-  return { units: [n, n, n], firstGroup: 1, name: blockName, blockOf: (v) => (v.startsWith('side_output/') ? null : (CIFAR_BLOCK.exec(v)?.[1] ?? v)) };
+  return {
+    units: [n, n, n],
+    firstGroup: 1,
+    name: blockName,
+    blockOf: (v) => (v.startsWith('side_output/') ? null : (CIFAR_BLOCK.exec(v)?.[1] ?? v)),
+  };
 }
 
 const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];
@@ -66,7 +88,11 @@ const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];
  * identity, so stage 1 simply starts at res1.1 (the original rebuilt res1.0 with freshly initialised weights); and any
  * 6n+2 depth compresses, where compressModel.py:123 accepts only n ∈ {18, 33, 83, 125} (not SVHN's n = 50).
  */
-export function planCompression(source: CompressSource, variableNames: readonly string[], discarded: readonly string[]): CompressionPlan {
+export function planCompression(
+  source: CompressSource,
+  variableNames: readonly string[],
+  discarded: readonly string[],
+): CompressionPlan {
   const fam = family(source);
   const layout = groupLayout(fam.units, source.structure ?? null, source.discard_first_block ?? fam.units.map(() => 0));
   const existing = new Set(layout.flatMap((l, g) => l.blocks.map((i) => fam.name(g + fam.firstGroup, i))));
@@ -96,8 +122,10 @@ export function planCompression(source: CompressSource, variableNames: readonly 
       const block = fam.blockOf(name);
       if (block === null) continue;
       const rest = name.slice(block.length);
-      if (openings.has(block) && (rest.startsWith('/convshortcut/') || rest.startsWith('/preact/'))) weightMap[name] = name;
-      else if (!existing.has(block) && !openings.has(block)) throw new Error(`variable ${name} is not part of this pre-activation ResNet of depth ${source.depth}`);
+      if (openings.has(block) && (rest.startsWith('/convshortcut/') || rest.startsWith('/preact/')))
+        weightMap[name] = name;
+      else if (!existing.has(block) && !openings.has(block))
+        throw new Error(`variable ${name} is not part of this pre-activation ResNet of depth ${source.depth}`);
       else if (!gone.has(block) && blockMap[block]) weightMap[name] = blockMap[block] + rest;
     }
   }
@@ -106,8 +134,17 @@ export function planCompression(source: CompressSource, variableNames: readonly 
     const [group, index] = (b.match(/\d+/g) ?? []).map(Number);
     return group * 1e6 + index;
   };
-  const common = { depth: source.depth, epsilon: null, side_output: null, structure, discard_first_block: discardFirstBlock } as const;
-  const model: CompressedModel = source.type === IMAGENET_MODEL_TYPE ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 } : { type: 'preact-resnet', ...common };
+  const common = {
+    depth: source.depth,
+    epsilon: null,
+    side_output: null,
+    structure,
+    discard_first_block: discardFirstBlock,
+  } as const;
+  const model: CompressedModel =
+    source.type === IMAGENET_MODEL_TYPE
+      ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 }
+      : { type: 'preact-resnet', ...common };
   return { model, discarded: [...gone].sort((a, b) => rank(a) - rank(b)), blockMap, weightMap };
 }
 

@@ -38,7 +38,11 @@ export interface GateSettings {
 }
 
 /** The first version's non-trainable `<block>/identity` (initially 1), or null when the gate is recomputed at test time. */
-export function makeLastGate(store: ParamStore, block: string, settings: { epsilon: number | null; testGate: TestGate }): tfc.Variable | null {
+export function makeLastGate(
+  store: ParamStore,
+  block: string,
+  settings: { epsilon: number | null; testGate: TestGate },
+): tfc.Variable | null {
   if (settings.epsilon === null || settings.testGate !== 'last-train') return null;
   return store.create(`${block}/identity`, [], { kind: 'ones' }, { trainable: false });
 }
@@ -52,12 +56,18 @@ export function residualOutput(
   tf: TF,
   F: tfc.Tensor4D,
   shortcut: tfc.Tensor4D,
-  gate: GateSettings & { block: string; lastGate: tfc.Variable | null; mode: BnMode; readings: ({ block: string } & GateValues)[] },
+  gate: GateSettings & {
+    block: string;
+    lastGate: tfc.Variable | null;
+    mode: BnMode;
+    readings: ({ block: string } & GateValues)[];
+  },
 ): tfc.Tensor4D {
   if (!gate.epsilon) return tf.add(F, shortcut);
   const fixed = gate.mode.fixedGates?.[gate.block];
   if (fixed !== undefined) return fixed === 0 ? shortcut : tf.add(F, shortcut);
-  if (gate.lastGate && !gate.mode.training) return tf.add(tf.mul(tf.cast(tf.notEqual(gate.lastGate, 0), 'float32'), F), shortcut);
+  if (gate.lastGate && !gate.mode.training)
+    return tf.add(tf.mul(tf.cast(tf.notEqual(gate.lastGate, 0), 'float32'), F), shortcut);
   const g = strictIdentity(tf, F, gate.epsilon, gate.sharpness);
   if (gate.lastGate && gate.mode.updateStats) gate.lastGate.assign(g.gate);
   gate.readings.push({ block: gate.block, ...g });
@@ -93,7 +103,12 @@ export function gatedBlock(
  * (1 or 0); with recompute the four ReLUs of `strictIdentity` run on the block's response, the maximum taken over the
  * whole batch as the original does, so the exported graph gates a batch exactly as epsilab does.
  */
-export function residualOutputOnnx(g: OnnxGraph, F: OnnxValue, shortcut: OnnxValue, gate: GateSettings & { block: string; lastGate: tfc.Variable | null }): OnnxValue {
+export function residualOutputOnnx(
+  g: OnnxGraph,
+  F: OnnxValue,
+  shortcut: OnnxValue,
+  gate: GateSettings & { block: string; lastGate: tfc.Variable | null },
+): OnnxValue {
   const block = gate.block;
   if (!gate.epsilon) return g.add(F, shortcut, `${block}/add`);
   let T: OnnxValue;
@@ -101,7 +116,9 @@ export function residualOutputOnnx(g: OnnxGraph, F: OnnxValue, shortcut: OnnxVal
   else {
     const eps = g.scalar(`${block}/epsilon`, gate.epsilon.dataSync()[0]);
     const above = g.relu(g.op('Sub', [F.name, eps.name], F.shape, `${block}/F-eps`));
-    const below = g.relu(g.op('Sub', [g.op('Neg', [F.name], F.shape, `${block}/-F`).name, eps.name], F.shape, `${block}/-F-eps`));
+    const below = g.relu(
+      g.op('Sub', [g.op('Neg', [F.name], F.shape, `${block}/-F`).name, eps.name], F.shape, `${block}/-F-eps`),
+    );
     const s = g.reduceMaxAll(g.add(above, below, `${block}/outside`), `${block}/s`);
     const minusL = g.scalar(`${block}/-sharpness`, -gate.sharpness);
     const one = g.scalar(`${block}/one`, 1);

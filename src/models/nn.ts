@@ -28,7 +28,12 @@ export class ParamStore {
     return (this.seed * 1000003 + this.counter * 7919) % 2147483647;
   }
 
-  create(name: string, shape: number[], init: Init, opts: { decay?: boolean; trainable?: boolean; fanIn?: number; fanOut?: number } = {}): tfc.Variable {
+  create(
+    name: string,
+    shape: number[],
+    init: Init,
+    opts: { decay?: boolean; trainable?: boolean; fanIn?: number; fanOut?: number } = {},
+  ): tfc.Variable {
     const tf = this.tf;
     if (this.variables.some((v) => v.name === name)) throw new Error(`duplicate variable name ${name}`);
     const fanIn = opts.fanIn ?? 1;
@@ -68,8 +73,21 @@ export interface Conv {
   outCh: number;
 }
 
-export function makeConv(store: ParamStore, name: string, k: number, inCh: number, outCh: number, stride: number, init: Init, padding: Padding = 'same'): Conv {
-  const W = store.create(`${name}/W`, [k, k, inCh, outCh], init, { decay: true, fanIn: k * k * inCh, fanOut: k * k * outCh });
+export function makeConv(
+  store: ParamStore,
+  name: string,
+  k: number,
+  inCh: number,
+  outCh: number,
+  stride: number,
+  init: Init,
+  padding: Padding = 'same',
+): Conv {
+  const W = store.create(`${name}/W`, [k, k, inCh, outCh], init, {
+    decay: true,
+    fanIn: k * k * inCh,
+    fanOut: k * k * outCh,
+  });
   return { W, stride, padding, kernel: k, inCh, outCh };
 }
 
@@ -97,7 +115,13 @@ export interface BatchNorm {
   epsilon: number;
 }
 
-export function makeBatchNorm(store: ParamStore, name: string, ch: number, momentum: number, epsilon: number): BatchNorm {
+export function makeBatchNorm(
+  store: ParamStore,
+  name: string,
+  ch: number,
+  momentum: number,
+  epsilon: number,
+): BatchNorm {
   return {
     gamma: store.create(`${name}/gamma`, [ch], { kind: 'ones' }),
     beta: store.create(`${name}/beta`, [ch], { kind: 'zeros' }),
@@ -109,8 +133,23 @@ export function makeBatchNorm(store: ParamStore, name: string, ch: number, momen
 }
 
 /** Batch norm: batch statistics in training mode (running statistics updated when asked, with `momentum` instead of the layer's own if given), running ones otherwise. */
-export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: boolean, updateStats: boolean, momentum?: number): tfc.Tensor4D {
-  if (!training) return tf.batchNorm4d(x, bn.mean as tfc.Tensor1D, bn.variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
+export function batchNorm(
+  tf: TF,
+  bn: BatchNorm,
+  x: tfc.Tensor4D,
+  training: boolean,
+  updateStats: boolean,
+  momentum?: number,
+): tfc.Tensor4D {
+  if (!training)
+    return tf.batchNorm4d(
+      x,
+      bn.mean as tfc.Tensor1D,
+      bn.variance as tfc.Tensor1D,
+      bn.beta as tfc.Tensor1D,
+      bn.gamma as tfc.Tensor1D,
+      bn.epsilon,
+    );
   // One fused kernel and gradient where the backend has them (libtorch), else moments + batchNorm: the same numbers.
   const fused = batchNormTraining(tf, x, bn.gamma as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.epsilon);
   const { mean, variance } = fused ?? tf.moments(x, [0, 1, 2]);
@@ -121,7 +160,17 @@ export function batchNorm(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, training: bool
       bn.variance.assign(tf.add(tf.mul(bn.variance, m), tf.mul(variance, 1 - m)));
     });
   }
-  return fused?.y ?? tf.batchNorm4d(x, mean as tfc.Tensor1D, variance as tfc.Tensor1D, bn.beta as tfc.Tensor1D, bn.gamma as tfc.Tensor1D, bn.epsilon);
+  return (
+    fused?.y ??
+    tf.batchNorm4d(
+      x,
+      mean as tfc.Tensor1D,
+      variance as tfc.Tensor1D,
+      bn.beta as tfc.Tensor1D,
+      bn.gamma as tfc.Tensor1D,
+      bn.epsilon,
+    )
+  );
 }
 
 export interface Dense {
@@ -129,7 +178,14 @@ export interface Dense {
   b: tfc.Variable;
 }
 
-export function makeDense(store: ParamStore, name: string, inDim: number, outDim: number, init: Init, biasInit: Init = { kind: 'zeros' }): Dense {
+export function makeDense(
+  store: ParamStore,
+  name: string,
+  inDim: number,
+  outDim: number,
+  init: Init,
+  biasInit: Init = { kind: 'zeros' },
+): Dense {
   return {
     W: store.create(`${name}/W`, [inDim, outDim], init, { decay: true, fanIn: inDim, fanOut: outDim }),
     b: store.create(`${name}/b`, [outDim], biasInit, { fanIn: inDim }),

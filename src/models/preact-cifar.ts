@@ -1,7 +1,17 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from './types.js';
-import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from './nn.js';
+import {
+  conv,
+  convFlops,
+  dense,
+  globalAvgPool,
+  makeConv,
+  makeDense,
+  ParamStore,
+  type BatchNorm,
+  type Conv,
+} from './nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
 import { gatedBlock, makeLastGate, residualOutputOnnx, type GateSettings, type TestGate } from './gate.js';
 import type { OnnxExportable, OnnxGraph, OnnxValue } from './onnx/graph.js';
@@ -61,7 +71,10 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
-  if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${H}×${W})`);
+  if (H % 4 !== 0 || W % 4 !== 0)
+    throw new Error(
+      `the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${H}×${W})`,
+    );
   const n = unitsFromDepth(o.depth);
   const layout = stageLayout(n, o.structure, o.discardFirstBlock);
   const sideAfter = o.sideOutput ? (o.sideOutput.after ?? defaultSidePosition(n)) : null;
@@ -90,12 +103,14 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
       const c1 = convFlops(b.conv1, h, w);
       [h, w, ch] = [c1.outH, c1.outW, out];
       flops += c1.flops + convFlops(b.conv2, h, w).flops;
-      if (block === sideAfter) side = makeSideHead(store, `side_output/${block}`, block, ch, numClasses, o.sideOutput!.weight);
+      if (block === sideAfter)
+        side = makeSideHead(store, `side_output/${block}`, block, ch, numClasses, o.sideOutput!.weight);
       return b;
     });
     return { stage, downsampleOnly, blocks: built };
   });
-  if (sideAfter !== null && side === null) throw new Error(`side_output.after: ${sideAfter} is not a block of this network`);
+  if (sideAfter !== null && side === null)
+    throw new Error(`side_output.after: ${sideAfter} is not a block of this network`);
   const bnlast = makeBnRelu(store, 'bnlast', ch);
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
   flops += 2 * ch * numClasses;
@@ -129,7 +144,11 @@ export function buildPreactCifar(ctx: BuildContext, name: string, o: PreactCifar
           for (const b of s.blocks) {
             const x = l;
             l = gatedBlock(tf, mode, { gates, auxLogits }, b, gate, head, () => ({
-              F: conv(tf, b.conv2, bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, x, mode) : x), mode)),
+              F: conv(
+                tf,
+                b.conv2,
+                bnRelu(tf, b.bn1, conv(tf, b.conv1, b.preact ? bnRelu(tf, b.preact, x, mode) : x), mode),
+              ),
               shortcut: b.increaseDim ? optionA(tf, x) : x,
             }));
           }

@@ -20,7 +20,8 @@ interface PreactCifarParams {
 /** check, parts and build of a CIFAR/SVHN pre-activation ResNet component whose models are named `<prefix>-<depth>`. */
 export function preactCifarComponent(prefix: string) {
   return {
-    check: (params: PreactCifarParams, at: (path: string) => Position | undefined): Diagnostic[] => preactCifarProblems(params).map((p) => error(p.message, at(p.path))),
+    check: (params: PreactCifarParams, at: (path: string) => Position | undefined): Diagnostic[] =>
+      preactCifarProblems(params).map((p) => error(p.message, at(p.path))),
     parts: () => ({ taps: ['conv0', 'res1', 'res2', 'res3'], stages: [] }),
     build: (params: PreactCifarParams, ctx: BuildContext): Model =>
       buildPreactCifar(ctx, `${prefix}-${params.depth}`, {

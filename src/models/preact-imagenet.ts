@@ -1,7 +1,17 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { GateReading, Model, ModelOutput } from './types.js';
-import { conv, convFlops, dense, globalAvgPool, makeConv, makeDense, ParamStore, type BatchNorm, type Conv } from './nn.js';
+import {
+  conv,
+  convFlops,
+  dense,
+  globalAvgPool,
+  makeConv,
+  makeDense,
+  ParamStore,
+  type BatchNorm,
+  type Conv,
+} from './nn.js';
 import { bnMode, groupVariables, modelFacts, scalarVariable, tidyOutput } from './common.js';
 import { gatedBlock, makeLastGate, residualOutputOnnx, type GateSettings, type TestGate } from './gate.js';
 import type { OnnxExportable } from './onnx/graph.js';
@@ -25,9 +35,16 @@ export function imagenetUnits(depth: ImagenetDepth, units?: readonly number[] | 
 }
 
 /** The blocks a network builds, `group<g>/block<i>`, in order (a compressed one numbers its kept blocks as its layout says). */
-export function imagenetBlockNames(depth: ImagenetDepth, units?: readonly number[] | null, structure: readonly number[] | null = null, discardFirstBlock?: readonly number[]): string[] {
+export function imagenetBlockNames(
+  depth: ImagenetDepth,
+  units?: readonly number[] | null,
+  structure: readonly number[] | null = null,
+  discardFirstBlock?: readonly number[],
+): string[] {
   const u = imagenetUnits(depth, units);
-  return groupLayout(u, structure, discardFirstBlock ?? u.map(() => 0)).flatMap((l, g) => l.blocks.map((i) => `group${g}/block${i}`));
+  return groupLayout(u, structure, discardFirstBlock ?? u.map(() => 0)).flatMap((l, g) =>
+    l.blocks.map((i) => `group${g}/block${i}`),
+  );
 }
 
 export interface PreactImagenetOptions {
@@ -66,10 +83,16 @@ interface Block {
  * for 152. For 34 and 50 it gives 0, where the original calls side_output('block0', l, 1000) without the label and
  * crashes; we take the evident intent, after group2/block0. For 18 it gives −1 (no head in the original): an error here.
  */
-export function imagenetSidePosition(depth: ImagenetDepth, units: readonly number[] = IMAGENET_DEPTHS[depth].units): string {
+export function imagenetSidePosition(
+  depth: ImagenetDepth,
+  units: readonly number[] = IMAGENET_DEPTHS[depth].units,
+): string {
   const total = units.reduce((a, b) => a + b, 0);
   const position = Math.floor(total / 2) - units[0] - units[1] - 1;
-  if (position < 0) throw new Error(`the ε-ResNet code's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`);
+  if (position < 0)
+    throw new Error(
+      `the ε-ResNet code's side-output rule gives no position for ResNet-${depth} (${position}); name the block with side_output.after, e.g. group2/block0`,
+    );
   return `group2/block${position}`;
 }
 
@@ -114,7 +137,8 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
     let opening: ShortcutOnly | null = null;
     if (shortcutOnly) {
       const scope = `group${g}/block0`;
-      const shortcut = ch !== out ? makeConv(store, `${scope}/convshortcut`, 1, ch, out, groupStride, TP_CONV_INIT) : null;
+      const shortcut =
+        ch !== out ? makeConv(store, `${scope}/convshortcut`, 1, ch, out, groupStride, TP_CONV_INIT) : null;
       // Every group but a basic group0 changes width, so only that one (an identity shortcut) has nothing to build.
       opening = { preact: g > 0 ? makeBnRelu(store, `${scope}/preact`, ch) : null, shortcut };
       if (shortcut) {
@@ -150,12 +174,14 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
       const shortcut = ch !== out ? makeConv(store, `${block}/convshortcut`, 1, ch, out, stride, TP_CONV_INIT) : null;
       if (shortcut) flops += convFlops(shortcut, h, w).flops;
       [h, w, ch] = [bh, bw, bch];
-      if (block === sideAfter) side = makeSideHead(store, `group${g}/side_output/block${i}`, block, ch, numClasses, o.sideOutput!.weight);
+      if (block === sideAfter)
+        side = makeSideHead(store, `group${g}/side_output/block${i}`, block, ch, numClasses, o.sideOutput!.weight);
       return { name: block, preactMode, preact, convs, shortcut, lastGate: makeLastGate(store, block, o) };
     });
     return { opening, blocks: built };
   });
-  if (sideAfter !== null && side === null) throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
+  if (sideAfter !== null && side === null)
+    throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
   const bnlast = makeBnRelu(store, 'bnlast', ch);
   const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
   flops += 2 * ch * numClasses;
@@ -163,7 +189,8 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
   const gate: GateSettings = { epsilon, sharpness: o.gateSharpness, testGate: o.testGate };
   const head = side as SideHead | null;
 
-  const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D => b.convs.reduce((l, { conv: c, bn }) => (bn ? bnRelu(tf, bn, conv(tf, c, l), mode) : conv(tf, c, l)), x);
+  const residual = (x: tfc.Tensor4D, b: Block, mode: ReturnType<typeof bnMode>): tfc.Tensor4D =>
+    b.convs.reduce((l, { conv: c, bn }) => (bn ? bnRelu(tf, bn, conv(tf, c, l), mode) : conv(tf, c, l)), x);
 
   return {
     name,
@@ -187,7 +214,8 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
         let l = tf.maxPool(bnRelu(tf, conv0bn, conv(tf, conv0, x), mode), 3, 2, 'same');
         taps.conv0 = l;
         groups.forEach(({ opening, blocks }, g) => {
-          if (opening?.shortcut) l = conv(tf, opening.shortcut, opening.preact ? bnRelu(tf, opening.preact, l, mode) : l);
+          if (opening?.shortcut)
+            l = conv(tf, opening.shortcut, opening.preact ? bnRelu(tf, opening.preact, l, mode) : l);
           for (const b of blocks) {
             const x = l;
             l = gatedBlock(tf, mode, { gates, auxLogits }, b, gate, head, () => {
@@ -207,12 +235,20 @@ export function buildPreactImagenet(ctx: BuildContext, name: string, o: PreactIm
       groups.forEach(({ opening, blocks }, gi) => {
         if (opening?.shortcut) {
           const scope = `group${gi}/block0`;
-          l = g.conv(opening.preact ? g.relu(g.batchNorm(l, opening.preact, `${scope}/preact/bn`)) : l, opening.shortcut, `${scope}/convshortcut`);
+          l = g.conv(
+            opening.preact ? g.relu(g.batchNorm(l, opening.preact, `${scope}/preact/bn`)) : l,
+            opening.shortcut,
+            `${scope}/convshortcut`,
+          );
         }
         for (const b of blocks) {
           const pre = b.preact ? g.relu(g.batchNorm(l, b.preact, `${b.name}/preact/bn`)) : l;
           const input = b.preactMode === 'both_preact' ? pre : l;
-          const F = b.convs.reduce((x, { conv: c, bn }, j) => (bn ? g.relu(g.conv(x, c, `${b.name}/conv${j + 1}`, bn)) : g.conv(x, c, `${b.name}/conv${j + 1}`)), pre);
+          const F = b.convs.reduce(
+            (x, { conv: c, bn }, j) =>
+              bn ? g.relu(g.conv(x, c, `${b.name}/conv${j + 1}`, bn)) : g.conv(x, c, `${b.name}/conv${j + 1}`),
+            pre,
+          );
           const shortcut = b.shortcut ? g.conv(input, b.shortcut, `${b.name}/convshortcut`) : input;
           l = residualOutputOnnx(g, F, shortcut, { ...gate, block: b.name, lastGate: b.lastGate });
         }

@@ -22,15 +22,25 @@ export function SideOutput(defaultValue: { weight: number; after: null } | null,
       Type.Null(),
       Type.Object(
         {
-          weight: Type.Optional(Type.Number({ minimum: 0, description: `Weight of the side head's cross-entropy in the loss (when left out: ${SIDE_OUTPUT_WEIGHT}).` })),
-          after: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: `Block the head follows; null or left out: ${position}.` })),
+          weight: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description: `Weight of the side head's cross-entropy in the loss (when left out: ${SIDE_OUTPUT_WEIGHT}).`,
+            }),
+          ),
+          after: Type.Optional(
+            Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+              description: `Block the head follows; null or left out: ${position}.`,
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
     ],
     {
       default: defaultValue,
-      description: 'Side supervision (ε-ResNet): BN-ReLU → global average pool → FC after one block, trained with its weight, never used for prediction; null for none.',
+      description:
+        'Side supervision (ε-ResNet): BN-ReLU → global average pool → FC after one block, trained with its weight, never used for prediction; null for none.',
     },
   );
 }
@@ -45,13 +55,18 @@ export function sideOutputSettings(p: SideOutputParams): { weight: number; after
 /** ε of the gate: null builds the standard ResNet (no gate). */
 export const OptionalEpsilon = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
   default: null,
-  description: 'ε of the strict-identity gate on every residual block (ε-ResNet); null for a standard ResNet without gates.',
+  description:
+    'ε of the strict-identity gate on every residual block (ε-ResNet); null for a standard ResNet without gates.',
 });
 
 /** Fields of the CIFAR/SVHN pre-activation ResNet shared by `preact-resnet` and `epsilon-resnet`. */
 export function preactCifarFields(depthDefault: number) {
   return {
-    depth: Type.Integer({ minimum: 8, default: depthDefault, description: 'Layers, 6n+2 (n blocks per stage): 20, 56, 110 (n=18), 200 (33), 500 (83), 752 (125).' }),
+    depth: Type.Integer({
+      minimum: 8,
+      default: depthDefault,
+      description: 'Layers, 6n+2 (n blocks per stage): 20, 56, 110 (n=18), 200 (33), 500 (83), 752 (125).',
+    }),
     gate_sharpness: GateSharpness,
     test_gate: TestGateParam,
     structure: Type.Union([Type.Array(Type.Integer({ minimum: 0 }), { minItems: 3, maxItems: 3 }), Type.Null()], {
@@ -62,7 +77,8 @@ export function preactCifarFields(depthDefault: number) {
       minItems: 3,
       maxItems: 3,
       default: [0, 0, 0],
-      description: "Compressed model: 1 where a stage's first block was discarded (that stage opens with its shortcut alone and numbers kept blocks from 1).",
+      description:
+        "Compressed model: 1 where a stage's first block was discarded (that stage opens with its shortcut alone and numbers kept blocks from 1).",
     }),
   };
 }

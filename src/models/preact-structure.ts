@@ -31,8 +31,16 @@ export interface StageLayout {
  * Blocks each stage builds. Without `structure` every stage has blocks 0..n-1. With it (a compressed model) stage s keeps
  * structure[s] blocks numbered from discard_first_block[s]: from 1 when its first block was discarded.
  */
-export function stageLayout(n: number, structure: readonly number[] | null, discardFirstBlock: readonly number[]): StageLayout[] {
-  return groupLayout([n, n, n], structure, discardFirstBlock, 'stage').map((g, s) => ({ stage: STAGES[s], downsampleOnly: s > 0 && g.shortcutOnly, blocks: g.blocks }));
+export function stageLayout(
+  n: number,
+  structure: readonly number[] | null,
+  discardFirstBlock: readonly number[],
+): StageLayout[] {
+  return groupLayout([n, n, n], structure, discardFirstBlock, 'stage').map((g, s) => ({
+    stage: STAGES[s],
+    downsampleOnly: s > 0 && g.shortcutOnly,
+    blocks: g.blocks,
+  }));
 }
 
 export interface GroupLayout {
@@ -46,24 +54,38 @@ export interface GroupLayout {
  * Blocks each group (CIFAR stage, ImageNet group) of a network with `units` blocks per group builds; `structure` and
  * `discard_first_block` as compressModel.py's .cfg writes them (yuxwind/epsilonResnet scripts/compressModel.py:170-181).
  */
-export function groupLayout(units: readonly number[], structure: readonly number[] | null, discardFirstBlock: readonly number[], word = 'group'): GroupLayout[] {
+export function groupLayout(
+  units: readonly number[],
+  structure: readonly number[] | null,
+  discardFirstBlock: readonly number[],
+  word = 'group',
+): GroupLayout[] {
   const k = units.length;
   const count = k === 3 ? 'three' : k === 4 ? 'four' : String(k);
   if (discardFirstBlock.length !== k || !discardFirstBlock.every((d) => d === 0 || d === 1)) {
-    throw new Error(`discard_first_block must be ${count} 0/1 flags, one per ${word}; got ${JSON.stringify(discardFirstBlock)}`);
+    throw new Error(
+      `discard_first_block must be ${count} 0/1 flags, one per ${word}; got ${JSON.stringify(discardFirstBlock)}`,
+    );
   }
   if (structure === null) {
-    if (discardFirstBlock.some((d) => d === 1)) throw new Error(`discard_first_block needs structure (kept blocks per ${word})`);
+    if (discardFirstBlock.some((d) => d === 1))
+      throw new Error(`discard_first_block needs structure (kept blocks per ${word})`);
     return units.map((n) => ({ shortcutOnly: false, blocks: range(0, n) }));
   }
-  if (structure.length !== k) throw new Error(`structure must list kept blocks for the ${k} ${word}s; got ${JSON.stringify(structure)}`);
+  if (structure.length !== k)
+    throw new Error(`structure must list kept blocks for the ${k} ${word}s; got ${JSON.stringify(structure)}`);
   return units.map((n, s) => {
     const kept = structure[s];
     const first = discardFirstBlock[s];
     if (!Number.isInteger(kept) || kept < 0 || kept + first > n) {
-      throw new Error(`structure[${s}] = ${kept} with discard_first_block[${s}] = ${first} does not fit a ${word} of ${n} blocks`);
+      throw new Error(
+        `structure[${s}] = ${kept} with discard_first_block[${s}] = ${first} does not fit a ${word} of ${n} blocks`,
+      );
     }
-    if (kept === 0 && first === 0) throw new Error(`${word} ${word === 'stage' ? s + 1 : s} keeps no block, so its first block is discarded: set discard_first_block[${s}] = 1`);
+    if (kept === 0 && first === 0)
+      throw new Error(
+        `${word} ${word === 'stage' ? s + 1 : s} keeps no block, so its first block is discarded: set discard_first_block[${s}] = 1`,
+      );
     return { shortcutOnly: first === 1, blocks: range(first, first + kept) };
   });
 }

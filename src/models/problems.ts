@@ -9,7 +9,12 @@ export interface ParamProblem {
 }
 
 /** The CIFAR pre-act ResNet builder's own rules (depth 6n+2, structure, side position), checked before anything is built. */
-export function preactCifarProblems(p: { depth: number; structure: readonly number[] | null; discard_first_block: readonly number[]; side_output: SideOutputParams }): ParamProblem[] {
+export function preactCifarProblems(p: {
+  depth: number;
+  structure: readonly number[] | null;
+  discard_first_block: readonly number[];
+  side_output: SideOutputParams;
+}): ParamProblem[] {
   let n: number;
   try {
     n = unitsFromDepth(p.depth);
@@ -18,16 +23,31 @@ export function preactCifarProblems(p: { depth: number; structure: readonly numb
   }
   let blocks: string[];
   try {
-    blocks = stageLayout(n, p.structure, p.discard_first_block).flatMap((s) => s.blocks.map((i) => blockName(s.stage, i)));
+    blocks = stageLayout(n, p.structure, p.discard_first_block).flatMap((s) =>
+      s.blocks.map((i) => blockName(s.stage, i)),
+    );
   } catch (e) {
     return [{ path: p.structure === null ? 'discard_first_block' : 'structure', message: (e as Error).message }];
   }
   const after = sideOutputSettings(p.side_output)?.after;
-  return after && !blocks.includes(after) ? [{ path: 'side_output.after', message: `${after} is not a block of this network (${blocks[0]} … ${blocks[blocks.length - 1]})` }] : [];
+  return after && !blocks.includes(after)
+    ? [
+        {
+          path: 'side_output.after',
+          message: `${after} is not a block of this network (${blocks[0]} … ${blocks[blocks.length - 1]})`,
+        },
+      ]
+    : [];
 }
 
 /** The ImageNet builder's rules: structure fits the groups; a named side block must exist; ResNet-18 has no default position. */
-export function preactImagenetProblems(p: { depth: number; units: readonly number[] | null; structure: readonly number[] | null; discard_first_block: readonly number[]; side_output: SideOutputParams }): ParamProblem[] {
+export function preactImagenetProblems(p: {
+  depth: number;
+  units: readonly number[] | null;
+  structure: readonly number[] | null;
+  discard_first_block: readonly number[];
+  side_output: SideOutputParams;
+}): ParamProblem[] {
   const depth = p.depth as ImagenetDepth;
   let blocks: string[];
   try {
@@ -45,5 +65,7 @@ export function preactImagenetProblems(p: { depth: number; units: readonly numbe
     }
     return [];
   }
-  return blocks.includes(side.after) ? [] : [{ path: 'side_output.after', message: `${side.after} is not a block of ResNet-${depth}` }];
+  return blocks.includes(side.after)
+    ? []
+    : [{ path: 'side_output.after', message: `${side.after} is not a block of ResNet-${depth}` }];
 }

@@ -15,10 +15,32 @@ export interface SideHead {
   fc: Dense;
 }
 
-export function makeSideHead(store: ParamStore, scope: string, after: string, ch: number, numClasses: number, weight: number): SideHead {
-  return { after, scope, weight, bn: makeBnRelu(store, `${scope}/bnlast`, ch), fc: makeDense(store, `${scope}/linear`, ch, numClasses, TP_FC_INIT) };
+export function makeSideHead(
+  store: ParamStore,
+  scope: string,
+  after: string,
+  ch: number,
+  numClasses: number,
+  weight: number,
+): SideHead {
+  return {
+    after,
+    scope,
+    weight,
+    bn: makeBnRelu(store, `${scope}/bnlast`, ch),
+    fc: makeDense(store, `${scope}/linear`, ch, numClasses, TP_FC_INIT),
+  };
 }
 
-export function applySideHead(tf: TF, head: SideHead, x: tfc.Tensor4D, mode: BnMode): { name: string; logits: tfc.Tensor2D; weight: number } {
-  return { name: head.scope, logits: dense(tf, head.fc, globalAvgPool(tf, bnRelu(tf, head.bn, x, mode))), weight: head.weight };
+export function applySideHead(
+  tf: TF,
+  head: SideHead,
+  x: tfc.Tensor4D,
+  mode: BnMode,
+): { name: string; logits: tfc.Tensor2D; weight: number } {
+  return {
+    name: head.scope,
+    logits: dense(tf, head.fc, globalAvgPool(tf, bnRelu(tf, head.bn, x, mode))),
+    weight: head.weight,
+  };
 }

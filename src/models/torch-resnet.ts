@@ -1,7 +1,21 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext } from '../registry/component.js';
 import type { Model, ModelOutput } from './types.js';
-import { batchNorm, conv, convFlops, dense, globalAvgPool, makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type BatchNorm, type Conv, type Init } from './nn.js';
+import {
+  batchNorm,
+  conv,
+  convFlops,
+  dense,
+  globalAvgPool,
+  makeBatchNorm,
+  makeConv,
+  makeDense,
+  ParamStore,
+  torchPadding,
+  type BatchNorm,
+  type Conv,
+  type Init,
+} from './nn.js';
 import { blockScope, bnMode, groupVariables, modelFacts, tidyOutput, type BnMode } from './common.js';
 import type { OnnxExportable } from './onnx/graph.js';
 
@@ -33,13 +47,19 @@ interface Block {
  * layer2.0.downsample.0.weight → layer2.0/downsample.0/W, fc.bias → fc/b (kernels are HWIO, not PyTorch's OIHW).
  * `plain` builds the twin without `out += identity`; its names are the teacher's minus the downsample branches.
  */
-export function buildTorchResnet(ctx: BuildContext, name: string, variant: TorchVariant, plain: boolean): Model & OnnxExportable {
+export function buildTorchResnet(
+  ctx: BuildContext,
+  name: string,
+  variant: TorchVariant,
+  plain: boolean,
+): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
   const store = new ParamStore(tf, ctx.seed);
   const bn = (scope: string, ch: number) => makeBatchNorm(store, scope, ch, BN_MOMENTUM, BN_EPSILON);
-  const conv3 = (scope: string, inCh: number, outCh: number, stride: number) => makeConv(store, scope, 3, inCh, outCh, stride, CONV_INIT, torchPadding(3));
+  const conv3 = (scope: string, inCh: number, outCh: number, stride: number) =>
+    makeConv(store, scope, 3, inCh, outCh, stride, CONV_INIT, torchPadding(3));
 
   const stem = { conv: conv3('conv1', C, 16, 1), bn: bn('bn1', 16) };
   let flops = convFlops(stem.conv, H, W).flops;
@@ -54,9 +74,16 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
       const bn1 = bn(`${block}/bn1`, planes);
       const conv2 = conv3(`${block}/conv2`, planes, planes, 1);
       const bn2 = bn(`${block}/bn2`, planes);
-      const downsample = needsDownsample && !plain ? { conv: makeConv(store, `${block}/downsample.0`, 1, ch, planes, stride, CONV_INIT, torchPadding(1)), bn: bn(`${block}/downsample.1`, planes) } : null;
+      const downsample =
+        needsDownsample && !plain
+          ? {
+              conv: makeConv(store, `${block}/downsample.0`, 1, ch, planes, stride, CONV_INIT, torchPadding(1)),
+              bn: bn(`${block}/downsample.1`, planes),
+            }
+          : null;
       const c1 = convFlops(conv1, h, w);
-      flops += c1.flops + convFlops(conv2, c1.outH, c1.outW).flops + (downsample ? convFlops(downsample.conv, h, w).flops : 0);
+      flops +=
+        c1.flops + convFlops(conv2, c1.outH, c1.outW).flops + (downsample ? convFlops(downsample.conv, h, w).flops : 0);
       [h, w, ch] = [c1.outH, c1.outW, planes];
       return { name: block, conv1, bn1, conv2, bn2, downsample };
     }),
@@ -64,11 +91,14 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
   const fc = makeDense(store, 'fc', ch, numClasses, FC_INIT, FC_INIT);
   flops += 2 * ch * numClasses;
 
-  const bnOf = (b: BatchNorm, x: tfc.Tensor4D, mode: BnMode) => batchNorm(tf, b, x, mode.training, mode.updateStats, mode.statsMomentum);
+  const bnOf = (b: BatchNorm, x: tfc.Tensor4D, mode: BnMode) =>
+    batchNorm(tf, b, x, mode.training, mode.updateStats, mode.statsMomentum);
   const basicBlock = (x: tfc.Tensor4D, b: Block, mode: BnMode): tfc.Tensor4D => {
     const out = bnOf(b.bn2, conv(tf, b.conv2, tf.relu(bnOf(b.bn1, conv(tf, b.conv1, x), mode))), mode);
     if (plain) return tf.relu(out);
-    return tf.relu(tf.add(out, b.downsample ? bnOf(b.downsample.bn, conv(tf, b.downsample.conv, x), mode) : x)) as tfc.Tensor4D;
+    return tf.relu(
+      tf.add(out, b.downsample ? bnOf(b.downsample.bn, conv(tf, b.downsample.conv, x), mode) : x),
+    ) as tfc.Tensor4D;
   };
 
   return {
@@ -79,7 +109,10 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
     tapNames: ['stem', ...layers.map((_, s) => `layer${s + 1}`)],
     stages: groupVariables(store.variables, [
       ['stem', (v) => v.startsWith('conv1/') || v.startsWith('bn1/')],
-      ...layers.map((_, s): [string, (v: string) => boolean] => [`layer${s + 1}`, (v) => v.startsWith(`layer${s + 1}.`)]),
+      ...layers.map((_, s): [string, (v: string) => boolean] => [
+        `layer${s + 1}`,
+        (v) => v.startsWith(`layer${s + 1}.`),
+      ]),
       ['fc', (v) => v.startsWith('fc/')],
     ]),
     apply(x, opts): ModelOutput {
@@ -100,7 +133,14 @@ export function buildTorchResnet(ctx: BuildContext, name: string, variant: Torch
       for (const b of layers.flat()) {
         const out = g.conv(g.relu(g.conv(l, b.conv1, `${b.name}/conv1`, b.bn1)), b.conv2, `${b.name}/conv2`, b.bn2);
         if (plain) l = g.relu(out);
-        else l = g.relu(g.add(out, b.downsample ? g.conv(l, b.downsample.conv, `${b.name}/downsample`, b.downsample.bn) : l, `${b.name}/add`));
+        else
+          l = g.relu(
+            g.add(
+              out,
+              b.downsample ? g.conv(l, b.downsample.conv, `${b.name}/downsample`, b.downsample.bn) : l,
+              `${b.name}/add`,
+            ),
+          );
       }
       return g.dense(g.globalAvgPool(l, 'avgpool'), fc, 'fc');
     },

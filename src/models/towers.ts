@@ -21,16 +21,25 @@ export function withTowers(tf: TF, model: Model, towers: number): Model {
     apply(x, opts): ModelOutput {
       if (!opts.training) return model.apply(x, opts);
       const n = x.shape[0];
-      if (n % towers !== 0) throw new Error(`a training batch of ${n} images does not split into ${towers} equal towers`);
+      if (n % towers !== 0)
+        throw new Error(`a training batch of ${n} images does not split into ${towers} equal towers`);
       const per = n / towers;
       return tidyOutput(tf, () => {
-        const outs = Array.from({ length: towers }, (_, t) => model.apply(tf.slice(x, [t * per, 0, 0, 0], [per, -1, -1, -1]), { training: true, updateStats: t === 0 && (opts.updateStats ?? true) }));
+        const outs = Array.from({ length: towers }, (_, t) =>
+          model.apply(tf.slice(x, [t * per, 0, 0, 0], [per, -1, -1, -1]), {
+            training: true,
+            updateStats: t === 0 && (opts.updateStats ?? true),
+          }),
+        );
         const taps: Record<string, tfc.Tensor> = {};
         for (const name of Object.keys(outs[0].taps)) taps[name] = tf.concat(outs.map((o) => o.taps[name]));
         return {
           logits: tf.concat(outs.map((o) => o.logits)),
           taps,
-          auxLogits: outs[0].auxLogits.map((head, i) => ({ ...head, logits: tf.concat(outs.map((o) => o.auxLogits[i].logits)) })),
+          auxLogits: outs[0].auxLogits.map((head, i) => ({
+            ...head,
+            logits: tf.concat(outs.map((o) => o.auxLogits[i].logits)),
+          })),
           gates: outs[0].gates,
         };
       });

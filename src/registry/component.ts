@@ -4,7 +4,16 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Diagnostic, Position } from '../util/diagnostics.js';
 
 /** The kinds of component an experiment config names by `type`. */
-export const KINDS = ['dataset', 'transform', 'model', 'optimizer', 'schedule', 'loss', 'distillation', 'callback'] as const;
+export const KINDS = [
+  'dataset',
+  'transform',
+  'model',
+  'optimizer',
+  'schedule',
+  'loss',
+  'distillation',
+  'callback',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** What `build` receives besides its own parameters. */

@@ -14,13 +14,25 @@ export const TrainSection = Type.Object(
       description:
         'Evaluation batch size. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.',
     }),
-    drop_remainder: Type.Boolean({ default: true, description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).' }),
-    eval_every: Type.Integer({ minimum: 1, default: 1, description: 'Evaluate on the test split every this many epochs (and after the last).' }),
-    checkpoint_every: Type.Integer({ minimum: 1, default: 1, description: 'Write a checkpoint every this many epochs (and on interrupt).' }),
+    drop_remainder: Type.Boolean({
+      default: true,
+      description: 'Drop the last incomplete training batch (tensorpack BatchData(remainder=False)).',
+    }),
+    eval_every: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'Evaluate on the test split every this many epochs (and after the last).',
+    }),
+    checkpoint_every: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'Write a checkpoint every this many epochs (and on interrupt).',
+    }),
     histograms: Type.Boolean({ default: false, description: 'Write weight histograms to TensorBoard every epoch.' }),
     input_workers: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
-        description: 'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
+        description:
+          'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
       }),
     ),
     towers: Type.Optional(
@@ -30,7 +42,9 @@ export const TrainSection = Type.Object(
           'Train as on this many GPUs (left out: 1): each training batch splits into this many equal groups, each with its own ε gates and batch-norm statistics; group 0 updates the moving averages and the is_discarded readings; gradients are averaged. batch_size is the total (ImageNet code: 4 towers of 64).',
       }),
     ),
-    steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' })),
+    steps_per_epoch: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' }),
+    ),
     compile: Type.Union([Type.Literal('auto'), Type.Literal('off')], {
       default: 'auto',
       description:
@@ -54,17 +68,33 @@ export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'libtorch', 'wa
 export function experimentFields() {
   return {
     $schema: Type.Optional(Type.String({ description: 'Path of the JSON Schema, for editor completion.' })),
-    experiment: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the experiment; runs land in results/<experiment>/<run-id>/.' }),
+    experiment: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      description: 'Name of the experiment; runs land in results/<experiment>/<run-id>/.',
+    }),
     description: Type.Optional(Type.String({ description: 'Free text shown by `plan` and kept in the run folder.' })),
-    seed: Type.Integer({ minimum: 0, default: 0, description: 'Seed for initialisation, data order and augmentation.' }),
+    seed: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Seed for initialisation, data order and augmentation.',
+    }),
     backend: Type.Union(
       BACKENDS.map((b) => Type.Literal(b)),
       { default: 'auto', description: 'TensorFlow.js backend; auto takes the fastest that loads.' },
     ),
-    device: Type.String({ pattern: '^(cpu|cuda(:[0-9]+)?)$', default: 'cpu', description: 'Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU).' }),
-    plugins: Type.Optional(Type.Array(Type.String(), { description: 'Files (relative to the config) that export extra components.' })),
+    device: Type.String({
+      pattern: '^(cpu|cuda(:[0-9]+)?)$',
+      default: 'cpu',
+      description: 'Device of the libtorch backend: cpu, cuda or cuda:N (a CUDA build of libtorch on an NVIDIA GPU).',
+    }),
+    plugins: Type.Optional(
+      Type.Array(Type.String(), { description: 'Files (relative to the config) that export extra components.' }),
+    ),
     train: TrainSection,
-    output: Type.Object({ root: Type.String({ default: 'results', description: 'Folder that holds results/<experiment>/<run-id>/.' }) }, { additionalProperties: false, default: {} }),
+    output: Type.Object(
+      { root: Type.String({ default: 'results', description: 'Folder that holds results/<experiment>/<run-id>/.' }) },
+      { additionalProperties: false, default: {} },
+    ),
   };
 }
 
@@ -80,17 +110,44 @@ export type ComponentSection = { type: string } & Record<string, unknown>;
  */
 export const SECTIONS = [
   { key: 'dataset', kind: 'dataset', shape: 'one', description: 'The data: a training and a test split.' },
-  { key: 'transforms', kind: 'transform', shape: 'split', description: 'Image transforms applied in order: `train` to training images (augmentation included), `test` to test images.' },
+  {
+    key: 'transforms',
+    kind: 'transform',
+    shape: 'split',
+    description:
+      'Image transforms applied in order: `train` to training images (augmentation included), `test` to test images.',
+  },
   { key: 'model', kind: 'model', shape: 'one', description: 'The network.' },
   { key: 'optimizer', kind: 'optimizer', shape: 'one', description: 'How gradients update the weights.' },
   { key: 'schedule', kind: 'schedule', shape: 'one', description: 'The learning rate over epochs.' },
   { key: 'loss', kind: 'loss', shape: 'one', description: 'What training minimises.' },
-  { key: 'callbacks', kind: 'callback', shape: 'list', description: 'Hooks run during training, in order (an ε schedule, ...).' },
-  { key: 'distillation', kind: 'distillation', shape: 'one', optional: true, description: 'Distil a teacher into a student in stages instead of plain training.' },
-] as const satisfies readonly { key: string; kind: Kind; shape: 'one' | 'list' | 'split'; optional?: boolean; description: string }[];
+  {
+    key: 'callbacks',
+    kind: 'callback',
+    shape: 'list',
+    description: 'Hooks run during training, in order (an ε schedule, ...).',
+  },
+  {
+    key: 'distillation',
+    kind: 'distillation',
+    shape: 'one',
+    optional: true,
+    description: 'Distil a teacher into a student in stages instead of plain training.',
+  },
+] as const satisfies readonly {
+  key: string;
+  kind: Kind;
+  shape: 'one' | 'list' | 'split';
+  optional?: boolean;
+  description: string;
+}[];
 
 type Section = (typeof SECTIONS)[number];
-type SectionValue<S extends Section> = S['shape'] extends 'one' ? ComponentSection : S['shape'] extends 'list' ? ComponentSection[] : { train: ComponentSection[]; test: ComponentSection[] };
+type SectionValue<S extends Section> = S['shape'] extends 'one'
+  ? ComponentSection
+  : S['shape'] extends 'list'
+    ? ComponentSection[]
+    : { train: ComponentSection[]; test: ComponentSection[] };
 
 /** A validated experiment: top-level fields typed from experiment.ts, component sections by shape; defaults filled. */
 export type ExperimentConfig = Static<TObject<ReturnType<typeof experimentFields>>> & {

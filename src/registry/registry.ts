@@ -24,8 +24,12 @@ export interface Registry {
   with(components: readonly Component[], modules?: ReadonlyMap<Component, string>): Registry;
 }
 
-export function createRegistry(components: Iterable<Component> | { [K in Kind]: Component<K, any, any>[] }, modules: ReadonlyMap<Component, string> = new Map()): Registry {
-  const all: Component[] = Symbol.iterator in components ? [...components] : KINDS.flatMap((k) => components[k] as Component[]);
+export function createRegistry(
+  components: Iterable<Component> | { [K in Kind]: Component<K, any, any>[] },
+  modules: ReadonlyMap<Component, string> = new Map(),
+): Registry {
+  const all: Component[] =
+    Symbol.iterator in components ? [...components] : KINDS.flatMap((k) => components[k] as Component[]);
   const byKey = new Map<string, Component>();
   for (const c of all) {
     if (byKey.has(`${c.kind}/${c.type}`)) throw new Error(`${c.kind} type '${c.type}' is registered twice`);
@@ -43,14 +47,20 @@ export function createRegistry(components: Iterable<Component> | { [K in Kind]: 
       const c = byKey.get(`${kind}/${type}`);
       if (c) return c;
       const types = self.list(kind).map((x) => x.type);
-      throw new Error(`no ${kind} component '${type}'${didYouMean(type, types)} (registered: ${quoteList(types) || 'none'})`);
+      throw new Error(
+        `no ${kind} component '${type}'${didYouMean(type, types)} (registered: ${quoteList(types) || 'none'})`,
+      );
     },
     list: (kind) => (kind ? all.filter((c) => c.kind === kind) : [...all]),
     schema: () => memo('schema', () => composeSchema(self, false)),
     partialSchema: () => memo('partial', () => composeSchema(self, true)),
-    validator: (partial = false) => memo(`validator:${partial}`, () => createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema())),
+    validator: (partial = false) =>
+      memo(`validator:${partial}`, () =>
+        createAjv({ useDefaults: !partial }).compile(partial ? self.partialSchema() : self.schema()),
+      ),
     moduleOf: (c) => modules.get(c),
-    with: (extra, extraModules = new Map()) => createRegistry([...all, ...extra], new Map([...modules, ...extraModules])),
+    with: (extra, extraModules = new Map()) =>
+      createRegistry([...all, ...extra], new Map([...modules, ...extraModules])),
   };
   return self;
 }
@@ -75,13 +85,28 @@ export function branchSchema(c: Component): SchemaObject {
 }
 
 function unionSchema(kind: Kind, components: Component[], partial: boolean): SchemaObject {
-  const head = { title: kind, description: `A ${kind}: a mapping whose \`type\` names a registered ${kind} component.`, type: 'object' };
+  const head = {
+    title: kind,
+    description: `A ${kind}: a mapping whose \`type\` names a registered ${kind} component.`,
+    type: 'object',
+  };
   const type = { type: 'string', description: `No ${kind} components are registered.` };
   if (!components.length) return { ...head, properties: { type }, ...(partial ? {} : { required: ['type'] }) };
-  const union = { ...head, discriminator: { propertyName: 'type' }, oneOf: components.map((c) => settleRequired(branchSchema(c), partial)) };
+  const union = {
+    ...head,
+    discriminator: { propertyName: 'type' },
+    oneOf: components.map((c) => settleRequired(branchSchema(c), partial)),
+  };
   if (!partial) return union;
-  const anyParam = Object.fromEntries(['type', ...components.flatMap((c) => Object.keys(c.params.properties))].map((k) => [k, true]));
-  return { ...head, if: { properties: { type: { type: 'string' } }, required: ['type'] }, then: union, else: { type: 'object', properties: anyParam, additionalProperties: false } };
+  const anyParam = Object.fromEntries(
+    ['type', ...components.flatMap((c) => Object.keys(c.params.properties))].map((k) => [k, true]),
+  );
+  return {
+    ...head,
+    if: { properties: { type: { type: 'string' } }, required: ['type'] },
+    then: union,
+    else: { type: 'object', properties: anyParam, additionalProperties: false },
+  };
 }
 
 function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
@@ -91,7 +116,10 @@ function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
   if (s.shape === 'list') return list(s.description);
   return {
     type: 'object',
-    properties: { train: list('Applied to training images, in order.'), test: list('Applied to test images, in order.') },
+    properties: {
+      train: list('Applied to training images, in order.'),
+      test: list('Applied to test images, in order.'),
+    },
     additionalProperties: false,
     default: {},
     description: s.description,
@@ -103,19 +131,30 @@ function composeSchema(reg: Registry, partial: boolean): SchemaObject {
   const fieldsRequired: string[] = plain(Type.Object(experimentFields())).required ?? [];
   const extendsField = {
     anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-    description: 'Config file(s) this one builds on, relative to it: mappings merge key by key, this file wins, lists replace.',
+    description:
+      'Config file(s) this one builds on, relative to it: mappings merge key by key, this file wins, lists replace.',
   };
   const top = settleRequired(
     {
-      properties: { ...leading, extends: extendsField, ...Object.fromEntries(SECTIONS.map((s) => [s.key, sectionSchema(s)])), train, output },
-      required: [...fieldsRequired, ...SECTIONS.filter((s) => !('optional' in s) && s.shape === 'one').map((s) => s.key)],
+      properties: {
+        ...leading,
+        extends: extendsField,
+        ...Object.fromEntries(SECTIONS.map((s) => [s.key, sectionSchema(s)])),
+        train,
+        output,
+      },
+      required: [
+        ...fieldsRequired,
+        ...SECTIONS.filter((s) => !('optional' in s) && s.shape === 'one').map((s) => s.key),
+      ],
     },
     partial,
   );
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'epsilab experiment',
-    description: 'An experiment config: what to train, on what, and how. Generated from the registered components; do not edit.',
+    description:
+      'An experiment config: what to train, on what, and how. Generated from the registered components; do not edit.',
     type: 'object',
     ...top,
     additionalProperties: false,
@@ -132,7 +171,9 @@ function settleRequired(node: any, partial: boolean): any {
   if (!node || typeof node !== 'object') return node;
   const out: any = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, settleRequired(v, partial)]));
   if (Array.isArray(out.required) && out.properties) {
-    const keep = out.required.filter((k: string) => (partial ? out.properties[k]?.const !== undefined : out.properties[k]?.default === undefined));
+    const keep = out.required.filter((k: string) =>
+      partial ? out.properties[k]?.const !== undefined : out.properties[k]?.default === undefined,
+    );
     if (keep.length) out.required = keep;
     else delete out.required;
   }

@@ -20,6 +20,10 @@ export function discriminateUnions(schema: unknown): any {
 /** The key every branch pins to a distinct string constant and requires, if there is one. */
 function tagOf(branches: Schema[]): string | undefined {
   if (branches.length < 2 || !branches.every((b) => b?.type === 'object' && b.properties)) return undefined;
-  const keys = Object.keys(branches[0].properties).filter((k) => branches.every((b) => typeof b.properties[k]?.const === 'string' && Array.isArray(b.required) && b.required.includes(k)));
+  const keys = Object.keys(branches[0].properties).filter((k) =>
+    branches.every(
+      (b) => typeof b.properties[k]?.const === 'string' && Array.isArray(b.required) && b.required.includes(k),
+    ),
+  );
   return keys.find((k) => new Set(branches.map((b) => b.properties[k].const)).size === branches.length);
 }

@@ -22,22 +22,34 @@ const WEIGHTS = 'weights.bin';
  * so a crash at any moment leaves the previous checkpoint intact. The caller holds the run folder's lock, so any
  * other temporary checkpoint folder was left by a process that died mid-write and is removed.
  */
-export async function saveCheckpoint<M>(runDir: string, step: number, tensors: Record<string, tfc.Tensor>, meta: M): Promise<string> {
+export async function saveCheckpoint<M>(
+  runDir: string,
+  step: number,
+  tensors: Record<string, tfc.Tensor>,
+  meta: M,
+): Promise<string> {
   const root = join(runDir, 'checkpoints');
   const name = `step-${String(step).padStart(9, '0')}`;
   mkdirSync(root, { recursive: true });
-  for (const leftover of readdirSync(root).filter((n) => /^\.step-\d+\.\d+\.tmp$/.test(n))) rmSync(join(root, leftover), { recursive: true, force: true });
+  for (const leftover of readdirSync(root).filter((n) => /^\.step-\d+\.\d+\.tmp$/.test(n)))
+    rmSync(join(root, leftover), { recursive: true, force: true });
   const tmp = join(root, `.${name}.${process.pid}.tmp`);
   mkdirSync(tmp, { recursive: true });
   const { entries, bytes } = await packTensors(Object.entries(tensors));
   writeFileAtomic(join(tmp, WEIGHTS), bytes);
-  const manifest: Manifest<M> = { format: 'epsilab-checkpoint-2', entries, files: { [WEIGHTS]: { bytes: bytes.byteLength, sha256: sha256(bytes) } }, meta };
+  const manifest: Manifest<M> = {
+    format: 'epsilab-checkpoint-2',
+    entries,
+    files: { [WEIGHTS]: { bytes: bytes.byteLength, sha256: sha256(bytes) } },
+    meta,
+  };
   writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   writeJsonAtomic(join(root, 'latest.json'), { checkpoint: name, step });
-  for (const old of listCheckpoints(root).slice(0, -KEEP)) if (old !== name) rmSync(join(root, old), { recursive: true, force: true });
+  for (const old of listCheckpoints(root).slice(0, -KEEP))
+    if (old !== name) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
 
@@ -64,7 +76,8 @@ function verify<M>(dir: string): { manifest: Manifest<M>; weights: Buffer } | { 
   } catch (err) {
     return { damage: `manifest.json is unreadable (${(err as Error).message.split('\n')[0]})` };
   }
-  if (!Array.isArray(manifest.entries) || !manifest.format?.startsWith('epsilab-checkpoint-')) return { damage: 'manifest.json is not an epsilab checkpoint manifest' };
+  if (!Array.isArray(manifest.entries) || !manifest.format?.startsWith('epsilab-checkpoint-'))
+    return { damage: 'manifest.json is not an epsilab checkpoint manifest' };
   let weights: Buffer;
   try {
     weights = readFileSync(join(dir, WEIGHTS));
@@ -74,9 +87,12 @@ function verify<M>(dir: string): { manifest: Manifest<M>; weights: Buffer } | { 
   const floats = manifest.entries.reduce((n, e) => Math.max(n, e.offset + e.length), 0);
   const expected = manifest.files?.[WEIGHTS];
   const bytes = expected?.bytes ?? floats * 4;
-  if (weights.byteLength !== bytes) return { damage: `${WEIGHTS} is ${weights.byteLength} bytes, the manifest says ${bytes}` };
-  if (floats * 4 > bytes) return { damage: `the manifest's tensors need ${floats * 4} bytes, ${WEIGHTS} holds ${bytes}` };
-  if (expected && sha256(weights) !== expected.sha256) return { damage: `${WEIGHTS}'s SHA-256 differs from the manifest's (its bytes changed after it was written)` };
+  if (weights.byteLength !== bytes)
+    return { damage: `${WEIGHTS} is ${weights.byteLength} bytes, the manifest says ${bytes}` };
+  if (floats * 4 > bytes)
+    return { damage: `the manifest's tensors need ${floats * 4} bytes, ${WEIGHTS} holds ${bytes}` };
+  if (expected && sha256(weights) !== expected.sha256)
+    return { damage: `${WEIGHTS}'s SHA-256 differs from the manifest's (its bytes changed after it was written)` };
   return { manifest, weights };
 }
 
@@ -85,7 +101,11 @@ function verify<M>(dir: string): { manifest: Manifest<M>; weights: Buffer } | { 
  * its manifest (size and SHA-256); a damaged one is moved aside to `<name>.damaged` with a warning naming it and
  * the next older one is tried. When checkpoints exist but none is intact, an InputError says so and how to start over.
  */
-export function loadLatestCheckpoint<M>(runDir: string, log: (line: string) => void = (line) => console.error(line), startOver = 'start over with the same command and --force'): LoadedCheckpoint<M> | null {
+export function loadLatestCheckpoint<M>(
+  runDir: string,
+  log: (line: string) => void = (line) => console.error(line),
+  startOver = 'start over with the same command and --force',
+): LoadedCheckpoint<M> | null {
   const root = join(runDir, 'checkpoints');
   const names = listCheckpoints(root).reverse();
   const damaged: string[] = [];
@@ -102,7 +122,9 @@ export function loadLatestCheckpoint<M>(runDir: string, log: (line: string) => v
     return { path: dir, meta: checked.manifest.meta, values: unpack(checked.manifest.entries, checked.weights) };
   }
   if (damaged.length) {
-    throw new InputError(`no intact checkpoint to resume from:\n  ${damaged.join('\n  ')}\nThe run cannot continue; ${startOver} (this discards the run's checkpoints and metrics).`);
+    throw new InputError(
+      `no intact checkpoint to resume from:\n  ${damaged.join('\n  ')}\nThe run cannot continue; ${startOver} (this discards the run's checkpoints and metrics).`,
+    );
   }
   return null;
 }

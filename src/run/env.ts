@@ -13,7 +13,11 @@ import { projectRoot } from '../util/paths.js';
 
 function git(args: string[]): string | null {
   try {
-    return execFileSync('git', args, { cwd: projectRoot(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      cwd: projectRoot(),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -55,12 +59,24 @@ function backendThreads(backend: string): number | null {
 
 /** The environment variables that set thread counts, where set. */
 function threadSettings(): Record<string, string> {
-  return Object.fromEntries(['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!]));
+  return Object.fromEntries(
+    ['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY']
+      .filter((k) => process.env[k] !== undefined)
+      .map((k) => [k, process.env[k]!]),
+  );
 }
 
 /** Everything needed to reproduce the run: code version, packages, machine (CPU flags, thread counts), command line, seed and backend. */
-export function writeEnv(runDir: string, config: ExperimentConfig, backend: { name: string; attempts: unknown[] }, configDir: string): void {
-  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+export function writeEnv(
+  runDir: string,
+  config: ExperimentConfig,
+  backend: { name: string; attempts: unknown[] },
+  configDir: string,
+): void {
+  const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+    dependencies: Record<string, string>;
+  };
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = commit === null ? null : (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
   const cpu = cpus();
@@ -70,7 +86,12 @@ export function writeEnv(runDir: string, config: ExperimentConfig, backend: { na
     packages: Object.fromEntries(Object.keys(pkg.dependencies).map((n) => [n, packageVersion(n)])),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    cpu: { model: cpu[0]?.model ?? 'unknown', cores: cpu.length, available_parallelism: availableParallelism(), flags: cpuFlags() },
+    cpu: {
+      model: cpu[0]?.model ?? 'unknown',
+      cores: cpu.length,
+      available_parallelism: availableParallelism(),
+      flags: cpuFlags(),
+    },
     threads: { backend: backendThreads(backend.name), settings: threadSettings() },
     host: hostname(),
     command: process.argv.slice(1),

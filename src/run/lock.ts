@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,7 +62,9 @@ function staleReason(lockPath: string, holder: LockHolder | null): string | null
   if (holder === null) return ageMs(lockPath) > TAKEOVER_STALE_MS ? 'an unknown process left it unreadable' : null;
   if (holder.host === hostname()) return running(holder.pid) ? null : `${describeHolder(holder)} is no longer running`;
   const age = ageMs(lockPath);
-  return age > FOREIGN_STALE_MS ? `${describeHolder(holder)} has not refreshed it for ${Math.round(age / 60_000)} minutes` : null;
+  return age > FOREIGN_STALE_MS
+    ? `${describeHolder(holder)} has not refreshed it for ${Math.round(age / 60_000)} minutes`
+    : null;
 }
 
 export function describeHolder(h: LockHolder): string {
@@ -113,7 +125,13 @@ function takeOver(lockPath: string, staleText: string): void {
 export async function lockRunFolder(runDir: string, o: LockOptions): Promise<RunFolderLock> {
   mkdirSync(runDir, { recursive: true });
   const lockPath = join(runDir, LOCK_FILE);
-  const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString(), purpose: o.purpose, command: process.argv.slice(1) };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    purpose: o.purpose,
+    command: process.argv.slice(1),
+  };
   const text = JSON.stringify(me);
   let waiting = false;
   for (;;) {
@@ -142,7 +160,10 @@ export async function lockRunFolder(runDir: string, o: LockOptions): Promise<Run
       continue;
     }
     if (!o.wait) {
-      throw new InputError(`${runDir} is in use by ${describeHolder(read.holder)}: one process at a time may write a run folder. ` + `Wait for it to finish (or stop it), or pass --wait to start when it is done`);
+      throw new InputError(
+        `${runDir} is in use by ${describeHolder(read.holder)}: one process at a time may write a run folder. ` +
+          `Wait for it to finish (or stop it), or pass --wait to start when it is done`,
+      );
     }
     if (!waiting) o.log?.(`waiting for ${describeHolder(read.holder)} to finish with ${runDir}`);
     waiting = true;

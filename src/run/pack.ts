@@ -10,7 +10,9 @@ export interface PackedEntry {
 }
 
 /** Named float32 tensors laid end to end in one buffer (checkpoints and exported models share this layout). */
-export async function packTensors(named: [string, tfc.Tensor][]): Promise<{ entries: PackedEntry[]; bytes: Uint8Array }> {
+export async function packTensors(
+  named: [string, tfc.Tensor][],
+): Promise<{ entries: PackedEntry[]; bytes: Uint8Array }> {
   const entries: PackedEntry[] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;

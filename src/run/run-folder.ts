@@ -87,7 +87,9 @@ export function readMetrics(runDir: string): MetricsLine[] {
     try {
       return [JSON.parse(line) as MetricsLine];
     } catch {
-      throw new InputError(`${file} is damaged: line ${i + 1} is not JSON (${JSON.stringify(line.slice(0, 60))}). Remove that line to keep the other epochs, or start the run over with --force`);
+      throw new InputError(
+        `${file} is damaged: line ${i + 1} is not JSON (${JSON.stringify(line.slice(0, 60))}). Remove that line to keep the other epochs, or start the run over with --force`,
+      );
     }
   });
 }
@@ -109,16 +111,31 @@ export interface HistoryEvent {
 }
 
 export function appendHistory(runDir: string, event: HistoryEvent): void {
-  appendLineDurable(join(runDir, 'history.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...event, command: process.argv.slice(1) }));
+  appendLineDurable(
+    join(runDir, 'history.jsonl'),
+    JSON.stringify({ time: new Date().toISOString(), ...event, command: process.argv.slice(1) }),
+  );
 }
 
 /** What a run writes; `--force` removes these (the lock, the history and a sweep's trial files stay). */
-const PRODUCTS = ['config.yaml', 'config.json', 'env.json', METRICS, 'checkpoints', 'teacher', 'stages', 'model', 'compressed', 'result.json'];
+const PRODUCTS = [
+  'config.yaml',
+  'config.json',
+  'env.json',
+  METRICS,
+  'checkpoints',
+  'teacher',
+  'stages',
+  'model',
+  'compressed',
+  'result.json',
+];
 
 export function clearRunProducts(runDir: string): void {
   if (!existsSync(runDir)) return;
   for (const name of readdirSync(runDir)) {
-    if (PRODUCTS.includes(name) || name.startsWith('events.out.tfevents.')) rmSync(join(runDir, name), { recursive: true, force: true });
+    if (PRODUCTS.includes(name) || name.startsWith('events.out.tfevents.'))
+      rmSync(join(runDir, name), { recursive: true, force: true });
   }
 }
 
@@ -135,7 +152,8 @@ export interface ConfigDifference {
 
 /** Values that differ between two configs, as dotted paths with both values. */
 export function configDifferences(before: unknown, after: unknown, path = ''): ConfigDifference[] {
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(before) && isObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((k) => configDifferences(before[k], after[k], path ? `${path}.${k}` : k));
@@ -145,7 +163,10 @@ export function configDifferences(before: unknown, after: unknown, path = ''): C
 
 /** The folder the run's config file was in, which relative paths inside it (dataset folders) are resolved against. */
 export function readConfigDir(runDir: string): string {
-  return readJsonFile<{ config_dir?: string }>(join(runDir, 'env.json'), "the run's environment record")?.config_dir ?? runDir;
+  return (
+    readJsonFile<{ config_dir?: string }>(join(runDir, 'env.json'), "the run's environment record")?.config_dir ??
+    runDir
+  );
 }
 
 /** A run's saved model, with the config and config folder to rebuild it: `target` is a run folder (its model/) or a model folder inside one (compressed/). */
@@ -157,12 +178,21 @@ export interface RunModel {
 }
 
 /** The trained network in model/ (a finished run). */
-export async function writeFinalModel(runDir: string, vars: NamedVariable[], topology: Record<string, unknown>): Promise<void> {
+export async function writeFinalModel(
+  runDir: string,
+  vars: NamedVariable[],
+  topology: Record<string, unknown>,
+): Promise<void> {
   await exportModel(join(runDir, 'model'), vars, topology);
 }
 
 /** `epsilab compress`'s network and its measurements in compressed/; returns the folder. */
-export async function writeCompressedModel(runDir: string, vars: NamedVariable[], topology: Record<string, unknown>, record: Record<string, unknown>): Promise<string> {
+export async function writeCompressedModel(
+  runDir: string,
+  vars: NamedVariable[],
+  topology: Record<string, unknown>,
+  record: Record<string, unknown>,
+): Promise<string> {
   const dir = join(runDir, 'compressed');
   await exportModel(dir, vars, topology);
   writeJsonAtomic(join(dir, 'compression.json'), record);
@@ -179,7 +209,12 @@ export function locateRunModel(target: string): { runDir: string; modelDir: stri
 /** Read a run's saved model (eval, compress, a distillation teacher), verified, with what rebuilding it needs. */
 export function readRunModel(target: string): RunModel {
   const { runDir, modelDir } = locateRunModel(target);
-  return { runDir, config: readRunConfig(runDir), configDir: readConfigDir(runDir), model: readExportedModel(modelDir) };
+  return {
+    runDir,
+    config: readRunConfig(runDir),
+    configDir: readConfigDir(runDir),
+    model: readExportedModel(modelDir),
+  };
 }
 
 /** The parts of env.json that decide whether a run can be reproduced bit for bit. */

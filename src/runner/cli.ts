@@ -117,7 +117,9 @@ function report(name: string, e: unknown): number {
     return EXIT.badInput;
   }
   if ((code === 'ENOSPC' || code === 'EDQUOT') && !process.env.EPSILAB_DEBUG) {
-    console.error(`epsilab ${name}: ${(e as Error).message}: the disk is full. Free some space, then run the same command again: it continues from the last intact checkpoint`);
+    console.error(
+      `epsilab ${name}: ${(e as Error).message}: the disk is full. Free some space, then run the same command again: it continues from the last intact checkpoint`,
+    );
     return EXIT.failed;
   }
   if (e instanceof UserError || (e instanceof EpsilabError && !process.env.EPSILAB_DEBUG)) {
@@ -125,7 +127,10 @@ function report(name: string, e: unknown): number {
     return e.exitCode;
   }
   if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
-  else console.error(`epsilab ${name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`);
+  else
+    console.error(
+      `epsilab ${name}: ${String((e as Error).message ?? e).split('\n')[0]} (internal error; rerun with EPSILAB_DEBUG=1 for the stack)`,
+    );
   return EXIT.failed;
 }
 

@@ -13,7 +13,15 @@ import type { Model } from '../models/types.js';
 import { planCompression, remapWeights, type CompressSource } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
 import { UsageError } from '../util/errors.js';
-import { readConfigDir, readMetrics, readResult, readRunConfig, readRunModel, writeCompressedModel, writeResult } from '../run/run-folder.js';
+import {
+  readConfigDir,
+  readMetrics,
+  readResult,
+  readRunConfig,
+  readRunModel,
+  writeCompressedModel,
+  writeResult,
+} from '../run/run-folder.js';
 import { builtinRegistry } from '../components/index.js';
 import { resolveTransforms } from '../data/transform-chain.js';
 import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
@@ -43,7 +51,8 @@ function lastDiscardReadings(runDir: string): { epoch: number; step: number; blo
       .filter(([k]) => k.endsWith('/is_discarded'))
       .map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]),
   );
-  if (Object.keys(blocks).length === 0) throw new UsageError(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
+  if (Object.keys(blocks).length === 0)
+    throw new UsageError(`${runDir} is not an ε-ResNet run: its metrics have no is_discarded readings`);
   return { epoch: last.epoch, step: last.step, blocks };
 }
 
@@ -53,7 +62,9 @@ function ms(seconds: number): string {
 
 /** Largest |w| over the kernels of a block's residual branch F (an ImageNet block's ungated `convshortcut` is not part of it). */
 function blockWeightMax(tf: typeof tfc, model: Model, block: string): number {
-  const kernels = model.variables.filter((v) => v.name.startsWith(`${block}/`) && v.name.endsWith('/W') && !v.name.includes('/convshortcut/'));
+  const kernels = model.variables.filter(
+    (v) => v.name.startsWith(`${block}/`) && v.name.endsWith('/W') && !v.name.includes('/convshortcut/'),
+  );
   return Math.max(...kernels.map((v) => tf.tidy(() => tf.max(tf.abs(v.variable)).dataSync()[0])));
 }
 
@@ -77,7 +88,11 @@ export async function compressRun(runDir: string, o: CompressOptions): Promise<R
   }
 }
 
-async function compressLocked(runDir: string, config: ExperimentConfig, o: CompressOptions): Promise<Record<string, unknown>> {
+async function compressLocked(
+  runDir: string,
+  config: ExperimentConfig,
+  o: CompressOptions,
+): Promise<Record<string, unknown>> {
   const readings = lastDiscardReadings(runDir);
   const saved = readRunModel(runDir).model;
   const backend = await selectBackend(config.backend, { device: config.device });
@@ -100,10 +115,25 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
       const wmax = blockWeightMax(tf, original, block);
       const collapsed = wmax <= o.weightTolerance;
       const off = value >= DISCARDED_PRINT_ONE;
-      if (off && !collapsed) disagreements.push({ block, is_discarded: value, weight_max: wmax, why: 'gated off but its weights have not decayed to zero' });
-      if (!off && collapsed) disagreements.push({ block, is_discarded: value, weight_max: wmax, why: 'weights near zero but the gate still opens' });
+      if (off && !collapsed)
+        disagreements.push({
+          block,
+          is_discarded: value,
+          weight_max: wmax,
+          why: 'gated off but its weights have not decayed to zero',
+        });
+      if (!off && collapsed)
+        disagreements.push({
+          block,
+          is_discarded: value,
+          weight_max: wmax,
+          why: 'weights near zero but the gate still opens',
+        });
     }
-    for (const d of disagreements) o.log(`warning: ${d.block}: ${d.why} (is_discarded ${d.is_discarded.toPrecision(6)}, max |W| ${d.weight_max.toExponential(2)})`);
+    for (const d of disagreements)
+      o.log(
+        `warning: ${d.block}: ${d.why} (is_discarded ${d.is_discarded.toPrecision(6)}, max |W| ${d.weight_max.toExponential(2)})`,
+      );
     if (o.weightCheck === 'require') discarded = gated.filter((b) => !disagreements.some((d) => d.block === b));
   }
   const plan = planCompression(
@@ -112,13 +142,34 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
     discarded,
   );
   const offButKept = lastGateOff(original).filter((b) => !plan.discarded.includes(b));
-  for (const b of offButKept) o.log(`warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`);
+  for (const b of offButKept)
+    o.log(
+      `warning: ${b}: gated off on the last training batch but kept (is_discarded ${readings.blocks[b].toPrecision(6)}): the compressed model computes it, the trained one does not`,
+    );
   const compressed = await buildModel(config, opts, inputShape, dataset.numClasses, plan.model);
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
 
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const before = await evaluate(tf, original, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed, { compile: config.train.compile });
-  const after = await evaluate(tf, compressed, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), config.train.eval_batch_size, config.seed, { compile: config.train.compile });
+  const before = await evaluate(
+    tf,
+    original,
+    loss,
+    dataset,
+    resolveTransforms(opts.registry, config.transforms.test),
+    config.train.eval_batch_size,
+    config.seed,
+    { compile: config.train.compile },
+  );
+  const after = await evaluate(
+    tf,
+    compressed,
+    loss,
+    dataset,
+    resolveTransforms(opts.registry, config.transforms.test),
+    config.train.eval_batch_size,
+    config.seed,
+    { compile: config.train.compile },
+  );
   const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
   const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
   const ortBefore = await timeOnnxInference(original, o.timingRepeats);
@@ -133,11 +184,30 @@ async function compressLocked(runDir: string, config: ExperimentConfig, o: Compr
     block_map: plan.blockMap,
     weight_check: { mode: o.weightCheck, tolerance: o.weightTolerance, disagreements },
     last_gate_off_but_kept: offButKept,
-    before: { error: before.error, top5_error: before.top5Error, params: parameterCount(original.variables), flops: original.flops(), inference: tBefore, onnxruntime: ortBefore },
-    after: { error: after.error, top5_error: after.top5Error, params: parameterCount(compressed.variables), flops: compressed.flops(), inference: tAfter, onnxruntime: ortAfter },
+    before: {
+      error: before.error,
+      top5_error: before.top5Error,
+      params: parameterCount(original.variables),
+      flops: original.flops(),
+      inference: tBefore,
+      onnxruntime: ortBefore,
+    },
+    after: {
+      error: after.error,
+      top5_error: after.top5Error,
+      params: parameterCount(compressed.variables),
+      flops: compressed.flops(),
+      inference: tAfter,
+      onnxruntime: ortAfter,
+    },
     backend: backend.name,
   };
-  const dir = await writeCompressedModel(runDir, compressed.variables, { model: plan.model, inputShape, numClasses: dataset.numClasses }, record);
+  const dir = await writeCompressedModel(
+    runDir,
+    compressed.variables,
+    { model: plan.model, inputShape, numClasses: dataset.numClasses },
+    record,
+  );
   const result = readResult(runDir);
   if (result) writeResult(runDir, { ...result, compression: record });
   o.log(

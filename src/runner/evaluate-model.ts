@@ -11,8 +11,15 @@ import { resolveTransforms } from '../data/transform-chain.js';
 import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
 
 /** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split, holding the run folder meanwhile. */
-export async function evaluateModelFolder(target: string, o: { batchSize?: number; wait?: boolean } = {}): Promise<Record<string, unknown>> {
-  const lock = await lockRunFolder(locateRunModel(target).runDir, { purpose: 'eval', wait: o.wait, log: (l) => console.error(l) });
+export async function evaluateModelFolder(
+  target: string,
+  o: { batchSize?: number; wait?: boolean } = {},
+): Promise<Record<string, unknown>> {
+  const lock = await lockRunFolder(locateRunModel(target).runDir, {
+    purpose: 'eval',
+    wait: o.wait,
+    log: (l) => console.error(l),
+  });
   try {
     return await evaluateLocked(target, o.batchSize);
   } finally {
@@ -27,12 +34,35 @@ async function evaluateLocked(target: string, batchSize?: number): Promise<Recor
   const opts = { tf, configDir, log: (l: string) => console.error(l), registry: builtinRegistry };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
-  const model = await buildModel(config, opts, inputShape, dataset.numClasses, saved.topology.model as ComponentSection);
+  const model = await buildModel(
+    config,
+    opts,
+    inputShape,
+    dataset.numClasses,
+    saved.topology.model as ComponentSection,
+  );
   assignSavedWeights(tf, model.variables, saved, saved.dir);
   const epsilon = finalEpsilon(config, readResult(runDir)?.epochs_done ?? config.train.epochs);
   if (model.epsilon && epsilon !== null) model.epsilon.assign(tf.scalar(epsilon));
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const r = await evaluate(tf, model, loss, dataset, resolveTransforms(opts.registry, config.transforms.test), batchSize ?? config.train.eval_batch_size, config.seed, { compile: config.train.compile });
+  const r = await evaluate(
+    tf,
+    model,
+    loss,
+    dataset,
+    resolveTransforms(opts.registry, config.transforms.test),
+    batchSize ?? config.train.eval_batch_size,
+    config.seed,
+    { compile: config.train.compile },
+  );
   model.dispose();
-  return { model: saved.dir, backend: backend.name, images: r.images, test_error: r.error, test_top5_error: r.top5Error, test_loss: r.loss, aux_error: r.auxError };
+  return {
+    model: saved.dir,
+    backend: backend.name,
+    images: r.images,
+    test_error: r.error,
+    test_top5_error: r.top5Error,
+    test_loss: r.loss,
+    aux_error: r.auxError,
+  };
 }

@@ -70,7 +70,8 @@ function extendable(diffs: ConfigDifference[], config: ExperimentConfig): string
   if (other.length) return `--extend changes only train.epochs, and ${other.map((d) => d.path).join(', ')} differ too`;
   const epochs = diffs.find((d) => d.path === 'train.epochs');
   if (!epochs) return null;
-  if ((epochs.after as number) <= (epochs.before as number)) return `--extend lengthens a schedule; train.epochs goes from ${epochs.before} down to ${epochs.after}`;
+  if ((epochs.after as number) <= (epochs.before as number))
+    return `--extend lengthens a schedule; train.epochs goes from ${epochs.before} down to ${epochs.after}`;
   return null;
 }
 
@@ -108,7 +109,9 @@ function reconcile(o: ExecuteOptions): Reconciled {
   }
   const diffs = isRunFolder(runDir) && hasProgress(runDir) ? configDifferences(readRunConfig(runDir), config) : [];
   if (diffs.length) {
-    const listed = diffs.map((d) => `  ${d.path}: ${JSON.stringify(d.before)} in the folder, ${JSON.stringify(d.after)} now`).join('\n');
+    const listed = diffs
+      .map((d) => `  ${d.path}: ${JSON.stringify(d.before)} in the folder, ${JSON.stringify(d.after)} now`)
+      .join('\n');
     const refusal = o.extend ? extendable(diffs, config) : 'its config differs';
     if (refusal !== null) {
       throw new InputError(
@@ -122,11 +125,16 @@ function reconcile(o: ExecuteOptions): Reconciled {
       done: false,
       apply: () => {
         appendHistory(runDir, { event: 'extend', changed: diffs, ...was });
-        log(`--extend: ${runDir} continues to ${config.train.epochs} epochs (was ${diffs[0].before}); history.jsonl records it`);
+        log(
+          `--extend: ${runDir} continues to ${config.train.epochs} epochs (was ${diffs[0].before}); history.jsonl records it`,
+        );
       },
     };
   }
-  if (previous?.status === 'done') log(`${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run${o.extend ? ' (to extend it, raise train.epochs)' : ''}`);
+  if (previous?.status === 'done')
+    log(
+      `${runDir} is already done (test error ${fmt(previous.metrics.test_error)}); nothing to run${o.extend ? ' (to extend it, raise train.epochs)' : ''}`,
+    );
   return { previous, done: previous?.status === 'done', apply: () => {} };
 }
 
@@ -164,11 +172,22 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       `${config.experiment}: ${built.dataset.name} (${built.dataset.train.size} train / ${built.dataset.test.size} test), ${built.model.name} with ${params.toLocaleString('en')} parameters, ${(flops / 1e6).toFixed(1)} MFLOPs per image`,
     );
     log(`run folder: ${runDir}`);
-    let outcome: { status: RunStatus; last: Record<string, number>; epochsDone: number; globalStep: number; trainImagesPerSec: number; seconds: number };
+    let outcome: {
+      status: RunStatus;
+      last: Record<string, number>;
+      epochsDone: number;
+      globalStep: number;
+      trainImagesPerSec: number;
+      seconds: number;
+    };
     let final = { model: built.model, section: config.model };
     let extra: Record<string, unknown> = {};
     if (config.distillation) {
-      const plan = await buildComponent<DistillationParams>('distillation', config.distillation, context(config, buildOptions));
+      const plan = await buildComponent<DistillationParams>(
+        'distillation',
+        config.distillation,
+        context(config, buildOptions),
+      );
       const d = await distill({ config, plan, built, buildOptions, runDir, tf, log, stop, configText: o.configText });
       const lastStage = plan.stages[plan.stages.length - 1].name;
       outcome = { status: d.status, last: d.stages[lastStage] ?? {}, epochsDone: 0, ...d.training };
@@ -180,7 +199,12 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       if (trained.evaluationCheck) extra.evaluation_check = trained.evaluationCheck;
       if (trained.recalibration) extra.bn_recalibration = trained.recalibration;
     }
-    if (outcome.status === 'done') await writeFinalModel(runDir, final.model.variables, { model: final.section, inputShape: built.inputShape, numClasses: built.dataset.numClasses });
+    if (outcome.status === 'done')
+      await writeFinalModel(runDir, final.model.variables, {
+        model: final.section,
+        inputShape: built.inputShape,
+        numClasses: built.dataset.numClasses,
+      });
     writeResult(runDir, {
       ...base,
       status: outcome.status,
@@ -191,14 +215,21 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       flops: final.model.flops(),
       ...extra,
       backend: backend.name,
-      dataset: { name: built.dataset.name, train: built.dataset.train.size, test: built.dataset.test.size, source: built.dataset.source },
+      dataset: {
+        name: built.dataset.name,
+        train: built.dataset.train.size,
+        test: built.dataset.test.size,
+        source: built.dataset.source,
+      },
       timings: { train_images_per_sec: outcome.trainImagesPerSec, wall_seconds_this_session: outcome.seconds },
     });
     built.model.dispose();
     built.optimizer.dispose();
     if (outcome.status === 'interrupted') return 130;
     if (outcome.status === 'diverged') return 1;
-    log(`done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`);
+    log(
+      `done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`,
+    );
     return 0;
   } catch (err) {
     recordFailure(runDir, base, err as Error, log);
@@ -210,7 +241,12 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
 }
 
 /** Record a failed run; when even that cannot be written (a full disk), say so and keep the original error. */
-function recordFailure(runDir: string, base: { experiment: string; run_id: string }, err: Error, log: (line: string) => void): void {
+function recordFailure(
+  runDir: string,
+  base: { experiment: string; run_id: string },
+  err: Error,
+  log: (line: string) => void,
+): void {
   try {
     let epochsDone = 0;
     try {

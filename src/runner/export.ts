@@ -47,18 +47,37 @@ export interface ExportRecord {
  * The weights to export: a model folder's, or with `teacher` a distillation run's teacher (the run it was loaded from,
  * or the last checkpoint of the teacher trained in the run, which the trainer writes at its last epoch).
  */
-function savedWeights(runDir: string, modelDir: string, config: ExperimentConfig, teacher: boolean): { section: ComponentSection; saved: ExportedModel; outDir: string } {
+function savedWeights(
+  runDir: string,
+  modelDir: string,
+  config: ExperimentConfig,
+  teacher: boolean,
+): { section: ComponentSection; saved: ExportedModel; outDir: string } {
   if (!teacher) {
     const saved = readExportedModel(modelDir);
     return { section: saved.topology.model as ComponentSection, saved, outDir: modelDir };
   }
   const plan = config.distillation as { teacher?: { run?: string } } | undefined;
   if (!plan) throw new UsageError(`--teacher needs a distillation run; ${runDir} trained one model`);
-  if (plan.teacher?.run) return { section: config.model, saved: readRunModel(resolve(plan.teacher.run)).model, outDir: join(runDir, 'teacher') };
+  if (plan.teacher?.run)
+    return {
+      section: config.model,
+      saved: readRunModel(resolve(plan.teacher.run)).model,
+      outDir: join(runDir, 'teacher'),
+    };
   const checkpoint = loadLatestCheckpoint(join(runDir, 'teacher'));
-  if (!checkpoint) throw new UsageError(`${runDir} has no teacher checkpoint (teacher/checkpoints): has its teacher finished training?`);
-  const values = new Map([...checkpoint.values].filter(([k]) => k.startsWith('model/')).map(([k, v]) => [k.slice('model/'.length), v]));
-  return { section: config.model, saved: { dir: checkpoint.path, topology: {}, values }, outDir: join(runDir, 'teacher') };
+  if (!checkpoint)
+    throw new UsageError(
+      `${runDir} has no teacher checkpoint (teacher/checkpoints): has its teacher finished training?`,
+    );
+  const values = new Map(
+    [...checkpoint.values].filter(([k]) => k.startsWith('model/')).map(([k, v]) => [k.slice('model/'.length), v]),
+  );
+  return {
+    section: config.model,
+    saved: { dir: checkpoint.path, topology: {}, values },
+    outDir: join(runDir, 'teacher'),
+  };
 }
 
 /** A run's final model (or its teacher), or a model folder inside a run (its compressed model), rebuilt with the run's config, dataset and backend. */
@@ -69,7 +88,12 @@ async function openModelFolder(target: string, teacher: boolean) {
   const { section, saved, outDir } = savedWeights(runDir, modelDir, config, teacher);
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;
-  const opts = { tf, configDir: readConfigDir(runDir), log: (l: string) => console.error(l), registry: builtinRegistry };
+  const opts = {
+    tf,
+    configDir: readConfigDir(runDir),
+    log: (l: string) => console.error(l),
+    registry: builtinRegistry,
+  };
   const dataset = await buildDataset(config, opts);
   const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
   const model = await buildModel(config, opts, inputShape, dataset.numClasses, section);
@@ -78,7 +102,12 @@ async function openModelFolder(target: string, teacher: boolean) {
 }
 
 /** The first `n` test images through the test transforms, as the evaluation reads them. */
-async function testBatch(dataset: DatasetSplits, transforms: ComponentSection[], n: number, seed: number): Promise<{ x: Float32Array; shape: [number, number, number, number] }> {
+async function testBatch(
+  dataset: DatasetSplits,
+  transforms: ComponentSection[],
+  n: number,
+  seed: number,
+): Promise<{ x: Float32Array; shape: [number, number, number, number] }> {
   const pipeline = new InputPipeline({
     set: dataset.test,
     transforms: resolveTransforms(builtinRegistry, transforms),
@@ -97,19 +126,40 @@ async function testBatch(dataset: DatasetSplits, transforms: ComponentSection[],
 }
 
 /** Each test transform as the config gives it, with what it learned from the data (a mean image in H×W×C order) where it fits. */
-async function preprocessing(dataset: DatasetSplits, transforms: ComponentSection[], tf: typeof tfc, seed: number): Promise<unknown[]> {
-  const chain = await TransformChain.build(resolveTransforms(builtinRegistry, transforms), { tf, seed, configDir: process.cwd(), facts: {}, log: () => {} });
+async function preprocessing(
+  dataset: DatasetSplits,
+  transforms: ComponentSection[],
+  tf: typeof tfc,
+  seed: number,
+): Promise<unknown[]> {
+  const chain = await TransformChain.build(resolveTransforms(builtinRegistry, transforms), {
+    tf,
+    seed,
+    configDir: process.cwd(),
+    facts: {},
+    log: () => {},
+  });
   chain.fit({ train: dataset.train, test: dataset.test });
   return transforms.map((section, i) => {
     const t = chain.transforms[i];
     if (!t.fit || !t.fitState) return section;
-    const state = Object.fromEntries(Object.entries(t.fitState() as Record<string, unknown>).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v]));
+    const state = Object.fromEntries(
+      Object.entries(t.fitState() as Record<string, unknown>).map(([k, v]) => [
+        k,
+        ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v,
+      ]),
+    );
     return { ...section, fitted: state };
   });
 }
 
 /** Human-readable notes and machine-readable JSON for the model's metadata_props. */
-function metadata(model: Model, section: ComponentSection, prep: unknown[], extra: Record<string, string>): Record<string, string> {
+function metadata(
+  model: Model,
+  section: ComponentSection,
+  prep: unknown[],
+  extra: Record<string, string>,
+): Record<string, string> {
   const [h, w, c] = model.inputShape;
   const gated = section.epsilon !== null && section.epsilon !== undefined && section.type !== 'torch-resnet';
   return {
@@ -117,7 +167,8 @@ function metadata(model: Model, section: ComponentSection, prep: unknown[], extr
     'epsilab.preprocessing': JSON.stringify(prep),
     'epsilab.output': `logits: float32 [batch, ${model.numClasses}]: class scores before softmax`,
     'epsilab.model': JSON.stringify(section),
-    'epsilab.batch_norm': 'folded into the convolution before it where one precedes it (exact); pre-activation batch norms, which follow a residual sum, are BatchNormalization nodes',
+    'epsilab.batch_norm':
+      'folded into the convolution before it where one precedes it (exact); pre-activation batch norms, which follow a residual sum, are BatchNormalization nodes',
     ...(gated
       ? {
           'epsilab.gates':
@@ -144,15 +195,21 @@ export async function exportOnnx(target: string, o: ExportOptions, log: (line: s
 }
 
 async function exportLocked(target: string, o: ExportOptions, log: (line: string) => void): Promise<ExportRecord> {
-  const { runDir, outDir, config, section, backend, tf, dataset, model } = await openModelFolder(target, o.teacher ?? false);
+  const { runDir, outDir, config, section, backend, tf, dataset, model } = await openModelFolder(
+    target,
+    o.teacher ?? false,
+  );
   try {
     const file = o.out ?? join(outDir, 'model.onnx');
     const testDir = join(dirname(file), 'test_data_set_0');
     const batch = await testBatch(dataset, config.transforms.test, o.batch, config.seed);
-    const epsilab = tf.tidy(() => model.apply(tf.tensor4d(batch.x, batch.shape), { training: false }).logits.dataSync() as Float32Array);
+    const epsilab = tf.tidy(
+      () => model.apply(tf.tensor4d(batch.x, batch.shape), { training: false }).logits.dataSync() as Float32Array,
+    );
     const [n, h, w, c] = batch.shape;
     const input = nhwcToNchw(batch.x, batch.shape);
-    const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string })
+      .version;
     const { graph, logits } = onnxGraphOf(model);
     const runId = `${config.experiment}/${basename(runDir)}${o.teacher ? ' (teacher)' : ''}`;
     const bytes = graph.encode(logits, {
@@ -172,9 +229,23 @@ async function exportLocked(target: string, o: ExportOptions, log: (line: string
     const ort = await runLogits(session, input, [n, c, h, w]);
     await session.release();
     const diff = epsilab.reduce((m, v, i) => Math.max(m, Math.abs(v - ort[i])), 0);
-    const record: ExportRecord = { file, test_data: testDir, opset: ONNX_OPSET, images: n, nodes: graph.nodeCount, bytes: bytes.length, backend: backend.name, max_abs_difference: diff };
-    log(`${model.name}: ${file} (${(bytes.length / 1e6).toFixed(2)} MB, opset ${ONNX_OPSET}); onnxruntime vs epsilab (${backend.name}) on ${n} test images: max |Δ logit| ${diff.toExponential(2)}`);
-    if (!(diff <= o.tolerance)) throw new EpsilabError(`onnxruntime's logits differ from epsilab's by up to ${diff.toExponential(3)} (tolerance ${o.tolerance}); the export is written but does not reproduce the model`);
+    const record: ExportRecord = {
+      file,
+      test_data: testDir,
+      opset: ONNX_OPSET,
+      images: n,
+      nodes: graph.nodeCount,
+      bytes: bytes.length,
+      backend: backend.name,
+      max_abs_difference: diff,
+    };
+    log(
+      `${model.name}: ${file} (${(bytes.length / 1e6).toFixed(2)} MB, opset ${ONNX_OPSET}); onnxruntime vs epsilab (${backend.name}) on ${n} test images: max |Δ logit| ${diff.toExponential(2)}`,
+    );
+    if (!(diff <= o.tolerance))
+      throw new EpsilabError(
+        `onnxruntime's logits differ from epsilab's by up to ${diff.toExponential(3)} (tolerance ${o.tolerance}); the export is written but does not reproduce the model`,
+      );
     return record;
   } finally {
     model.dispose();

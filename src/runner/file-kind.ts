@@ -53,7 +53,8 @@ export async function fileKind(file: string): Promise<FileKind> {
  */
 export async function expectFileKind(file: string, accepted: FileKind[]): Promise<FileKind> {
   const kind = await fileKind(file);
-  if (accepted.includes(kind) || (kind === 'partial experiment config' && accepted.includes('experiment config'))) return kind;
+  if (accepted.includes(kind) || (kind === 'partial experiment config' && accepted.includes('experiment config')))
+    return kind;
   const article = (k: string) => (/^[aeiou]/.test(k) ? 'an' : 'a');
   const wanted = accepted[0];
   throw new UserError(`${file} is ${article(kind)} ${kind}, not ${article(wanted)} ${wanted}: ${USE[kind](file)}`);

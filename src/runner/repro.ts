@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectBackend } from '../backends/select.js';
 import type { ExperimentConfig } from '../registry/experiment.js';
-import { isRunFolder, readConfigDir, readEnv, readResult, readRunConfig, readRunConfigText, type RunEnv } from '../run/run-folder.js';
+import {
+  isRunFolder,
+  readConfigDir,
+  readEnv,
+  readResult,
+  readRunConfig,
+  readRunConfigText,
+  type RunEnv,
+} from '../run/run-folder.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { EpsilabError, UsageError } from '../util/errors.js';
 import { builtinRegistry } from '../components/index.js';
@@ -51,17 +59,20 @@ function freeReproDir(source: string): string {
 export function environmentDifferences(before: RunEnv, after: RunEnv): string[] {
   const out: string[] = [];
   const differ = (what: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${what}: recorded ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      out.push(`${what}: recorded ${JSON.stringify(a)}, now ${JSON.stringify(b)}`);
   };
   differ('epsilab version', before.epsilab, after.epsilab);
   differ('git commit', before.git.commit, after.git.commit);
   if (before.git.dirty) out.push('the recorded run was made from a working tree with uncommitted changes');
-  for (const name of new Set([...Object.keys(before.packages), ...Object.keys(after.packages)])) differ(`package ${name}`, before.packages[name] ?? null, after.packages[name] ?? null);
+  for (const name of new Set([...Object.keys(before.packages), ...Object.keys(after.packages)]))
+    differ(`package ${name}`, before.packages[name] ?? null, after.packages[name] ?? null);
   differ('Node', before.node, after.node);
   differ('backend', before.backend.name, after.backend.name);
   differ('backend threads', before.threads?.backend ?? null, after.threads?.backend ?? null);
   differ('CPU', before.cpu.model, after.cpu.model);
-  if (before.cpu.flags && after.cpu.flags) differ('CPU feature flags', before.cpu.flags.join(' '), after.cpu.flags.join(' '));
+  if (before.cpu.flags && after.cpu.flags)
+    differ('CPU feature flags', before.cpu.flags.join(' '), after.cpu.flags.join(' '));
   return out;
 }
 
@@ -69,7 +80,8 @@ export function environmentDifferences(before: RunEnv, after: RunEnv): string[] 
 function resultValues(result: Record<string, unknown>): Record<string, number> {
   const metrics = (result.metrics ?? {}) as Record<string, number>;
   const values: Record<string, number> = { ...metrics };
-  for (const k of ['epochs_done', 'global_step', 'params', 'flops']) if (typeof result[k] === 'number') values[k] = result[k] as number;
+  for (const k of ['epochs_done', 'global_step', 'params', 'flops'])
+    if (typeof result[k] === 'number') values[k] = result[k] as number;
   return values;
 }
 
@@ -82,14 +94,22 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
   const env = readEnv(source);
   if (!env) throw new UsageError(`${source} has no env.json: the run's environment was never recorded`);
   const recorded = readResult(source);
-  if (recorded?.status !== 'done') throw new UsageError(`${source} has not finished (status ${recorded?.status ?? 'none'}): there is no result to reproduce`);
-  if (config.plugins?.length) throw new UsageError(`${source} uses plugins; reproduce it by running its config again (epsilab run <config> --run-dir DIR)`);
+  if (recorded?.status !== 'done')
+    throw new UsageError(
+      `${source} has not finished (status ${recorded?.status ?? 'none'}): there is no result to reproduce`,
+    );
+  if (config.plugins?.length)
+    throw new UsageError(
+      `${source} uses plugins; reproduce it by running its config again (epsilab run <config> --run-dir DIR)`,
+    );
   const warnings: string[] = [];
   let backend = env.backend.name;
   try {
     await selectBackend(backend as ExperimentConfig['backend'], { device: config.device });
   } catch (err) {
-    warnings.push(`the recorded backend ${backend} does not load here (${(err as Error).message.split('\n')[0]}); using backend ${config.backend}`);
+    warnings.push(
+      `the recorded backend ${backend} does not load here (${(err as Error).message.split('\n')[0]}); using backend ${config.backend}`,
+    );
     backend = config.backend;
   }
   const runDir = o.runDir ?? freeReproDir(source);
@@ -105,11 +125,16 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
   });
   const again = readResult(runDir);
   const envAgain = readEnv(runDir);
-  if (code !== 0 || again?.status !== 'done' || !envAgain) throw new EpsilabError(`the reproduction in ${runDir} did not finish (exit ${code}, status ${again?.status ?? 'none'})`);
+  if (code !== 0 || again?.status !== 'done' || !envAgain)
+    throw new EpsilabError(
+      `the reproduction in ${runDir} did not finish (exit ${code}, status ${again?.status ?? 'none'})`,
+    );
   warnings.push(...environmentDifferences(env, envAgain));
   for (const w of warnings) o.log(`warning: ${w}`);
 
-  const exact = env.backend.name === envAgain.backend.name && (env.threads?.backend ?? null) === (envAgain.threads?.backend ?? null);
+  const exact =
+    env.backend.name === envAgain.backend.name &&
+    (env.threads?.backend ?? null) === (envAgain.threads?.backend ?? null);
   const a = resultValues(recorded);
   const b = resultValues(again);
   const names = [...new Set([...Object.keys(a), ...Object.keys(b)])];
@@ -134,8 +159,13 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
   };
   writeJsonAtomic(join(runDir, 'repro.json'), record);
   const width = Math.max(...metrics.map((m) => m.metric.length));
-  o.log(`metric by metric (${exact ? `exact: same backend ${envAgain.backend.name}` : `within ${o.tolerance} × max(1, |recorded|): backend ${env.backend.name} → ${envAgain.backend.name}`}):`);
-  for (const m of metrics) o.log(`  ${m.metric.padEnd(width)}  ${String(m.recorded).padEnd(22)} ${String(m.reproduced).padEnd(22)} ${m.match ? (exact ? 'equal' : 'within tolerance') : 'DIFFERS'}`);
+  o.log(
+    `metric by metric (${exact ? `exact: same backend ${envAgain.backend.name}` : `within ${o.tolerance} × max(1, |recorded|): backend ${env.backend.name} → ${envAgain.backend.name}`}):`,
+  );
+  for (const m of metrics)
+    o.log(
+      `  ${m.metric.padEnd(width)}  ${String(m.recorded).padEnd(22)} ${String(m.reproduced).padEnd(22)} ${m.match ? (exact ? 'equal' : 'within tolerance') : 'DIFFERS'}`,
+    );
   o.log(
     record.matched
       ? `reproduced: every metric ${exact ? 'equal' : 'within tolerance'} (${metrics.length} compared; timings not compared)`

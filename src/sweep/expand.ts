@@ -37,7 +37,11 @@ export async function readSweep(file: string): Promise<SweepSource> {
   try {
     text = await readFile(abs, 'utf8');
   } catch (err) {
-    throw new ConfigError([error(`cannot read ${displayFile(abs)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)]);
+    throw new ConfigError([
+      error(
+        `cannot read ${displayFile(abs)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      ),
+    ]);
   }
   const parsed = parseYaml({ file: abs, text });
   if (parsed.diagnostics.length) throw new ConfigError(parsed.diagnostics);
@@ -46,7 +50,8 @@ export async function readSweep(file: string): Promise<SweepSource> {
   if (problems.length) throw new ConfigError(problems);
   const spec = doc.value as SweepFile;
   const baseFile = path.resolve(path.dirname(abs), spec.base);
-  if (!existsSync(baseFile)) throw new ConfigError([error(`base config ${displayFile(baseFile)} does not exist`, doc.places.get('/base')?.pos)]);
+  if (!existsSync(baseFile))
+    throw new ConfigError([error(`base config ${displayFile(baseFile)} does not exist`, doc.places.get('/base')?.pos)]);
   return { file: abs, spec, doc, baseFile };
 }
 
@@ -87,26 +92,50 @@ export function combinations(src: SweepSource): Combination[] {
     try {
       segments = parsePath(p);
     } catch {
-      diags.push(error(`'${p}' is not a config path (use dots and [index], e.g. model.epsilon or transforms.train[0].pad)`, keyPos));
+      diags.push(
+        error(
+          `'${p}' is not a config path (use dots and [index], e.g. model.epsilon or transforms.train[0].pad)`,
+          keyPos,
+        ),
+      );
       return;
     }
     const clash = axes.find((a) => overlaps(a.segments, segments) && (a.section !== 'trials' || a.entry === entry));
-    if (clash) diags.push(error(`${section}: '${p}' overlaps '${clash.path}', already varied by ${clash.section}; vary each config path in one place`, keyPos));
-    else if (spec.seeds && overlaps(segments, ['seed'])) diags.push(error(`${section}: '${p}' sets the seed; list seeds under seeds: instead`, keyPos));
+    if (clash)
+      diags.push(
+        error(
+          `${section}: '${p}' overlaps '${clash.path}', already varied by ${clash.section}; vary each config path in one place`,
+          keyPos,
+        ),
+      );
+    else if (spec.seeds && overlaps(segments, ['seed']))
+      diags.push(error(`${section}: '${p}' sets the seed; list seeds under seeds: instead`, keyPos));
     else axes.push({ section, path: p, segments, keyPos, entry });
   };
-  const valuesOf = (section: 'grid' | 'zip', p: string, values: unknown[]): Override[] => values.map((value, i) => ({ path: p, value, pos: place([section, p, i])?.pos }));
+  const valuesOf = (section: 'grid' | 'zip', p: string, values: unknown[]): Override[] =>
+    values.map((value, i) => ({ path: p, value, pos: place([section, p, i])?.pos }));
 
-  const gridLists = Object.entries(spec.grid ?? {}).map(([p, values]) => (claim('grid', p, ['grid', p]), valuesOf('grid', p, values)));
+  const gridLists = Object.entries(spec.grid ?? {}).map(
+    ([p, values]) => (claim('grid', p, ['grid', p]), valuesOf('grid', p, values)),
+  );
   const zipEntries = Object.entries(spec.zip ?? {});
   zipEntries.forEach(([p]) => claim('zip', p, ['zip', p]));
   const zipLength = zipEntries[0]?.[1].length ?? 1;
   for (const [p, values] of zipEntries.slice(1)) {
     if (values.length !== zipLength) {
-      diags.push(error(`zip: '${p}' has ${values.length} values but '${zipEntries[0][0]}' has ${zipLength}; zipped lists must be equally long`, place(['zip', p])?.pos));
+      diags.push(
+        error(
+          `zip: '${p}' has ${values.length} values but '${zipEntries[0][0]}' has ${zipLength}; zipped lists must be equally long`,
+          place(['zip', p])?.pos,
+        ),
+      );
     }
   }
-  const zipRows: Override[][] = zipEntries.length ? Array.from({ length: zipLength }, (_, i) => zipEntries.map(([p, values]) => ({ path: p, value: values[i], pos: place(['zip', p, i])?.pos }))) : [[]];
+  const zipRows: Override[][] = zipEntries.length
+    ? Array.from({ length: zipLength }, (_, i) =>
+        zipEntries.map(([p, values]) => ({ path: p, value: values[i], pos: place(['zip', p, i])?.pos })),
+      )
+    : [[]];
   const trialRows: Override[][] = (spec.trials ?? [{}]).map((t, i) =>
     Object.entries(t).map(([p, value]) => {
       claim('trials', p, ['trials', i, p], i);
@@ -118,7 +147,9 @@ export function combinations(src: SweepSource): Combination[] {
   const seeds = spec.seeds ? spec.seeds.map((value, i) => ({ value, pos: place(['seeds', i])?.pos })) : [undefined];
   const out: Combination[] = [];
   for (const grid of product(gridLists)) {
-    for (const zip of zipRows) for (const trial of trialRows) for (const seed of seeds) out.push({ overrides: [...grid, ...zip, ...trial], ...(seed ? { seed } : {}) });
+    for (const zip of zipRows)
+      for (const trial of trialRows)
+        for (const seed of seeds) out.push({ overrides: [...grid, ...zip, ...trial], ...(seed ? { seed } : {}) });
   }
   return out;
 }

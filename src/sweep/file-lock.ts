@@ -61,7 +61,10 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
       unlinkSync(lockPath);
       continue;
     }
-    if (Date.now() > deadline) throw new EpsilabError(`${lockPath} is held by ${owner || 'another process'}; gave up after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new EpsilabError(
+        `${lockPath} is held by ${owner || 'another process'}; gave up after ${timeoutMs / 1000} s`,
+      );
     await sleep(10 + Math.random() * 20);
   }
   try {

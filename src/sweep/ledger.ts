@@ -105,7 +105,16 @@ export function addTrials(data: LedgerData, trials: { id: string; slug: string; 
   for (const t of trials) {
     const known = data.trials[t.id];
     if (known) known.slug = t.slug;
-    else data.trials[t.id] = { id: t.id, slug: t.slug, dir: t.dir, state: 'pending', attempts: 0, created_at: now(), history: [] };
+    else
+      data.trials[t.id] = {
+        id: t.id,
+        slug: t.slug,
+        dir: t.dir,
+        state: 'pending',
+        attempts: 0,
+        created_at: now(),
+        history: [],
+      };
   }
 }
 
@@ -118,7 +127,8 @@ function entry(data: LedgerData, id: string): LedgerEntry {
 /** pending, failed or cancelled -> running: a new attempt begins. A finished trial never runs again. */
 export function startAttempt(data: LedgerData, id: string, job: LocalJob | SlurmJob): LedgerEntry {
   const e = entry(data, id);
-  if (e.state === 'done' || e.state === 'running') throw new Error(`trial ${e.slug} is ${e.state}; it cannot start again`);
+  if (e.state === 'done' || e.state === 'running')
+    throw new Error(`trial ${e.slug} is ${e.state}; it cannot start again`);
   e.state = 'running';
   e.attempts += 1;
   e.started_at = now();
@@ -135,7 +145,8 @@ export function finishAttempt(data: LedgerData, id: string, outcome: Outcome): L
   const ended = now();
   e.state = outcome.state;
   e.ended_at = ended;
-  for (const f of OUTCOME_FIELDS) if (outcome[f] !== undefined) (e as unknown as Record<string, unknown>)[f] = outcome[f];
+  for (const f of OUTCOME_FIELDS)
+    if (outcome[f] !== undefined) (e as unknown as Record<string, unknown>)[f] = outcome[f];
   const { log_tail: _tail, ...record } = outcome;
   e.history.push({ attempt: e.attempts, started_at: e.started_at, ended_at: ended, job: e.job, ...record });
   return e;
@@ -145,7 +156,14 @@ export function finishAttempt(data: LedgerData, id: string, outcome: Outcome): L
 export function requeue(data: LedgerData, id: string, reason: string): LedgerEntry {
   const e = entry(data, id);
   if (e.state !== 'running') throw new Error(`trial ${e.slug} is ${e.state}, not running; it cannot be re-queued`);
-  e.history.push({ attempt: e.attempts, started_at: e.started_at, ended_at: now(), job: e.job, state: 'cancelled', reason });
+  e.history.push({
+    attempt: e.attempts,
+    started_at: e.started_at,
+    ended_at: now(),
+    job: e.job,
+    state: 'cancelled',
+    reason,
+  });
   e.state = 'pending';
   delete e.job;
   return e;

@@ -72,7 +72,8 @@ async function reconcile(o: LocalRunOptions): Promise<Work[]> {
 /** Why a running entry belongs to someone else, or null when this process may take it over. */
 export function ownerElsewhere(e: LedgerEntry): string | null {
   const job = e.job;
-  if (job?.type === 'slurm') return `it is Slurm job ${job.job_id} (run the sweep with the slurm executor to follow it)`;
+  if (job?.type === 'slurm')
+    return `it is Slurm job ${job.job_id} (run the sweep with the slurm executor to follow it)`;
   if (!job) return null;
   if (job.host !== hostname()) return `it runs on host ${job.host}`;
   if (job.owner_pid !== process.pid && running(job.owner_pid)) return `sweep process ${job.owner_pid} runs it`;
@@ -80,7 +81,12 @@ export function ownerElsewhere(e: LedgerEntry): string | null {
 }
 
 /** Waits for a killed sweep's trial process to end; false when the sweep was cancelled meanwhile. */
-async function awaitOrphans(o: LocalRunOptions, trial: Trial, pids: number[], stoppers: Set<() => void>): Promise<boolean> {
+async function awaitOrphans(
+  o: LocalRunOptions,
+  trial: Trial,
+  pids: number[],
+  stoppers: Set<() => void>,
+): Promise<boolean> {
   o.observer.note(`${trial.slug}: waiting for pid ${pids.join(', ')}, left running by a sweep process that was killed`);
   const stop = () => pids.forEach((p) => signalGroup(p, 'SIGTERM'));
   stoppers.add(stop);
@@ -95,7 +101,13 @@ async function awaitOrphans(o: LocalRunOptions, trial: Trial, pids: number[], st
   const cancelled = o.cancel.aborted;
   const entry = await o.ledger.update((d) =>
     cancelled
-      ? structuredClone(finishAttempt(d, trial.id, { state: 'cancelled', reason: 'cancelled by the sweep', log_tail: logTail(trialFiles(trial.dir).log) }))
+      ? structuredClone(
+          finishAttempt(d, trial.id, {
+            state: 'cancelled',
+            reason: 'cancelled by the sweep',
+            log_tail: logTail(trialFiles(trial.dir).log),
+          }),
+        )
       : structuredClone(requeue(d, trial.id, 'its sweep process was killed; its process ended unobserved')),
   );
   if (cancelled) o.observer.finished(trial, entry);
@@ -123,7 +135,15 @@ async function runTrial(o: LocalRunOptions, trial: Trial, stoppers: Set<() => vo
     // execa's types list descriptors 3-9 only; at run time any open descriptor goes to the child as it is
     const log = fd as unknown as 3;
     // detached: the trial leads its own process group, so a terminal's Ctrl-C reaches it only through us, once
-    const child = execa(argv[0], argv.slice(1), { stdin: 'ignore', stdout: log, stderr: log, detached: true, cleanup: false, reject: false, env: o.env });
+    const child = execa(argv[0], argv.slice(1), {
+      stdin: 'ignore',
+      stdout: log,
+      stderr: log,
+      detached: true,
+      cleanup: false,
+      reject: false,
+      env: o.env,
+    });
     const pid = child.pid;
     const stop = () => {
       if (pid === undefined || cancelledByUs) return;
@@ -158,8 +178,18 @@ function classify(r: ChildEnd, cancelledByUs: boolean, log: string): Outcome {
   const log_tail = logTail(log);
   if (cancelledByUs) return { state: 'cancelled', ...codes, reason: 'cancelled by the sweep', log_tail };
   if (r.exitCode === 130 || r.signal === 'SIGINT' || r.signal === 'SIGTERM') {
-    return { state: 'cancelled', ...codes, reason: r.signal ? `interrupted by ${r.signal}` : 'interrupted (exit 130)', log_tail };
+    return {
+      state: 'cancelled',
+      ...codes,
+      reason: r.signal ? `interrupted by ${r.signal}` : 'interrupted (exit 130)',
+      log_tail,
+    };
   }
-  const reason = r.exitCode !== undefined ? `exit code ${r.exitCode}` : r.signal ? `killed by ${r.signal}` : (r.shortMessage ?? 'did not start');
+  const reason =
+    r.exitCode !== undefined
+      ? `exit code ${r.exitCode}`
+      : r.signal
+        ? `killed by ${r.signal}`
+        : (r.shortMessage ?? 'did not start');
   return { state: 'failed', ...codes, reason, log_tail };
 }

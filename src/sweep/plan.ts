@@ -5,7 +5,13 @@ import type { SweepExecutor } from './sweep-file.js';
 
 function executorLine(x: SweepExecutor): string {
   if (x.type === 'local') return `local, ${x.max_parallel} at a time`;
-  const opts = [x.partition && `partition ${x.partition}`, x.time && `time ${x.time}`, `${x.cpus_per_task} cpu`, x.gpus && `${x.gpus} gpu`, x.array_limit && `${x.array_limit} at a time`];
+  const opts = [
+    x.partition && `partition ${x.partition}`,
+    x.time && `time ${x.time}`,
+    `${x.cpus_per_task} cpu`,
+    x.gpus && `${x.gpus} gpu`,
+    x.array_limit && `${x.array_limit} at a time`,
+  ];
   return `slurm (${opts.filter(Boolean).join(', ')})`;
 }
 
@@ -30,7 +36,12 @@ export async function planSweepLines(file: string, cwd = process.cwd()): Promise
   const rows = trials.map((t) => [t.id, stateCell(ledger.trials[t.id]), t.slug]);
   const w0 = Math.max(2, ...rows.map((r) => r[0].length));
   const w1 = Math.max(5, ...rows.map((r) => r[1].length));
-  return [...head.map(([k, v]) => `${k.padEnd(width)}  ${v}`), '', `${'id'.padEnd(w0)}  ${'state'.padEnd(w1)}  trial`, ...rows.map(([id, state, slug]) => `${id.padEnd(w0)}  ${state.padEnd(w1)}  ${slug}`)];
+  return [
+    ...head.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+    '',
+    `${'id'.padEnd(w0)}  ${'state'.padEnd(w1)}  trial`,
+    ...rows.map(([id, state, slug]) => `${id.padEnd(w0)}  ${state.padEnd(w1)}  ${slug}`),
+  ];
 }
 
 /** What the plan command runs for a sweep file; prints the table and returns the exit code. */

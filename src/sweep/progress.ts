@@ -20,13 +20,18 @@ function endLine(e: LedgerEntry): string {
  * One display for the whole sweep: a bar on a terminal (with a line per failure above it), plain lines otherwise
  * (logs, CI, Slurm output files).
  */
-export function progressDisplay(total: number, alreadyDone: number, out: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+export function progressDisplay(
+  total: number,
+  alreadyDone: number,
+  out: NodeJS.WriteStream = process.stderr,
+): ProgressDisplay {
   const counts: Record<TrialState, number> = { pending: 0, running: 0, done: alreadyDone, failed: 0, cancelled: 0 };
   const finished = () => counts.done + counts.failed + counts.cancelled;
   if (!out.isTTY) {
     const say = (line: string) => out.write(`[${finished()}/${total}] ${line}\n`);
     return {
-      started: (t: Trial, e: LedgerEntry) => say(`${e.job?.type === 'slurm' ? 'submitted' : 'start'} ${t.slug} (${t.id}, attempt ${e.attempts})`),
+      started: (t: Trial, e: LedgerEntry) =>
+        say(`${e.job?.type === 'slurm' ? 'submitted' : 'start'} ${t.slug} (${t.id}, attempt ${e.attempts})`),
       finished: (_t: Trial, e: LedgerEntry) => {
         counts[e.state] += 1;
         say(endLine(e));
@@ -36,11 +41,17 @@ export function progressDisplay(total: number, alreadyDone: number, out: NodeJS.
     };
   }
   const bars = new cliProgress.MultiBar(
-    { stream: out, format: 'sweep [{bar}] {value}/{total} finished | {running} running | {failed} failed | {cancelled} cancelled', hideCursor: true, clearOnComplete: false },
+    {
+      stream: out,
+      format: 'sweep [{bar}] {value}/{total} finished | {running} running | {failed} failed | {cancelled} cancelled',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   const bar = bars.create(total, alreadyDone, { running: 0, failed: 0, cancelled: 0 });
-  const redraw = () => bar.update(finished(), { running: counts.running, failed: counts.failed, cancelled: counts.cancelled });
+  const redraw = () =>
+    bar.update(finished(), { running: counts.running, failed: counts.failed, cancelled: counts.cancelled });
   return {
     started: () => {
       counts.running += 1;

@@ -21,7 +21,9 @@ function show(value: unknown): string {
 }
 
 function hparamValue(value: unknown): HParamValue {
-  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : JSON.stringify(value);
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean'
+    ? value
+    : JSON.stringify(value);
 }
 
 /** `--set` text for an override: JSON is YAML, so the value parses back exactly. */
@@ -42,7 +44,10 @@ export async function resolveSweep(file: string, cwd = process.cwd()): Promise<R
   const texts = new Map<string, string>();
   const slugOfId = new Map<string, string>();
   for (const combo of combinations(source)) {
-    const overrides: Override[] = [...combo.overrides, ...(combo.seed ? [{ path: 'seed', value: combo.seed.value, pos: combo.seed.pos }] : [])];
+    const overrides: Override[] = [
+      ...combo.overrides,
+      ...(combo.seed ? [{ path: 'seed', value: combo.seed.value, pos: combo.seed.pos }] : []),
+    ];
     const slug = overrides.map((o) => `${o.path}=${show(o.value)}`).join(',') || 'base';
     const loaded = await loadTrial(source, overrides, slug, diags);
     if (!loaded) continue;
@@ -50,11 +55,19 @@ export async function resolveSweep(file: string, cwd = process.cwd()): Promise<R
     const id = runId(config);
     const twin = slugOfId.get(id);
     if (twin !== undefined) {
-      diags.push(error(`trial ${slug} resolves to the same config as trial ${twin}; each trial must differ`, overrides.find((o) => o.pos)?.pos));
+      diags.push(
+        error(
+          `trial ${slug} resolves to the same config as trial ${twin}; each trial must differ`,
+          overrides.find((o) => o.pos)?.pos,
+        ),
+      );
       continue;
     }
     slugOfId.set(id, slug);
-    texts.set(id, `# Trial ${slug} of sweep ${source.spec.sweep} (${path.relative(cwd, source.file) || source.file}); its run reads the base config with these overrides.\n${loaded.text}`);
+    texts.set(
+      id,
+      `# Trial ${slug} of sweep ${source.spec.sweep} (${path.relative(cwd, source.file) || source.file}); its run reads the base config with these overrides.\n${loaded.text}`,
+    );
     trials.push({
       id,
       slug,
@@ -71,7 +84,12 @@ export async function resolveSweep(file: string, cwd = process.cwd()): Promise<R
   return { source, dir, trials, texts };
 }
 
-async function loadTrial(source: SweepSource, overrides: Override[], slug: string, diags: Diagnostic[]): Promise<LoadedExperiment | undefined> {
+async function loadTrial(
+  source: SweepSource,
+  overrides: Override[],
+  slug: string,
+  diags: Diagnostic[],
+): Promise<LoadedExperiment | undefined> {
   const sets = overrides.map(setText);
   try {
     return await loadExperiment(source.baseFile, sets);
@@ -80,7 +98,12 @@ async function loadTrial(source: SweepSource, overrides: Override[], slug: strin
     for (const d of err.diagnostics) {
       const i = d.pos?.set !== undefined ? sets.indexOf(d.pos.set) : -1;
       if (i < 0) diags.push(d);
-      else diags.push({ ...d, message: `${d.message.replace(`--set ${sets[i]}: `, '')} (trial ${slug})`, pos: overrides[i].pos });
+      else
+        diags.push({
+          ...d,
+          message: `${d.message.replace(`--set ${sets[i]}: `, '')} (trial ${slug})`,
+          pos: overrides[i].pos,
+        });
     }
     return undefined;
   }

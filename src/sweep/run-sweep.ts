@@ -39,7 +39,15 @@ export interface SweepSummary {
  * paths in it (datasets, plugins) mean what they mean there.
  */
 export function defaultCommand(trial: Trial): string[] {
-  return [process.execPath, join(projectRoot(), 'bin', 'epsilab.js'), 'run', trial.base, ...trial.sets.flatMap((s) => ['--set', s]), '--run-dir', trial.dir];
+  return [
+    process.execPath,
+    join(projectRoot(), 'bin', 'epsilab.js'),
+    'run',
+    trial.base,
+    ...trial.sets.flatMap((s) => ['--set', s]),
+    '--run-dir',
+    trial.dir,
+  ];
 }
 
 /** Writes each trial's folder and config and brings the ledger up to date with the sweep file (new trials pending). */
@@ -78,7 +86,17 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   const observer = withHParams(display);
   const cancel = o.cancel ?? new AbortController().signal;
   try {
-    await executorFor(source.spec.executor).launch({ sweep: source.spec.sweep, sweepDir: dir, trials, ledger, observer, command: o.command ?? defaultCommand, cancel, env: o.env, wait: o.wait ?? true });
+    await executorFor(source.spec.executor).launch({
+      sweep: source.spec.sweep,
+      sweepDir: dir,
+      trials,
+      ledger,
+      observer,
+      command: o.command ?? defaultCommand,
+      cancel,
+      env: o.env,
+      wait: o.wait ?? true,
+    });
   } finally {
     display.stop?.();
   }

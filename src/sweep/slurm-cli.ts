@@ -17,11 +17,30 @@ export interface SlurmTaskDetail extends SlurmTaskState {
 }
 
 /** States after which a job never runs again; anything else (PENDING, RUNNING, COMPLETING, ...) is still going. */
-export const FINAL_STATES = new Set(['COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'REVOKED', 'SPECIAL_EXIT']);
+export const FINAL_STATES = new Set([
+  'COMPLETED',
+  'FAILED',
+  'TIMEOUT',
+  'CANCELLED',
+  'NODE_FAIL',
+  'OUT_OF_MEMORY',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'REVOKED',
+  'SPECIAL_EXIT',
+]);
 
-async function slurm(tool: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+async function slurm(
+  tool: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const r = await execa(tool, args, { env, reject: false, stdin: 'ignore' });
-  if (r.failed && r.exitCode === undefined) throw new UserError(`${tool}: ${r.shortMessage ?? 'cannot run'} (the sweep's executor is slurm: run it where Slurm is installed, or use executor: { type: local })`);
+  if (r.failed && r.exitCode === undefined)
+    throw new UserError(
+      `${tool}: ${r.shortMessage ?? 'cannot run'} (the sweep's executor is slurm: run it where Slurm is installed, or use executor: { type: local })`,
+    );
   return { ok: r.exitCode === 0, stdout: String(r.stdout), stderr: String(r.stderr).trim() };
 }
 
@@ -60,7 +79,9 @@ export async function squeueStates(jobIds: string[], env?: NodeJS.ProcessEnv): P
   for (const line of r.stdout.split('\n').filter(Boolean)) {
     const [id, arrayJobId, tasks, state, reason] = line.split('|');
     if (tasks === 'N/A') out.push({ jobId: id, arrayJobId, state, reason });
-    else for (const taskId of expandTaskSpec(tasks)) out.push({ jobId: `${arrayJobId}_${taskId}`, arrayJobId, taskId, state, reason });
+    else
+      for (const taskId of expandTaskSpec(tasks))
+        out.push({ jobId: `${arrayJobId}_${taskId}`, arrayJobId, taskId, state, reason });
   }
   return out;
 }
@@ -81,9 +102,17 @@ export async function scontrolJobs(jobId: string, env?: NodeJS.ProcessEnv): Prom
     const arrayJobId = field(line, 'ArrayJobId');
     const task = field(line, 'ArrayTaskId');
     const [exitCode, signal] = (field(line, 'ExitCode') ?? '0:0').split(':').map(Number);
-    const common = { state: field(line, 'JobState') ?? 'UNKNOWN', reason: field(line, 'Reason') ?? 'None', exitCode, signal };
-    if (!arrayJobId) out.push({ jobId: field(line, 'JobId') ?? jobId, arrayJobId: field(line, 'JobId') ?? jobId, ...common });
-    else for (const taskId of expandTaskSpec(task ?? '')) out.push({ jobId: `${arrayJobId}_${taskId}`, arrayJobId, taskId, ...common });
+    const common = {
+      state: field(line, 'JobState') ?? 'UNKNOWN',
+      reason: field(line, 'Reason') ?? 'None',
+      exitCode,
+      signal,
+    };
+    if (!arrayJobId)
+      out.push({ jobId: field(line, 'JobId') ?? jobId, arrayJobId: field(line, 'JobId') ?? jobId, ...common });
+    else
+      for (const taskId of expandTaskSpec(task ?? ''))
+        out.push({ jobId: `${arrayJobId}_${taskId}`, arrayJobId, taskId, ...common });
   }
   return out;
 }

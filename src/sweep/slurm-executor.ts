@@ -27,9 +27,11 @@ const GIVE_UP_AFTER_FAILURES = 10;
 /** Submits the trials not done as one job array and follows them until every one has an outcome (a cancel sends them scancel). */
 async function runSlurm(o: SlurmRunOptions): Promise<void> {
   const { watch, submit } = await reconcileSlurm(o);
-  if (submit.length && !o.cancel.aborted) for (const [jobId, trial] of await submitTrials(o, submit)) watch.set(jobId, trial);
+  if (submit.length && !o.cancel.aborted)
+    for (const [jobId, trial] of await submitTrials(o, submit)) watch.set(jobId, trial);
   if (!o.wait) {
-    if (watch.size) o.observer.note(`${watch.size} trial(s) queued or running in Slurm; run the sweep again to follow them`);
+    if (watch.size)
+      o.observer.note(`${watch.size} trial(s) queued or running in Slurm; run the sweep again to follow them`);
     return;
   }
   await follow(o, watch);
@@ -55,8 +57,18 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
   const slurmDir = join(o.sweepDir, 'slurm');
   mkdirSync(slurmDir, { recursive: true });
   const tasksFile = join(slurmDir, `tasks-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
-  const pending: SlurmJob = { type: 'slurm', job_id: '', array_job_id: '', tasks_file: tasksFile, slurm_state: 'SUBMITTING' };
-  const claimed = await o.ledger.update((d) => trials.filter((t) => !['done', 'running'].includes(d.trials[t.id]?.state ?? 'done')).map((t) => ({ trial: t, entry: structuredClone(startAttempt(d, t.id, pending)) })));
+  const pending: SlurmJob = {
+    type: 'slurm',
+    job_id: '',
+    array_job_id: '',
+    tasks_file: tasksFile,
+    slurm_state: 'SUBMITTING',
+  };
+  const claimed = await o.ledger.update((d) =>
+    trials
+      .filter((t) => !['done', 'running'].includes(d.trials[t.id]?.state ?? 'done'))
+      .map((t) => ({ trial: t, entry: structuredClone(startAttempt(d, t.id, pending)) })),
+  );
   if (!claimed.length) return new Map();
   const lines: TaskLine[] = claimed.map(({ trial }) => ({ id: trial.id, dir: trial.dir, argv: o.command(trial) }));
   for (const { trial } of claimed) mkdirSync(trial.dir, { recursive: true });
@@ -67,17 +79,28 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
   const many = claimed.length > 1;
   let arrayId: string;
   try {
-    arrayId = await sbatch([...sbatchArgs(o, slurmDir, claimed.length), script, process.execPath, LAUNCHER, tasksFile], o.env);
+    arrayId = await sbatch(
+      [...sbatchArgs(o, slurmDir, claimed.length), script, process.execPath, LAUNCHER, tasksFile],
+      o.env,
+    );
   } catch (err) {
     const outcome: Outcome = { state: 'failed', reason: (err as Error).message };
-    const ended = await o.ledger.update((d) => claimed.map(({ trial }) => structuredClone(finishAttempt(d, trial.id, outcome))));
+    const ended = await o.ledger.update((d) =>
+      claimed.map(({ trial }) => structuredClone(finishAttempt(d, trial.id, outcome))),
+    );
     claimed.forEach(({ trial }, i) => o.observer.finished(trial, ended[i]));
     return new Map();
   }
   const jobIdOf = (i: number) => (many ? `${arrayId}_${i}` : arrayId);
   const recorded = await o.ledger.update((d) =>
     claimed.map(({ trial }, i) => {
-      const job: SlurmJob = { ...pending, job_id: jobIdOf(i), array_job_id: arrayId, slurm_state: 'PENDING', ...(many ? { array_task_id: i } : {}) };
+      const job: SlurmJob = {
+        ...pending,
+        job_id: jobIdOf(i),
+        array_job_id: arrayId,
+        slurm_state: 'PENDING',
+        ...(many ? { array_task_id: i } : {}),
+      };
       d.trials[trial.id].job = job;
       return structuredClone(d.trials[trial.id]);
     }),
@@ -88,21 +111,38 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
 }
 
 /** Slurm's verdict as a ledger outcome: only COMPLETED with exit code 0 is done. */
-export function slurmOutcome(s: SlurmTaskState & { exitCode?: number; signal?: number }, cancelledByUs: boolean): Outcome {
+export function slurmOutcome(
+  s: SlurmTaskState & { exitCode?: number; signal?: number },
+  cancelledByUs: boolean,
+): Outcome {
   const reason = s.reason && s.reason !== 'None' ? `${s.state} (${s.reason})` : s.state;
-  const codes = { ...(s.exitCode !== undefined ? { exit_code: s.exitCode } : {}), ...(s.signal ? { signal: `signal ${s.signal}` } : {}) };
+  const codes = {
+    ...(s.exitCode !== undefined ? { exit_code: s.exitCode } : {}),
+    ...(s.signal ? { signal: `signal ${s.signal}` } : {}),
+  };
   if (s.state === 'COMPLETED' && (s.exitCode ?? 0) === 0) return { state: 'done', ...codes };
-  if (s.state === 'CANCELLED' || s.state === 'PREEMPTED') return { state: 'cancelled', ...codes, reason: cancelledByUs ? `${reason}: cancelled by the sweep` : reason };
-  return { state: 'failed', ...codes, reason: s.state === 'COMPLETED' ? `COMPLETED with exit code ${s.exitCode}` : reason };
+  if (s.state === 'CANCELLED' || s.state === 'PREEMPTED')
+    return { state: 'cancelled', ...codes, reason: cancelledByUs ? `${reason}: cancelled by the sweep` : reason };
+  return {
+    state: 'failed',
+    ...codes,
+    reason: s.state === 'COMPLETED' ? `COMPLETED with exit code ${s.exitCode}` : reason,
+  };
 }
 
 /** The job's own exit record, for a job Slurm has forgotten (finished longer than MinJobAge ago). */
 function forgottenOutcome(trial: Trial, jobId: string): Outcome {
   const rec = readTaskRecord(trial.dir);
-  if (!rec || rec.job_id !== jobId || !rec.ended_at) return { state: 'failed', reason: `Slurm no longer knows job ${jobId} and the job left no exit record` };
+  if (!rec || rec.job_id !== jobId || !rec.ended_at)
+    return { state: 'failed', reason: `Slurm no longer knows job ${jobId} and the job left no exit record` };
   if (rec.exit_code === 0) return { state: 'done', exit_code: 0 };
   const interrupted = rec.exit_code === 130 || rec.signal === 'SIGTERM' || rec.signal === 'SIGINT';
-  return { state: interrupted ? 'cancelled' : 'failed', exit_code: rec.exit_code, signal: rec.signal, reason: `exit record of job ${jobId} (Slurm no longer knows it)` };
+  return {
+    state: interrupted ? 'cancelled' : 'failed',
+    exit_code: rec.exit_code,
+    signal: rec.signal,
+    reason: `exit record of job ${jobId} (Slurm no longer knows it)`,
+  };
 }
 
 function slurmLog(o: SlurmRunOptions, job: string): string {
@@ -158,10 +198,15 @@ async function follow(o: SlurmRunOptions, watch: Map<string, Trial>): Promise<vo
       failures += 1;
       if (failures === 1) o.observer.note(`${(err as Error).message}; retrying every ${o.executor.poll_s} s`);
       if (o.cancel.aborted && failures >= GIVE_UP_AFTER_FAILURES) {
-        o.observer.note(`Slurm does not answer; ${watch.size} trial(s) stay running in the ledger until the sweep runs again`);
+        o.observer.note(
+          `Slurm does not answer; ${watch.size} trial(s) stay running in the ledger until the sweep runs again`,
+        );
         return;
       }
     }
-    if (watch.size) await sleep(o.executor.poll_s * 1000, undefined, { signal: cancelled ? undefined : o.cancel }).catch(() => undefined);
+    if (watch.size)
+      await sleep(o.executor.poll_s * 1000, undefined, { signal: cancelled ? undefined : o.cancel }).catch(
+        () => undefined,
+      );
   }
 }

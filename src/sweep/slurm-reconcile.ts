@@ -58,10 +58,20 @@ function localBusy(e: LedgerEntry, trial: Trial): string | null {
 
 function idsOf(jobId: string): Partial<SlurmJob> {
   const [array, task] = jobId.split('_');
-  return { job_id: jobId, array_job_id: array, slurm_state: 'UNKNOWN', ...(task !== undefined ? { array_task_id: Number(task) } : {}) };
+  return {
+    job_id: jobId,
+    array_job_id: array,
+    slurm_state: 'UNKNOWN',
+    ...(task !== undefined ? { array_task_id: Number(task) } : {}),
+  };
 }
 
-async function recoverJobId(o: SweepLaunch, trial: Trial, job: SlurmJob, found: Map<string, string | null>): Promise<string | null> {
+async function recoverJobId(
+  o: SweepLaunch,
+  trial: Trial,
+  job: SlurmJob,
+  found: Map<string, string | null>,
+): Promise<string | null> {
   if (!existsSync(job.tasks_file)) return null;
   const lines = readFileSync(job.tasks_file, 'utf8')
     .split('\n')
@@ -74,7 +84,8 @@ async function recoverJobId(o: SweepLaunch, trial: Trial, job: SlurmJob, found: 
     found.set(job.tasks_file, ids.length === 1 ? ids[0] : null);
   }
   const record = readTaskRecord(trial.dir);
-  const arrayId = found.get(job.tasks_file) ?? (record?.tasks_file === job.tasks_file ? record.job_id.split('_')[0] : null);
+  const arrayId =
+    found.get(job.tasks_file) ?? (record?.tasks_file === job.tasks_file ? record.job_id.split('_')[0] : null);
   if (!arrayId) return null;
   return lines.length > 1 ? `${arrayId}_${index}` : arrayId;
 }

@@ -39,7 +39,12 @@ function main(tasksFile: string): void {
   const index = Number(env.SLURM_ARRAY_TASK_ID ?? 0);
   const task = JSON.parse(readFileSync(tasksFile, 'utf8').split('\n').filter(Boolean)[index]) as TaskLine;
   const jobId = env.SLURM_ARRAY_JOB_ID ? `${env.SLURM_ARRAY_JOB_ID}_${index}` : (env.SLURM_JOB_ID ?? '?');
-  const record: TaskRecord = { job_id: jobId, tasks_file: tasksFile, host: hostname(), started_at: new Date().toISOString() };
+  const record: TaskRecord = {
+    job_id: jobId,
+    tasks_file: tasksFile,
+    host: hostname(),
+    started_at: new Date().toISOString(),
+  };
   writeJsonAtomic(taskRecordFile(task.dir), record);
   const log = openSync(join(task.dir, 'trial.log'), 'a');
   writeSync(log, `=== Slurm job ${jobId} on ${record.host} at ${record.started_at}: ${task.argv.join(' ')}\n`);
@@ -52,7 +57,11 @@ function main(tasksFile: string): void {
     process.exit(127);
   });
   child.on('exit', (code, signal) => {
-    writeJsonAtomic(taskRecordFile(task.dir), { ...record, ended_at: new Date().toISOString(), ...(code !== null ? { exit_code: code } : { signal: signal ?? undefined }) });
+    writeJsonAtomic(taskRecordFile(task.dir), {
+      ...record,
+      ended_at: new Date().toISOString(),
+      ...(code !== null ? { exit_code: code } : { signal: signal ?? undefined }),
+    });
     if (code !== null) process.exit(code);
     process.removeAllListeners(signal!);
     process.kill(process.pid, signal!);

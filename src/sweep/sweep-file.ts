@@ -8,8 +8,16 @@ const Values = Type.Array(Type.Unknown(), { minItems: 1, description: 'The value
 export const LocalExecutor = Type.Object(
   {
     type: Type.Literal('local', { description: 'Run trials as child processes on this machine.' }),
-    max_parallel: Type.Integer({ minimum: 1, default: 1, description: 'Trials running at once; a free slot takes the next trial at once.' }),
-    kill_grace_s: Type.Number({ minimum: 0, default: 60, description: 'On cancel, seconds a trial gets to checkpoint after SIGTERM before SIGKILL.' }),
+    max_parallel: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description: 'Trials running at once; a free slot takes the next trial at once.',
+    }),
+    kill_grace_s: Type.Number({
+      minimum: 0,
+      default: 60,
+      description: 'On cancel, seconds a trial gets to checkpoint after SIGTERM before SIGKILL.',
+    }),
   },
   { additionalProperties: false, description: 'Child processes on this machine.' },
 );
@@ -17,16 +25,32 @@ export type LocalExecutor = Static<typeof LocalExecutor>;
 
 export const SlurmExecutor = Type.Object(
   {
-    type: Type.Literal('slurm', { description: 'Submit trials to Slurm with sbatch (a job array when several are pending).' }),
+    type: Type.Literal('slurm', {
+      description: 'Submit trials to Slurm with sbatch (a job array when several are pending).',
+    }),
     partition: Type.Optional(Type.String({ description: 'sbatch --partition; the cluster default when left out.' })),
-    time: Type.Optional(Type.String({ description: 'sbatch --time per trial, e.g. "2:00:00"; the partition default when left out.' })),
+    time: Type.Optional(
+      Type.String({ description: 'sbatch --time per trial, e.g. "2:00:00"; the partition default when left out.' }),
+    ),
     cpus_per_task: Type.Integer({ minimum: 1, default: 1, description: 'sbatch --cpus-per-task.' }),
     gpus: Type.Integer({ minimum: 0, default: 0, description: 'sbatch --gpus per trial; 0 asks for none.' }),
-    array_limit: Type.Optional(Type.Integer({ minimum: 1, description: 'Trials of one job array running at once (the %N of --array).' })),
-    extra_args: Type.Array(Type.String(), { default: [], description: 'More sbatch arguments, passed as they are (e.g. ["--mem=8G", "--qos=short"]).' }),
-    poll_s: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Seconds between squeue polls while following the jobs.' }),
+    array_limit: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Trials of one job array running at once (the %N of --array).' }),
+    ),
+    extra_args: Type.Array(Type.String(), {
+      default: [],
+      description: 'More sbatch arguments, passed as they are (e.g. ["--mem=8G", "--qos=short"]).',
+    }),
+    poll_s: Type.Number({
+      exclusiveMinimum: 0,
+      default: 1,
+      description: 'Seconds between squeue polls while following the jobs.',
+    }),
   },
-  { additionalProperties: false, description: 'A Slurm cluster; the sweep process follows its jobs with squeue and scontrol.' },
+  {
+    additionalProperties: false,
+    description: 'A Slurm cluster; the sweep process follows its jobs with squeue and scontrol.',
+  },
 );
 export type SlurmExecutor = Static<typeof SlurmExecutor>;
 
@@ -34,25 +58,52 @@ export type SlurmExecutor = Static<typeof SlurmExecutor>;
 export const SweepFile = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Path of the JSON Schema, for editor completion.' })),
-    sweep: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name of the sweep; trials land in <output.root>/<sweep>/<trial-id>/.' }),
+    sweep: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      description: 'Name of the sweep; trials land in <output.root>/<sweep>/<trial-id>/.',
+    }),
     description: Type.Optional(Type.String({ description: 'Free text shown by `plan`.' })),
     base: Type.String({ description: 'The experiment config every trial starts from, relative to this file.' }),
-    grid: Type.Optional(Type.Record(ConfigPath, Values, { additionalProperties: false, description: "Cartesian product: every combination of these paths' values." })),
-    zip: Type.Optional(Type.Record(ConfigPath, Values, { additionalProperties: false, description: 'Zipped lists of equal length: the i-th values of all paths form one combination.' })),
+    grid: Type.Optional(
+      Type.Record(ConfigPath, Values, {
+        additionalProperties: false,
+        description: "Cartesian product: every combination of these paths' values.",
+      }),
+    ),
+    zip: Type.Optional(
+      Type.Record(ConfigPath, Values, {
+        additionalProperties: false,
+        description: 'Zipped lists of equal length: the i-th values of all paths form one combination.',
+      }),
+    ),
     trials: Type.Optional(
       Type.Array(Type.Record(ConfigPath, Type.Unknown(), { additionalProperties: false }), {
         minItems: 1,
         description: 'Explicit combinations, each a map of config path to value; multiplied with grid and zip.',
       }),
     ),
-    seeds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, uniqueItems: true, description: 'Every combination runs once per seed (seeds are repeats, not hyperparameters).' })),
-    executor: Type.Union([LocalExecutor, SlurmExecutor], { default: { type: 'local' }, description: 'Where trials run: local child processes or Slurm.' }),
+    seeds: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0 }), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'Every combination runs once per seed (seeds are repeats, not hyperparameters).',
+      }),
+    ),
+    executor: Type.Union([LocalExecutor, SlurmExecutor], {
+      default: { type: 'local' },
+      description: 'Where trials run: local child processes or Slurm.',
+    }),
     metrics: Type.Array(Type.String(), {
       default: ['test/error', 'test/loss', 'train/error', 'train/loss'],
       description: 'TensorBoard scalar tags the HParams table shows per trial (its last value).',
     }),
     output: Type.Object(
-      { root: Type.String({ default: 'results', description: 'Folder holding <root>/<sweep>/, relative to the working directory.' }) },
+      {
+        root: Type.String({
+          default: 'results',
+          description: 'Folder holding <root>/<sweep>/, relative to the working directory.',
+        }),
+      },
       { additionalProperties: false, default: {}, description: 'Where the sweep folder goes.' },
     ),
   },
@@ -88,11 +139,18 @@ export function sweepJsonSchema(): Record<string, any> {
   if (jsonSchema) return jsonSchema;
   const plain = defaultsOptional(JSON.parse(JSON.stringify(SweepFile))) as Record<string, any>;
   const executor = plain.properties.executor;
-  plain.properties.executor = { type: 'object', description: executor.description, default: executor.default, discriminator: { propertyName: 'type' }, oneOf: executor.anyOf };
+  plain.properties.executor = {
+    type: 'object',
+    description: executor.description,
+    default: executor.default,
+    discriminator: { propertyName: 'type' },
+    oneOf: executor.anyOf,
+  };
   jsonSchema = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'epsilab sweep',
-    description: 'A sweep: a base experiment config, the config paths it varies (grid, zip, trials) and seeds. Generated from the code; do not edit.',
+    description:
+      'A sweep: a base experiment config, the config paths it varies (grid, zip, trials) and seeds. Generated from the code; do not edit.',
     ...plain,
   };
   return jsonSchema;

@@ -1,6 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeExperiment, writeSessionEnd, writeSessionStart, type HParamSpec, type SessionStatus } from '../tensorboard/hparams.js';
+import {
+  writeExperiment,
+  writeSessionEnd,
+  writeSessionStart,
+  type HParamSpec,
+  type SessionStatus,
+} from '../tensorboard/hparams.js';
 import { SummaryWriter } from '../tensorboard/writer.js';
 import type { LedgerEntry } from './ledger.js';
 import type { SweepObserver, Trial } from './trial.js';
@@ -11,11 +17,17 @@ const SESSION_NOTE = '.hparams-session';
 /** The HParams table's columns: each varied config path with the values the sweep gives it. */
 export function hparamSpecs(trials: Trial[]): HParamSpec[] {
   const values = new Map<string, Set<number | string | boolean>>();
-  for (const t of trials) for (const [k, v] of Object.entries(t.hparams)) (values.get(k) ?? values.set(k, new Set()).get(k)!).add(v);
+  for (const t of trials)
+    for (const [k, v] of Object.entries(t.hparams)) (values.get(k) ?? values.set(k, new Set()).get(k)!).add(v);
   return [...values].map(([name, set]) => {
     const list = [...set];
-    const type = list.every((v) => typeof v === 'number') ? 'number' : list.every((v) => typeof v === 'boolean') ? 'boolean' : 'string';
-    const domain = type === 'string' ? list.map(String) : type === 'number' ? (list as number[]).sort((a, b) => a - b) : list;
+    const type = list.every((v) => typeof v === 'number')
+      ? 'number'
+      : list.every((v) => typeof v === 'boolean')
+        ? 'boolean'
+        : 'string';
+    const domain =
+      type === 'string' ? list.map(String) : type === 'number' ? (list as number[]).sort((a, b) => a - b) : list;
     return { name, type, domain };
   });
 }
@@ -25,11 +37,18 @@ export function hparamSpecs(trials: Trial[]): HParamSpec[] {
  * tag per folder, so a stale one would hide trials added since).
  */
 export function writeSweepExperiment(sweepDir: string, trials: Trial[], metrics: string[]): void {
-  for (const f of existsSync(sweepDir) ? readdirSync(sweepDir) : []) if (f.includes('tfevents')) rmSync(join(sweepDir, f));
+  for (const f of existsSync(sweepDir) ? readdirSync(sweepDir) : [])
+    if (f.includes('tfevents')) rmSync(join(sweepDir, f));
   writeExperiment(sweepDir, { hparams: hparamSpecs(trials), metrics: metrics.map((tag) => ({ tag })) });
 }
 
-const STATUS: Record<LedgerEntry['state'], SessionStatus> = { pending: 'running', running: 'running', done: 'success', failed: 'failure', cancelled: 'failure' };
+const STATUS: Record<LedgerEntry['state'], SessionStatus> = {
+  pending: 'running',
+  running: 'running',
+  done: 'success',
+  failed: 'failure',
+  cancelled: 'failure',
+};
 
 /** Rewrites the trial's session records (start, and end once it has an outcome) as one event file of its own. */
 export function writeTrialSession(trial: Trial, entry: LedgerEntry): void {
@@ -37,8 +56,16 @@ export function writeTrialSession(trial: Trial, entry: LedgerEntry): void {
   const previous = existsSync(note) ? readFileSync(note, 'utf8').trim() : '';
   const writer = new SummaryWriter(trial.dir);
   const first = entry.history[0]?.started_at ?? entry.started_at;
-  writeSessionStart(writer, { hparams: trial.hparams, group: trial.group, ...(first ? { startTime: new Date(first) } : {}) });
-  if (entry.state !== 'running' && entry.state !== 'pending') writeSessionEnd(writer, { status: STATUS[entry.state], ...(entry.ended_at ? { endTime: new Date(entry.ended_at) } : {}) });
+  writeSessionStart(writer, {
+    hparams: trial.hparams,
+    group: trial.group,
+    ...(first ? { startTime: new Date(first) } : {}),
+  });
+  if (entry.state !== 'running' && entry.state !== 'pending')
+    writeSessionEnd(writer, {
+      status: STATUS[entry.state],
+      ...(entry.ended_at ? { endTime: new Date(entry.ended_at) } : {}),
+    });
   writer.close();
   writeFileSync(note, writer.file.slice(trial.dir.length + 1) + '\n');
   if (previous && join(trial.dir, previous) !== writer.file) rmSync(join(trial.dir, previous), { force: true });

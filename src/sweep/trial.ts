@@ -39,7 +39,11 @@ export function confirmDone(trial: Trial, outcome: Outcome): Outcome {
   if (outcome.state !== 'done' || !isRunFolder(trial.dir)) return outcome;
   const ran = runId(readRunConfig(trial.dir));
   if (ran === trial.id) return outcome;
-  return { ...outcome, state: 'failed', reason: `the run trained config ${ran}, not the planned ${trial.id}: the base config changed after the sweep was planned` };
+  return {
+    ...outcome,
+    state: 'failed',
+    reason: `the run trained config ${ran}, not the planned ${trial.id}: the base config changed after the sweep was planned`,
+  };
 }
 
 /** What an executor reports as trials start and end: the progress display and the HParams records follow it. */

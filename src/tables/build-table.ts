@@ -37,7 +37,9 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
 const configValue = (run: RunRecord, path: string) => valueAt(run.config, path) ?? null;
 
 function sortValues(values: unknown[]): unknown[] {
-  return values.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  return values.sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
 }
 
 function axisValues(axis: Axis, runs: RunRecord[]): unknown[] {
@@ -62,7 +64,8 @@ function withCounts(reasons: string[]): string {
 
 function flatten(value: unknown, prefix: string, out: Map<string, string>): void {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) if (prefix || !EXPECTED_TO_DIFFER.has(k)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value))
+      if (prefix || !EXPECTED_TO_DIFFER.has(k)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else out.set(prefix, JSON.stringify(value));
 }
 
@@ -87,11 +90,19 @@ function metricEntry(cell: Cell, group: RunRecord[], metricsOf: (run: RunRecord)
       left.push(status.why);
       continue;
     }
-    const v = cell.from === 'result' ? valueAt(run.result, cell.value) : [...metricsOf(run)].reverse().find((l) => l[cell.value] !== undefined)?.[cell.value];
+    const v =
+      cell.from === 'result'
+        ? valueAt(run.result, cell.value)
+        : [...metricsOf(run)].reverse().find((l) => l[cell.value] !== undefined)?.[cell.value];
     if (typeof v === 'number' && Number.isFinite(v)) {
       values.push(v);
       used.push(run);
-    } else left.push(cell.from === 'result' ? `metric ${cell.value} missing from result.json` : `no metrics.jsonl line has ${cell.value}`);
+    } else
+      left.push(
+        cell.from === 'result'
+          ? `metric ${cell.value} missing from result.json`
+          : `no metrics.jsonl line has ${cell.value}`,
+      );
   }
   if (!values.length) return { text: '', note: withCounts(left) };
   const a = aggregate(values, cell.aggregate);
@@ -104,12 +115,15 @@ function metricEntry(cell: Cell, group: RunRecord[], metricsOf: (run: RunRecord)
   return { text, ...a, ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
-const inKey = (run: RunRecord, axes: Axis[], key: unknown[]) => axes.every((a, i) => same(configValue(run, a.path), key[i]));
+const inKey = (run: RunRecord, axes: Axis[], key: unknown[]) =>
+  axes.every((a, i) => same(configValue(run, a.path), key[i]));
 
 /** Whether any cell's reference has a value for this row. */
 function hasReference(spec: TableSpec, rowKey: unknown[]): boolean {
   const prefix = rowKey.map(String).join('/');
-  return spec.cells.some((c) => Object.keys(c.reference?.values ?? {}).some((k) => k === prefix || k.startsWith(`${prefix}/`)));
+  return spec.cells.some((c) =>
+    Object.keys(c.reference?.values ?? {}).some((k) => k === prefix || k.startsWith(`${prefix}/`)),
+  );
 }
 
 /**
@@ -119,15 +133,20 @@ function hasReference(spec: TableSpec, rowKey: unknown[]): boolean {
  */
 export function buildTable(spec: TableSpec, selection: Selection): TableModel {
   const runs = selection.runs;
-  const rowKeys = product(spec.rows.map((a) => axisValues(a, runs))).filter((key) => spec.rows.every((a) => a.values) || runs.some((r) => inKey(r, spec.rows, key)) || hasReference(spec, key));
+  const rowKeys = product(spec.rows.map((a) => axisValues(a, runs))).filter(
+    (key) => spec.rows.every((a) => a.values) || runs.some((r) => inKey(r, spec.rows, key)) || hasReference(spec, key),
+  );
   const colKeys = product(spec.columns.map((a) => axisValues(a, runs)));
   const metricsCache = new Map<string, MetricsLine[]>();
-  const metricsOf = (run: RunRecord) => metricsCache.get(run.id) ?? metricsCache.set(run.id, readMetrics(run)).get(run.id)!;
+  const metricsOf = (run: RunRecord) =>
+    metricsCache.get(run.id) ?? metricsCache.set(run.id, readMetrics(run)).get(run.id)!;
 
   const columns: string[] = [];
   for (const cell of spec.cells) {
     for (const colKey of colKeys) {
-      const suffix = spec.columns.length ? ` (${spec.columns.map((a, i) => a.names[String(colKey[i])] ?? `${a.label || a.path}=${String(colKey[i])}`).join(', ')})` : '';
+      const suffix = spec.columns.length
+        ? ` (${spec.columns.map((a, i) => a.names[String(colKey[i])] ?? `${a.label || a.path}=${String(colKey[i])}`).join(', ')})`
+        : '';
       columns.push(cell.label + suffix);
       if (cell.reference) columns.push(cell.reference.label + suffix);
       if (cell.reference?.difference) columns.push(`Δ vs ${cell.reference.label}${suffix}`);
@@ -138,23 +157,36 @@ export function buildTable(spec: TableSpec, selection: Selection): TableModel {
     const entries: Entry[] = [];
     for (const cell of spec.cells) {
       for (const colKey of colKeys) {
-        const group = runs.filter((r) => inKey(r, spec.rows, rowKey) && inKey(r, spec.columns, colKey) && matches(r.config, cell.where));
+        const group = runs.filter(
+          (r) => inKey(r, spec.rows, rowKey) && inKey(r, spec.columns, colKey) && matches(r.config, cell.where),
+        );
         const ours = metricEntry(cell, group, metricsOf);
         entries.push(ours);
         if (!cell.reference) continue;
         const key = [...rowKey, ...colKey].map(String).join('/');
         const ref = cell.reference.values[key];
-        entries.push(ref === undefined ? { text: '', note: 'the spec gives no reference value here' } : { text: formatNumber(ref, cell.format, cell.decimals), value: ref });
+        entries.push(
+          ref === undefined
+            ? { text: '', note: 'the spec gives no reference value here' }
+            : { text: formatNumber(ref, cell.format, cell.decimals), value: ref },
+        );
         if (!cell.reference.difference) continue;
-        if (ref === undefined || ours.value === undefined) entries.push({ text: '', note: 'needs both our value and the reference' });
-        else entries.push({ text: formatNumber(ours.value - ref, cell.format, cell.decimals, true), value: ours.value - ref });
+        if (ref === undefined || ours.value === undefined)
+          entries.push({ text: '', note: 'needs both our value and the reference' });
+        else
+          entries.push({
+            text: formatNumber(ours.value - ref, cell.format, cell.decimals, true),
+            value: ours.value - ref,
+          });
       }
     }
     return { values: rowKey, labels: spec.rows.map((a, i) => valueLabel(a, rowKey[i])), entries };
   });
 
   const notes: string[] = [];
-  const placed = runs.filter((r) => rowKeys.some((k) => inKey(r, spec.rows, k)) && colKeys.some((k) => inKey(r, spec.columns, k)));
+  const placed = runs.filter(
+    (r) => rowKeys.some((k) => inKey(r, spec.rows, k)) && colKeys.some((k) => inKey(r, spec.columns, k)),
+  );
   if (!runs.length) notes.push('no run folder matches the selection');
   if (placed.length < runs.length)
     notes.push(
@@ -163,6 +195,7 @@ export function buildTable(spec: TableSpec, selection: Selection): TableModel {
         .map((r) => r.id)
         .join(', ')}`,
     );
-  for (const { sweep, entry } of selection.trialsWithoutFolder) notes.push(`sweep ${sweep}: trial ${entry.slug} has no run folder yet (${entry.state})`);
+  for (const { sweep, entry } of selection.trialsWithoutFolder)
+    notes.push(`sweep ${sweep}: trial ${entry.slug} has no run folder yet (${entry.state})`);
   return { title: spec.title, rowHeaders: spec.rows.map((a) => a.label || a.path), columns, rows, notes };
 }

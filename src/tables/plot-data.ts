@@ -53,7 +53,8 @@ export function plotPoints(kind: PlotSpec['kind'], runs: RunRecord[], legend: st
       end = Math.max(end, epoch);
       for (const [key, name] of Object.entries(keys)) {
         const value = line[key];
-        if (typeof value === 'number' && Number.isFinite(value)) points.push({ epoch, value, series: stage ? `${label} · ${stage}` : label, line: name });
+        if (typeof value === 'number' && Number.isFinite(value))
+          points.push({ epoch, value, series: stage ? `${label} · ${stage}` : label, line: name });
       }
     }
   }

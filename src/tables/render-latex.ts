@@ -1,7 +1,11 @@
 import type { TableModel } from './build-table.js';
 import { footnotes } from './footnotes.js';
 
-const SPECIAL: Record<string, string> = { '\\': '\\textbackslash{}', '~': '\\textasciitilde{}', '^': '\\textasciicircum{}' };
+const SPECIAL: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+};
 const SYMBOLS: [string, string][] = [
   ['±', '$\\pm$'],
   ['ε', '$\\varepsilon$'],
@@ -40,7 +44,10 @@ export function renderLatex(model: TableModel): string {
     '\\bottomrule',
     '\\end{tabular}',
   ];
-  const remarks = [...notes.map((n, i) => `\\textsuperscript{${i + 1}}~${latexText(n)}`), ...model.notes.map(latexText)];
+  const remarks = [
+    ...notes.map((n, i) => `\\textsuperscript{${i + 1}}~${latexText(n)}`),
+    ...model.notes.map(latexText),
+  ];
   if (remarks.length) lines.push('', '\\par\\smallskip{\\footnotesize', ...remarks.map((r) => `${r}\\par`), '}');
   return lines.join('\n') + '\n';
 }

@@ -7,12 +7,21 @@ export function runStatus(run: RunRecord): { done: true } | { done: false; why: 
   if (r?.status === 'done') return { done: true };
   if (run.damage) return { done: false, why: run.damage };
   if (ledger && (ledger.state === 'failed' || ledger.state === 'cancelled')) {
-    const detail = [ledger.exit_code !== undefined ? `exit code ${ledger.exit_code}` : '', ledger.reason ?? ''].filter(Boolean).join(', ');
+    const detail = [ledger.exit_code !== undefined ? `exit code ${ledger.exit_code}` : '', ledger.reason ?? '']
+      .filter(Boolean)
+      .join(', ');
     return { done: false, why: `${ledger.state === 'failed' ? 'failed' : 'cancelled'}${detail ? ` (${detail})` : ''}` };
   }
   const epochs = valueAt(run.config, 'train.epochs');
   const progress = `epoch ${r?.epochs_done ?? 0} of ${typeof epochs === 'number' ? epochs : '?'}`;
-  if (!r) return { done: false, why: ledger?.state === 'pending' || ledger?.state === 'running' ? `${ledger.state} in its sweep, no result yet` : 'not started (no result.json)' };
+  if (!r)
+    return {
+      done: false,
+      why:
+        ledger?.state === 'pending' || ledger?.state === 'running'
+          ? `${ledger.state} in its sweep, no result yet`
+          : 'not started (no result.json)',
+    };
   switch (r.status) {
     case 'running':
       return { done: false, why: `not finished (${progress})` };

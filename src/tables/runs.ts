@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isRunFolder, readMetrics as readRunMetrics, readResult, readRunConfig, type MetricsLine, type RunResult } from '../run/run-folder.js';
+import {
+  isRunFolder,
+  readMetrics as readRunMetrics,
+  readResult,
+  readRunConfig,
+  type MetricsLine,
+  type RunResult,
+} from '../run/run-folder.js';
 import { UserError } from '../util/errors.js';
 import type { LedgerData, LedgerEntry } from '../sweep/ledger.js';
 import { globFolders } from './glob.js';
@@ -72,7 +79,10 @@ export function selectRuns(selection: RunSelection, cwd = process.cwd()): Select
   }
   for (const sweep of selection.sweeps) {
     const ledgerFile = join(root, sweep, 'ledger.json');
-    if (!existsSync(ledgerFile)) throw new UserError(`sweep ${sweep} has not run: ${ledgerFile} does not exist (run its sweep file with \`epsilab sweep\` first)`);
+    if (!existsSync(ledgerFile))
+      throw new UserError(
+        `sweep ${sweep} has not run: ${ledgerFile} does not exist (run its sweep file with \`epsilab sweep\` first)`,
+      );
     const ledger = JSON.parse(readFileSync(ledgerFile, 'utf8')) as LedgerData;
     for (const entry of Object.values(ledger.trials)) {
       const id = `${sweep}/${entry.dir}`;
@@ -81,7 +91,9 @@ export function selectRuns(selection: RunSelection, cwd = process.cwd()): Select
       else trialsWithoutFolder.push({ sweep, entry });
     }
   }
-  const runs = [...byId.values()].filter((r) => matches(r.config, selection.where)).sort((a, b) => a.id.localeCompare(b.id));
+  const runs = [...byId.values()]
+    .filter((r) => matches(r.config, selection.where))
+    .sort((a, b) => a.id.localeCompare(b.id));
   return { runs, trialsWithoutFolder };
 }
 

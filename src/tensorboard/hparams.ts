@@ -27,12 +27,17 @@ const STATUS_CODES: Record<SessionStatus, number> = { success: 1, failure: 2, ru
 export type Target = string | SummaryWriter;
 
 /** The sweep's experiment: the columns of TensorBoard's HParams table. Written once, in the sweep's root folder. */
-export function writeExperiment(target: Target, spec: { hparams: HParamSpec[]; metrics: MetricSpec[]; timeCreated?: Date }): void {
+export function writeExperiment(
+  target: Target,
+  spec: { hparams: HParamSpec[]; metrics: MetricSpec[]; timeCreated?: Date },
+): void {
   const hparam_infos = spec.hparams.map((h) => ({
     name: h.name,
     type: TYPE_CODES[h.type],
     ...(Array.isArray(h.domain) ? { domain_discrete: { values: h.domain.map(structValue) } } : {}),
-    ...(h.domain && !Array.isArray(h.domain) ? { domain_interval: { min_value: h.domain.min, max_value: h.domain.max } } : {}),
+    ...(h.domain && !Array.isArray(h.domain)
+      ? { domain_interval: { min_value: h.domain.min, max_value: h.domain.max } }
+      : {}),
   }));
   const metric_infos = spec.metrics.map((m) => ({ name: { group: m.group ?? '', tag: m.tag } }));
   const time_created_secs = (spec.timeCreated ?? new Date()).getTime() / 1000;
@@ -40,16 +45,23 @@ export function writeExperiment(target: Target, spec: { hparams: HParamSpec[]; m
 }
 
 /** One trial's hyperparameter values; trials with the same `group` are seeds of one configuration. */
-export function writeSessionStart(target: Target, session: { hparams: Record<string, HParamValue>; group?: string; startTime?: Date }): void {
+export function writeSessionStart(
+  target: Target,
+  session: { hparams: Record<string, HParamValue>; group?: string; startTime?: Date },
+): void {
   const hparams = Object.fromEntries(Object.entries(session.hparams).map(([k, v]) => [k, structValue(v)]));
   const start_time_secs = (session.startTime ?? new Date()).getTime() / 1000;
-  writeRecord(target, '_hparams_/session_start_info', { session_start_info: { hparams, group_name: session.group ?? '', start_time_secs } });
+  writeRecord(target, '_hparams_/session_start_info', {
+    session_start_info: { hparams, group_name: session.group ?? '', start_time_secs },
+  });
 }
 
 /** How the trial ended. */
 export function writeSessionEnd(target: Target, session: { status: SessionStatus; endTime?: Date }): void {
   const end_time_secs = (session.endTime ?? new Date()).getTime() / 1000;
-  writeRecord(target, '_hparams_/session_end_info', { session_end_info: { status: STATUS_CODES[session.status], end_time_secs } });
+  writeRecord(target, '_hparams_/session_end_info', {
+    session_end_info: { status: STATUS_CODES[session.status], end_time_secs },
+  });
 }
 
 function structValue(v: HParamValue): Record<string, HParamValue> {
@@ -59,7 +71,9 @@ function structValue(v: HParamValue): Record<string, HParamValue> {
 }
 
 function writeRecord(target: Target, tag: string, data: Record<string, unknown>): void {
-  const content = HParamsPluginDataMessage.encode(HParamsPluginDataMessage.fromObject({ version: 0, ...data })).finish();
+  const content = HParamsPluginDataMessage.encode(
+    HParamsPluginDataMessage.fromObject({ version: 0, ...data }),
+  ).finish();
   const writer = typeof target === 'string' ? new SummaryWriter(target) : target;
   // The hparams plugin's "null tensor": float32 of shape [0]; the payload is in the metadata.
   const tensor = { dtype: DataType.FLOAT, tensor_shape: { dim: [{ size: 0 }] } };

@@ -60,7 +60,11 @@ export class SummaryWriter {
   /** A histogram of `values` in `bins` equal-width buckets (non-finite values are left out). */
   histogram(tag: string, values: Float32Array, step: number, bins = 30): void {
     const rows = histogramBuckets(values, bins);
-    const tensor = { dtype: DataType.DOUBLE, tensor_shape: { dim: [{ size: rows.length / 3 }, { size: 3 }] }, double_val: Array.from(rows) };
+    const tensor = {
+      dtype: DataType.DOUBLE,
+      tensor_shape: { dim: [{ size: rows.length / 3 }, { size: 3 }] },
+      double_val: Array.from(rows),
+    };
     this.summary(tag, step, tensor, { name: 'histograms', dataClass: DataClass.TENSOR });
   }
 

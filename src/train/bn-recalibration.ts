@@ -18,7 +18,13 @@ export interface RecalibrationRecord {
  * one evaluation and compression use. The original code never does this (its moving averages are the training
  * ones), so it is an option, off unless a config asks for it. Weights, gates and the optimizer are untouched.
  */
-export async function recalibrateBatchNorm(tf: typeof tfc, model: Model, batches: AsyncIterable<HostBatch>, limit: number, gates: Record<string, number>): Promise<RecalibrationRecord> {
+export async function recalibrateBatchNorm(
+  tf: typeof tfc,
+  model: Model,
+  batches: AsyncIterable<HostBatch>,
+  limit: number,
+  gates: Record<string, number>,
+): Promise<RecalibrationRecord> {
   const start = performance.now();
   let k = 0;
   let images = 0;
@@ -27,7 +33,12 @@ export async function recalibrateBatchNorm(tf: typeof tfc, model: Model, batches
     k += 1;
     // Momentum (k−1)/k makes each running value the mean of the k batches seen so far: the first batch replaces it.
     tf.tidy(() => {
-      model.apply(tf.tensor4d(b.x, b.shape), { training: true, updateStats: true, statsMomentum: (k - 1) / k, fixedGates: gates });
+      model.apply(tf.tensor4d(b.x, b.shape), {
+        training: true,
+        updateStats: true,
+        statsMomentum: (k - 1) / k,
+        fixedGates: gates,
+      });
     });
     images += b.shape[0];
   }

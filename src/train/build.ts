@@ -42,10 +42,15 @@ export function context(config: ExperimentConfig, opts: BuildOptions, facts: Rec
 }
 
 /** Shape of the images the model sees: the dataset's shape through each training transform. */
-export async function transformedShape(dataset: DatasetSplits, sections: ComponentSection[], ctx: Context): Promise<[number, number, number]> {
+export async function transformedShape(
+  dataset: DatasetSplits,
+  sections: ComponentSection[],
+  ctx: Context,
+): Promise<[number, number, number]> {
   const first = dataset.train.shape ? null : dataset.train.image(0);
   let shape: [number, number, number] = dataset.train.shape ?? [first!.height, first!.width, first!.channels];
-  for (const section of sections) shape = (await buildComponent<Transform>('transform', section, ctx)).outputShape(shape);
+  for (const section of sections)
+    shape = (await buildComponent<Transform>('transform', section, ctx)).outputShape(shape);
   return shape;
 }
 
@@ -53,7 +58,13 @@ export async function buildDataset(config: ExperimentConfig, opts: BuildOptions)
   return buildComponent<DatasetSplits>('dataset', config.dataset, context(config, opts));
 }
 
-export async function buildModel(config: ExperimentConfig, opts: BuildOptions, inputShape: [number, number, number], numClasses: number, modelSection = config.model): Promise<Model> {
+export async function buildModel(
+  config: ExperimentConfig,
+  opts: BuildOptions,
+  inputShape: [number, number, number],
+  numClasses: number,
+  modelSection = config.model,
+): Promise<Model> {
   return buildComponent<Model>('model', modelSection, context(config, opts, { inputShape, numClasses }));
 }
 
@@ -63,7 +74,11 @@ export async function buildExperiment(config: ExperimentConfig, opts: BuildOptio
   const testTransforms = resolveTransforms(opts.registry, config.transforms?.test ?? []);
   const base = context(config, opts, { epochs: config.train.epochs });
   const inputShape = await transformedShape(dataset, config.transforms?.train ?? [], base);
-  const model = withTowers(opts.tf, await buildModel(config, opts, inputShape, dataset.numClasses), config.train.towers ?? 1);
+  const model = withTowers(
+    opts.tf,
+    await buildModel(config, opts, inputShape, dataset.numClasses),
+    config.train.towers ?? 1,
+  );
   const optimizer = await buildComponent<Optimizer>('optimizer', config.optimizer, base);
   const schedule = await buildComponent<Schedule>('schedule', config.schedule, base);
   const loss = await buildComponent<Loss>('loss', config.loss, base);

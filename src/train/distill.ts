@@ -52,7 +52,10 @@ function withTeacher(student: Model, teacher: Model, teacherTraining: boolean): 
     flops: () => student.flops(),
     dispose: () => student.dispose(),
     apply(x, opts) {
-      const t = teacher.apply(x, { training: opts.training && teacherTraining, updateStats: opts.training && teacherTraining });
+      const t = teacher.apply(x, {
+        training: opts.training && teacherTraining,
+        updateStats: opts.training && teacherTraining,
+      });
       const s = student.apply(x, opts);
       const taps: Record<string, tfc.Tensor> = { ...s.taps };
       for (const [k, v] of Object.entries(t.taps)) taps[`teacher/${k}`] = v;
@@ -120,7 +123,13 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     const trainImages = runs.reduce((a, r) => a + r.trainImages, 0);
     const trainSeconds = runs.reduce((a, r) => a + r.trainSeconds, 0);
     const globalStep = runs.reduce((a, r) => a + r.globalStep, 0);
-    return { globalStep, trainImages, trainSeconds, trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, seconds: (performance.now() - started) / 1000 };
+    return {
+      globalStep,
+      trainImages,
+      trainSeconds,
+      trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+      seconds: (performance.now() - started) / 1000,
+    };
   };
   let teacherMetrics: Record<string, number> = {};
   if ('run' in plan.teacher) {
@@ -129,16 +138,46 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     assignSavedWeights(tf, teacher.variables, readRunModel(teacherRun).model, `teacher run ${plan.teacher.run}`);
     log(`teacher loaded from ${plan.teacher.run}`);
   } else {
-    const out = await train({ config, built, runDir: o.runDir, tf, log, stop: o.stop, configText: o.configText, tagPrefix: 'teacher/', checkpointDir: join(o.runDir, 'teacher') });
+    const out = await train({
+      config,
+      built,
+      runDir: o.runDir,
+      tf,
+      log,
+      stop: o.stop,
+      configText: o.configText,
+      tagPrefix: 'teacher/',
+      checkpointDir: join(o.runDir, 'teacher'),
+    });
     runs.push(out);
-    if (out.status !== 'done') return { status: out.status, training: training(), student: teacher, teacherMetrics: out.last, stages: {}, comparison: {} };
+    if (out.status !== 'done')
+      return {
+        status: out.status,
+        training: training(),
+        student: teacher,
+        teacherMetrics: out.last,
+        stages: {},
+        comparison: {},
+      };
   }
-  const ev = await evaluate(tf, teacher, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
+  const ev = await evaluate(
+    tf,
+    teacher,
+    built.loss,
+    built.dataset,
+    built.testTransforms,
+    config.train.eval_batch_size,
+    config.seed,
+    { compile: config.train.compile },
+  );
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
   const student = await buildModel(config, o.buildOptions, built.inputShape, built.dataset.numClasses, studentSection);
-  if (plan.init_from_teacher) log(`student initialised from the teacher: ${copyWeights(teacher, student)} of ${student.variables.length} variables copied by name`);
+  if (plan.init_from_teacher)
+    log(
+      `student initialised from the teacher: ${copyWeights(teacher, student)} of ${student.variables.length} variables copied by name`,
+    );
   const pair = withTeacher(student, teacher, plan.teacher_batchnorm === 'train');
   const stages: Record<string, Record<string, number>> = {};
   for (const stage of plan.stages) {
@@ -146,7 +185,9 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     const optimizer = await buildComponent<Optimizer>('optimizer', stage.optimizer, ctx);
     const schedule = await buildComponent<Schedule>('schedule', stage.schedule, ctx);
     const trainable = stageVariables(student, stage);
-    log(`stage ${stage.name}: training ${trainable.length} variables (${stage.train.join(', ')}) for ${stage.epochs} epochs`);
+    log(
+      `stage ${stage.name}: training ${trainable.length} variables (${stage.train.join(', ')}) for ${stage.epochs} epochs`,
+    );
     const stageConfig = { ...config, train: { ...config.train, epochs: stage.epochs } };
     const out = await train({
       config: stageConfig,
@@ -163,16 +204,38 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     optimizer.dispose();
     runs.push(out);
     stages[stage.name] = out.last;
-    if (out.status !== 'done') return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
+    if (out.status !== 'done')
+      return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(tf, student, built.loss, built.dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
+  const sEval = await evaluate(
+    tf,
+    student,
+    built.loss,
+    built.dataset,
+    built.testTransforms,
+    config.train.eval_batch_size,
+    config.seed,
+    { compile: config.train.compile },
+  );
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats);
   const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);
   const sOrt = await timeOnnxInference(student, plan.timing_repeats);
   const comparison = {
-    teacher: { accuracy: 1 - ev.error, params: parameterCount(teacher.variables), flops: teacher.flops(), inference: tTime, onnxruntime: tOrt },
-    student: { accuracy: 1 - sEval.error, params: parameterCount(student.variables), flops: student.flops(), inference: sTime, onnxruntime: sOrt },
+    teacher: {
+      accuracy: 1 - ev.error,
+      params: parameterCount(teacher.variables),
+      flops: teacher.flops(),
+      inference: tTime,
+      onnxruntime: tOrt,
+    },
+    student: {
+      accuracy: 1 - sEval.error,
+      params: parameterCount(student.variables),
+      flops: student.flops(),
+      inference: sTime,
+      onnxruntime: sOrt,
+    },
     accuracy_difference: ev.error - sEval.error,
     inference_time_ratio: sTime.median_seconds / tTime.median_seconds,
     onnxruntime_latency_ratio: sOrt.latency_seconds / tOrt.latency_seconds,

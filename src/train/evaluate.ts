@@ -44,7 +44,16 @@ export async function evaluate(
   seed: number,
   opts: { batchStatistics?: boolean; compile?: 'auto' | 'off' } = {},
 ): Promise<EvalResult> {
-  const pipeline = new InputPipeline({ set: dataset.test, transforms, batchSize, shuffle: false, seed, dropRemainder: false, workers: 0, fit: { train: dataset.train, test: dataset.test } });
+  const pipeline = new InputPipeline({
+    set: dataset.test,
+    transforms,
+    batchSize,
+    shuffle: false,
+    seed,
+    dropRemainder: false,
+    workers: 0,
+    fit: { train: dataset.train, test: dataset.test },
+  });
   const start = performance.now();
   let lossSum = 0;
   let top1 = 0;
@@ -87,5 +96,12 @@ export async function evaluate(
     compiled?.dispose();
   }
   const auxError = Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, v / n]));
-  return { loss: lossSum / n, error: top1 / n, top5Error: top5 / n, auxError, images: n, seconds: (performance.now() - start) / 1000 };
+  return {
+    loss: lossSum / n,
+    error: top1 / n,
+    top5Error: top5 / n,
+    auxError,
+    images: n,
+    seconds: (performance.now() - start) / 1000,
+  };
 }

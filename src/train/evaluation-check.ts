@@ -24,16 +24,26 @@ export interface EvaluationCheck {
 }
 
 /** Compares the two errors and names the likely cause from the last epoch's per-block is_discarded averages. */
-export function checkEvaluation(inferenceError: number, batchStatisticsError: number, lastMetrics: Record<string, number>): EvaluationCheck {
+export function checkEvaluation(
+  inferenceError: number,
+  batchStatisticsError: number,
+  lastMetrics: Record<string, number>,
+): EvaluationCheck {
   const gatesSwitching = Object.fromEntries(
     Object.entries(lastMetrics)
       .filter(([k, v]) => k.endsWith('/is_discarded') && v > SETTLED_ON && v < SETTLED_OFF)
       .map(([k, v]) => [k.slice(0, -'/is_discarded'.length), v]),
   );
-  const check: EvaluationCheck = { inference_error: inferenceError, batch_statistics_error: batchStatisticsError, gates_switching: gatesSwitching };
+  const check: EvaluationCheck = {
+    inference_error: inferenceError,
+    batch_statistics_error: batchStatisticsError,
+    gates_switching: gatesSwitching,
+  };
   if (inferenceError - batchStatisticsError <= EVALUATION_GAP) return check;
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  const blocks = Object.entries(gatesSwitching).map(([b, v]) => `${b} (gated off on ${(100 * v).toFixed(0)}% of recent batches)`);
+  const blocks = Object.entries(gatesSwitching).map(
+    ([b, v]) => `${b} (gated off on ${(100 * v).toFixed(0)}% of recent batches)`,
+  );
   const cause = blocks.length
     ? `gates that changed near the end of training: ${blocks.join(', ')}; the batch-norm moving statistics were gathered under other gates than the ones evaluation computes`
     : 'batch-norm moving statistics gathered under other gates (or other weights) than the evaluated network';

@@ -40,7 +40,11 @@ export class GateTracking implements Callback {
     readonly blocks: string[],
     private readonly decay = 0.95,
   ) {
-    this.s = { updates: 0, count: 0, blocks: Object.fromEntries(blocks.map((b) => [b, { isDiscarded: 0, absMax: 0, absMean: 0 }])) };
+    this.s = {
+      updates: 0,
+      count: 0,
+      blocks: Object.fromEntries(blocks.map((b) => [b, { isDiscarded: 0, absMax: 0, absMean: 0 }])),
+    };
   }
 
   onStep(values: Record<string, number>): void {

@@ -15,7 +15,12 @@ export interface InferenceTiming {
  * Median wall time of an inference-mode forward pass over one random batch (after one warm-up pass). On libtorch the
  * warm-up pass is captured and the timed passes replay it natively, as a compiled training step does.
  */
-export async function timeInference(tf: typeof tfc, model: Model, batch: number, repeats: number): Promise<InferenceTiming> {
+export async function timeInference(
+  tf: typeof tfc,
+  model: Model,
+  batch: number,
+  repeats: number,
+): Promise<InferenceTiming> {
   const x = tf.randomNormal([batch, ...model.inputShape], 0, 1, 'float32', 7) as tfc.Tensor4D;
   const forward =
     tf.getBackend() === BACKEND_NAME
@@ -65,12 +70,17 @@ export interface OnnxTiming {
  * The model exported to ONNX and timed in onnxruntime (CPU, one session, `threads` intra-op threads): median batch-1
  * latency over 4× `repeats` passes and median batch-128 time over `repeats` passes, each after one warm-up pass.
  */
-export async function timeOnnxInference(model: Model, repeats: number, threads = availableParallelism()): Promise<OnnxTiming> {
+export async function timeOnnxInference(
+  model: Model,
+  repeats: number,
+  threads = availableParallelism(),
+): Promise<OnnxTiming> {
   const { encodeModelGraph, openSession, runLogits } = await import('../models/onnx/runtime.js');
   const session = await openSession(encodeModelGraph(model), threads);
   const [h, w, c] = model.inputShape;
   let seed = 7;
-  const random = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
+  const random = (n: number) =>
+    Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1);
   const timed = async (batch: number, times: number) => {
     const x = random(batch * c * h * w);
     await runLogits(session, x, [batch, c, h, w]);

@@ -13,7 +13,12 @@ export class EpochProgress {
   ) {
     if (process.stderr.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {value}/{total} loss {loss} {imgs} img/s eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+        {
+          format: `${label} [{bar}] {value}/{total} loss {loss} {imgs} img/s eta {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, { loss: '–', imgs: '–' });

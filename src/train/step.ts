@@ -22,7 +22,11 @@ export type StepReadings = Record<string, tfc.Tensor>;
 export type TrainStep = (batch: HostBatch, lr: number, globalStep: number) => StepReadings;
 
 /** Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor. */
-function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]) {
+function stepBody(
+  tf: typeof tfc,
+  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
+  trainable: NamedVariable[],
+) {
   const { model, loss, optimizer } = built;
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
   return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar): StepReadings => {
@@ -50,9 +54,14 @@ function stepBody(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' 
 }
 
 /** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
-export function eagerStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[]): TrainStep {
+export function eagerStep(
+  tf: typeof tfc,
+  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
+  trainable: NamedVariable[],
+): TrainStep {
   const body = stepBody(tf, built, trainable);
-  return (b, lr, globalStep) => tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr, globalStep));
+  return (b, lr, globalStep) =>
+    tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr, globalStep));
 }
 
 /** A step with a say in how it runs: the loop tells it when state it reads from JavaScript may have changed. */
@@ -69,9 +78,18 @@ export interface Stepper {
  * The same step compiled on the libtorch backend: captured on its first batch of each shape (the pixels, labels and
  * learning rate and global step are its inputs) and replayed natively after that, with the same results as the eager step.
  */
-export function compiledStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[], log: (line: string) => void): Stepper {
+export function compiledStep(
+  tf: typeof tfc,
+  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
+  trainable: NamedVariable[],
+  log: (line: string) => void,
+): Stepper {
   const body = stepBody(tf, built, trainable);
-  const compiled = new CompiledStep(tf, ([x, y, lr, globalStep]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar, globalStep as tfc.Scalar), log);
+  const compiled = new CompiledStep(
+    tf,
+    ([x, y, lr, globalStep]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar, globalStep as tfc.Scalar),
+    log,
+  );
   return {
     run: (b, lr, globalStep) => {
       const inputs = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), tf.scalar(lr), tf.scalar(globalStep)];
@@ -91,10 +109,21 @@ export function compiledStep(tf: typeof tfc, built: Pick<BuiltExperiment, 'model
 }
 
 /** The step `train.compile` asks for: compiled where the backend captures steps (libtorch), eager otherwise. */
-export function stepFor(tf: typeof tfc, built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>, trainable: NamedVariable[], mode: 'auto' | 'off', log: (line: string) => void): Stepper {
+export function stepFor(
+  tf: typeof tfc,
+  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
+  trainable: NamedVariable[],
+  mode: 'auto' | 'off',
+  log: (line: string) => void,
+): Stepper {
   if (mode === 'auto' && tf.getBackend() === BACKEND_NAME) return compiledStep(tf, built, trainable, log);
   const why = mode === 'off' ? 'train.compile is off' : `the ${tf.getBackend()} backend does not capture steps`;
-  return { run: eagerStep(tf, built, trainable), describe: () => `eager (${why})`, invalidate: () => {}, dispose: () => {} };
+  return {
+    run: eagerStep(tf, built, trainable),
+    describe: () => `eager (${why})`,
+    invalidate: () => {},
+    dispose: () => {},
+  };
 }
 
 /** Host values of the steps read so far, in step order. */
@@ -125,7 +154,9 @@ export class PendingReadings {
     if (!this.steps.length) return [];
     const tf = this.tf;
     const names = this.steps.map((s) => Object.keys(s.readings));
-    const flat = tf.tidy(() => tf.concat(this.steps.flatMap((s, i) => names[i].map((k) => tf.reshape(s.readings[k], [-1])))));
+    const flat = tf.tidy(() =>
+      tf.concat(this.steps.flatMap((s, i) => names[i].map((k) => tf.reshape(s.readings[k], [-1])))),
+    );
     const values = flat.dataSync();
     flat.dispose();
     let at = 0;

@@ -158,7 +158,10 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     for (const v of model.variables) tensors[`model/${v.name}`] = v.variable;
     for (const [k, v] of Object.entries(optimizer.slots())) tensors[`optimizer/${k}`] = v;
     meta.schedule = schedule.state?.();
-    meta.callbacks = { ...meta.callbacks, ...Object.fromEntries(hooks.filter((h) => h.name && h.state).map((h) => [h.name!, h.state!()])) };
+    meta.callbacks = {
+      ...meta.callbacks,
+      ...Object.fromEntries(hooks.filter((h) => h.name && h.state).map((h) => [h.name!, h.state!()])),
+    };
     await saveCheckpoint(ckptDir, meta.globalStep, tensors, meta);
   };
 
@@ -181,11 +184,15 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         const read = readPending(epoch);
         const now = performance.now();
         meta.accum.seconds += (now - t0) / 1000;
-        if (read.images) progress.tick(meta.stepInEpoch, { loss: read.loss, imgs: read.images / ((now - lastRead) / 1000) });
+        if (read.images)
+          progress.tick(meta.stepInEpoch, { loss: read.loss, imgs: read.images / ((now - lastRead) / 1000) });
         t0 = lastRead = now;
       };
       for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
-        pending.push(b.shape[0], stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr, meta.globalStep));
+        pending.push(
+          b.shape[0],
+          stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr, meta.globalStep),
+        );
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
         if (progress.due(meta.stepInEpoch)) flush();
@@ -197,7 +204,9 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           if (diverged) break;
           progress.done();
           await checkpoint();
-          log(`${o.stop.signal ?? 'interrupt'}: checkpoint written at epoch ${epoch + 1}, step ${meta.stepInEpoch}; resume with the same command`);
+          log(
+            `${o.stop.signal ?? 'interrupt'}: checkpoint written at epoch ${epoch + 1}, step ${meta.stepInEpoch}; resume with the same command`,
+          );
           status = 'interrupted';
           break epochs;
         }
@@ -232,15 +241,47 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         // Held gates: off where compress removes the block (its averaged is_discarded prints as 1), on elsewhere.
         const off = new Set(gates?.discarded() ?? []);
         const held = Object.fromEntries((gates?.blocks ?? []).map((b) => [b, off.has(b) ? 0 : 1]));
-        recalibration = await recalibrateBatchNorm(tf, model, pipeline.batches(config.train.epochs, 0), config.train.bn_recalibration, held);
-        log(`${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`);
+        recalibration = await recalibrateBatchNorm(
+          tf,
+          model,
+          pipeline.batches(config.train.epochs, 0),
+          config.train.bn_recalibration,
+          held,
+        );
+        log(
+          `${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`,
+        );
       }
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
-        const ev = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { compile: config.train.compile });
-        Object.assign(metrics, { test_loss: ev.loss, test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error, eval_images_per_sec: ev.images / ev.seconds });
+        const ev = await evaluate(
+          tf,
+          model,
+          loss,
+          dataset,
+          built.testTransforms,
+          config.train.eval_batch_size,
+          config.seed,
+          { compile: config.train.compile },
+        );
+        Object.assign(metrics, {
+          test_loss: ev.loss,
+          test_error: ev.error,
+          test_top5_error: ev.top5Error,
+          test_accuracy: 1 - ev.error,
+          eval_images_per_sec: ev.images / ev.seconds,
+        });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
         if (isLast && gates) {
-          const batchStats = await evaluate(tf, model, loss, dataset, built.testTransforms, config.train.eval_batch_size, config.seed, { batchStatistics: true, compile: config.train.compile });
+          const batchStats = await evaluate(
+            tf,
+            model,
+            loss,
+            dataset,
+            built.testTransforms,
+            config.train.eval_batch_size,
+            config.seed,
+            { batchStatistics: true, compile: config.train.compile },
+          );
           metrics.test_error_batch_statistics = batchStats.error;
           evaluationCheck = checkEvaluation(ev.error, batchStats.error, metrics);
           if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);
@@ -254,7 +295,9 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         writer.text(`${prefix}events`, e, meta.globalStep);
       }
       writeEpoch(writer, runDir, prefix, metrics, meta.globalStep);
-      if (config.train.histograms) for (const v of model.variables) writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
+      if (config.train.histograms)
+        for (const v of model.variables)
+          writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
       writer.flush();
       log([epochLine(prefix, metrics), ...hooks.flatMap((h) => h.line?.(metrics) ?? [])].join('  '));
       last = metrics;
@@ -283,14 +326,20 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
 }
 
-function restoreTensors(tf: typeof tfc, values: Map<string, { shape: number[]; data: Float32Array }>, vars: NamedVariable[], optimizer: BuiltExperiment['optimizer']): void {
+function restoreTensors(
+  tf: typeof tfc,
+  values: Map<string, { shape: number[]; data: Float32Array }>,
+  vars: NamedVariable[],
+  optimizer: BuiltExperiment['optimizer'],
+): void {
   for (const v of vars) {
     const saved = values.get(`model/${v.name}`);
     if (!saved) throw new Error(`checkpoint has no value for ${v.name}`);
     v.variable.assign(tf.tensor(saved.data, saved.shape));
   }
   const slots: Record<string, tfc.Tensor> = {};
-  for (const [k, s] of values) if (k.startsWith('optimizer/')) slots[k.slice('optimizer/'.length)] = tf.tensor(s.data, s.shape);
+  for (const [k, s] of values)
+    if (k.startsWith('optimizer/')) slots[k.slice('optimizer/'.length)] = tf.tensor(s.data, s.shape);
   optimizer.loadSlots(slots);
   for (const t of Object.values(slots)) t.dispose();
 }
@@ -307,8 +356,15 @@ function truncateMetrics(runDir: string, epochsDone: number, prefix: string): Re
   return metrics as Record<string, number>;
 }
 
-function writeEpoch(writer: SummaryWriter, runDir: string, prefix: string, metrics: Record<string, number>, step: number): void {
-  for (const [k, v] of Object.entries(metrics)) if (k !== 'epoch' && k !== 'step') writer.scalar(prefix + tagFor(k), v, step);
+function writeEpoch(
+  writer: SummaryWriter,
+  runDir: string,
+  prefix: string,
+  metrics: Record<string, number>,
+  step: number,
+): void {
+  for (const [k, v] of Object.entries(metrics))
+    if (k !== 'epoch' && k !== 'step') writer.scalar(prefix + tagFor(k), v, step);
   appendMetrics(runDir, prefix ? { stage: prefix.replace(/\/$/, ''), ...metrics } : metrics);
 }
 

@@ -11,7 +11,12 @@ export interface Optimizer {
    * learning rate and the global step may be tensors (a compiled step passes them as inputs) and the step reads no
    * values on the host.
    */
-  step(vars: NamedVariable[], grads: Record<string, tf.Tensor>, lr: number | tf.Scalar, globalStep: number | tf.Scalar): void;
+  step(
+    vars: NamedVariable[],
+    grads: Record<string, tf.Tensor>,
+    lr: number | tf.Scalar,
+    globalStep: number | tf.Scalar,
+  ): void;
   /** Slot variables to checkpoint, by name. */
   slots(): Record<string, tf.Variable>;
   /** Restore slots written by `slots()` (from a checkpoint) before the next step. */
@@ -36,7 +41,11 @@ export interface Schedule {
 
 /** What a loss component builds: the scalar to minimise and its named parts (for logging). */
 export interface Loss {
-  compute(out: ModelOutput, labels: tf.Tensor1D, numClasses: number): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
+  compute(
+    out: ModelOutput,
+    labels: tf.Tensor1D,
+    numClasses: number,
+  ): { total: tf.Scalar; parts: Record<string, tf.Scalar> };
 }
 
 /** Everything a callback may look at or change between epochs. */

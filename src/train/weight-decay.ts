@@ -7,7 +7,12 @@ const ExponentialDecay = Type.Object(
     initial: Type.Number({ minimum: 0, description: 'Coefficient at global step 0.' }),
     decay_steps: Type.Integer({ minimum: 1, description: 'Global steps per decay period.' }),
     decay_rate: Type.Number({ minimum: 0, description: 'Factor per period.' }),
-    staircase: Type.Optional(Type.Boolean({ description: 'Decay in whole periods (floor(step/decay_steps)), as staircase=True (left out: true); false decays continuously.' })),
+    staircase: Type.Optional(
+      Type.Boolean({
+        description:
+          'Decay in whole periods (floor(step/decay_steps)), as staircase=True (left out: true); false decays continuously.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,9 +47,16 @@ export function weightDecayIsOn(wd: WeightDecay): boolean {
  * The coefficient at a global step given as a number (eager) or a scalar tensor (a compiled step's input, so that a
  * replayed step reads the step it runs at rather than the one it was captured at).
  */
-export function weightDecayValue(tf: typeof tfc, wd: WeightDecay, globalStep: number | tfc.Scalar): number | tfc.Scalar {
+export function weightDecayValue(
+  tf: typeof tfc,
+  wd: WeightDecay,
+  globalStep: number | tfc.Scalar,
+): number | tfc.Scalar {
   if (typeof wd === 'number') return wd;
   if (typeof globalStep === 'number') return weightDecayAt(wd, globalStep);
   const periods = tf.div(globalStep, wd.decay_steps);
-  return tf.mul(wd.initial, tf.pow(tf.scalar(wd.decay_rate), (wd.staircase ?? true) ? tf.floor(periods) : periods)) as tfc.Scalar;
+  return tf.mul(
+    wd.initial,
+    tf.pow(tf.scalar(wd.decay_rate), (wd.staircase ?? true) ? tf.floor(periods) : periods),
+  ) as tfc.Scalar;
 }

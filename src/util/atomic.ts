@@ -14,7 +14,8 @@ export function tempPathFor(path: string): string {
  * process has written that many bytes through it, as a full disk would (the fault-injection tests use it where no
  * small filesystem can be mounted). Unset, it costs one comparison per write.
  */
-const diskFullAfter = process.env.EPSILAB_TEST_DISK_FULL_AFTER === undefined ? Infinity : Number(process.env.EPSILAB_TEST_DISK_FULL_AFTER);
+const diskFullAfter =
+  process.env.EPSILAB_TEST_DISK_FULL_AFTER === undefined ? Infinity : Number(process.env.EPSILAB_TEST_DISK_FULL_AFTER);
 let bytesWritten = 0;
 
 /**
@@ -34,7 +35,12 @@ function writeAll(fd: number, bytes: Uint8Array, path: string): void {
   let off = 0;
   while (off < bytes.length) {
     const room = diskFullAfter - bytesWritten;
-    if (room <= 0) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`), { code: 'ENOSPC', syscall: 'write', path });
+    if (room <= 0)
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write '${path}'`), {
+        code: 'ENOSPC',
+        syscall: 'write',
+        path,
+      });
     const n = writeSync(fd, bytes, off, Math.min(bytes.length - off, room));
     off += n;
     bytesWritten += n;

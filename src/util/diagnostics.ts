@@ -34,7 +34,8 @@ export function displayFile(file: string, cwd = process.cwd()): string {
 
 /** Sorted by file, line and column; overrides after file positions, positionless last. */
 export function sortDiagnostics(diags: Diagnostic[]): Diagnostic[] {
-  const key = (d: Diagnostic): [string, number, number] => (d.pos ? [d.pos.file, d.pos.set ? Infinity : d.pos.line, d.pos.col] : ['\uffff', 0, 0]);
+  const key = (d: Diagnostic): [string, number, number] =>
+    d.pos ? [d.pos.file, d.pos.set ? Infinity : d.pos.line, d.pos.col] : ['\uffff', 0, 0];
   return [...diags].sort((a, b) => {
     const [fa, la, ca] = key(a);
     const [fb, lb, cb] = key(b);
@@ -60,7 +61,11 @@ export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
   const gutter = p.set ? '' : String(p.line);
   const pad = ' '.repeat(gutter.length);
   const caret = ' '.repeat(Math.max(0, p.col - 1)) + '^' + '~'.repeat(Math.max(0, p.length - 1));
-  return [`${where} ${d.severity}: ${d.message}${originNote(p, d.message, cwd)}`, ` ${gutter} | ${p.lineText}`, ` ${pad} | ${caret}`].join('\n');
+  return [
+    `${where} ${d.severity}: ${d.message}${originNote(p, d.message, cwd)}`,
+    ` ${gutter} | ${p.lineText}`,
+    ` ${pad} | ${caret}`,
+  ].join('\n');
 }
 
 export function formatDiagnostics(diags: Diagnostic[], cwd = process.cwd()): string {

@@ -10,7 +10,9 @@ type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, numb
 
 // tfjs's own gradients, captured before anything replaces them: the reference everything is checked against.
 await tf.setBackend('cpu');
-const kernelNames = [...new Set(Object.values(tf as unknown as Record<string, unknown>).filter((v): v is string => typeof v === 'string'))];
+const kernelNames = [
+  ...new Set(Object.values(tf as unknown as Record<string, unknown>).filter((v): v is string => typeof v === 'string')),
+];
 const capture = (): GradConfig[] => kernelNames.map((n) => tf.getGradient(n)).filter((c) => c != null);
 const stock = capture();
 const use = (configs: GradConfig[]) => configs.forEach((c) => tf.registerGradient(c));
@@ -51,7 +53,10 @@ async function agrees(what: string, f: (...xs: Tensor[]) => Tensor, shapes: numb
       const got = gradients(f, inputs, seed);
       got.forEach((g, i) => {
         const err = relError(g, want[i]);
-        assert.ok(err < 1e-4, `${what} on ${backend}: gradient of input ${i} off by ${err.toExponential(2)} (seed ${seed})`);
+        assert.ok(
+          err < 1e-4,
+          `${what} on ${backend}: gradient of input ${i} off by ${err.toExponential(2)} (seed ${seed})`,
+        );
       });
     }
   } finally {
@@ -98,17 +103,30 @@ test('batch-norm gradients match tfjs in training mode (batch statistics) and in
     'bn training',
     (x, g, b) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+      return tf.batchNorm4d(
+        x as tf.Tensor4D,
+        mean as tf.Tensor1D,
+        variance as tf.Tensor1D,
+        b as tf.Tensor1D,
+        g as tf.Tensor1D,
+        1e-5,
+      );
     },
     [[3, 4, 5, 6], [6], [6]],
   );
-  await agrees('bn inference', (x, m, v, g, b) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, tf.add(tf.square(v), 0.5) as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), [
-    [2, 3, 3, 5],
-    [5],
-    [5],
-    [5],
-    [5],
-  ]);
+  await agrees(
+    'bn inference',
+    (x, m, v, g, b) =>
+      tf.batchNorm4d(
+        x as tf.Tensor4D,
+        m as tf.Tensor1D,
+        tf.add(tf.square(v), 0.5) as tf.Tensor1D,
+        b as tf.Tensor1D,
+        g as tf.Tensor1D,
+        1e-3,
+      ),
+    [[2, 3, 3, 5], [5], [5], [5], [5]],
+  );
 });
 
 test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.batchNorm: outputs, statistics, gradients', async () => {
@@ -116,7 +134,14 @@ test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.
     const fused = batchNormTraining(tf, x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
     if (fused) return fused.y;
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+    return tf.batchNorm4d(
+      x as tf.Tensor4D,
+      mean as tf.Tensor1D,
+      variance as tf.Tensor1D,
+      b as tf.Tensor1D,
+      g as tf.Tensor1D,
+      1e-5,
+    );
   };
   await agrees('fused bn', bn, [[4, 5, 3, 6], [6], [6]]);
   await tf.setBackend('wasm');
@@ -131,11 +156,17 @@ test('the fused training-mode batch norm (wasm kernels) matches tf.moments + tf.
 test('relu, cast, mean, max and average-pool gradients match tfjs', async () => {
   await agrees('relu', (x) => tf.relu(x), [[2, 5, 5, 3]]);
   await agrees('cast', (x) => tf.cast(x, 'float32'), [[4, 3]]);
-  for (const axes of [[0, 1, 2], [1, 2], [1], [0, 2], [0, 1, 2, 3]]) await agrees(`mean over ${axes}`, (x) => tf.mean(x, axes), [[2, 3, 4, 5]]);
+  for (const axes of [[0, 1, 2], [1, 2], [1], [0, 2], [0, 1, 2, 3]])
+    await agrees(`mean over ${axes}`, (x) => tf.mean(x, axes), [[2, 3, 4, 5]]);
   await agrees('mean keepDims', (x) => tf.mean(x, [0, 1, 2], true), [[2, 3, 4, 5]]);
-  for (const axes of [null, [1, 2], [3]]) await agrees(`max over ${axes ?? 'everything'}`, (x) => tf.max(tf.abs(x), axes ?? undefined), [[2, 3, 4, 5]]);
-  await agrees('avg-pool 2×2 stride 2 (option-A shortcut)', (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [[2, 8, 6, 3]]);
-  await agrees('avg-pool 3×3 stride 1 same (stock path)', (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'), [[2, 5, 5, 3]]);
+  for (const axes of [null, [1, 2], [3]])
+    await agrees(`max over ${axes ?? 'everything'}`, (x) => tf.max(tf.abs(x), axes ?? undefined), [[2, 3, 4, 5]]);
+  await agrees('avg-pool 2×2 stride 2 (option-A shortcut)', (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [
+    [2, 8, 6, 3],
+  ]);
+  await agrees('avg-pool 3×3 stride 1 same (stock path)', (x) => tf.avgPool(x as tf.Tensor4D, 3, 1, 'same'), [
+    [2, 5, 5, 3],
+  ]);
 });
 
 test('a pre-activation residual block with an option-A shortcut and a classifier head matches tfjs end to end', async () => {
@@ -143,7 +174,16 @@ test('a pre-activation residual block with an option-A shortcut and a classifier
     'block',
     (x, w1, w2, g, b, wf) => {
       const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      const a = tf.relu(tf.batchNorm4d(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5));
+      const a = tf.relu(
+        tf.batchNorm4d(
+          x as tf.Tensor4D,
+          mean as tf.Tensor1D,
+          variance as tf.Tensor1D,
+          b as tf.Tensor1D,
+          g as tf.Tensor1D,
+          1e-5,
+        ),
+      );
       const f = tf.conv2d(tf.relu(tf.conv2d(a, w1 as tf.Tensor4D, 2, 'same')), w2 as tf.Tensor4D, 1, 'same');
       const shortcut = tf.pad(tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'), [
         [0, 0],
@@ -173,7 +213,10 @@ test('wasm sums and means over the batch axes agree with the cpu backend', async
     const got = { sum: tf.sum(x, axes, keepDims), mean: tf.mean(x, axes, keepDims) };
     for (const op of ['sum', 'mean'] as const) {
       assert.deepEqual(got[op].shape, want[op].shape, `${op} over ${axes} keepDims ${keepDims}: shape`);
-      assert.ok(relError(got[op].dataSync() as Float32Array, want[op].dataSync() as Float32Array) < 1e-5, `${op} over ${axes} keepDims ${keepDims}`);
+      assert.ok(
+        relError(got[op].dataSync() as Float32Array, want[op].dataSync() as Float32Array) < 1e-5,
+        `${op} over ${axes} keepDims ${keepDims}`,
+      );
     }
   }
 });
@@ -181,7 +224,11 @@ test('wasm sums and means over the batch axes agree with the cpu backend', async
 test('on wasm a clone or same-type cast outlives its source and keeps its values', async () => {
   await tf.setBackend('wasm');
   const source = tf.tensor([1, 2, 3]);
-  const copies = [tf.clone(source), tf.cast(source, 'float32'), tf.cast(tf.tensor([4, 5], undefined, 'int32'), 'float32')];
+  const copies = [
+    tf.clone(source),
+    tf.cast(source, 'float32'),
+    tf.cast(tf.tensor([4, 5], undefined, 'int32'), 'float32'),
+  ];
   source.dispose();
   assert.deepEqual(Array.from(copies[0].dataSync()), [1, 2, 3]);
   assert.deepEqual(Array.from(copies[1].dataSync()), [1, 2, 3]);
@@ -194,7 +241,10 @@ test('the backward pass releases intermediate gradients as it goes, and still ge
   await tf.setBackend('cpu');
   let liveAtLastNode = 0;
   // The first op of the chain is the last node the backward pass reaches: count the live tensors there.
-  const probe = tf.customGrad((t) => ({ value: tf.mul(t as Tensor, 1), gradFunc: (dy) => ((liveAtLastNode = tf.memory().numTensors), tf.mul(dy, 1)) }));
+  const probe = tf.customGrad((t) => ({
+    value: tf.mul(t as Tensor, 1),
+    gradFunc: (dy) => ((liveAtLastNode = tf.memory().numTensors), tf.mul(dy, 1)),
+  }));
   const deep = (t: Tensor) => {
     let h = probe(t);
     for (let i = 0; i < 20; i++) h = tf.relu(tf.add(tf.mul(h, 0.9), 0.1));
@@ -209,7 +259,10 @@ test('the backward pass releases intermediate gradients as it goes, and still ge
   use(ours);
   try {
     const oursLive = live();
-    assert.ok(oursLive < stockLive - 40, `${oursLive} tensors live at the end of the backward pass with early release, ${stockLive} without`);
+    assert.ok(
+      oursLive < stockLive - 40,
+      `${oursLive} tensors live at the end of the backward pass with early release, ${stockLive} without`,
+    );
   } finally {
     use(stock);
     x.dispose();

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUTO_ORDER, BackendUnavailableError, GPU_BACKENDS, probeBackends, selectBackend } from '../../src/backends/select.js';
+import {
+  AUTO_ORDER,
+  BackendUnavailableError,
+  GPU_BACKENDS,
+  probeBackends,
+  selectBackend,
+} from '../../src/backends/select.js';
 import { UnavailableError } from '../../src/util/errors.js';
 import { memorySnapshot } from '../../src/backends/memory.js';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
@@ -55,7 +61,10 @@ test('an explicitly requested backend that cannot load is a user error carrying 
     await assert.rejects(selectBackend(skipped.backend), (err: unknown) => {
       assert.ok(err instanceof BackendUnavailableError);
       assert.ok(err instanceof UnavailableError);
-      assert.ok(err.message.startsWith(`backend '${skipped.backend}' is not available: ${skipped.why}. Available here: `), err.message);
+      assert.ok(
+        err.message.startsWith(`backend '${skipped.backend}' is not available: ${skipped.why}. Available here: `),
+        err.message,
+      );
       for (const name of loads) assert.match(err.message, new RegExp(`Available here: .*\\b${name}\\b`));
       return true;
     });
@@ -75,13 +84,19 @@ test('with a GPU device, auto takes only a backend that can use the GPU and neve
   }
   await assert.rejects(selectBackend('auto', { device: 'cuda' }), (err: unknown) => {
     assert.ok(err instanceof UnavailableError);
-    assert.match(err.message, /^device cuda: no backend here can use a GPU \(tensorflow-gpu: .*; libtorch: .*\); train on the CPU with device: cpu/);
+    assert.match(
+      err.message,
+      /^device cuda: no backend here can use a GPU \(tensorflow-gpu: .*; libtorch: .*\); train on the CPU with device: cpu/,
+    );
     return true;
   });
 });
 
 test('an unknown backend name is an error that lists the valid ones', async () => {
-  await assert.rejects(selectBackend('tpu' as 'cpu'), /unknown backend 'tpu' \(choose one of: auto, tensorflow-gpu, tensorflow, libtorch, wasm, cpu\)/);
+  await assert.rejects(
+    selectBackend('tpu' as 'cpu'),
+    /unknown backend 'tpu' \(choose one of: auto, tensorflow-gpu, tensorflow, libtorch, wasm, cpu\)/,
+  );
 });
 
 test('wasm loads with SIMD, gets the project gradients, and trains a conv layer (stock tfjs lacks its filter gradient)', async () => {
@@ -92,7 +107,10 @@ test('wasm loads with SIMD, gets the project gradients, and trains a conv layer 
   const before = memorySnapshot(tf).numTensors;
   const w = tf.tidy(() => tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 1, 'float32', 5)));
   const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 6);
-  const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(tf.conv2d(x as Tensor4D, w as Tensor4D, 2, 'same'))), [w]);
+  const { value, grads } = tf.variableGrads(
+    () => tf.mean(tf.square(tf.conv2d(x as Tensor4D, w as Tensor4D, 2, 'same'))),
+    [w],
+  );
   assert.ok(Number.isFinite(value.dataSync()[0]));
   assert.deepEqual(grads[w.name].shape, [3, 3, 2, 4]);
   tf.dispose([value, grads[w.name], w, x]);

@@ -21,7 +21,8 @@ import { projectRoot } from '../../src/util/paths.js';
 function datasetFixtures(dir: string): Record<string, Record<string, unknown>> {
   const cifar10 = join(dir, 'cifar10');
   mkdirSync(cifar10);
-  for (const f of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch']) writeFileSync(join(cifar10, `${f}.bin`), cifarRecords([[1], [2]]).bytes);
+  for (const f of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'])
+    writeFileSync(join(cifar10, `${f}.bin`), cifarRecords([[1], [2]]).bytes);
   const cifar100 = join(dir, 'cifar100');
   mkdirSync(cifar100);
   for (const f of ['train', 'test'])
@@ -78,7 +79,16 @@ const PARAMS: Record<string, Record<string, unknown>> = {
   },
   'distillation/progressive': {
     teacher: { train: true },
-    stages: [{ name: 's1', train: ['layer1'], loss: [{ kind: 'l1', at: 'layer1' }], optimizer: { type: 'momentum' }, schedule: { type: 'step' }, epochs: 1 }],
+    stages: [
+      {
+        name: 's1',
+        train: ['layer1'],
+        loss: [{ kind: 'l1', at: 'layer1' }],
+        optimizer: { type: 'momentum' },
+        schedule: { type: 'step' },
+        epochs: 1,
+      },
+    ],
   },
 };
 
@@ -106,10 +116,25 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
     case 'transform': {
       const t = built as Transform;
       const size = c.type === 'center-crop' || c.type === 'resize' ? 256 : 32;
-      const fitOn = (await registry.get('dataset', 'synthetic').build({ num_classes: 2, train_size: 4, test_size: 2, height: size, width: size, channels: 3, noise: 5, subset: {} } as never, ctx)) as DatasetSplits;
+      const fitOn = (await registry.get('dataset', 'synthetic').build(
+        {
+          num_classes: 2,
+          train_size: 4,
+          test_size: 2,
+          height: size,
+          width: size,
+          channels: 3,
+          noise: 5,
+          subset: {},
+        } as never,
+        ctx,
+      )) as DatasetSplits;
       t.fit?.(fitOn.train);
       const shape = t.outputShape([size, size, 3]);
-      const out = t.apply({ data: new Float32Array(size * size * 3).fill(100), height: size, width: size, channels: 3 }, () => 0.3);
+      const out = t.apply(
+        { data: new Float32Array(size * size * 3).fill(100), height: size, width: size, channels: 3 },
+        () => 0.3,
+      );
       assert.deepEqual([out.height, out.width, out.channels], shape, `${c.type} output shape`);
       return;
     }
@@ -119,7 +144,9 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
       const trainable = m.variables.filter((v) => v.trainable).map((v) => v.variable);
       const { value, grads } = tf.variableGrads(() => {
         const out = m.apply(x, { training: true, updateStats: true });
-        return tf.addN([out.logits, ...out.auxLogits.map((a) => a.logits)].map((l) => tf.mean(tf.square(l)))) as tf.Scalar;
+        return tf.addN(
+          [out.logits, ...out.auxLogits.map((a) => a.logits)].map((l) => tf.mean(tf.square(l))),
+        ) as tf.Scalar;
       }, trainable);
       assert.ok(Number.isFinite(value.dataSync()[0]));
       assert.equal(Object.keys(grads).length, trainable.length);
@@ -130,7 +157,12 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
     }
     case 'optimizer': {
       const v = tf.variable(tf.ones([3]));
-      (built as Optimizer).step([{ name: 'w/W', variable: v, decay: true, trainable: true }], { 'w/W': tf.ones([3]) }, 0.1, 0);
+      (built as Optimizer).step(
+        [{ name: 'w/W', variable: v, decay: true, trainable: true }],
+        { 'w/W': tf.ones([3]) },
+        0.1,
+        0,
+      );
       assert.ok(v.dataSync()[0] < 1, 'a step moves the weight against its gradient');
       (built as Optimizer).dispose();
       return;
@@ -147,7 +179,11 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
         [2, 0, 0],
         [0, 2, 0],
       ]);
-      const { total } = (built as Loss).compute({ logits, taps: {}, auxLogits: [], gates: [] }, tf.tensor1d([0, 1], 'int32'), 3);
+      const { total } = (built as Loss).compute(
+        { logits, taps: {}, auxLogits: [], gates: [] },
+        tf.tensor1d([0, 1], 'int32'),
+        3,
+      );
       assert.ok(total.dataSync()[0] > 0);
       return;
     }

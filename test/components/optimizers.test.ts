@@ -42,7 +42,11 @@ test('Nesterov momentum steps by g + m·accum', async () => {
 
 test('Adam with bias correction moves each weight by about lr per step on a constant gradient', async () => {
   await tf.setBackend('cpu');
-  const [w, b] = run(adam.build({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0, decoupled: false }, ctx) as Optimizer, 3, 0.01);
+  const [w, b] = run(
+    adam.build({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0, decoupled: false }, ctx) as Optimizer,
+    3,
+    0.01,
+  );
   assert.ok(Math.abs(b - 0.97) < 1e-5, String(b));
   assert.ok(Math.abs(w - 0.97) < 1e-5);
 });
@@ -68,13 +72,23 @@ test("weight decay over global steps: the SVHN code's tf.train.exponential_decay
   assert.ok(Math.abs(weightDecayAt(svhn, 480000) - 0.00004) < 1e-12);
   assert.ok(Math.abs(weightDecayAt(svhn, 101 * 4721) - 0.0002) < 1e-12, 'epoch 101 of 4,721 steps still at 2e-4');
   assert.ok(Math.abs(weightDecayAt(svhn, 102 * 4721) - 0.00004) < 1e-12, 'epoch 102 at 4e-5');
-  assert.ok(Math.abs(weightDecayAt({ initial: 1, decay_steps: 10, decay_rate: 0.5 }, 15) - 0.5) < 1e-12, 'staircase when left out');
-  assert.ok(Math.abs(weightDecayAt({ ...svhn, initial: 1, decay_steps: 10, decay_rate: 0.5, staircase: false }, 15) - 0.5 ** 1.5) < 1e-12);
+  assert.ok(
+    Math.abs(weightDecayAt({ initial: 1, decay_steps: 10, decay_rate: 0.5 }, 15) - 0.5) < 1e-12,
+    'staircase when left out',
+  );
+  assert.ok(
+    Math.abs(
+      weightDecayAt({ ...svhn, initial: 1, decay_steps: 10, decay_rate: 0.5, staircase: false }, 15) - 0.5 ** 1.5,
+    ) < 1e-12,
+  );
 });
 
 test('momentum reads its weight decay at the global step it is given', async () => {
   await tf.setBackend('cpu');
-  const opt = momentum.build({ momentum: 0, nesterov: false, weight_decay: { initial: 0.5, decay_steps: 3, decay_rate: 0.1 } }, ctx) as Optimizer;
+  const opt = momentum.build(
+    { momentum: 0, nesterov: false, weight_decay: { initial: 0.5, decay_steps: 3, decay_rate: 0.1 } },
+    ctx,
+  ) as Optimizer;
   const v = vars();
   opt.step(v, { 'conv/W': tf.tensor1d([0]) }, 1, 2);
   assert.equal(v[0].variable.dataSync()[0], 0.5, 'step 2: wd 0.5');

@@ -97,13 +97,19 @@ test('piecewise values apply from their epoch on; initial covers the epochs befo
 });
 
 test('step multiplies by gamma at each milestone (the No-Res seed: ×0.1 when epoch+1 is 15 or 25)', () => {
-  const s = step.build({ initial: 0.1, gamma: 0.1, milestones: [14, 24], warmup_epochs: 0, warmup_start_factor: 0.1 }, ctx) as Schedule;
+  const s = step.build(
+    { initial: 0.1, gamma: 0.1, milestones: [14, 24], warmup_epochs: 0, warmup_start_factor: 0.1 },
+    ctx,
+  ) as Schedule;
   const v = [13, 14, 23, 24, 29].map((e) => s.valueFor(e));
   v.forEach((x, i) => assert.ok(Math.abs(x - [0.1, 0.01, 0.01, 0.001, 0.001][i]) < 1e-12));
 });
 
 test('cosine anneals over train.epochs by default, with linear warm-up on top', () => {
-  const s = cosine.build({ initial: 1, final: 0, per_step: false, warmup_epochs: 2, warmup_start_factor: 0.5 }, ctx) as Schedule;
+  const s = cosine.build(
+    { initial: 1, final: 0, per_step: false, warmup_epochs: 2, warmup_start_factor: 0.5 },
+    ctx,
+  ) as Schedule;
   assert.ok(Math.abs(s.valueFor(5) - 0.5) < 1e-12);
   assert.equal(s.valueFor(10), 0);
   assert.ok(Math.abs(s.valueFor(0) - 0.5) < 1e-12, 'warm-up starts at half the scheduled value');
@@ -112,7 +118,10 @@ test('cosine anneals over train.epochs by default, with linear warm-up on top', 
 });
 
 test('a per-step cosine moves along the curve inside an epoch', () => {
-  const s = cosine.build({ initial: 1, final: 0, per_step: true, warmup_epochs: 0, warmup_start_factor: 0.1 }, ctx) as Schedule;
+  const s = cosine.build(
+    { initial: 1, final: 0, per_step: true, warmup_epochs: 0, warmup_start_factor: 0.1 },
+    ctx,
+  ) as Schedule;
   assert.equal(s.valueAt!(0, 0), s.valueFor(0));
   assert.ok(Math.abs(s.valueAt!(4, 0.5) - (1 + Math.cos((Math.PI * 4.5) / 10)) / 2) < 1e-12);
 });

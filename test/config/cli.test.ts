@@ -9,7 +9,11 @@ const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 /** Runs the real binary in `cwd`. */
 function epsilab(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, EPSILAB_DEBUG: '', ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, EPSILAB_DEBUG: '', ...env },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -38,12 +42,18 @@ loss: { type: cli-loss }
 train: { epochs: 3, batch_size: 8 }
 `;
 
-const dir = files({ 'plugin.mjs': PLUGIN, 'good.yaml': CONFIG, 'bad.yaml': CONFIG.replace('depth: 20', 'depht: 2'), '_base/part.yaml': 'train: { epochs: 4 }\n' });
+const dir = files({
+  'plugin.mjs': PLUGIN,
+  'good.yaml': CONFIG,
+  'bad.yaml': CONFIG.replace('depth: 20', 'depht: 2'),
+  '_base/part.yaml': 'train: { epochs: 4 }\n',
+});
 
 test('--help lists the commands and the exit codes; commands have --help; usage mistakes exit 2', () => {
   const top = epsilab(['--help'], dir);
   assert.equal(top.code, 0);
-  for (const name of ['validate', 'print-config', 'plan', 'list', 'schemas']) assert.match(top.out, new RegExp(`^  ${name} +\\S`, 'm'));
+  for (const name of ['validate', 'print-config', 'plan', 'list', 'schemas'])
+    assert.match(top.out, new RegExp(`^  ${name} +\\S`, 'm'));
   assert.match(top.out, /Exit codes: 0 ok, 1 run failed, 2 bad input or usage, 130 interrupted\./);
   const help = epsilab(['plan', 'good.yaml', '--help'], dir);
   assert.equal(help.code, 0);
@@ -61,7 +71,10 @@ test('validate accepts several files, prints ok for each good one and compiler-s
   const r = epsilab(['validate', 'good.yaml', '_base/part.yaml', 'bad.yaml', 'missing.yaml'], dir);
   assert.equal(r.code, 2);
   assert.match(r.out, /^ok good\.yaml\nok _base\/part\.yaml\n$/);
-  assert.match(r.err, /^bad\.yaml:4:25 error: unknown key 'depht' in model; did you mean 'depth'\? \(valid: type, depth\)\n 4 \| model: \{ type: cli-net, depht: 2 \}\n {3}\| {25}\^~~~~\n/m);
+  assert.match(
+    r.err,
+    /^bad\.yaml:4:25 error: unknown key 'depht' in model; did you mean 'depth'\? \(valid: type, depth\)\n 4 \| model: \{ type: cli-net, depht: 2 \}\n {3}\| {25}\^~~~~\n/m,
+  );
   assert.match(r.err, /^error: cannot read missing\.yaml: no such file$/m);
   assert.match(r.err, /^2 of 4 files have problems$/m);
   noStack(r.err);

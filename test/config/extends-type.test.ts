@@ -17,7 +17,10 @@ loss: { type: cross-entropy }
 train: { epochs: 1, batch_size: 4 }
 `,
   );
-  writeFileSync(join(dir, 'leaf.yaml'), `extends: base.yaml\nexperiment: leaf\ndataset: { type: synthetic, train_size: 8 }\noptimizer: { weight_decay: 0.1 }\n`);
+  writeFileSync(
+    join(dir, 'leaf.yaml'),
+    `extends: base.yaml\nexperiment: leaf\ndataset: { type: synthetic, train_size: 8 }\noptimizer: { weight_decay: 0.1 }\n`,
+  );
   const { config } = await loadExperiment(join(dir, 'leaf.yaml'));
   assert.equal(config.dataset.type, 'synthetic');
   assert.equal('label' in config.dataset, false, 'cifar100 parameters are not carried over to synthetic');

@@ -11,7 +11,8 @@ import { validateDocument } from '../../src/config/validate.js';
 import { VALID, testRegistry } from '../helpers/test-registry.js';
 import { tempFiles as files } from '../helpers/tmp.js';
 
-const load = (dir: string, sets: string[] = [], file = 'x.yaml', partial = false) => loadExperiment(join(dir, file), sets, { registry: testRegistry, partial });
+const load = (dir: string, sets: string[] = [], file = 'x.yaml', partial = false) =>
+  loadExperiment(join(dir, file), sets, { registry: testRegistry, partial });
 
 async function messages(run: Promise<unknown>): Promise<string[]> {
   try {
@@ -36,9 +37,12 @@ test('defaults are filled in and top-level keys come in reading order', async ()
 
 test('extends: bases merge in order, mappings key by key, lists replace, the file wins', async () => {
   const dir = files({
-    '_base/a.yaml': 'seed: 3\ntrain: { epochs: 7, batch_size: 4 }\nschedule: { type: toy-piecewise, boundaries: [[0, 1], [1, 2], [2, 3]] }\n',
+    '_base/a.yaml':
+      'seed: 3\ntrain: { epochs: 7, batch_size: 4 }\nschedule: { type: toy-piecewise, boundaries: [[0, 1], [1, 2], [2, 3]] }\n',
     '_base/b.yaml': 'extends: a.yaml\ntrain: { batch_size: 5 }\n',
-    'x.yaml': VALID.replace('train: { epochs: 2, batch_size: 8 }\n', '').replace('seed: 1\n', '').replace(/^/, 'extends: [_base/b.yaml]\n'),
+    'x.yaml': VALID.replace('train: { epochs: 2, batch_size: 8 }\n', '')
+      .replace('seed: 1\n', '')
+      .replace(/^/, 'extends: [_base/b.yaml]\n'),
   });
   const { config, provenance } = await load(dir);
   assert.equal(config.seed, 3);
@@ -47,14 +51,22 @@ test('extends: bases merge in order, mappings key by key, lists replace, the fil
     [0, 0.1],
     [5, 0.01],
   ]);
-  assert.equal(provenance.describe('train.epochs', dir), '_base/a.yaml:2:18 (extended by _base/b.yaml, extended by x.yaml)');
+  assert.equal(
+    provenance.describe('train.epochs', dir),
+    '_base/a.yaml:2:18 (extended by _base/b.yaml, extended by x.yaml)',
+  );
   assert.equal(provenance.describe('train.batch_size', dir), '_base/b.yaml:2:22 (extended by x.yaml)');
   assert.equal(provenance.describe('schedule.boundaries', dir), 'x.yaml:12:15');
 });
 
 test('--set values are parsed as YAML, may add keys and list items, and are recorded in provenance', async () => {
   const dir = files({ 'x.yaml': VALID });
-  const { config, provenance, text } = await load(dir, ['model.epsilon=0.5', 'model.stages=[a, b, c]', 'transforms.train[0].type=toy-flip', 'description=a run']);
+  const { config, provenance, text } = await load(dir, [
+    'model.epsilon=0.5',
+    'model.stages=[a, b, c]',
+    'transforms.train[0].type=toy-flip',
+    'description=a run',
+  ]);
   assert.equal((config.model as Record<string, unknown>).epsilon, 0.5);
   assert.deepEqual((config.model as Record<string, unknown>).stages, ['a', 'b', 'c']);
   assert.deepEqual(config.transforms.train, [{ type: 'toy-flip', p: 0.5 }]);
@@ -83,15 +95,24 @@ test('the run id is the same for equal configs whatever the key order, and chang
 });
 
 test('a partial config (a base) requires nothing but still checks what it sets', async () => {
-  const dir = files({ '_base/p.yaml': 'train: { batch_size: 4 }\nmodel: { depth: 3 }\n', '_base/bad.yaml': 'train: { batch_size: 0 }\nmodel: { type: toy-resnet, depth: 3 }\n' });
+  const dir = files({
+    '_base/p.yaml': 'train: { batch_size: 4 }\nmodel: { depth: 3 }\n',
+    '_base/bad.yaml': 'train: { batch_size: 0 }\nmodel: { type: toy-resnet, depth: 3 }\n',
+  });
   assert.deepEqual(await messages(load(dir, [], '_base/p.yaml', true)), []);
-  assert.deepEqual((await messages(load(dir, [], '_base/bad.yaml', true))).sort(), ['model.depth must be >= 8 (got 3)', 'train.batch_size must be >= 1 (got 0)']);
+  assert.deepEqual((await messages(load(dir, [], '_base/bad.yaml', true))).sort(), [
+    'model.depth must be >= 8 (got 3)',
+    'train.batch_size must be >= 1 (got 0)',
+  ]);
 });
 
 test('plugins add components from a module named in the config, relative to it', async () => {
   const plugin = `export const blur = { kind: 'transform', type: 'blur', doc: 'Blurs.', build: () => null,
     params: { type: 'object', properties: { sigma: { type: 'number', minimum: 0, default: 1, description: 'Width.' } }, additionalProperties: false } };\n`;
-  const dir = files({ 'plugins/blur.mjs': plugin, 'x.yaml': `plugins: [plugins/blur.mjs]\ntransforms: { train: [{ type: blur }] }\n${VALID}` });
+  const dir = files({
+    'plugins/blur.mjs': plugin,
+    'x.yaml': `plugins: [plugins/blur.mjs]\ntransforms: { train: [{ type: blur }] }\n${VALID}`,
+  });
   const { config, registry } = await load(dir);
   assert.deepEqual(config.transforms.train, [{ type: 'blur', sigma: 1 }]);
   assert.equal(registry.get('transform', 'blur').doc, 'Blurs.');
@@ -100,14 +121,18 @@ test('plugins add components from a module named in the config, relative to it',
 
 test('a missing or malformed plugin is an error at its entry', async () => {
   const dir = files({
-    'bad.mjs': "export const c = { kind: 'transform', type: 'bad', doc: 'x', build: () => null, params: { type: 'object', properties: { a: { type: 'number' } } } };\n",
+    'bad.mjs':
+      "export const c = { kind: 'transform', type: 'bad', doc: 'x', build: () => null, params: { type: 'object', properties: { a: { type: 'number' } } } };\n",
     'none.mjs': 'export const answer = 42;\n',
     'x.yaml': `plugins: [missing.mjs, bad.mjs, none.mjs]\n${VALID}`,
   });
   const msgs = await messages(load(dir));
   assert.equal(msgs.length, 3);
   assert.match(msgs[0], /^plugin file not found: .*missing\.mjs$/);
-  assert.match(msgs[1], /^plugin bad\.mjs: export 'c' is not a valid component: params must set additionalProperties: false.*; parameter 'a' needs a description$/);
+  assert.match(
+    msgs[1],
+    /^plugin bad\.mjs: export 'c' is not a valid component: params must set additionalProperties: false.*; parameter 'a' needs a description$/,
+  );
   assert.match(msgs[2], /^plugin none\.mjs exports no components/);
 });
 
@@ -120,10 +145,19 @@ test('union parameters report the branch the author meant', async () => {
       build: () => null,
       params: Type.Object(
         {
-          to: Type.Union([Type.Object({ file: Type.String() }, { additionalProperties: false }), Type.Object({ every: Type.Integer({ minimum: 1 }) }, { additionalProperties: false })], {
-            description: 'Where to log.',
+          to: Type.Union(
+            [
+              Type.Object({ file: Type.String() }, { additionalProperties: false }),
+              Type.Object({ every: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+            ],
+            {
+              description: 'Where to log.',
+            },
+          ),
+          level: Type.Union([Type.Literal('info'), Type.Literal('debug')], {
+            default: 'info',
+            description: 'Verbosity.',
           }),
-          level: Type.Union([Type.Literal('info'), Type.Literal('debug')], { default: 'info', description: 'Verbosity.' }),
         },
         { additionalProperties: false },
       ),
@@ -131,14 +165,20 @@ test('union parameters report the branch the author meant', async () => {
   ]);
   const dir = files({ 'x.yaml': `callbacks: [{ type: toy-log, to: { every: 0 }, level: debg }]\n${VALID}` });
   const msgs = await messages(loadExperiment(join(dir, 'x.yaml'), [], { registry }));
-  assert.deepEqual(msgs, ['callbacks[0].to.every must be >= 1 (got 0)', "callbacks[0].level must be one of 'info', 'debug' (got 'debg'); did you mean 'debug'?"]);
+  assert.deepEqual(msgs, [
+    'callbacks[0].to.every must be >= 1 (got 0)',
+    "callbacks[0].level must be one of 'info', 'debug' (got 'debg'); did you mean 'debug'?",
+  ]);
 });
 
 test('validateDocument checks other YAML files against their own schema with the same diagnostics', async () => {
   const dir = files({ 'sweep.yaml': 'name: s\nseeds: [0, -1]\n' });
   const { root } = await loadYamlWithPositions(join(dir, 'sweep.yaml'));
   const doc = toDocument(join(dir, 'sweep.yaml'), root);
-  const schema = Type.Object({ name: Type.String(), seeds: Type.Array(Type.Integer({ minimum: 0 })), grid: Type.Object({}, { default: {} }) }, { additionalProperties: false });
+  const schema = Type.Object(
+    { name: Type.String(), seeds: Type.Array(Type.Integer({ minimum: 0 })), grid: Type.Object({}, { default: {} }) },
+    { additionalProperties: false },
+  );
   const diags = validateDocument(doc, JSON.parse(JSON.stringify(schema)));
   assert.deepEqual(
     diags.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.message}`),

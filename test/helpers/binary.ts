@@ -22,7 +22,10 @@ export interface Watch {
 
 /** Runs the real `epsilab` binary. */
 export function epsilab(args: string[], env: Record<string, string> = {}, watch: Watch = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   watch.onStart?.(child.pid!);
   let out = '';
   const take = (d: Buffer) => {
@@ -35,7 +38,11 @@ export function epsilab(args: string[], env: Record<string, string> = {}, watch:
 }
 
 /** A tiny synthetic experiment: 2 steps per epoch, a checkpoint after every epoch, on the pure-JavaScript backend. */
-export function tinyConfig(root: string, epochs: number, dataset = '{ type: synthetic, num_classes: 3, train_size: 16, test_size: 8, height: 8, width: 8 }'): string {
+export function tinyConfig(
+  root: string,
+  epochs: number,
+  dataset = '{ type: synthetic, num_classes: 3, train_size: 16, test_size: 8, height: 8, width: 8 }',
+): string {
   const file = join(root, 'tiny.yaml');
   writeFileSync(
     file,

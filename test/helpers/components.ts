@@ -10,9 +10,16 @@ export function context(configDir: string, logs: string[] = []): BuildContext {
 }
 
 /** Builds a component as the config layer would: given params completed with the schema's defaults. */
-export async function build<T>(component: Component<any, any, any>, params: Record<string, unknown>, ctx: BuildContext): Promise<T> {
+export async function build<T>(
+  component: Component<any, any, any>,
+  params: Record<string, unknown>,
+  ctx: BuildContext,
+): Promise<T> {
   const full = Value.Default(component.params, structuredClone(params));
-  if (!Value.Check(component.params, full)) throw new Error(`invalid test params for ${component.type}: ${[...Value.Errors(component.params, full)][0].message}`);
+  if (!Value.Check(component.params, full))
+    throw new Error(
+      `invalid test params for ${component.type}: ${[...Value.Errors(component.params, full)][0].message}`,
+    );
   return (await component.build(full, ctx)) as T;
 }
 

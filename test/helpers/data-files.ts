@@ -1,13 +1,19 @@
 import { deflateSync } from 'node:zlib';
 
 /** CIFAR binary records: label byte(s), then R, G and B planes; pixel values derive from (image, channel, position). */
-export function cifarRecords(labels: number[][]): { bytes: Uint8Array; pixel: (n: number, row: number, col: number, ch: number) => number } {
+export function cifarRecords(labels: number[][]): {
+  bytes: Uint8Array;
+  pixel: (n: number, row: number, col: number, ch: number) => number;
+} {
   const pixel = (n: number, row: number, col: number, ch: number) => (n * 31 + ch * 7 + row * 3 + col) % 256;
   const per = labels[0].length + 3072;
   const bytes = new Uint8Array(labels.length * per);
   labels.forEach((ls, n) => {
     bytes.set(ls, n * per);
-    for (let ch = 0; ch < 3; ch++) for (let row = 0; row < 32; row++) for (let col = 0; col < 32; col++) bytes[n * per + ls.length + ch * 1024 + row * 32 + col] = pixel(n, row, col, ch);
+    for (let ch = 0; ch < 3; ch++)
+      for (let row = 0; row < 32; row++)
+        for (let col = 0; col < 32; col++)
+          bytes[n * per + ls.length + ch * 1024 + row * 32 + col] = pixel(n, row, col, ch);
   });
   return { bytes, pixel };
 }
@@ -61,7 +67,16 @@ export function matFile(vars: MatVar[], compress: boolean): Uint8Array {
     flags[0] = v.mxClass;
     const dims = new Uint8Array(new Int32Array(v.dims).buffer);
     const data = v.storage === 'uint8' ? Uint8Array.from(v.values) : new Uint8Array(Float64Array.from(v.values).buffer);
-    const matrix = element(MI.MATRIX, concat([element(MI.UINT32, flags), element(MI.INT32, dims), element(MI.INT8, new TextEncoder().encode(v.name)), element(v.storage === 'uint8' ? MI.UINT8 : MI.DOUBLE, data)]), false);
+    const matrix = element(
+      MI.MATRIX,
+      concat([
+        element(MI.UINT32, flags),
+        element(MI.INT32, dims),
+        element(MI.INT8, new TextEncoder().encode(v.name)),
+        element(v.storage === 'uint8' ? MI.UINT8 : MI.DOUBLE, data),
+      ]),
+      false,
+    );
     if (!compress) return matrix;
     const z = deflateSync(matrix);
     const tag = new Uint8Array(8);
@@ -73,14 +88,27 @@ export function matFile(vars: MatVar[], compress: boolean): Uint8Array {
 }
 
 /** An SVHN-style file: X 32×32×3×N column-major uint8 from `pixel`, y N×1 (digit 0 stored as 10). */
-export function svhnMat(digits: number[], pixel: (n: number, row: number, col: number, ch: number) => number, opts: { compress: boolean; labelStorage: 'uint8' | 'double' }): Uint8Array {
+export function svhnMat(
+  digits: number[],
+  pixel: (n: number, row: number, col: number, ch: number) => number,
+  opts: { compress: boolean; labelStorage: 'uint8' | 'double' },
+): Uint8Array {
   const n = digits.length;
   const X = new Uint8Array(32 * 32 * 3 * n);
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < 3; ch++) for (let col = 0; col < 32; col++) for (let row = 0; row < 32; row++) X[row + 32 * col + 1024 * ch + 3072 * i] = pixel(i, row, col, ch);
+  for (let i = 0; i < n; i++)
+    for (let ch = 0; ch < 3; ch++)
+      for (let col = 0; col < 32; col++)
+        for (let row = 0; row < 32; row++) X[row + 32 * col + 1024 * ch + 3072 * i] = pixel(i, row, col, ch);
   return matFile(
     [
       { name: 'X', mxClass: 9, dims: [32, 32, 3, n], values: X, storage: 'uint8' },
-      { name: 'y', mxClass: 6, dims: [n, 1], values: digits.map((d) => (d === 0 ? 10 : d)), storage: opts.labelStorage },
+      {
+        name: 'y',
+        mxClass: 6,
+        dims: [n, 1],
+        values: digits.map((d) => (d === 0 ? 10 : d)),
+        storage: opts.labelStorage,
+      },
     ],
     opts.compress,
   );

@@ -6,7 +6,10 @@ export interface RawMessage {
 }
 
 /** Why protoc-based checks are skipped, or false when protoc is on the PATH. */
-export const protocMissing: string | false = spawnSync('protoc', ['--version']).status === 0 ? false : 'protoc not found: install Debian package protobuf-compiler to decode records independently';
+export const protocMissing: string | false =
+  spawnSync('protoc', ['--version']).status === 0
+    ? false
+    : 'protoc not found: install Debian package protobuf-compiler to decode records independently';
 
 /** Decodes protobuf bytes with protoc, which needs no schema and shares no code with ours. */
 export function decodeRaw(bytes: Uint8Array): RawMessage {

@@ -62,8 +62,10 @@ export function recorder(): Recorded {
   return {
     events,
     notes,
-    started: (t: Trial, e: LedgerEntry) => void events.push({ kind: 'started', slug: t.slug, state: e.state, at: Date.now() }),
-    finished: (t: Trial, e: LedgerEntry) => void events.push({ kind: 'finished', slug: t.slug, state: e.state, at: Date.now() }),
+    started: (t: Trial, e: LedgerEntry) =>
+      void events.push({ kind: 'started', slug: t.slug, state: e.state, at: Date.now() }),
+    finished: (t: Trial, e: LedgerEntry) =>
+      void events.push({ kind: 'finished', slug: t.slug, state: e.state, at: Date.now() }),
     note: (line: string) => void notes.push(line),
   };
 }

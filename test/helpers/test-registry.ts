@@ -6,14 +6,18 @@ import { batchFitsTrainingSet } from '../../src/data/dataset-params.js';
 import { increasingEpochs } from '../../src/components/schedule/pairs.js';
 
 /** Test-only components: the real registry changes as components are added, these do not. */
-const pairs = (description: string) => Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Number()]), { minItems: 1, description });
+const pairs = (description: string) =>
+  Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Number()]), { minItems: 1, description });
 
 export const testRegistry = createRegistry([
   defineComponent({
     kind: 'dataset',
     type: 'toy-images',
     doc: 'Tiny random images.',
-    params: Type.Object({ subset: Type.Integer({ minimum: 1, default: 64, description: 'Training images.' }) }, { additionalProperties: false }),
+    params: Type.Object(
+      { subset: Type.Integer({ minimum: 1, default: 64, description: 'Training images.' }) },
+      { additionalProperties: false },
+    ),
     build: () => null,
     check: (p, _at, ctx) => batchFitsTrainingSet(p, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   }),
@@ -32,20 +36,29 @@ export const testRegistry = createRegistry([
       { additionalProperties: false },
     ),
     build: () => null,
-    check: (p, at) => (p.freeze !== undefined && !p.stages.includes(p.freeze) ? [error(`model.freeze names no stage (stages: ${p.stages.join(', ')})`, at('freeze'))] : []),
+    check: (p, at) =>
+      p.freeze !== undefined && !p.stages.includes(p.freeze)
+        ? [error(`model.freeze names no stage (stages: ${p.stages.join(', ')})`, at('freeze'))]
+        : [],
   }),
   defineComponent({
     kind: 'model',
     type: 'toy-plain',
     doc: 'A toy network without shortcuts.',
-    params: Type.Object({ depth: Type.Integer({ minimum: 1, default: 8, description: 'Layers.' }) }, { additionalProperties: false }),
+    params: Type.Object(
+      { depth: Type.Integer({ minimum: 1, default: 8, description: 'Layers.' }) },
+      { additionalProperties: false },
+    ),
     build: () => null,
   }),
   defineComponent({
     kind: 'optimizer',
     type: 'toy-sgd',
     doc: 'Plain SGD.',
-    params: Type.Object({ momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum.' }) }, { additionalProperties: false }),
+    params: Type.Object(
+      { momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum.' }) },
+      { additionalProperties: false },
+    ),
     build: () => null,
   }),
   defineComponent({
@@ -56,12 +69,21 @@ export const testRegistry = createRegistry([
     build: () => null,
     check: (p, at, ctx) => increasingEpochs(p.boundaries, 'boundaries', ctx.path, at),
   }),
-  defineComponent({ kind: 'loss', type: 'toy-xent', doc: 'Cross-entropy.', params: Type.Object({}, { additionalProperties: false }), build: () => null }),
+  defineComponent({
+    kind: 'loss',
+    type: 'toy-xent',
+    doc: 'Cross-entropy.',
+    params: Type.Object({}, { additionalProperties: false }),
+    build: () => null,
+  }),
   defineComponent({
     kind: 'transform',
     type: 'toy-flip',
     doc: 'Horizontal flip.',
-    params: Type.Object({ p: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Probability.' }) }, { additionalProperties: false }),
+    params: Type.Object(
+      { p: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Probability.' }) },
+      { additionalProperties: false },
+    ),
     build: () => null,
   }),
 ]);

@@ -4,7 +4,11 @@ import type { BuildContext } from '../../src/registry/component.js';
 import type { Model } from '../../src/models/types.js';
 
 /** The cpu backend (the project's tfjs, gradients registered) and a build context for a model on `inputShape` images of `numClasses` classes. */
-export async function cpuContext(inputShape: [number, number, number], numClasses: number, seed = 1): Promise<BuildContext> {
+export async function cpuContext(
+  inputShape: [number, number, number],
+  numClasses: number,
+  seed = 1,
+): Promise<BuildContext> {
   await tf.setBackend('cpu');
   await tf.ready();
   return { tf, seed, configDir: '.', facts: { inputShape, numClasses }, log: () => {} };

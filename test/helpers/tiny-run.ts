@@ -41,9 +41,16 @@ export function tinyRun(name: string, text: string): TinyRun {
 }
 
 /** Trains a config file in this process as `epsilab run` does; `onLog` sees every line and may stop the run. */
-export async function trainConfig(file: string, runDir: string, onLog: (line: string, stop: () => void) => void = () => {}): Promise<{ code: number; lines: string[] }> {
+export async function trainConfig(
+  file: string,
+  runDir: string,
+  onLog: (line: string, stop: () => void) => void = () => {},
+): Promise<{ code: number; lines: string[] }> {
   // Imported here so that tests using only the configs above do not load the trainer.
-  const [{ loadExperiment }, { executeRun }] = await Promise.all([import('../../src/config/load.js'), import('../../src/runner/execute.js')]);
+  const [{ loadExperiment }, { executeRun }] = await Promise.all([
+    import('../../src/config/load.js'),
+    import('../../src/runner/execute.js'),
+  ]);
   const { config, text, registry } = await loadExperiment(file);
   const lines: string[] = [];
   const stop = { requested: false, signal: 'test stop' };

@@ -8,7 +8,10 @@ import { tempDir } from '../helpers/tmp.js';
 
 async function diagnostics(model: string): Promise<[string, number, number][]> {
   const file = join(tempDir('model'), 'x.yaml');
-  writeFileSync(file, `experiment: x\ndataset: { type: synthetic }\nmodel:\n${model}\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\n`);
+  writeFileSync(
+    file,
+    `experiment: x\ndataset: { type: synthetic }\nmodel:\n${model}\noptimizer: { type: momentum }\nschedule: { type: piecewise, values: [[0, 0.1]] }\nloss: { type: cross-entropy }\n`,
+  );
   try {
     await loadExperiment(file);
     return [];
@@ -65,7 +68,10 @@ test("a colour transform's channel_order must match the dataset's", async () => 
   write(', channel_order: bgr', '');
   await assert.rejects(loadExperiment(file), (e: unknown) => {
     assert.ok(e instanceof ConfigError);
-    assert.match(e.diagnostics[0].message, /transforms\.train\[0\]\.channel_order is rgb but dataset\.channel_order is bgr/);
+    assert.match(
+      e.diagnostics[0].message,
+      /transforms\.train\[0\]\.channel_order is rgb but dataset\.channel_order is bgr/,
+    );
     assert.equal(e.diagnostics[0].pos?.line, 5);
     return true;
   });

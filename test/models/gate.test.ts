@@ -27,7 +27,11 @@ function crossEntropy(logits: tfc.Tensor2D, labels: tfc.Tensor1D, classes: numbe
 }
 
 /** Gradients of main + weighted side cross-entropy by variable name, and the gate of each block. */
-function step(model: Model, x: tfc.Tensor4D, y: tfc.Tensor1D): { grads: Map<string, Float32Array>; gates: Map<string, number> } {
+function step(
+  model: Model,
+  x: tfc.Tensor4D,
+  y: tfc.Tensor1D,
+): { grads: Map<string, Float32Array>; gates: Map<string, number> } {
   const trainable = model.variables.filter((v) => v.trainable);
   const gates = new Map<string, number>();
   const { grads, value } = tf.variableGrads(
@@ -51,10 +55,19 @@ const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)),
 
 test('a gated-off block passes only its shortcut and its weights get exactly zero gradient; ε is a settable variable', async () => {
   const model = await epsilonResnet.build(
-    { depth: 14, epsilon: 1, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: { weight: 0.1 }, structure: null, discard_first_block: [0, 0, 0] },
+    {
+      depth: 14,
+      epsilon: 1,
+      gate_sharpness: 1e6,
+      test_gate: 'recompute' as const,
+      side_output: { weight: 0.1 },
+      structure: null,
+      discard_first_block: [0, 0, 0],
+    },
     await cpuContext([8, 8, 3], 4),
   );
-  for (const v of model.variables) if (v.name.endsWith('conv2/W')) scale(model, v.name, v.name.startsWith('res2.0/') ? 1e-4 : 100);
+  for (const v of model.variables)
+    if (v.name.endsWith('conv2/W')) scale(model, v.name, v.name.startsWith('res2.0/') ? 1e-4 : 100);
   const x = randomImages(4, [8, 8, 3]);
   const y = tf.tensor1d([0, 1, 2, 3], 'int32');
   const res20 = ['res2.0/bn/gamma', 'res2.0/conv1/W', 'res2.0/conv1/bn/beta', 'res2.0/conv2/W'];
@@ -70,7 +83,11 @@ test('a gated-off block passes only its shortcut and its weights get exactly zer
   assert.ok(maxAbs(off.grads.get('side_output/res2.1/linear/W')!) > 0);
 
   for (const g of model.apply(x, { training: false }).gates) {
-    assert.equal(g.gate.dataSync()[0], g.absMax.dataSync()[0] > 1 ? 1 : 0, `${g.block}: the gate is recomputed on evaluation batches too`);
+    assert.equal(
+      g.gate.dataSync()[0],
+      g.absMax.dataSync()[0] > 1 ? 1 : 0,
+      `${g.block}: the gate is recomputed on evaluation batches too`,
+    );
   }
 
   model.epsilon!.assign(tf.scalar(0));

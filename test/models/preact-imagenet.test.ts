@@ -5,7 +5,16 @@ import { preactResnetImagenet } from '../../src/components/model/preact-resnet-i
 import { imagenetSidePosition } from '../../src/models/preact-imagenet.js';
 import { cpuContext, randomImages, tf } from '../helpers/tiny-model.js';
 
-const base = { epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, units: null, base_width: 64, structure: null, discard_first_block: [0, 0, 0, 0] };
+const base = {
+  epsilon: null,
+  gate_sharpness: 1e6,
+  test_gate: 'recompute' as const,
+  side_output: null,
+  units: null,
+  base_width: 64,
+  structure: null,
+  discard_first_block: [0, 0, 0, 0],
+};
 
 /** Convs, BN (γ, β), FC of tensorpack's pre-act ResNet counted per group: block0 preact except group0, 1×1 shortcut on width change. */
 function expectedParams(units: number[], bottleneck: boolean, classes: number): number {
@@ -29,10 +38,24 @@ test('ResNet-18 builds, counts its parameters and FLOPs, and runs a training ste
   assert.equal(parameterCount(model.variables), expectedParams([2, 2, 2, 2], false, 10));
   // 16 → conv0/2 → 8 → pool → 4 → 2 → 1 → 1; 2 × MACs of every conv (shortcuts included) and the FC.
   const macs =
-    64 * 49 * 3 * 64 + 4 * 16 * 9 * 64 * 64 + (4 * 9 * 64 * 128 + 3 * 4 * 9 * 128 * 128 + 4 * 64 * 128) + (9 * 128 * 256 + 3 * 9 * 256 * 256 + 128 * 256) + (9 * 256 * 512 + 3 * 9 * 512 * 512 + 256 * 512) + 512 * 10;
+    64 * 49 * 3 * 64 +
+    4 * 16 * 9 * 64 * 64 +
+    (4 * 9 * 64 * 128 + 3 * 4 * 9 * 128 * 128 + 4 * 64 * 128) +
+    (9 * 128 * 256 + 3 * 9 * 256 * 256 + 128 * 256) +
+    (9 * 256 * 512 + 3 * 9 * 512 * 512 + 256 * 512) +
+    512 * 10;
   assert.equal(model.flops(), 2 * macs);
   const names = model.variables.map((v) => v.name);
-  for (const n of ['conv0/W', 'conv0/bn/gamma', 'group0/block1/preact/bn/beta', 'group1/block0/preact/bn/gamma', 'group1/block0/convshortcut/W', 'group3/block1/conv2/W', 'bnlast/bn/gamma', 'linear/b']) {
+  for (const n of [
+    'conv0/W',
+    'conv0/bn/gamma',
+    'group0/block1/preact/bn/beta',
+    'group1/block0/preact/bn/gamma',
+    'group1/block0/convshortcut/W',
+    'group3/block1/conv2/W',
+    'bnlast/bn/gamma',
+    'linear/b',
+  ]) {
     assert.ok(names.includes(n), n);
   }
   assert.ok(!names.includes('group0/block0/preact/bn/gamma'), 'group0/block0 is no_preact');

@@ -5,11 +5,20 @@ import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { cpuContext, forwardPeakBytes, randomImages, tf } from '../helpers/tiny-model.js';
 
-const defaults = { depth: 20, epsilon: null, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, structure: null, discard_first_block: [0, 0, 0] };
+const defaults = {
+  depth: 20,
+  epsilon: null,
+  gate_sharpness: 1e6,
+  test_gate: 'recompute' as const,
+  side_output: null,
+  structure: null,
+  discard_first_block: [0, 0, 0],
+};
 
 /** Trainable parameters of the option-A pre-act ResNet counted by hand: conv0+BN, per block [BN] conv BN conv, BN, FC. */
 function expectedParams(n: number, classes: number, inCh = 3): number {
-  const block = (cin: number, cout: number, preact: boolean) => (preact ? 2 * cin : 0) + 9 * cin * cout + 2 * cout + 9 * cout * cout;
+  const block = (cin: number, cout: number, preact: boolean) =>
+    (preact ? 2 * cin : 0) + 9 * cin * cout + 2 * cout + 9 * cout * cout;
   let total = 9 * inCh * 16 + 2 * 16;
   for (const [s, ch] of [
     [1, 16],
@@ -66,7 +75,18 @@ test('forward pass: logits, stage taps at 1, 1/2 and 1/4 resolution, no gates wi
 test('tensorpack variable names; weight decay applies to exactly the /W kernels', async () => {
   const model = await preactResnet.build({ ...defaults, depth: 8 }, await cpuContext([8, 8, 3], 10));
   const names = model.variables.map((v) => v.name);
-  for (const n of ['conv0/W', 'conv0/bn/gamma', 'res1.0/conv1/W', 'res1.0/conv1/bn/mean', 'res1.0/conv2/W', 'res2.0/bn/beta', 'res3.0/bn/variance', 'bnlast/bn/gamma', 'linear/W', 'linear/b']) {
+  for (const n of [
+    'conv0/W',
+    'conv0/bn/gamma',
+    'res1.0/conv1/W',
+    'res1.0/conv1/bn/mean',
+    'res1.0/conv2/W',
+    'res2.0/bn/beta',
+    'res3.0/bn/variance',
+    'bnlast/bn/gamma',
+    'linear/W',
+    'linear/b',
+  ]) {
     assert.ok(names.includes(n), n);
   }
   assert.ok(!names.includes('res1.0/bn/gamma'), 'res1.0 takes conv0 output without a pre-activation');
@@ -84,8 +104,14 @@ test('tensorpack variable names; weight decay applies to exactly the /W kernels'
 });
 
 test('a depth that is not 6n+2 and images the shortcut cannot halve twice are refused', async () => {
-  await assert.rejects(async () => preactResnet.build({ ...defaults, depth: 21 }, await cpuContext([8, 8, 3], 10)), /depth must be 6n\+2/);
-  await assert.rejects(async () => preactResnet.build({ ...defaults, depth: 8 }, await cpuContext([10, 10, 3], 10)), /multiples of 4/);
+  await assert.rejects(
+    async () => preactResnet.build({ ...defaults, depth: 21 }, await cpuContext([8, 8, 3], 10)),
+    /depth must be 6n\+2/,
+  );
+  await assert.rejects(
+    async () => preactResnet.build({ ...defaults, depth: 8 }, await cpuContext([10, 10, 3], 10)),
+    /multiples of 4/,
+  );
 });
 
 test('the side head sits after res2.{n/2}, is named side_output/<block>, and is left out of the FLOPs', async () => {
@@ -107,14 +133,20 @@ test('the side head sits after res2.{n/2}, is named side_output/<block>, and is 
   assert.equal(out.auxLogits[0].weight, 0.1);
   assert.deepEqual(out.auxLogits[0].logits.shape, [2, 5]);
   assert.equal(model.flops(), plain.flops());
-  await assert.rejects(async () => epsilonResnet.build({ ...defaults, depth: 14, epsilon: 2.5, side_output: { after: 'res2.7' } }, ctx), /not a block/);
+  await assert.rejects(
+    async () => epsilonResnet.build({ ...defaults, depth: 14, epsilon: 2.5, side_output: { after: 'res2.7' } }, ctx),
+    /not a block/,
+  );
   model.dispose();
   plain.dispose();
 });
 
 test('a compressed structure builds only the kept blocks, with the shortcut alone where a first block went', async () => {
   const ctx = await cpuContext([8, 8, 3], 10);
-  const model = await preactResnet.build({ ...defaults, depth: 14, structure: [1, 0, 2], discard_first_block: [1, 1, 0] }, ctx);
+  const model = await preactResnet.build(
+    { ...defaults, depth: 14, structure: [1, 0, 2], discard_first_block: [1, 1, 0] },
+    ctx,
+  );
   const blocks = [...new Set(model.variables.map((v) => v.name.split('/')[0]).filter((n) => n.startsWith('res')))];
   assert.deepEqual(blocks, ['res1.1', 'res3.0', 'res3.1']);
   assert.ok(
@@ -124,15 +156,24 @@ test('a compressed structure builds only the kept blocks, with the shortcut alon
   const out = model.apply(randomImages(1, [8, 8, 3]), { training: false });
   assert.deepEqual(out.taps.res2.shape, [1, 4, 4, 32]);
   assert.deepEqual(out.logits.shape, [1, 10]);
-  await assert.rejects(async () => preactResnet.build({ ...defaults, depth: 14, structure: [2, 2, 2], discard_first_block: [1, 0, 0] }, ctx), /does not fit/);
-  await assert.rejects(async () => preactResnet.build({ ...defaults, depth: 14, structure: [2, 0, 2], discard_first_block: [0, 0, 0] }, ctx), /discard_first_block\[1\] = 1/);
+  await assert.rejects(
+    async () =>
+      preactResnet.build({ ...defaults, depth: 14, structure: [2, 2, 2], discard_first_block: [1, 0, 0] }, ctx),
+    /does not fit/,
+  );
+  await assert.rejects(
+    async () =>
+      preactResnet.build({ ...defaults, depth: 14, structure: [2, 0, 2], discard_first_block: [0, 0, 0] }, ctx),
+    /discard_first_block\[1\] = 1/,
+  );
   model.dispose();
 });
 
 test('the same seed builds the same weights', async () => {
   const a = await preactResnet.build({ ...defaults, depth: 8 }, await cpuContext([8, 8, 3], 10, 3));
   const b = await preactResnet.build({ ...defaults, depth: 8 }, await cpuContext([8, 8, 3], 10, 3));
-  for (let i = 0; i < a.variables.length; i++) assert.deepEqual(a.variables[i].variable.dataSync(), b.variables[i].variable.dataSync());
+  for (let i = 0; i < a.variables.length; i++)
+    assert.deepEqual(a.variables[i].variable.dataSync(), b.variables[i].variable.dataSync());
   a.dispose();
   b.dispose();
 });

@@ -25,7 +25,12 @@ test('CIFAR pre-act ResNet sections: depth, structure and side position are repo
     ['side_output.after'],
   );
   assert.deepEqual(
-    preactCifarProblems({ ...cifar, structure: [3, 2, 3], discard_first_block: [0, 1, 0], side_output: { after: 'res2.0' } }).map((p) => p.path),
+    preactCifarProblems({
+      ...cifar,
+      structure: [3, 2, 3],
+      discard_first_block: [0, 1, 0],
+      side_output: { after: 'res2.0' },
+    }).map((p) => p.path),
     ['side_output.after'],
   );
 });
@@ -43,7 +48,11 @@ test('ImageNet sections: ResNet-18 needs side_output.after, a named block must e
     preactImagenetProblems({ ...im, depth: 18, side_output: { after: 'group2/block2' } }).map((p) => p.path),
     ['side_output.after'],
   );
-  assert.deepEqual(preactImagenetProblems({ ...im, depth: 50, units: [1, 1, 3, 1], side_output: { weight: 0.1 } }), [], 'reduced units: the rule gives group2/block0');
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 50, units: [1, 1, 3, 1], side_output: { weight: 0.1 } }),
+    [],
+    'reduced units: the rule gives group2/block0',
+  );
   assert.deepEqual(
     preactImagenetProblems({ ...im, depth: 50, units: [1, 2, 2, 1], side_output: { weight: 0.1 } }).map((p) => p.path),
     ['side_output'],
@@ -58,5 +67,14 @@ test('ImageNet sections: ResNet-18 needs side_output.after, a named block must e
     ['structure'],
     'a group left empty must say its first block went',
   );
-  assert.deepEqual(preactImagenetProblems({ ...im, depth: 50, structure: [3, 4, 5, 3], discard_first_block: [0, 0, 1, 0], side_output: null }), []);
+  assert.deepEqual(
+    preactImagenetProblems({
+      ...im,
+      depth: 50,
+      structure: [3, 4, 5, 3],
+      discard_first_block: [0, 0, 1, 0],
+      side_output: null,
+    }),
+    [],
+  );
 });

@@ -52,7 +52,14 @@ test('FLOPs count convs and the FC at 28/14/7 resolution; the plain twin skips t
   const teacher = await torchResnet.build({ variant: 'resnet18', plain: false }, ctx);
   const student = await torchResnet.build({ variant: 'resnet18', plain: true }, ctx);
   const [a, b, c] = [28 * 28, 14 * 14, 7 * 7];
-  const body = a * 27 * 16 + 4 * a * 9 * 16 * 16 + b * 9 * 16 * 32 + 3 * b * 9 * 32 * 32 + c * 9 * 32 * 64 + 3 * c * 9 * 64 * 64 + 64 * 100;
+  const body =
+    a * 27 * 16 +
+    4 * a * 9 * 16 * 16 +
+    b * 9 * 16 * 32 +
+    3 * b * 9 * 32 * 32 +
+    c * 9 * 32 * 64 +
+    3 * c * 9 * 64 * 64 +
+    64 * 100;
   const downsample = b * 16 * 32 + c * 32 * 64;
   assert.equal(teacher.flops(), 2 * (body + downsample));
   assert.equal(student.flops(), 2 * body);

@@ -6,11 +6,21 @@ import { withTowers } from '../../src/models/towers.js';
 import type { Model } from '../../src/models/types.js';
 import { cpuContext, maxAbsDiff, randomImages, tf, variable } from '../helpers/tiny-model.js';
 
-const params = { depth: 8, epsilon: 0, gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: { weight: 0.1, after: 'res2.0' }, structure: null, discard_first_block: [0, 0, 0] };
-const build = async (epsilon = 0, size = 8) => epsilonResnet.build({ ...params, epsilon }, await cpuContext([size, size, 3], 4));
+const params = {
+  depth: 8,
+  epsilon: 0,
+  gate_sharpness: 1e6,
+  test_gate: 'recompute' as const,
+  side_output: { weight: 0.1, after: 'res2.0' },
+  structure: null,
+  discard_first_block: [0, 0, 0],
+};
+const build = async (epsilon = 0, size = 8) =>
+  epsilonResnet.build({ ...params, epsilon }, await cpuContext([size, size, 3], 4));
 const labels = () => tf.tensor1d([0, 1, 2, 3, 1, 2], 'int32');
 
-const ce = (logits: tfc.Tensor2D, y: tfc.Tensor1D) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 4), logits) as tfc.Scalar;
+const ce = (logits: tfc.Tensor2D, y: tfc.Tensor1D) =>
+  tf.losses.softmaxCrossEntropy(tf.oneHot(y, 4), logits) as tfc.Scalar;
 
 function grads(model: Model, loss: () => tfc.Scalar): Record<string, Float32Array> {
   const trainable = model.variables.filter((v) => v.trainable);
@@ -18,7 +28,11 @@ function grads(model: Model, loss: () => tfc.Scalar): Record<string, Float32Arra
     loss,
     trainable.map((v) => v.variable),
   );
-  const out = Object.fromEntries(trainable.filter((v) => grads[v.variable.name]).map((v) => [v.name, grads[v.variable.name].dataSync() as Float32Array]));
+  const out = Object.fromEntries(
+    trainable
+      .filter((v) => grads[v.variable.name])
+      .map((v) => [v.name, grads[v.variable.name].dataSync() as Float32Array]),
+  );
   tf.dispose([value, ...Object.values(grads)]);
   return out;
 }
@@ -34,7 +48,9 @@ test('towers = 2 equals two separate forward passes: own gates and BN statistics
   const [a, b] = [x.slice([0, 0, 0, 0], [3, -1, -1, -1]), x.slice([3, 0, 0, 0], [3, -1, -1, -1])];
   // ε between the two towers' largest |F| of block res1.0: tower 0 discards it while tower 1 keeps it.
   const probe = await build();
-  const [m0, m1] = [a, b].map((t) => probe.apply(t, { training: true, updateStats: false }).gates[0].absMax.dataSync()[0]);
+  const [m0, m1] = [a, b].map(
+    (t) => probe.apply(t, { training: true, updateStats: false }).gates[0].absMax.dataSync()[0],
+  );
   probe.dispose();
   assert.notEqual(m0, m1);
   const epsilon = (m0 + m1) / 2;
@@ -60,7 +76,10 @@ test('towers = 2 equals two separate forward passes: own gates and BN statistics
     assert.ok(maxAbsDiff(variable(towered, name), variable(whole, name)) > 1e-4, `${name}: not the whole batch's`);
   }
   const evalOut = towered.apply(x, { training: false });
-  assert.ok(maxAbsDiff(evalOut.logits, separate.apply(x, { training: false }).logits) < 1e-6, 'evaluation runs the batch whole');
+  assert.ok(
+    maxAbsDiff(evalOut.logits, separate.apply(x, { training: false }).logits) < 1e-6,
+    'evaluation runs the batch whole',
+  );
   for (const m of [towered, separate, whole]) m.dispose();
 });
 
@@ -70,7 +89,14 @@ test('towers = 2: the gradient of the batch loss is the average of the towers’
   const separate = await build(0, 4);
   const y = labels();
   const g = grads(towered, () => ce(towered.apply(x, { training: true, updateStats: false }).logits, y));
-  const halves = [0, 3].map((from) => grads(separate, () => ce(separate.apply(x.slice([from, 0, 0, 0], [3, -1, -1, -1]), { training: true, updateStats: false }).logits, y.slice([from], [3]))));
+  const halves = [0, 3].map((from) =>
+    grads(separate, () =>
+      ce(
+        separate.apply(x.slice([from, 0, 0, 0], [3, -1, -1, -1]), { training: true, updateStats: false }).logits,
+        y.slice([from], [3]),
+      ),
+    ),
+  );
   assert.ok(Object.keys(g).length > 10);
   for (const [name, v] of Object.entries(g)) {
     const worst = v.reduce((m, gi, i) => Math.max(m, Math.abs(gi - (halves[0][name][i] + halves[1][name][i]) / 2)), 0);

@@ -26,10 +26,19 @@ test("the registry knows each built-in component's module, which exports that ve
     assert.ok(url, `${c.kind} ${c.type} has a module`);
     assert.ok(Object.values(await import(url)).includes(c), `${url} exports ${c.kind} ${c.type}`);
   }
-  const extra = defineComponent({ kind: 'loss', type: 'extra-loss', doc: 'A plugin.', params: Type.Object({}, { additionalProperties: false }), build: () => null });
+  const extra = defineComponent({
+    kind: 'loss',
+    type: 'extra-loss',
+    doc: 'A plugin.',
+    params: Type.Object({}, { additionalProperties: false }),
+    build: () => null,
+  });
   const withPlugin = registry.with([extra], new Map([[extra, 'file:///plugin.mjs']]));
   assert.equal(withPlugin.moduleOf(extra), 'file:///plugin.mjs');
-  assert.equal(withPlugin.moduleOf(withPlugin.get('transform', 'flip')), registry.moduleOf(registry.get('transform', 'flip')));
+  assert.equal(
+    withPlugin.moduleOf(withPlugin.get('transform', 'flip')),
+    registry.moduleOf(registry.get('transform', 'flip')),
+  );
 });
 
 test('the experiment schema composed from the registry compiles under ajv strict', () => {
@@ -46,9 +55,18 @@ test('the committed JSON Schemas match the code (run `npx epsilab schemas --writ
 });
 
 test('a registry refuses two components with the same kind and type, and lookups suggest the nearest', () => {
-  const a = defineComponent({ kind: 'loss', type: 'l', doc: 'd', params: Type.Object({}, { additionalProperties: false }), build: () => null });
+  const a = defineComponent({
+    kind: 'loss',
+    type: 'l',
+    doc: 'd',
+    params: Type.Object({}, { additionalProperties: false }),
+    build: () => null,
+  });
   assert.throws(() => createRegistry([a, { ...a }]), /loss type 'l' is registered twice/);
-  assert.throws(() => testRegistry.get('model', 'toy-resnt'), /no model component 'toy-resnt'; did you mean 'toy-resnet'\? \(registered: 'toy-resnet', 'toy-plain'\)/);
+  assert.throws(
+    () => testRegistry.get('model', 'toy-resnt'),
+    /no model component 'toy-resnt'; did you mean 'toy-resnet'\? \(registered: 'toy-resnet', 'toy-plain'\)/,
+  );
   assert.deepEqual(
     testRegistry.list('model').map((c) => c.type),
     ['toy-resnet', 'toy-plain'],

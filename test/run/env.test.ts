@@ -16,5 +16,6 @@ test('env.json records the CPU flags and the thread count the backend computes w
   assert.equal(env.threads.backend, 1, 'tfjs runs wasm on one thread in Node');
   assert.equal(env.threads.settings.OMP_NUM_THREADS, '2');
   assert.ok(env.cpu.available_parallelism >= 1);
-  if (process.platform === 'linux') assert.ok(Array.isArray(env.cpu.flags) && env.cpu.flags.length > 0, 'Linux lists its CPU flags');
+  if (process.platform === 'linux')
+    assert.ok(Array.isArray(env.cpu.flags) && env.cpu.flags.length > 0, 'Linux lists its CPU flags');
 });

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
@@ -12,22 +21,37 @@ const root = tempDir('folder');
 const config = tinyConfig(root, 2);
 const folder = join(root, 'run');
 const epochs = (dir: string) => computedMetrics(dir).map((m) => m.epoch);
-const lockOf = (pid: number) => JSON.stringify({ pid, host: hostname(), started: new Date().toISOString(), purpose: 'run', command: ['epsilab', 'run'] });
+const lockOf = (pid: number) =>
+  JSON.stringify({
+    pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    purpose: 'run',
+    command: ['epsilab', 'run'],
+  });
 
 test('two runs of one folder: the second exits 2 naming the first, --wait waits and finds it done; a changed config is refused, --extend and --force are recorded', async () => {
   // The first run is stopped (SIGSTOP) once it holds the folder, so that the others meet it there however slow the machine.
   let holder = 0;
   let first!: Promise<Ran>;
   await new Promise<void>((resolve) => {
-    first = epsilab(['run', config, '--run-dir', folder], {}, { onStart: (pid) => (holder = pid), onOutput: (out) => out.includes('run folder:') && resolve() });
+    first = epsilab(
+      ['run', config, '--run-dir', folder],
+      {},
+      { onStart: (pid) => (holder = pid), onOutput: (out) => out.includes('run folder:') && resolve() },
+    );
   });
   process.kill(holder, 'SIGSTOP');
   const second = await epsilab(['run', config, '--run-dir', folder]);
   assert.equal(second.code, 2, second.out);
   noStack(second);
-  assert.match(second.out, new RegExp(`is in use by \`epsilab run\` \\(pid ${holder} on ${hostname()}, since [-\\dT:.Z]+\\).*--wait`));
+  assert.match(
+    second.out,
+    new RegExp(`is in use by \`epsilab run\` \\(pid ${holder} on ${hostname()}, since [-\\dT:.Z]+\\).*--wait`),
+  );
   let resumed = false;
-  const resume = (out: string) => !resumed && out.includes('waiting for') && (resumed = process.kill(holder, 'SIGCONT'));
+  const resume = (out: string) =>
+    !resumed && out.includes('waiting for') && (resumed = process.kill(holder, 'SIGCONT'));
   const waiting = epsilab(['run', config, '--run-dir', folder, '--wait'], {}, { onOutput: resume });
   assert.equal((await first).code, 0);
   const waited = await waiting;
@@ -40,8 +64,14 @@ test('two runs of one folder: the second exits 2 naming the first, --wait waits 
   writeFileSync(join(folder, 'run.lock'), lockOf(gone));
   const longer = await epsilab(['run', config, '--run-dir', folder, '--set', 'train.epochs=3']);
   assert.equal(longer.code, 2, longer.out);
-  assert.match(longer.out, new RegExp(`taking over .*run\\.lock: \`epsilab run\` \\(pid ${gone} .*is no longer running`));
-  assert.match(longer.out, /holds a run of another config \(its config differs\):\n  train\.epochs: 2 in the folder, 3 now\n.*without --run-dir.*--force.*--extend/);
+  assert.match(
+    longer.out,
+    new RegExp(`taking over .*run\\.lock: \`epsilab run\` \\(pid ${gone} .*is no longer running`),
+  );
+  assert.match(
+    longer.out,
+    /holds a run of another config \(its config differs\):\n  train\.epochs: 2 in the folder, 3 now\n.*without --run-dir.*--force.*--extend/,
+  );
   assert.deepEqual(epochs(folder), [1, 2], 'a refused run changes nothing');
 
   const extended = await epsilab(['run', config, '--run-dir', folder, '--set', 'train.epochs=3', '--extend']);
@@ -68,7 +98,10 @@ test('two runs of one folder: the second exits 2 naming the first, --wait waits 
   writeFileSync(join(folder, 'result.json'), '{"status": "do');
   const rewritten = await epsilab(['run', config, '--run-dir', folder, '--set', 'train.epochs=1']);
   assert.equal(rewritten.code, 0, rewritten.out);
-  assert.match(rewritten.out, /warning: .*result\.json \(the run's result record\) is damaged: .*; it is rewritten as the run goes on/);
+  assert.match(
+    rewritten.out,
+    /warning: .*result\.json \(the run's result record\) is damaged: .*; it is rewritten as the run goes on/,
+  );
   assert.equal(status(folder), 'done');
   assert.deepEqual(epochs(folder), [1]);
 });
@@ -96,7 +129,10 @@ test('a damaged metrics.jsonl is named with its line', async () => {
   const r = await epsilab(['compress', damaged]);
   assert.equal(r.code, 2, r.out);
   noStack(r);
-  assert.match(r.out, /metrics\.jsonl is damaged: line 2 is not JSON \("\{\\"epo"\)\. Remove that line to keep the other epochs, or start the run over with --force/);
+  assert.match(
+    r.out,
+    /metrics\.jsonl is damaged: line 2 is not JSON \("\{\\"epo"\)\. Remove that line to keep the other epochs, or start the run over with --force/,
+  );
 });
 
 test('a truncated dataset file: exit 2 naming the file, what was expected and what was found', async () => {
@@ -110,6 +146,9 @@ test('a truncated dataset file: exit 2 naming the file, what was expected and wh
   const r = await epsilab(['run', fmnist, '--run-dir', join(root, 'fmnist-run')]);
   assert.equal(r.code, 2, r.out);
   noStack(r);
-  assert.match(r.out, new RegExp(`${images.replace(/[.]/g, '\\.')}: damaged gzip data \\(unexpected end of file; the file is \\d+ bytes`));
+  assert.match(
+    r.out,
+    new RegExp(`${images.replace(/[.]/g, '\\.')}: damaged gzip data \\(unexpected end of file; the file is \\d+ bytes`),
+  );
   assert.notEqual(status(join(root, 'fmnist-run')), 'done');
 });

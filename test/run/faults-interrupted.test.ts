@@ -37,7 +37,8 @@ async function finishesLikeReference(name: string): Promise<string> {
   return again.out;
 }
 
-const weights = (name: string, step: number) => join(dir(name), 'checkpoints', `step-${String(step).padStart(9, '0')}`, 'weights.bin');
+const weights = (name: string, step: number) =>
+  join(dir(name), 'checkpoints', `step-${String(step).padStart(9, '0')}`, 'weights.bin');
 
 test('kill -9 during a metrics append: the torn line is dropped and the epoch trained again, once; damaged checkpoints fall back or say how to start over', async () => {
   const killed = await run('append', { EPSILAB_TEST_KILL_IN: 'metrics.jsonl:3' });
@@ -50,20 +51,29 @@ test('kill -9 during a metrics append: the torn line is dropped and the epoch tr
 
   truncateSync(weights('truncated', 4), 42);
   const fellBack = await finishesLikeReference('truncated');
-  assert.match(fellBack, /warning: checkpoint .*step-000000004: weights\.bin is 42 bytes, the manifest says \d+; moved aside to .*step-000000004\.damaged/);
+  assert.match(
+    fellBack,
+    /warning: checkpoint .*step-000000004: weights\.bin is 42 bytes, the manifest says \d+; moved aside to .*step-000000004\.damaged/,
+  );
   assert.match(fellBack, /resuming from .*step-000000002 at epoch 2/);
 
   const bytes = readFileSync(weights('flipped', 4));
   bytes[bytes.length >> 1] ^= 0x10;
   writeFileSync(weights('flipped', 4), bytes);
-  assert.match(await finishesLikeReference('flipped'), /step-000000004: weights\.bin's SHA-256 differs from the manifest's/);
+  assert.match(
+    await finishesLikeReference('flipped'),
+    /step-000000004: weights\.bin's SHA-256 differs from the manifest's/,
+  );
 
   truncateSync(weights('none-intact', 4), 0);
   truncateSync(weights('none-intact', 2), 100);
   const refused = await run('none-intact');
   assert.equal(refused.code, 2, refused.out);
   noStack(refused);
-  assert.match(refused.out, /no intact checkpoint to resume from:\n.*step-000000004: weights\.bin is 0 bytes.*\n.*step-000000002: weights\.bin is 100 bytes/);
+  assert.match(
+    refused.out,
+    /no intact checkpoint to resume from:\n.*step-000000004: weights\.bin is 0 bytes.*\n.*step-000000002: weights\.bin is 100 bytes/,
+  );
   assert.match(refused.out, /--force/);
 });
 
@@ -85,9 +95,16 @@ test('kill -9 inside a checkpoint write: the half-written checkpoint is never us
 test("kill -9 at a random moment, then the same command: the uninterrupted run's metrics", async () => {
   const delay = Math.round((0.2 + 0.7 * Math.random()) * referenceSeconds * 1000);
   let timer: NodeJS.Timeout | undefined;
-  const killed = await epsilab(['run', config, '--run-dir', dir('random')], {}, { onStart: (pid) => (timer = setTimeout(() => process.kill(pid, 'SIGKILL'), delay)) });
+  const killed = await epsilab(
+    ['run', config, '--run-dir', dir('random')],
+    {},
+    { onStart: (pid) => (timer = setTimeout(() => process.kill(pid, 'SIGKILL'), delay)) },
+  );
   clearTimeout(timer);
-  assert.ok(killed.signal === 'SIGKILL' || killed.code === 0, `killed after ${delay} ms of a ${referenceSeconds.toFixed(1)} s run: ${killed.out}`);
+  assert.ok(
+    killed.signal === 'SIGKILL' || killed.code === 0,
+    `killed after ${delay} ms of a ${referenceSeconds.toFixed(1)} s run: ${killed.out}`,
+  );
   await finishesLikeReference('random');
 });
 
@@ -105,7 +122,10 @@ test('a full disk: the run stops with exit 1 and says so; with space again the s
   const full = await run('full', mounted ? {} : { EPSILAB_TEST_DISK_FULL_AFTER: '900000' });
   assert.equal(full.code, 1, full.out);
   noStack(full);
-  assert.match(full.out, /ENOSPC: no space left on device.*: the disk is full\. Free some space, then run the same command again/);
+  assert.match(
+    full.out,
+    /ENOSPC: no space left on device.*: the disk is full\. Free some space, then run the same command again/,
+  );
   if (mounted) execFileSync('mount', ['-o', 'remount,size=16m', place]);
   await finishesLikeReference('full');
   assert.ok(existsSync(join(place, 'model', 'model.json')));

@@ -16,7 +16,11 @@ test('an exported model is in the TensorFlow.js weights format: tf.io.decodeWeig
   await exportModel(dir, vars, { model: { type: 'preact-resnet', depth: 8 } });
   const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
   const bin = readFileSync(join(dir, json.weightsManifest[0].paths[0]));
-  const decoded = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), json.weightsManifest[0].weights);
-  for (const v of vars) assert.deepEqual(Array.from(decoded[v.name].dataSync()), Array.from(v.variable.dataSync()), v.name);
+  const decoded = tf.io.decodeWeights(
+    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    json.weightsManifest[0].weights,
+  );
+  for (const v of vars)
+    assert.deepEqual(Array.from(decoded[v.name].dataSync()), Array.from(v.variable.dataSync()), v.name);
   assert.deepEqual(readExportedModel(dir).topology, { model: { type: 'preact-resnet', depth: 8 } });
 });

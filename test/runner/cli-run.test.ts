@@ -29,7 +29,9 @@ output: { root: ${JSON.stringify(join(dir, 'results'))} }
 test('SIGTERM during `epsilab run` writes a checkpoint and exits 130; running the config again finishes the run', async () => {
   const dir = tempDir('sigterm');
   const file = config(dir);
-  const child = spawn(process.execPath, [BIN, 'run', file, '--run-dir', join(dir, 'run')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'run', file, '--run-dir', join(dir, 'run')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let signalled = false;
   child.stdout.on('data', (d: Buffer) => {
@@ -57,7 +59,11 @@ test('SIGTERM during `epsilab run` writes a checkpoint and exits 130; running th
 test('compress on a run without ε gates is a usage error: exit 2, one line, no stack trace', () => {
   const dir = tempDir('compress-cli');
   const file = config(dir);
-  const run = spawnSync(process.execPath, [BIN, 'run', file, '--run-dir', join(dir, 'run'), '--set', 'train.epochs=1'], { encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    [BIN, 'run', file, '--run-dir', join(dir, 'run'), '--set', 'train.epochs=1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(run.status, 0, run.stderr);
   const r = spawnSync(process.execPath, [BIN, 'compress', join(dir, 'run')], { encoding: 'utf8' });
   assert.equal(r.status, 2);

@@ -32,7 +32,13 @@ test('compressing a run whose blocks were forced off removes them and leaves the
   await train(run);
   const runDir = run.runDir;
   const logs: string[] = [];
-  const record = (await compressRun(runDir, { weightCheck: 'report', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 3, log: (l) => logs.push(l) })) as {
+  const record = (await compressRun(runDir, {
+    weightCheck: 'report',
+    weightTolerance: 1e-3,
+    timingBatch: 16,
+    timingRepeats: 3,
+    log: (l) => logs.push(l),
+  })) as {
     discarded: string[];
     structure: number[];
     discard_first_block: number[];
@@ -47,10 +53,18 @@ test('compressing a run whose blocks were forced off removes them and leaves the
   assert.deepEqual(record.discarded, ['res1.0', 'res1.1', 'res2.0', 'res2.1', 'res3.0', 'res3.1']);
   assert.deepEqual(record.structure, [0, 0, 0]);
   assert.deepEqual(record.discard_first_block, [1, 1, 1]);
-  assert.equal(record.after.error, record.before.error, 'a gated-off block adds exactly nothing, so removing it changes no prediction');
+  assert.equal(
+    record.after.error,
+    record.before.error,
+    'a gated-off block adds exactly nothing, so removing it changes no prediction',
+  );
   assert.ok(record.after.params < record.before.params);
   assert.ok(record.after.flops < record.before.flops);
-  assert.equal(record.weight_check.disagreements.length, 6, 'two epochs of weight decay cannot collapse the weights: every block is reported');
+  assert.equal(
+    record.weight_check.disagreements.length,
+    6,
+    'two epochs of weight decay cannot collapse the weights: every block is reported',
+  );
   const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
   assert.deepEqual(result.compression.discarded, record.discarded);
   assert.match(result.compression.after.onnxruntime.runtime, /^onnxruntime-node /);
@@ -95,11 +109,23 @@ train: { epochs: 1, batch_size: 6, eval_batch_size: 6, checkpoint_every: 1 }
 
 test('with test_gate last-train, blocks gated off on the last batch but not yet discarded on average are named as kept', async () => {
   // ε = 0 for the first epoch keeps every block open; ε = 10⁶ then closes them all for only 8 steps, short of the average's 1.
-  const run = await tinyExperiment('late', depth14('epsilon: 0, test_gate: last-train', 'callbacks: [{ type: epsilon-schedule, values: [[0, 0], [1, 1.0e+6]] }]\n'));
+  const run = await tinyExperiment(
+    'late',
+    depth14(
+      'epsilon: 0, test_gate: last-train',
+      'callbacks: [{ type: epsilon-schedule, values: [[0, 0], [1, 1.0e+6]] }]\n',
+    ),
+  );
   await train(run);
   const runDir = run.runDir;
   const logs: string[] = [];
-  const record = (await compressRun(runDir, { weightCheck: 'off', weightTolerance: 1e-3, timingBatch: 16, timingRepeats: 1, log: (l) => logs.push(l) })) as {
+  const record = (await compressRun(runDir, {
+    weightCheck: 'off',
+    weightTolerance: 1e-3,
+    timingBatch: 16,
+    timingRepeats: 1,
+    log: (l) => logs.push(l),
+  })) as {
     discarded: string[];
     last_gate_off_but_kept: string[];
   };

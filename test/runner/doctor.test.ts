@@ -9,7 +9,10 @@ import { projectRoot } from '../../src/util/paths.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
-function doctor(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function doctor(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [BIN, 'doctor', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
@@ -49,8 +52,15 @@ test('doctor says why libtorch does not load and what to do, as readable lines',
   const r = doctor([], { EPSILAB_LIBTORCH_ADDON: join(tmpdir(), 'no-such-dir', 'epsilab_torch.node') });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^epsilab \S+.* on Node v\d+/);
-  assert.match(r.stdout, /\n {2}libtorch {11}no: libtorch addon not built \(npm install builds it when libtorch is found; see native\/README\.md\)/);
+  assert.match(
+    r.stdout,
+    /\n {2}libtorch {11}no: libtorch addon not built \(npm install builds it when libtorch is found; see native\/README\.md\)/,
+  );
   assert.match(r.stdout, /\n {2}cpu {16}loads: pure JavaScript kernels/);
-  assert.match(r.stdout, /\nBackends \(backend: auto tries them in this order and takes the first that loads: here (tensorflow|wasm)\)/);
-  for (const title of ['libtorch addon', 'GPUs (NVIDIA driver)', 'Threads', 'Datasets', 'Slurm']) assert.ok(r.stdout.includes(`\n${title}`), `no ${title} section`);
+  assert.match(
+    r.stdout,
+    /\nBackends \(backend: auto tries them in this order and takes the first that loads: here (tensorflow|wasm)\)/,
+  );
+  for (const title of ['libtorch addon', 'GPUs (NVIDIA driver)', 'Threads', 'Datasets', 'Slurm'])
+    assert.ok(r.stdout.includes(`\n${title}`), `no ${title} section`);
 });

@@ -34,7 +34,9 @@ train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
   assert.equal((await trainConfig(file, runDir)).code, 0);
   const e = await loadExperiment(file);
 
-  const r = spawnSync(process.execPath, [BIN, 'export', runDir, '--format', 'onnx', '--images', '5'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'export', runDir, '--format', 'onnx', '--images', '5'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const record = JSON.parse(r.stdout) as { file: string; opset: number; max_abs_difference: number };
   assert.equal(record.file, join(runDir, 'model', 'model.onnx'));
@@ -55,7 +57,11 @@ train: { epochs: 1, batch_size: 24, eval_batch_size: 12 }
   // The metadata's preprocessing turns the first raw test image into input_0's first image.
   const proto = onnx.ModelProto.decode(readFileSync(record.file));
   const meta = Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]));
-  const [prep] = JSON.parse(meta['epsilab.preprocessing']) as { type: string; scale: number; fitted: { mean: number[] } }[];
+  const [prep] = JSON.parse(meta['epsilab.preprocessing']) as {
+    type: string;
+    scale: number;
+    fitted: { mean: number[] };
+  }[];
   assert.equal(prep.type, 'per-pixel-mean');
   assert.equal(prep.fitted.mean.length, 28 * 28);
   assert.match(meta['epsilab.gates'], /recompute/);
@@ -101,7 +107,10 @@ distillation:
   assert.equal(teacher.file, join(runDir, 'teacher', 'model.onnx'));
   assert.ok(student.max_abs_difference <= 1e-4 && teacher.max_abs_difference <= 1e-4);
   const ops = (f: string) => onnx.ModelProto.decode(readFileSync(f)).graph!.node!.map((n) => n.opType);
-  assert.ok(ops(teacher.file).includes('Add') && !ops(student.file).includes('Add'), 'the teacher sums its shortcuts, the plain student has none');
+  assert.ok(
+    ops(teacher.file).includes('Add') && !ops(student.file).includes('Add'),
+    'the teacher sums its shortcuts, the plain student has none',
+  );
   await assert.rejects(
     exportOnnx(join(runDir, 'model'), { batch: 4, tolerance: 1e-4, teacher: true }, () => {}),
     /--teacher takes the run folder itself/,

@@ -10,7 +10,11 @@ const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 /** Runs the real binary in the project folder, as a user of the shipped configs would. */
 function epsilab(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: projectRoot(), encoding: 'utf8', env: { ...process.env, EPSILAB_DEBUG: '' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: projectRoot(),
+    encoding: 'utf8',
+    env: { ...process.env, EPSILAB_DEBUG: '' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -35,7 +39,10 @@ test('`epsilab run` or `epsilab plan` given a table spec says to use `epsilab ta
   for (const command of ['run', 'plan']) {
     const r = epsilab(command, 'configs/tables/reduced-no-res.yaml');
     assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `epsilab ${command}: configs/tables/reduced-no-res.yaml is a table spec, not an experiment config: make its table with \`epsilab table configs/tables/reduced-no-res.yaml\`\n`);
+    assert.equal(
+      r.err,
+      `epsilab ${command}: configs/tables/reduced-no-res.yaml is a table spec, not an experiment config: make its table with \`epsilab table configs/tables/reduced-no-res.yaml\`\n`,
+    );
     noStack(r.err);
   }
 });
@@ -44,8 +51,14 @@ test('`epsilab sweep` and `epsilab table` given an experiment config say to use 
   const file = join(tempFiles({ 'tiny.yaml': TINY_CONFIG }, 'file-kind'), 'tiny.yaml');
   const sweep = epsilab('sweep', file);
   assert.equal(sweep.code, 2, sweep.err);
-  assert.equal(sweep.err, `epsilab sweep: ${file} is an experiment config, not a sweep file: train it with \`epsilab run ${file}\`\n`);
+  assert.equal(
+    sweep.err,
+    `epsilab sweep: ${file} is an experiment config, not a sweep file: train it with \`epsilab run ${file}\`\n`,
+  );
   const table = epsilab('table', 'configs/sweeps/quickstart-lr.yaml');
   assert.equal(table.code, 2, table.err);
-  assert.match(table.err, /^epsilab table: configs\/sweeps\/quickstart-lr\.yaml is a sweep file, not a table spec: run its trials with `epsilab sweep /);
+  assert.match(
+    table.err,
+    /^epsilab table: configs\/sweeps\/quickstart-lr\.yaml is a sweep file, not a table spec: run its trials with `epsilab sweep /,
+  );
 });

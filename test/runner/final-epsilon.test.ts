@@ -23,7 +23,16 @@ train: { epochs: 2, batch_size: 8, eval_batch_size: 6 }
   assert.equal((await trainConfig(run.file, run.runDir)).code, 0);
   const trained = JSON.parse(readFileSync(join(run.runDir, 'result.json'), 'utf8')).metrics;
   const evaluated = (await evaluateModelFolder(run.runDir)) as { test_loss: number; test_error: number };
-  assert.ok(Math.abs(evaluated.test_loss - trained.test_loss) < 1e-5, `eval: ${evaluated.test_loss} vs the run's ${trained.test_loss}`);
-  const record = (await compressRun(run.runDir, { weightCheck: 'off', weightTolerance: 1e-3, timingBatch: 4, timingRepeats: 1, log: () => {} })) as { before: { error: number } };
+  assert.ok(
+    Math.abs(evaluated.test_loss - trained.test_loss) < 1e-5,
+    `eval: ${evaluated.test_loss} vs the run's ${trained.test_loss}`,
+  );
+  const record = (await compressRun(run.runDir, {
+    weightCheck: 'off',
+    weightTolerance: 1e-3,
+    timingBatch: 4,
+    timingRepeats: 1,
+    log: () => {},
+  })) as { before: { error: number } };
   assert.equal(record.before.error, trained.test_error);
 });

@@ -20,7 +20,8 @@ function imageFolder(root: string): void {
       mkdirSync(join(root, split, cls), { recursive: true });
       for (let i = 0; i < count; i++) {
         const png = new pngjs.PNG({ width: 20, height: 20 });
-        for (let p = 0; p < png.data.length; p++) png.data[p] = p % 4 === 3 ? 255 : (p * 7 + n * 31 + (cls === 'n02' ? 90 : 0)) % 256;
+        for (let p = 0; p < png.data.length; p++)
+          png.data[p] = p % 4 === 3 ? 255 : (p * 7 + n * 31 + (cls === 'n02' ? 90 : 0)) % 256;
         writeFileSync(join(root, split, cls, `img${n++}.png`), pngjs.PNG.sync.write(png));
       }
     }
@@ -56,13 +57,21 @@ train: { epochs: 3, batch_size: 4, towers: 2, eval_batch_size: 2, eval_every: 3 
   const runDir = join(dir, 'run');
   const run = spawnSync(process.execPath, [BIN, 'run', file, '--run-dir', runDir], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr + run.stdout);
-  const compress = spawnSync(process.execPath, [BIN, 'compress', runDir, '--weights', 'off', '--timing-batch', '2', '--timing-repeats', '1'], { encoding: 'utf8' });
+  const compress = spawnSync(
+    process.execPath,
+    [BIN, 'compress', runDir, '--weights', 'off', '--timing-batch', '2', '--timing-repeats', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(compress.status, 0, compress.stderr + compress.stdout);
   const record = JSON.parse(readFileSync(join(runDir, 'compressed', 'compression.json'), 'utf8'));
   assert.deepEqual(record.discarded, ['group0/block0', 'group1/block0', 'group2/block0', 'group3/block0']);
   assert.deepEqual(record.structure, [0, 0, 0, 0]);
   assert.deepEqual(record.discard_first_block, [1, 1, 1, 1]);
-  assert.equal(record.after.error, record.before.error, 'gated-off blocks add nothing: the same predictions without them');
+  assert.equal(
+    record.after.error,
+    record.before.error,
+    'gated-off blocks add nothing: the same predictions without them',
+  );
   assert.equal(record.after.top5_error, record.before.top5_error);
   assert.ok(record.after.params < record.before.params);
   const evaluated = spawnSync(process.execPath, [BIN, 'eval', join(runDir, 'compressed')], { encoding: 'utf8' });

@@ -12,8 +12,27 @@ test('`epsilab repro` re-runs the quickstart (reduced by --set) and finds every 
   const dir = tempDir('repro');
   const runDir = join(dir, 'run');
   // The quickstart config itself, cut to ResNet-8, 64/50 images and 2 steps so the test takes seconds; wasm as every install has it.
-  const sets = ['backend=wasm', 'model.depth=8', 'train.epochs=1', 'train.steps_per_epoch=2', 'train.batch_size=16', 'train.eval_batch_size=50', 'dataset.subset={train: {first: 64}, test: {first: 50}}'];
-  const run = spawnSync(process.execPath, [BIN, 'run', join(projectRoot(), 'configs', 'quickstart.yaml'), '--run-dir', runDir, ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8' });
+  const sets = [
+    'backend=wasm',
+    'model.depth=8',
+    'train.epochs=1',
+    'train.steps_per_epoch=2',
+    'train.batch_size=16',
+    'train.eval_batch_size=50',
+    'dataset.subset={train: {first: 64}, test: {first: 50}}',
+  ];
+  const run = spawnSync(
+    process.execPath,
+    [
+      BIN,
+      'run',
+      join(projectRoot(), 'configs', 'quickstart.yaml'),
+      '--run-dir',
+      runDir,
+      ...sets.flatMap((s) => ['--set', s]),
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(run.status, 0, run.stderr);
   // As if the run had been recorded with another commit and another version of a package.
   const envFile = join(runDir, 'env.json');
@@ -27,7 +46,12 @@ test('`epsilab repro` re-runs the quickstart (reduced by --set) and finds every 
   assert.match(r.stdout, /warning: git commit: recorded "0{40}"/);
   assert.match(r.stdout, /warning: package yaml: recorded "0\.0\.1"/);
   assert.match(r.stdout, /reproduced: every metric equal/);
-  const record = JSON.parse(readFileSync(join(runDir, 'repro-1', 'repro.json'), 'utf8')) as { comparison: string; matched: boolean; metrics: { metric: string; match: boolean }[]; not_compared: string[] };
+  const record = JSON.parse(readFileSync(join(runDir, 'repro-1', 'repro.json'), 'utf8')) as {
+    comparison: string;
+    matched: boolean;
+    metrics: { metric: string; match: boolean }[];
+    not_compared: string[];
+  };
   assert.equal(record.comparison, 'exact');
   assert.equal(record.matched, true);
   for (const m of ['train_loss', 'test_loss', 'test_error', 'test_top5_error', 'params', 'flops'])

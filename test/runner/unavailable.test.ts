@@ -12,7 +12,10 @@ import { tempDir } from '../helpers/tmp.js';
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 /** A one-epoch synthetic config in a fresh folder; `epsilab run` on it with `sets` (and `env`), exit code and output. */
-function run(sets: string[], env: Record<string, string> = {}): { status: number | null; out: string; results: string } {
+function run(
+  sets: string[],
+  env: Record<string, string> = {},
+): { status: number | null; out: string; results: string } {
   const dir = tempDir('unavailable');
   const file = join(dir, 'tiny.yaml');
   const results = join(dir, 'results');
@@ -28,7 +31,10 @@ train: { epochs: 1, batch_size: 4, eval_batch_size: 4 }
 output: { root: ${JSON.stringify(results)} }
 `,
   );
-  const r = spawnSync(process.execPath, [BIN, 'run', file, ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [BIN, 'run', file, ...sets.flatMap((s) => ['--set', s])], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, out: r.stdout + r.stderr, results };
 }
 
@@ -47,23 +53,40 @@ const tfjsNodeGpu = (() => {
   }
 })();
 
-test('--set backend=tensorflow-gpu where it is not installed: exit 2, the reason, and the backends that are available', { skip: tfjsNodeGpu }, () => {
-  const r = run(['backend=tensorflow-gpu']);
-  assertUserError(r);
-  assert.match(r.out, /epsilab run: backend 'tensorflow-gpu' is not available: not installed \(.*\)\. Available here: .*\bwasm, cpu \(backend: auto takes the first\); `epsilab doctor` says why/);
-});
+test(
+  '--set backend=tensorflow-gpu where it is not installed: exit 2, the reason, and the backends that are available',
+  { skip: tfjsNodeGpu },
+  () => {
+    const r = run(['backend=tensorflow-gpu']);
+    assertUserError(r);
+    assert.match(
+      r.out,
+      /epsilab run: backend 'tensorflow-gpu' is not available: not installed \(.*\)\. Available here: .*\bwasm, cpu \(backend: auto takes the first\); `epsilab doctor` says why/,
+    );
+  },
+);
 
 test('backend: libtorch where the addon is missing: exit 2, why, and what to use instead', () => {
   const r = run(['backend=libtorch'], { EPSILAB_LIBTORCH_ADDON: join(tmpdir(), 'no-such-dir', 'epsilab_torch.node') });
   assertUserError(r);
-  assert.match(r.out, /backend 'libtorch' is not available: libtorch addon not built \(npm install builds it when libtorch is found; see native\/README\.md\)\. Available here: .*\bcpu\b/);
+  assert.match(
+    r.out,
+    /backend 'libtorch' is not available: libtorch addon not built \(npm install builds it when libtorch is found; see native\/README\.md\)\. Available here: .*\bcpu\b/,
+  );
 });
 
 const { addon } = loadAddon();
-const cudaHere = !addon ? 'libtorch addon not built' : (addon.configure({}).cudaBuild ?? addon.configure({}).cuda) ? 'this libtorch has CUDA' : false;
+const cudaHere = !addon
+  ? 'libtorch addon not built'
+  : (addon.configure({}).cudaBuild ?? addon.configure({}).cuda)
+    ? 'this libtorch has CUDA'
+    : false;
 
 test('device: cuda on a CPU-only libtorch: exit 2, saying how to get a CUDA build', { skip: cudaHere }, () => {
   const r = run(['backend=libtorch', 'device=cuda']);
   assertUserError(r);
-  assert.match(r.out, /backend 'libtorch' is not available: device cuda needs a CUDA build of libtorch, and libtorch \S+ .*is CPU-only: install PyTorch with CUDA and rerun `npm install`/);
+  assert.match(
+    r.out,
+    /backend 'libtorch' is not available: device cuda needs a CUDA build of libtorch, and libtorch \S+ .*is CPU-only: install PyTorch with CUDA and rerun `npm install`/,
+  );
 });

@@ -28,7 +28,14 @@ train: { epochs: 1, batch_size: 6 }
 function finishedRun(runs: string, seed: number, error: number, compressed: number): void {
   const dir = join(runs, 'claimed', `cpu-seed${seed}`);
   mkdirSync(dir, { recursive: true });
-  const result = { status: 'done', experiment: 'claimed', run_id: 'x', epochs_done: 1, metrics: { test_error: error }, compression: { after: { error: compressed } } };
+  const result = {
+    status: 'done',
+    experiment: 'claimed',
+    run_id: 'x',
+    epochs_done: 1,
+    metrics: { test_error: error },
+    compression: { after: { error: compressed } },
+  };
   writeFileSync(join(dir, 'result.json'), JSON.stringify(result));
 }
 
@@ -39,14 +46,19 @@ function check(args: string[]) {
 
 test('claims are read from the header and checked on every run: value ± tolerance, equality of two values, an upper bound', async () => {
   const { parseClaims, checkClaim } = (await import(pathToFileURL(script).href)) as {
-    parseClaims: (text: string, file: string) => { runs: { seeds: number[]; backends: string[]; compress: boolean }; claims: { text: string }[] };
+    parseClaims: (
+      text: string,
+      file: string,
+    ) => { runs: { seeds: number[]; backends: string[]; compress: boolean }; claims: { text: string }[] };
     checkClaim: (claim: unknown, results: unknown) => { ok: boolean };
   };
   const { runs, claims } = parseClaims(CONFIG, 'claimed.yaml');
   assert.deepEqual(runs.seeds, [0, 1]);
   assert.deepEqual(runs.backends, ['cpu']);
   assert.equal(runs.compress, true);
-  const run = (error: number, after: number) => ({ run: { metrics: { test_error: error }, compression: { after: { error: after } } } });
+  const run = (error: number, after: number) => ({
+    run: { metrics: { test_error: error }, compression: { after: { error: after } } },
+  });
   assert.deepEqual(
     claims.map((c) => checkClaim(c, run(0.3, 0.3005)).ok),
     [true, true, true],
@@ -56,7 +68,11 @@ test('claims are read from the header and checked on every run: value ± toleran
     [false, false, true],
   );
   assert.equal(checkClaim(claims[2], run(0.51, 0.51)).ok, false);
-  assert.equal(checkClaim(claims[0], { run: { metrics: { test_error: 0.3 } } }).ok, false, 'a value missing from result.json fails the claim');
+  assert.equal(
+    checkClaim(claims[0], { run: { metrics: { test_error: 0.3 } } }).ok,
+    false,
+    'a value missing from result.json fails the claim',
+  );
 });
 
 test('the checker reuses finished runs, exits 1 naming the claim that fails, and 2 on a claim it cannot read', () => {
@@ -80,14 +96,27 @@ test('the checker reuses finished runs, exits 1 naming the claim that fails, and
 test('a mean(...) claim is checked once per backend on the means over the seeds, and a claim `on` a backend only there', () => {
   const dir = mkdtempSync(join(tmpdir(), 'epsilab-claims-'));
   const config = join(dir, 'claimed.yaml');
-  const claims = ['# claim: mean(metrics.test_error) ≤ 0.32', '# claim on cpu: mean(metrics.test_error) = 0.31 ± 0.006', '# claim on wasm: metrics.test_error ≤ 0.1'];
-  writeFileSync(config, CONFIG.replace(/# claim: [^\n]*\n/g, '').replace('# claims: seeds 0 1; backends cpu; compress\n', `# claims: seeds 0 1; backends cpu wasm; compress\n${claims.join('\n')}\n`));
+  const claims = [
+    '# claim: mean(metrics.test_error) ≤ 0.32',
+    '# claim on cpu: mean(metrics.test_error) = 0.31 ± 0.006',
+    '# claim on wasm: metrics.test_error ≤ 0.1',
+  ];
+  writeFileSync(
+    config,
+    CONFIG.replace(/# claim: [^\n]*\n/g, '').replace(
+      '# claims: seeds 0 1; backends cpu; compress\n',
+      `# claims: seeds 0 1; backends cpu wasm; compress\n${claims.join('\n')}\n`,
+    ),
+  );
   const runs = join(dir, 'runs');
   finishedRun(runs, 0, 0.3, 0.3);
   finishedRun(runs, 1, 0.33, 0.33);
   const r = check([config, '--runs', runs, '--backends', 'cpu']);
   assert.equal(r.code, 0, r.out);
-  assert.match(r.out, /\| cpu \| mean of 0 1 \| mean\(metrics\.test_error\) ≤ 0\.32 \| holds: 0\.3150 ≤ 0\.3200 \+ 0 \|/);
+  assert.match(
+    r.out,
+    /\| cpu \| mean of 0 1 \| mean\(metrics\.test_error\) ≤ 0\.32 \| holds: 0\.3150 ≤ 0\.3200 \+ 0 \|/,
+  );
   assert.match(r.out, /\| cpu \| mean of 0 1 \| on cpu: mean\(metrics\.test_error\) = 0\.31 ± 0\.006 \| holds/);
   assert.doesNotMatch(r.out, /on wasm/, 'a claim on another backend is not checked here');
   assert.match(r.out, /all 2 claim checks hold/);
@@ -99,6 +128,12 @@ test('a mean(...) claim is checked once per backend on the means over the seeds,
   const mixed = check([config, '--runs', runs]);
   assert.equal(mixed.code, 2);
   assert.match(mixed.out, /compares a mean over the seeds with one run's value/);
-  writeFileSync(config, CONFIG.replace('# claim: metrics.test_error ≤ 0.5', '# claim on tpu: metrics.test_error ≤ 0.5'));
-  assert.match(check([config, '--runs', runs]).out, /a claim on tpu, which is not one of the '# claims:' backends \(cpu\)/);
+  writeFileSync(
+    config,
+    CONFIG.replace('# claim: metrics.test_error ≤ 0.5', '# claim on tpu: metrics.test_error ≤ 0.5'),
+  );
+  assert.match(
+    check([config, '--runs', runs]).out,
+    /a claim on tpu, which is not one of the '# claims:' backends \(cpu\)/,
+  );
 });

@@ -12,13 +12,24 @@ after(removeTempDirs);
 
 test('a 2 epsilon x 2 seed sweep of a tiny config runs `epsilab run` per trial to completion, and again runs nothing', async () => {
   const w = workspace();
-  const file = writeSweepFile(w.dir, `sweep: e2e\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 2.5] }\nseeds: [0, 1]\nexecutor: { type: local, max_parallel: 2 }\noutput: { root: ${w.dir} }\n`);
+  const file = writeSweepFile(
+    w.dir,
+    `sweep: e2e\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 2.5] }\nseeds: [0, 1]\nexecutor: { type: local, max_parallel: 2 }\noutput: { root: ${w.dir} }\n`,
+  );
   const s = await runSweep({ file, observer: recorder() });
-  assert.deepEqual(s.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 }, JSON.stringify(s.entries.map((e) => e.log_tail)));
+  assert.deepEqual(
+    s.counts,
+    { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 },
+    JSON.stringify(s.entries.map((e) => e.log_tail)),
+  );
   for (const e of s.entries) {
     const dir = join(s.dir, e.dir);
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { status: string; run_id: string };
-    assert.deepEqual([result.status, result.run_id], ['done', e.id], 'the run used the trial folder and trained the planned config');
+    assert.deepEqual(
+      [result.status, result.run_id],
+      ['done', e.id],
+      'the run used the trial folder and trained the planned config',
+    );
     assert.equal(runId(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))), e.id);
     const events = readdirSync(dir).filter((f) => f.includes('tfevents'));
     const tags = new Set(events.flatMap((f) => [...readScalars(join(dir, f)).keys()]));

@@ -49,8 +49,17 @@ seeds: [0, 1]
   assert.equal(trials[1].slug, 'model.epsilon=0.5,train.batch_size=4,train.eval_batch_size=3,model.depth=8,seed=1');
   assert.equal(trials[15].slug, 'model.epsilon=2.5,train.batch_size=8,train.eval_batch_size=6,model.depth=14,seed=1');
   assert.equal(trials[1].group, trials[0].group, 'seeds of one combination share a group');
-  assert.deepEqual(trials[15].hparams, { 'model.epsilon': 2.5, 'train.batch_size': 8, 'train.eval_batch_size': 6, 'model.depth': 14 });
-  const c = trials[15].config as { seed: number; model: { epsilon: number; depth: number }; train: { batch_size: number; epochs: number } };
+  assert.deepEqual(trials[15].hparams, {
+    'model.epsilon': 2.5,
+    'train.batch_size': 8,
+    'train.eval_batch_size': 6,
+    'model.depth': 14,
+  });
+  const c = trials[15].config as {
+    seed: number;
+    model: { epsilon: number; depth: number };
+    train: { batch_size: number; epochs: number };
+  };
   assert.deepEqual([c.seed, c.model.epsilon, c.model.depth, c.train.batch_size, c.train.epochs], [1, 2.5, 14, 8, 1]);
   assert.equal(new Set(trials.map((t) => t.id)).size, 16);
   assert.equal(trials[3].dir, `${dir}/${trials[3].id}`);
@@ -59,8 +68,18 @@ seeds: [0, 1]
 
 test("a trial's id is its run's id: the same overrides give the same id in any sweep, and what `run` computes", async () => {
   const w = workspace();
-  const two = await resolveSweep(writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 2.5] }\nseeds: [1]\n', 'a.yaml'), w.dir);
-  const three = await resolveSweep(writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 1.5, 2.5] }\nseeds: [1]\n', 'b.yaml'), w.dir);
+  const two = await resolveSweep(
+    writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 2.5] }\nseeds: [1]\n', 'a.yaml'),
+    w.dir,
+  );
+  const three = await resolveSweep(
+    writeSweepFile(
+      w.dir,
+      'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [0.5, 1.5, 2.5] }\nseeds: [1]\n',
+      'b.yaml',
+    ),
+    w.dir,
+  );
   assert.deepEqual(
     two.trials.map((t) => t.id),
     [three.trials[0].id, three.trials[2].id],
@@ -71,9 +90,15 @@ test("a trial's id is its run's id: the same overrides give the same id in any s
 
 test('zipped lists of different lengths: an error at the line of the odd list', async () => {
   const w = workspace();
-  const file = writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\nzip:\n  train.batch_size: [4, 8]\n  train.eval_batch_size: [3, 6, 9]\n');
+  const file = writeSweepFile(
+    w.dir,
+    'sweep: s\nbase: tiny.yaml\nzip:\n  train.batch_size: [4, 8]\n  train.eval_batch_size: [3, 6, 9]\n',
+  );
   const text = await errorsOf(() => resolveSweep(file, w.dir), w.dir);
-  assert.match(text, /^sweep\.yaml:5:26 error: zip: 'train\.eval_batch_size' has 3 values but 'train\.batch_size' has 2/);
+  assert.match(
+    text,
+    /^sweep\.yaml:5:26 error: zip: 'train\.eval_batch_size' has 3 values but 'train\.batch_size' has 2/,
+  );
 });
 
 test("a value the experiment schema rejects: an error at the sweep file's line, naming the trial", async () => {
@@ -86,10 +111,23 @@ test("a value the experiment schema rejects: an error at the sweep file's line, 
 
 test('one config path varied in two places, and an unknown executor key, are errors at their lines', async () => {
   const w = workspace();
-  const file = writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [1, 2] }\ntrials:\n  - { model: { depth: 8 } }\n');
-  assert.match(await errorsOf(() => resolveSweep(file, w.dir), w.dir), /^sweep\.yaml:5:7 error: trials: 'model' overlaps 'model\.epsilon', already varied by grid/);
-  const bad = writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\nexecutor: { type: slurm, max_parallel: 2 }\n', 'bad.yaml');
-  assert.match(await errorsOf(() => resolveSweep(bad, w.dir), w.dir), /^bad\.yaml:3:26 error: unknown key 'max_parallel' in executor/);
+  const file = writeSweepFile(
+    w.dir,
+    'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [1, 2] }\ntrials:\n  - { model: { depth: 8 } }\n',
+  );
+  assert.match(
+    await errorsOf(() => resolveSweep(file, w.dir), w.dir),
+    /^sweep\.yaml:5:7 error: trials: 'model' overlaps 'model\.epsilon', already varied by grid/,
+  );
+  const bad = writeSweepFile(
+    w.dir,
+    'sweep: s\nbase: tiny.yaml\nexecutor: { type: slurm, max_parallel: 2 }\n',
+    'bad.yaml',
+  );
+  assert.match(
+    await errorsOf(() => resolveSweep(bad, w.dir), w.dir),
+    /^bad\.yaml:3:26 error: unknown key 'max_parallel' in executor/,
+  );
 });
 
 test('a problem of the base config is reported once, at its own line, however many trials there are', async () => {
@@ -103,13 +141,22 @@ test('a problem of the base config is reported once, at its own line, however ma
 
 test('two trials that resolve to the same config are an error', async () => {
   const w = workspace();
-  const file = writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ntrials:\n  - { model.depth: 8 }\n  - { model.depth: 8.0 }\n');
-  assert.match(await errorsOf(() => resolveSweep(file, w.dir), w.dir), /^sweep\.yaml:5:20 error: trial model\.depth=8 resolves to the same config as trial model\.depth=8/);
+  const file = writeSweepFile(
+    w.dir,
+    'sweep: s\nbase: tiny.yaml\ntrials:\n  - { model.depth: 8 }\n  - { model.depth: 8.0 }\n',
+  );
+  assert.match(
+    await errorsOf(() => resolveSweep(file, w.dir), w.dir),
+    /^sweep\.yaml:5:20 error: trial model\.depth=8 resolves to the same config as trial model\.depth=8/,
+  );
 });
 
 test('plan lists every trial with its id and state; sweep files are told from configs by their sweep: key', async () => {
   const w = workspace();
-  const file = writeSweepFile(w.dir, 'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [1, 2] }\nseeds: [0, 1]\nexecutor: { type: slurm, array_limit: 2 }\n');
+  const file = writeSweepFile(
+    w.dir,
+    'sweep: s\nbase: tiny.yaml\ngrid: { model.epsilon: [1, 2] }\nseeds: [0, 1]\nexecutor: { type: slurm, array_limit: 2 }\n',
+  );
   const lines = await planSweepLines(file, w.dir);
   assert.ok(lines.includes('trials    4 (4 to run)'), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('executor  slurm (1 cpu, 2 at a time)')));

@@ -19,12 +19,18 @@ test('a trial goes pending -> running -> failed -> running -> done, keeping ever
   assert.deepEqual(ledger.read().trials, {});
   await ledger.update((d) => addTrials(d, [{ id: 'a1', slug: 'x=1', dir: 'a1' }]));
   await ledger.update((d) => startAttempt(d, 'a1', job));
-  await ledger.update((d) => finishAttempt(d, 'a1', { state: 'failed', exit_code: 3, reason: 'exit code 3', log_tail: 'boom' }));
+  await ledger.update((d) =>
+    finishAttempt(d, 'a1', { state: 'failed', exit_code: 3, reason: 'exit code 3', log_tail: 'boom' }),
+  );
   let e = ledger.read().trials.a1;
   assert.deepEqual([e.state, e.attempts, e.exit_code, e.log_tail], ['failed', 1, 3, 'boom']);
   await ledger.update((d) => startAttempt(d, 'a1', job));
   e = ledger.read().trials.a1;
-  assert.deepEqual([e.state, e.attempts, e.exit_code, e.log_tail], ['running', 2, undefined, undefined], 'a new attempt clears the last outcome');
+  assert.deepEqual(
+    [e.state, e.attempts, e.exit_code, e.log_tail],
+    ['running', 2, undefined, undefined],
+    'a new attempt clears the last outcome',
+  );
   await ledger.update((d) => finishAttempt(d, 'a1', { state: 'done', exit_code: 0 }));
   e = ledger.read().trials.a1;
   assert.equal(e.state, 'done');

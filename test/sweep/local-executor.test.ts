@@ -18,7 +18,11 @@ test('no batch barrier: a free slot takes the next trial while a long one runs, 
   const w = workspace();
   const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3, 4], 2));
   const seen = recorder();
-  const s = await runSweep({ file, observer: seen, command: scriptCommand(w.script, (e) => ({ ms: e === 1 ? 4000 : 100 })) });
+  const s = await runSweep({
+    file,
+    observer: seen,
+    command: scriptCommand(w.script, (e) => ({ ms: e === 1 ? 4000 : 100 })),
+  });
   assert.deepEqual(s.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
   const finished = seen.events.filter((e) => e.kind === 'finished').map((e) => e.slug);
   assert.equal(finished.at(-1), 'model.epsilon=1', `the short trials finished while the long one ran: ${finished}`);
@@ -32,7 +36,11 @@ test('no batch barrier: a free slot takes the next trial while a long one runs, 
 test('a trial that exits non-zero is recorded failed with its exit code and log tail; the others still finish', async () => {
   const w = workspace();
   const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3], 2));
-  const s = await runSweep({ file, observer: recorder(), command: scriptCommand(w.script, (e) => ({ ms: 50, code: e === 2 ? 3 : 0 })) });
+  const s = await runSweep({
+    file,
+    observer: recorder(),
+    command: scriptCommand(w.script, (e) => ({ ms: 50, code: e === 2 ? 3 : 0 })),
+  });
   assert.deepEqual(s.counts, { pending: 0, running: 0, done: 2, failed: 1, cancelled: 0 });
   const failed = s.entries.find((e) => e.state === 'failed')!;
   assert.equal(failed.slug, 'model.epsilon=2');
@@ -47,9 +55,16 @@ test('cancelling stops running trials with SIGTERM (they checkpoint) and records
   const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3], 2));
   const controller = new AbortController();
   const t0 = Date.now();
-  const sweep = runSweep({ file, observer: recorder(), cancel: controller.signal, command: scriptCommand(w.script, () => ({ ms: 30_000 })) });
+  const sweep = runSweep({
+    file,
+    observer: recorder(),
+    cancel: controller.signal,
+    command: scriptCommand(w.script, () => ({ ms: 30_000 })),
+  });
   const root = join(w.dir, 'local');
-  const running = () => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && runsOf(join(root, d.name)) === 1).length;
+  const running = () =>
+    readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && runsOf(join(root, d.name)) === 1)
+      .length;
   await until(() => existsSync(root) && running() === 2, 'two trials running');
   controller.abort();
   const s = await sweep;
@@ -65,7 +80,11 @@ test('cancelling stops running trials with SIGTERM (they checkpoint) and records
 test('running the sweep again runs only what is not done: failed trials again, new grid values, nothing finished twice', async () => {
   const w = workspace();
   const failTwo = scriptCommand(w.script, (e) => ({ ms: 50, code: e === 2 ? 1 : 0 }));
-  const first = await runSweep({ file: writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], 2)), observer: recorder(), command: failTwo });
+  const first = await runSweep({
+    file: writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], 2)),
+    observer: recorder(),
+    command: failTwo,
+  });
   assert.deepEqual([first.counts.done, first.counts.failed], [1, 1]);
   const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3], 2));
   const again = await runSweep({ file, observer: recorder(), command: scriptCommand(w.script, () => ({ ms: 50 })) });
@@ -90,13 +109,20 @@ test('running the sweep again runs only what is not done: failed trials again, n
       .map(hparamsOf);
   const [experimentFile, ...others] = events(again.dir);
   assert.equal(others.length, 0);
-  const experiment = hparams(experimentFile)[0] as { experiment: { hparam_infos: { name: string; domain_discrete: unknown }[]; metric_infos: unknown[] } };
+  const experiment = hparams(experimentFile)[0] as {
+    experiment: { hparam_infos: { name: string; domain_discrete: unknown }[]; metric_infos: unknown[] };
+  };
   assert.equal(experiment.experiment.hparam_infos[0].name, 'model.epsilon');
-  assert.deepEqual(experiment.experiment.hparam_infos[0].domain_discrete, { values: [{ number_value: 1 }, { number_value: 2 }, { number_value: 3 }] });
+  assert.deepEqual(experiment.experiment.hparam_infos[0].domain_discrete, {
+    values: [{ number_value: 1 }, { number_value: 2 }, { number_value: 3 }],
+  });
   const retried = join(again.dir, again.entries[1].dir);
   const sessions = events(retried);
   assert.equal(sessions.length, 1, "the failed attempt's session was replaced");
-  const [start, end] = hparams(sessions[0]) as [{ session_start_info: { hparams: object; group_name: string } }, { session_end_info: { status: number } }];
+  const [start, end] = hparams(sessions[0]) as [
+    { session_start_info: { hparams: object; group_name: string } },
+    { session_end_info: { status: number } },
+  ];
   assert.deepEqual(start.session_start_info.hparams, { 'model.epsilon': { number_value: 2 } });
   assert.equal(start.session_start_info.group_name, 'model.epsilon=2');
   assert.equal(end.session_end_info.status, 1, 'STATUS_SUCCESS');
@@ -131,7 +157,8 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
   assert.equal(resumed.exitCode, 0, resumed.stderr);
   const after = readLedger(ledgerFile);
   assert.ok(Object.values(after.trials).every((e) => e.state === 'done'));
-  for (const e of Object.values(after.trials)) assert.equal(runsOf(join(w.dir, 'local', e.dir)), 1, `${e.slug} trained once`);
+  for (const e of Object.values(after.trials))
+    assert.equal(runsOf(join(w.dir, 'local', e.dir)), 1, `${e.slug} trained once`);
   for (const id of doneBefore) assert.equal(after.trials[id].attempts, 1, 'a finished trial was not started again');
   const taken = Object.values(after.trials).filter((e) => e.history.some((h) => h.reason?.includes('sweep process')));
   assert.ok(taken.length >= 1, "the killed sweep's running trials were taken over");

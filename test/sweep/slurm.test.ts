@@ -37,7 +37,8 @@ async function freePort(): Promise<number> {
 }
 
 const sweepYaml = (root: string, epsilons: number[], seeds: number[]) =>
-  `sweep: onslurm\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nseeds: [${seeds.join(', ')}]\n` + `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
+  `sweep: onslurm\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nseeds: [${seeds.join(', ')}]\n` +
+  `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
 
 describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
   const scripts = join(projectRoot(), 'scripts', 'slurm');
@@ -57,7 +58,12 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
 
   test('a 2 x 2 sweep runs as one job array and every trial is done, in the local ledger format', async () => {
     const w = workspace();
-    const s = await runSweep({ file: writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], [0, 1])), env, observer: recorder(), command: scriptCommand(w.script, () => ({ ms: 200 })) });
+    const s = await runSweep({
+      file: writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], [0, 1])),
+      env,
+      observer: recorder(),
+      command: scriptCommand(w.script, () => ({ ms: 200 })),
+    });
     assert.deepEqual(s.counts, { pending: 0, running: 0, done: 4, failed: 0, cancelled: 0 });
     const jobs = s.entries.map((e) => e.job as SlurmJob);
     assert.equal(new Set(jobs.map((j) => j.array_job_id)).size, 1);
@@ -70,13 +76,33 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
       [0, 1, 2, 3].map((i) => `${jobs[0].array_job_id}_${i}`),
     );
     assert.ok(jobs.every((j) => j.slurm_state === 'COMPLETED'));
-    assert.deepEqual(Object.keys(s.entries[0]).sort(), ['attempts', 'created_at', 'dir', 'ended_at', 'exit_code', 'history', 'id', 'job', 'slug', 'started_at', 'state'].sort());
+    assert.deepEqual(
+      Object.keys(s.entries[0]).sort(),
+      [
+        'attempts',
+        'created_at',
+        'dir',
+        'ended_at',
+        'exit_code',
+        'history',
+        'id',
+        'job',
+        'slug',
+        'started_at',
+        'state',
+      ].sort(),
+    );
     for (const e of s.entries) assert.equal(runsOf(join(s.dir, e.dir)), 1);
   });
 
   test('a trial that exits non-zero is recorded failed with the exit code Slurm reports and its log tail', async () => {
     const w = workspace();
-    const s = await runSweep({ file: writeSweepFile(w.dir, sweepYaml(w.dir, [2], [0])), env, observer: recorder(), command: scriptCommand(w.script, () => ({ ms: 50, code: 3 })) });
+    const s = await runSweep({
+      file: writeSweepFile(w.dir, sweepYaml(w.dir, [2], [0])),
+      env,
+      observer: recorder(),
+      command: scriptCommand(w.script, () => ({ ms: 50, code: 3 })),
+    });
     const [e] = s.entries;
     assert.equal(e.state, 'failed');
     assert.equal(e.exit_code, 3);
@@ -89,9 +115,17 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
     const w = workspace();
     const controller = new AbortController();
     const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3], [0]));
-    const sweep = runSweep({ file, env, observer: recorder(), cancel: controller.signal, command: scriptCommand(w.script, () => ({ ms: 60_000 })) });
+    const sweep = runSweep({
+      file,
+      env,
+      observer: recorder(),
+      cancel: controller.signal,
+      command: scriptCommand(w.script, () => ({ ms: 60_000 })),
+    });
     const root = join(w.dir, 'onslurm');
-    const started = () => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && runsOf(join(root, d.name)) === 1).length;
+    const started = () =>
+      readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && runsOf(join(root, d.name)) === 1)
+        .length;
     await until(() => existsSync(root) && started() === 2, 'two trials running under Slurm');
     const t0 = Date.now();
     controller.abort();
@@ -99,7 +133,11 @@ describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
     assert.ok(Date.now() - t0 < 20_000);
     assert.deepEqual(s.counts, { pending: 0, running: 0, done: 0, failed: 0, cancelled: 3 });
     assert.ok(s.entries.every((e) => e.reason?.startsWith('CANCELLED') && e.reason.endsWith('cancelled by the sweep')));
-    const squeue = await execa('squeue', ['-h', '-t', 'all', '-j', (s.entries[0].job as SlurmJob).array_job_id, '-o', '%T'], { env });
+    const squeue = await execa(
+      'squeue',
+      ['-h', '-t', 'all', '-j', (s.entries[0].job as SlurmJob).array_job_id, '-o', '%T'],
+      { env },
+    );
     assert.ok(
       squeue.stdout.split('\n').every((st) => st === 'CANCELLED'),
       squeue.stdout,
@@ -119,7 +157,11 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
     const killed = execa(process.execPath, args, { env, reject: false });
     const submitted = await until(() => {
       const trials = existsSync(ledgerFile) ? Object.values(readLedger(ledgerFile).trials) : [];
-      return trials.length === 4 && trials.every((e) => (e.job as SlurmJob | undefined)?.job_id) && trials.map((e) => (e.job as SlurmJob).job_id);
+      return (
+        trials.length === 4 &&
+        trials.every((e) => (e.job as SlurmJob | undefined)?.job_id) &&
+        trials.map((e) => (e.job as SlurmJob).job_id)
+      );
     }, 'four submitted trials');
     killed.kill('SIGKILL');
     await killed;

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { config, done, epochs, resultsDir, writeRun } from '../helpers/run-folders.js';
 
 const cli = fileURLToPath(new URL('../../src/runner/cli.js', import.meta.url));
-const epsilab = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
+const epsilab = (cwd: string, ...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
 
 const SPEC = `title: Depth study
 runs: { glob: ["cifar/*"] }
@@ -21,7 +22,11 @@ plots:
 function project(): string {
   const cwd = resultsDir();
   writeRun(join(cwd, 'results'), 'cifar/s0', { config: config(20, 0), result: done(0.08), metrics: epochs(3) });
-  writeRun(join(cwd, 'results'), 'cifar/s1', { config: config(56, 0), result: { status: 'running', epochs_done: 1, metrics: {} }, metrics: epochs(1) });
+  writeRun(join(cwd, 'results'), 'cifar/s1', {
+    config: config(56, 0),
+    result: { status: 'running', epochs_done: 1, metrics: {} },
+    metrics: epochs(1),
+  });
   writeFileSync(join(cwd, 'spec.yaml'), SPEC);
   return cwd;
 }
@@ -30,8 +35,17 @@ test('epsilab table prints the table and writes Markdown, CSV, LaTeX and the plo
   const cwd = project();
   const out = epsilab(cwd, 'table', 'spec.yaml');
   assert.equal(out.status, 0, out.stderr);
-  assert.match(out.stdout, /\| 20 \| 8\.00 \(n=1\) \|\n\| 56 \| —\[\^1\] \|\n\n\[\^1\]: not finished \(epoch 1 of 10\)/);
-  assert.deepEqual(readdirSync(join(cwd, 'results/tables/spec')).sort(), ['curves.png', 'curves.svg', 'spec.csv', 'spec.md', 'spec.tex']);
+  assert.match(
+    out.stdout,
+    /\| 20 \| 8\.00 \(n=1\) \|\n\| 56 \| —\[\^1\] \|\n\n\[\^1\]: not finished \(epoch 1 of 10\)/,
+  );
+  assert.deepEqual(readdirSync(join(cwd, 'results/tables/spec')).sort(), [
+    'curves.png',
+    'curves.svg',
+    'spec.csv',
+    'spec.md',
+    'spec.tex',
+  ]);
   assert.equal(readFileSync(join(cwd, 'results/tables/spec/spec.md'), 'utf8'), out.stdout);
 });
 

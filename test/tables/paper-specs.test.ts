@@ -58,7 +58,11 @@ test('the paper sweeps run exactly the configs they name', async () => {
     for (const trial of await trialsOf(sweep)) {
       const named = `configs/epsilon-resnet/${trial.config.experiment as string}-d${valueAt(trial.config, 'model.depth') as number}.yaml`;
       const { config } = await loadExperiment(join(root, named));
-      assert.deepEqual(withoutName(trial.config), withoutName(config as unknown as Record<string, unknown>), `${sweep}: trial ${trial.slug} differs from ${named}`);
+      assert.deepEqual(
+        withoutName(trial.config),
+        withoutName(config as unknown as Record<string, unknown>),
+        `${sweep}: trial ${trial.slug} differs from ${named}`,
+      );
     }
   }
   const noRes = await trialsOf('paper-no-res');
@@ -77,7 +81,8 @@ test("every table's cells, paper values and plots select trials of the sweeps it
       .flat()
       .map((t) => t.config)
       .filter((c) => matches(c, spec.runs.where));
-    const key = (c: Record<string, unknown>) => [...spec.rows, ...spec.columns].map((a) => String(valueAt(c, a.path) ?? null)).join('/');
+    const key = (c: Record<string, unknown>) =>
+      [...spec.rows, ...spec.columns].map((a) => String(valueAt(c, a.path) ?? null)).join('/');
     for (const cell of spec.cells) {
       const cellTrials = trials.filter((c) => matches(c, cell.where));
       assert.ok(cellTrials.length > 0, `${basename(file)}: no trial for cell ${cell.label}`);

@@ -33,9 +33,17 @@ test('error curves: test and train error per run, named by the legend paths', ()
 
 test('teacher vs student: stages are laid end to end', () => {
   const root = resultsDir();
-  const lines = [...epochs(3, { stage: 'teacher' }), ...epochs(2, { stage: 'student-1' }), ...epochs(2, { stage: 'finetune' })];
+  const lines = [
+    ...epochs(3, { stage: 'teacher' }),
+    ...epochs(2, { stage: 'student-1' }),
+    ...epochs(2, { stage: 'finetune' }),
+  ];
   writeRun(root, 'nores/r', { config: config(20, 0), result: done(0.1), metrics: lines });
-  const points = plotPoints('teacher-student', selectRuns({ results: root, glob: ['*/*'], sweeps: [], where: {} }).runs, []);
+  const points = plotPoints(
+    'teacher-student',
+    selectRuns({ results: root, glob: ['*/*'], sweeps: [], where: {} }).runs,
+    [],
+  );
   assert.deepEqual(
     points.map((p) => [p.epoch, p.series]),
     [
@@ -54,11 +62,16 @@ test('a plot is written as SVG and as PNG', async () => {
   const root = twoRuns();
   const out = join(root, 'figures');
   const { runs } = selectRuns({ results: root, glob: ['cifar/*'], sweeps: [], where: {} });
-  const files = await drawPlot(plotSpec({ name: 'curves', kind: 'error', title: 'Error vs epoch', legend: ['seed'], formats: ['svg', 'png'] }), runs, out);
+  const files = await drawPlot(
+    plotSpec({ name: 'curves', kind: 'error', title: 'Error vs epoch', legend: ['seed'], formats: ['svg', 'png'] }),
+    runs,
+    out,
+  );
   assert.deepEqual(files, [join(out, 'curves.svg'), join(out, 'curves.png')]);
   const svg = readFileSync(files[0], 'utf8');
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  for (const text of ['Error vs epoch', 'seed=0', 'seed=1', 'Epoch', 'train']) assert.ok(svg.includes(`>${text}<`), `SVG shows ${text}`);
+  for (const text of ['Error vs epoch', 'seed=0', 'seed=1', 'Epoch', 'train'])
+    assert.ok(svg.includes(`>${text}<`), `SVG shows ${text}`);
   const png = PNG.sync.read(readFileSync(files[1]));
   assert.ok(png.width > 480 && png.height > 300, `PNG is ${png.width}×${png.height}`);
 });
@@ -67,5 +80,8 @@ test('a plot with no data says which curve is missing', async () => {
   const root = resultsDir();
   writeRun(root, 'cifar/s0', { config: config(20, 0), result: done(0.1), metrics: [{ epoch: 1, lr: 0.1 }] });
   const { runs } = selectRuns({ results: root, glob: ['cifar/*'], sweeps: [], where: {} });
-  await assert.rejects(drawPlot(plotSpec({ name: 'd', kind: 'discarded' }), runs, root), /plot d: none of the 1 selected runs has discarded_cnt in its metrics\.jsonl/);
+  await assert.rejects(
+    drawPlot(plotSpec({ name: 'd', kind: 'discarded' }), runs, root),
+    /plot d: none of the 1 selected runs has discarded_cnt in its metrics\.jsonl/,
+  );
 });

@@ -20,8 +20,14 @@ function depthStudy(): string {
   writeRun(root, 'cifar/d20-s0', { config: config(20, 0), result: done(0.08), metrics: epochs(10) });
   writeRun(root, 'cifar/d20-s1', { config: config(20, 1), result: done(0.1), metrics: epochs(10) });
   writeRun(root, 'cifar/d32-s0', { config: config(32, 0), result: { ...done(0), metrics: {} } });
-  writeRun(root, 'cifar/d56-s0', { config: config(56, 0), result: { status: 'running', experiment: 'cifar', run_id: 'x', epochs_done: 3, metrics: {} } });
-  writeRun(root, 'cifar/d110-s0', { config: config(110, 0), result: { status: 'failed', experiment: 'cifar', run_id: 'x', epochs_done: 0, metrics: {}, error: 'out of memory' } });
+  writeRun(root, 'cifar/d56-s0', {
+    config: config(56, 0),
+    result: { status: 'running', experiment: 'cifar', run_id: 'x', epochs_done: 3, metrics: {} },
+  });
+  writeRun(root, 'cifar/d110-s0', {
+    config: config(110, 0),
+    result: { status: 'failed', experiment: 'cifar', run_id: 'x', epochs_done: 0, metrics: {}, error: 'out of memory' },
+  });
   writeRun(root, 'other/d20-s0', { config: { ...config(20, 0), experiment: 'other' }, result: done(0.5) });
   return root;
 }
@@ -31,7 +37,14 @@ const errorTable = (results: string) =>
     title: 'ε-ResNet depth study',
     runs: { results, glob: ['cifar/*'] },
     rows: [{ path: 'model.depth', label: 'Depth', values: [20, 32, 56, 110, 164] }],
-    cells: [{ label: 'Error (%)', value: 'metrics.test_error', format: 'percent', reference: { values: { '20': 0.085, '56': 0.07 } } }],
+    cells: [
+      {
+        label: 'Error (%)',
+        value: 'metrics.test_error',
+        format: 'percent',
+        reference: { values: { '20': 0.085, '56': 0.07 } },
+      },
+    ],
   });
 
 test('cells aggregate seeds as mean ± std (n) beside the reference and the difference', () => {
@@ -51,7 +64,11 @@ test('cells aggregate seeds as mean ± std (n) beside the reference and the diff
 test('every empty cell says why: metric missing, not finished, failed, no run, no reference', () => {
   const s = errorTable(depthStudy());
   const notes = buildTable(s, selectRuns(s.runs)).rows.map((r) => r.entries.map((e) => e.note));
-  assert.deepEqual(notes[1], ['metric metrics.test_error missing from result.json', 'the spec gives no reference value here', 'needs both our value and the reference']);
+  assert.deepEqual(notes[1], [
+    'metric metrics.test_error missing from result.json',
+    'the spec gives no reference value here',
+    'needs both our value and the reference',
+  ]);
   assert.equal(notes[2][0], 'not finished (epoch 3 of 10)');
   assert.equal(notes[3][0], 'failed: out of memory');
   assert.equal(notes[4][0], 'no run matches');
@@ -60,7 +77,10 @@ test('every empty cell says why: metric missing, not finished, failed, no run, n
 test('Markdown shows — with a footnote for each distinct reason', () => {
   const s = errorTable(depthStudy());
   const md = renderMarkdown(buildTable(s, selectRuns(s.runs)));
-  assert.match(md, /^\*\*ε-ResNet depth study\*\*\n\n\| Depth \| Error \(%\) \| Paper \| Δ vs Paper \|\n\| --- \| ---: \| ---: \| ---: \|\n/);
+  assert.match(
+    md,
+    /^\*\*ε-ResNet depth study\*\*\n\n\| Depth \| Error \(%\) \| Paper \| Δ vs Paper \|\n\| --- \| ---: \| ---: \| ---: \|\n/,
+  );
   assert.match(md, /\| 20 \| 9\.00 ± 1\.41 \(n=2\) \| 8\.50 \| \+0\.50 \|/);
   assert.match(md, /\| 56 \| —\[\^4\] \| 7\.00 \| —\[\^3\] \|/);
   assert.match(md, /\[\^4\]: not finished \(epoch 3 of 10\)/);
@@ -84,7 +104,10 @@ test('LaTeX is a booktabs tabular with escaped text and footnote marks', () => {
   const s = errorTable(depthStudy());
   s.rows[0].names = { '20': 'ResNet_20 & co' };
   const tex = renderLatex(buildTable(s, selectRuns(s.runs)));
-  assert.match(tex, /\\begin\{tabular\}\{lrrr\}\n\\toprule\nDepth & Error \(\\%\) & Paper & \$\\Delta\$ vs Paper \\\\\n\\midrule\n/);
+  assert.match(
+    tex,
+    /\\begin\{tabular\}\{lrrr\}\n\\toprule\nDepth & Error \(\\%\) & Paper & \$\\Delta\$ vs Paper \\\\\n\\midrule\n/,
+  );
   assert.match(tex, /ResNet\\_20 \\& co & 9\.00 \$\\pm\$ 1\.41 \(n=2\) & 8\.50 & \+0\.50 \\\\/);
   assert.match(tex, /56 & ---\\textsuperscript\{4\} &/);
   assert.match(tex, /\\bottomrule\n\\end\{tabular\}\n/);
@@ -96,10 +119,17 @@ test('a partial cell says which runs it left out; a cell mixing configs says how
   writeRun(root, 'cifar/a', { config: config(20, 0), result: done(0.1) });
   writeRun(root, 'cifar/b', { config: config(20, 1, { optimizer: { lr: 0.2 } }), result: done(0.2) });
   writeRun(root, 'cifar/c', { config: config(20, 2), result: { status: 'interrupted', epochs_done: 4, metrics: {} } });
-  const s = spec({ runs: { results: root, glob: ['cifar/*'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error', std: false, n: false }] });
+  const s = spec({
+    runs: { results: root, glob: ['cifar/*'] },
+    rows: [{ path: 'model.depth' }],
+    cells: [{ label: 'err', value: 'metrics.test_error', std: false, n: false }],
+  });
   const [entry] = buildTable(s, selectRuns(s.runs)).rows[0].entries;
   assert.equal(entry.text, '0.15');
-  assert.equal(entry.note, 'from 2 of 3 runs; left out: interrupted (epoch 4 of 10); combines runs whose configs also differ in optimizer.lr');
+  assert.equal(
+    entry.note,
+    'from 2 of 3 runs; left out: interrupted (epoch 4 of 10); combines runs whose configs also differ in optimizer.lr',
+  );
 });
 
 test('columns pivot on a config value; cells can filter and read the last metrics.jsonl value', () => {
@@ -108,14 +138,27 @@ test('columns pivot on a config value; cells can filter and read the last metric
     for (const seed of [0, 1]) {
       const cfg = config(20, seed);
       (cfg.model as Record<string, unknown>).epsilon = eps;
-      writeRun(root, `cifar/e${eps}-s${seed}`, { config: cfg, result: done(0.1), metrics: epochs(4, { discarded_cnt: eps * 2 + seed }) });
+      writeRun(root, `cifar/e${eps}-s${seed}`, {
+        config: cfg,
+        result: done(0.1),
+        metrics: epochs(4, { discarded_cnt: eps * 2 + seed }),
+      });
     }
   }
   const s = spec({
     runs: { results: root, glob: ['**'], where: { 'model.type': 'epsilon-resnet' } },
     rows: [{ path: 'model.depth' }],
     columns: [{ path: 'model.epsilon', names: { '2': 'ε = 2' } }],
-    cells: [{ label: 'Discarded', value: 'discarded_cnt', from: 'last-epoch', aggregate: 'max', decimals: 0, where: { seed: [0, 1] } }],
+    cells: [
+      {
+        label: 'Discarded',
+        value: 'discarded_cnt',
+        from: 'last-epoch',
+        aggregate: 'max',
+        decimals: 0,
+        where: { seed: [0, 1] },
+      },
+    ],
   });
   const model = buildTable(s, selectRuns(s.runs));
   assert.deepEqual(model.columns, ['Discarded (ε = 2)', 'Discarded (model.epsilon=2.5)']);
@@ -128,20 +171,43 @@ test('columns pivot on a config value; cells can filter and read the last metric
 test('sweep trials: the ledger says a trial failed or has not started', () => {
   const root = resultsDir();
   writeRun(root, 'sw/t1', { config: config(20, 0), result: { status: 'running', epochs_done: 2, metrics: {} } });
-  const entry = (id: string, state: string, extra = {}) => ({ id, slug: `seed=${id}`, dir: id, state, attempts: 1, created_at: '', history: [], ...extra });
-  const ledger = { version: 1, sweep: 'sw', updated_at: '', trials: { t1: entry('t1', 'failed', { exit_code: 137, reason: 'OUT_OF_MEMORY' }), t2: entry('t2', 'pending') } };
+  const entry = (id: string, state: string, extra = {}) => ({
+    id,
+    slug: `seed=${id}`,
+    dir: id,
+    state,
+    attempts: 1,
+    created_at: '',
+    history: [],
+    ...extra,
+  });
+  const ledger = {
+    version: 1,
+    sweep: 'sw',
+    updated_at: '',
+    trials: { t1: entry('t1', 'failed', { exit_code: 137, reason: 'OUT_OF_MEMORY' }), t2: entry('t2', 'pending') },
+  };
   writeFileSync(join(root, 'sw', 'ledger.json'), JSON.stringify(ledger));
-  const s = spec({ runs: { results: root, sweeps: ['sw'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error' }] });
+  const s = spec({
+    runs: { results: root, sweeps: ['sw'] },
+    rows: [{ path: 'model.depth' }],
+    cells: [{ label: 'err', value: 'metrics.test_error' }],
+  });
   const model = buildTable(s, selectRuns(s.runs));
   assert.equal(model.rows[0].entries[0].note, 'failed (exit code 137, OUT_OF_MEMORY)');
   assert.deepEqual(model.notes, ['sweep sw: trial seed=t2 has no run folder yet (pending)']);
 });
 
 test('a sweep that has not run is a user-facing error naming the missing ledger and what to run', () => {
-  const s = spec({ runs: { results: resultsDir(), sweeps: ['never-run'] }, rows: [{ path: 'model.depth' }], cells: [{ label: 'err', value: 'metrics.test_error' }] });
+  const s = spec({
+    runs: { results: resultsDir(), sweeps: ['never-run'] },
+    rows: [{ path: 'model.depth' }],
+    cells: [{ label: 'err', value: 'metrics.test_error' }],
+  });
   assert.throws(
     () => selectRuns(s.runs),
-    (e: Error) => e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message),
+    (e: Error) =>
+      e instanceof EpsilabError && /sweep never-run has not run: .*ledger\.json.*epsilab sweep/.test(e.message),
   );
 });
 
@@ -166,12 +232,17 @@ test('rows over listed datasets and found depths show only the combinations a ru
 
 test('a time in seconds shows in milliseconds with format ms (the onnxruntime latency columns)', () => {
   const root = resultsDir();
-  writeRun(root, 'cifar/d20-s0', { config: config(20, 0), result: done(0.08, { compression: { after: { onnxruntime: { latency_seconds: 0.0012345 } } } }) });
+  writeRun(root, 'cifar/d20-s0', {
+    config: config(20, 0),
+    result: done(0.08, { compression: { after: { onnxruntime: { latency_seconds: 0.0012345 } } } }),
+  });
   const s = spec({
     title: 'latency',
     runs: { results: root, glob: ['cifar/*'] },
     rows: [{ path: 'model.depth', label: 'Depth' }],
-    cells: [{ label: 'ORT ms', value: 'compression.after.onnxruntime.latency_seconds', format: 'ms', decimals: 2, n: false }],
+    cells: [
+      { label: 'ORT ms', value: 'compression.after.onnxruntime.latency_seconds', format: 'ms', decimals: 2, n: false },
+    ],
   });
   assert.deepEqual(
     buildTable(s, selectRuns(s.runs)).rows[0].entries.map((e) => e.text),

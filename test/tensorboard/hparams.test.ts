@@ -23,7 +23,11 @@ function writeSweep(): { root: string; trial: string } {
     timeCreated: started,
   });
   const writer = new SummaryWriter(join(root, 'trial-0'));
-  writeSessionStart(writer, { hparams: { 'model.epsilon': 2.5, 'optimizer.type': 'momentum', nesterov: true }, group: 'g0', startTime: started });
+  writeSessionStart(writer, {
+    hparams: { 'model.epsilon': 2.5, 'optimizer.type': 'momentum', nesterov: true },
+    group: 'g0',
+    startTime: started,
+  });
   writer.scalar('test/error', 0.05, 1);
   writeSessionEnd(writer, { status: 'success', endTime: new Date(started.getTime() + 60_000) });
   writer.close();
@@ -46,7 +50,9 @@ test('session start records every hparam value, non-null, as protoc decodes it',
   assert.equal(get(value, 9, 1, 1), '"hparams"');
   assert.equal(get(value, 8, 1), '1', 'null tensor is DT_FLOAT');
   const start = get(value, 9, 1, 2, 3) as RawMessage;
-  const entries = Object.fromEntries(start['1'].map((e) => [get(e as RawMessage, 1), get(e as RawMessage, 2) as RawMessage]));
+  const entries = Object.fromEntries(
+    start['1'].map((e) => [get(e as RawMessage, 1), get(e as RawMessage, 2) as RawMessage]),
+  );
   assert.deepEqual(entries['"model.epsilon"'], { 2: [doubleBits(2.5)] }, 'number_value');
   assert.deepEqual(entries['"optimizer.type"'], { 3: ['"momentum"'] }, 'string_value');
   assert.deepEqual(entries['"nesterov"'], { 4: ['1'] }, 'bool_value');
@@ -80,12 +86,20 @@ test('hparams records read back through our reader', () => {
   const { root, trial } = writeSweep();
   assert.deepEqual(hparamsOf(hparamsValue(trial, '_hparams_/session_start_info')), {
     session_start_info: {
-      hparams: { 'model.epsilon': { number_value: 2.5 }, 'optimizer.type': { string_value: 'momentum' }, nesterov: { bool_value: true } },
+      hparams: {
+        'model.epsilon': { number_value: 2.5 },
+        'optimizer.type': { string_value: 'momentum' },
+        nesterov: { bool_value: true },
+      },
       group_name: 'g0',
       start_time_secs: 1_700_000_000,
     },
   });
-  assert.deepEqual(hparamsOf(hparamsValue(trial, '_hparams_/session_end_info')), { session_end_info: { status: 1, end_time_secs: 1_700_000_060 } });
-  const experiment = hparamsOf(hparamsValue(onlyFile(root), '_hparams_/experiment')) as { experiment: { hparam_infos: unknown[] } };
+  assert.deepEqual(hparamsOf(hparamsValue(trial, '_hparams_/session_end_info')), {
+    session_end_info: { status: 1, end_time_secs: 1_700_000_060 },
+  });
+  const experiment = hparamsOf(hparamsValue(onlyFile(root), '_hparams_/experiment')) as {
+    experiment: { hparam_infos: unknown[] };
+  };
   assert.equal(experiment.experiment.hparam_infos.length, 3);
 });

@@ -42,5 +42,7 @@ test('train.bn_recalibration recomputes the moving statistics before the final e
   assert.equal(result.bn_recalibration.images, 24);
   assert.deepEqual(Object.keys(result.bn_recalibration.gates), ['res1.0', 'res2.0', 'res3.0']);
   assert.equal(result.evaluation_check.warning, undefined, JSON.stringify(result.evaluation_check));
-  assert.ok(lines.some((l) => /batch-norm statistics recomputed over 2 training batches with the final gates held/.test(l)));
+  assert.ok(
+    lines.some((l) => /batch-norm statistics recomputed over 2 training batches with the final gates held/.test(l)),
+  );
 });

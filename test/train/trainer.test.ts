@@ -52,7 +52,15 @@ test('a run interrupted mid-epoch and resumed ends with exactly the metrics and 
   const a = metrics(join(dir, 'straight'));
   const b = metrics(join(dir, 'cut'));
   assert.equal(b.length, 3, 'each epoch appears once in metrics.jsonl');
-  for (const key of ['train_loss', 'train_error', 'test_loss', 'test_error', 'lr', 'discarded_cnt', 'res2.0/response_abs_max']) {
+  for (const key of [
+    'train_loss',
+    'train_error',
+    'test_loss',
+    'test_error',
+    'lr',
+    'discarded_cnt',
+    'res2.0/response_abs_max',
+  ]) {
     assert.deepEqual(
       b.map((m) => m[key]),
       a.map((m) => m[key]),
@@ -88,7 +96,10 @@ test('a loss that turns NaN or infinite stops the run with status diverged and e
 test('training reads its step results from the device in bulk, not after every step', async () => {
   const dir = tempDir('reads');
   const file = tinyConfig(dir);
-  writeFileSync(file, readFileSync(file, 'utf8').replace('train_size: 32', 'train_size: 160').replace('epochs: 3', 'epochs: 1'));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('train_size: 32', 'train_size: 160').replace('epochs: 3', 'epochs: 1'),
+  );
   const { tf } = await import('../../src/backends/tfjs.js');
   await tf.setBackend('cpu');
   const engine = tf.engine() as unknown as { readSync: (...a: unknown[]) => unknown };
@@ -100,7 +111,10 @@ test('training reads its step results from the device in bulk, not after every s
     assert.equal(code, 0);
     const steps = metrics(join(dir, 'run'))[0].step;
     assert.equal(steps, 20);
-    assert.ok(reads <= steps / 2 + 2, `${reads} synchronous reads for ${steps} steps: at most one per progress line (every tenth of the epoch)`);
+    assert.ok(
+      reads <= steps / 2 + 2,
+      `${reads} synchronous reads for ${steps} steps: at most one per progress line (every tenth of the epoch)`,
+    );
     assert.ok(
       lines.some((l) => /epoch 1\/1 step \d+\/20 loss \d/.test(l)),
       'progress lines still show the loss',

@@ -15,7 +15,8 @@ export function avgPoolGradConfig(stock: GradConfig): GradConfig {
       const [sh, sw] = pair(attrs.strides as number | [number, number]);
       const [, h, w] = x.shape;
       const tiles = fh === sh && fw === sw && h % fh === 0 && w % fw === 0 && attrs.dimRoundingMode == null;
-      if (!tiles || (attrs.pad !== 'valid' && attrs.pad !== 'same' && attrs.pad !== 0)) return stock.gradFunc(dy, saved, attrs);
+      if (!tiles || (attrs.pad !== 'valid' && attrs.pad !== 'same' && attrs.pad !== 0))
+        return stock.gradFunc(dy, saved, attrs);
       return { x: () => tf.image.resizeNearestNeighbor(tf.div(dy as tf.Tensor4D, fh * fw) as tf.Tensor4D, [h, w]) };
     },
   };

@@ -14,9 +14,18 @@ export const conv2dGradConfig: GradConfig = {
     const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
     const strides = attrs.strides as number | [number, number];
     const dilations = attrs.dilations as number | [number, number];
-    if (!tf.backend_util.tupleValuesAreOne(dilations)) throw new Error(`conv2d gradient: dilations ${dilations} are not supported`);
-    if (attrs.dataFormat !== 'NHWC') throw new Error(`conv2d gradient: only NHWC is supported (got ${attrs.dataFormat})`);
-    const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, 1, attrs.pad as Pad, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined);
+    if (!tf.backend_util.tupleValuesAreOne(dilations))
+      throw new Error(`conv2d gradient: dilations ${dilations} are not supported`);
+    if (attrs.dataFormat !== 'NHWC')
+      throw new Error(`conv2d gradient: only NHWC is supported (got ${attrs.dataFormat})`);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filter.shape,
+      strides,
+      1,
+      attrs.pad as Pad,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
     const g = dy as tf.Tensor4D;
     return { x: () => inputGradient(g, filter, info), filter: () => filterGradient(x, g, info) };
   },
@@ -26,7 +35,13 @@ export const conv2dGradConfig: GradConfig = {
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   const [n, h, w, c] = t.shape;
   const cropped =
-    top < 0 || bottom < 0 || left < 0 || right < 0 ? tf.slice(t, [0, Math.max(0, -top), Math.max(0, -left), 0], [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c]) : t;
+    top < 0 || bottom < 0 || left < 0 || right < 0
+      ? tf.slice(
+          t,
+          [0, Math.max(0, -top), Math.max(0, -left), 0],
+          [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c],
+        )
+      : t;
   if (top <= 0 && bottom <= 0 && left <= 0 && right <= 0) return cropped;
   return tf.pad(cropped, [
     [0, 0],
@@ -37,7 +52,14 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
 }
 
 /** Stride-1 convolution with padding that may be negative (a crop). */
-function convPadded(x: tf.Tensor4D, filter: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+function convPadded(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): tf.Tensor4D {
   if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0)
     return tf.conv2d(x, filter, 1, [
       [0, 0],
@@ -60,10 +82,26 @@ function flip(filter: tf.Tensor4D): tf.Tensor4D {
  * zero-inserting dy would do it s² times.
  */
 function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels, padInfo } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    inHeight,
+    inWidth,
+    inChannels,
+    padInfo,
+  } = info;
   const [n, oh, ow, co] = dy.shape;
   if (sh === 1 && sw === 1) {
-    return convPadded(dy, flip(filter), kh - 1 - padInfo.top, inHeight - oh + padInfo.top, kw - 1 - padInfo.left, inWidth - ow + padInfo.left);
+    return convPadded(
+      dy,
+      flip(filter),
+      kh - 1 - padInfo.top,
+      inHeight - oh + padInfo.top,
+      kw - 1 - padInfo.left,
+      inWidth - ow + padInfo.left,
+    );
   }
   const qh = Math.ceil((inHeight + padInfo.top) / sh);
   const qw = Math.ceil((inWidth + padInfo.left) / sw);
@@ -91,7 +129,17 @@ function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_ut
  * padded input with dy as the filter, dilated by the stride.
  */
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth, padInfo } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    inHeight,
+    inWidth,
+    outHeight,
+    outWidth,
+    padInfo,
+  } = info;
   const bottom = (outHeight - 1) * sh + kh - inHeight - padInfo.top;
   const right = (outWidth - 1) * sw + kw - inWidth - padInfo.left;
   const xc = padOrCrop(x, 0, Math.min(0, bottom), 0, Math.min(0, right));

@@ -32,7 +32,15 @@ function captureStock(): Map<string, GradConfig> {
 /** The project's gradients, replacing tfjs's where those are missing pieces or slow on wasm and cpu. */
 export function fastGradients(): GradConfig[] {
   const avgPool = captureStock().get(tf.AvgPool)!;
-  return [conv2dGradConfig, batchNormGradConfig, reluGradConfig, castGradConfig, meanGradConfig, maxGradConfig, avgPoolGradConfig(avgPool)];
+  return [
+    conv2dGradConfig,
+    batchNormGradConfig,
+    reluGradConfig,
+    castGradConfig,
+    meanGradConfig,
+    maxGradConfig,
+    avgPoolGradConfig(avgPool),
+  ];
 }
 
 /**

@@ -17,7 +17,8 @@ export const maxGradConfig: GradConfig = {
     const kept = tf.backend_util.expandShapeToKeepDim(y.shape, axes);
     return {
       x: () => {
-        if (y.size === 1) return tf.mul(tf.cast(tf.equal(x, tf.reshape(y, [])), 'float32'), tf.reshape(dy as tf.Tensor, []));
+        if (y.size === 1)
+          return tf.mul(tf.cast(tf.equal(x, tf.reshape(y, [])), 'float32'), tf.reshape(dy as tf.Tensor, []));
         const gap = tf.sub(x, tf.reshape(y, kept));
         return tf.mul(tf.cast(tf.equal(gap, tf.zerosLike(gap)), 'float32'), tf.reshape(dy as tf.Tensor, kept));
       },

@@ -47,5 +47,6 @@ function releasePrevious(dy: Tensor | Tensor[]): void {
     createdBefore = Math.max(0, ...(state.activeTape ?? []).flatMap((node) => node.outputs.map((t) => t.id)));
   }
   for (const t of previous) t.dispose();
-  previous = state.gradientDepth > 0 ? [] : (Array.isArray(dy) ? dy : [dy]).filter((t) => t != null && t.id > createdBefore);
+  previous =
+    state.gradientDepth > 0 ? [] : (Array.isArray(dy) ? dy : [dy]).filter((t) => t != null && t.id > createdBefore);
 }

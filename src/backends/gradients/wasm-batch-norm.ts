@@ -52,7 +52,8 @@ function backward({ inputs, backend }: Args): TensorInfo[] {
   for (const t of [product, meanDyCenteredInfo, meanDyInfo]) b.disposeData(t.dataId);
   const g = heap(b, scale).slice();
   const s = heap(b, invStd).slice();
-  const perChannel = (f: (c: number) => number) => makeWasm(b, [channels], (out) => out.forEach((_, c) => (out[c] = f(c))));
+  const perChannel = (f: (c: number) => number) =>
+    makeWasm(b, [channels], (out) => out.forEach((_, c) => (out[c] = f(c))));
   const zero = perChannel(() => 0);
   const one = perChannel(() => 1);
   // scale·invStd·dy, then + b·(x − mean) + c, the last two in one batch-norm pass over the centred input.
@@ -60,7 +61,12 @@ function backward({ inputs, backend }: Args): TensorInfo[] {
   const slope = perChannel((c) => -g[c] * s[c] ** 3 * meanDyCentered[c]);
   const shift = perChannel((c) => -g[c] * s[c] * meanDy[c]);
   const scaledDy = runWasm(b, 'Multiply', { a: dy, b: gain });
-  const correction = runWasm(b, 'FusedBatchNorm', { x: centered, mean: zero, variance: one, offset: shift, scale: slope }, { varianceEpsilon: 0 });
+  const correction = runWasm(
+    b,
+    'FusedBatchNorm',
+    { x: centered, mean: zero, variance: one, offset: shift, scale: slope },
+    { varianceEpsilon: 0 },
+  );
   const dx = runWasm(b, 'Add', { a: scaledDy, b: correction });
   for (const t of [centered, zero, one, gain, slope, shift, scaledDy, correction]) b.disposeData(t.dataId);
   const dScale = perChannel((c) => rows * meanDyCentered[c] * s[c]);

@@ -37,7 +37,8 @@ const REPLACEMENTS: Record<string, (stock: KernelFunc) => KernelFunc> = {
   Sum: (stock) => (args) => reduceByPooling(args as Args, 'sum') ?? stock(args),
   Mean: (stock) => (args) => reduceByPooling(args as Args, 'mean') ?? stock(args),
   Identity: (stock) => (args) => share(args as Args) ?? stock(args),
-  Cast: (stock) => (args) => ((args as Args).attrs?.dtype === (args as Args).inputs.x?.dtype ? share(args as Args) : null) ?? stock(args),
+  Cast: (stock) => (args) =>
+    ((args as Args).attrs?.dtype === (args as Args).inputs.x?.dtype ? share(args as Args) : null) ?? stock(args),
 };
 
 function share({ inputs, backend }: Args): TensorInfo | null {

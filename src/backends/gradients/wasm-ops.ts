@@ -3,7 +3,12 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** Runs a wasm kernel on TensorInfos, from inside another kernel (no tensors, no tape). */
-export function runWasm(backend: BackendWasm, name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+export function runWasm(
+  backend: BackendWasm,
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
   return tf.getKernel(name, 'wasm').kernelFunc({ inputs, backend, attrs }) as TensorInfo;
 }
 
@@ -11,7 +16,13 @@ export function runWasm(backend: BackendWasm, name: string, inputs: Record<strin
  * Means over the `inner` rows of x viewed as [outer, inner, channels], as one average pool: [outer, channels].
  * wasm's Mean and Sum transpose such an input first and run about 10x slower.
  */
-export function rowMean(backend: BackendWasm, x: TensorInfo, outer: number, inner: number, channels: number): TensorInfo {
+export function rowMean(
+  backend: BackendWasm,
+  x: TensorInfo,
+  outer: number,
+  inner: number,
+  channels: number,
+): TensorInfo {
   const out = runWasm(
     backend,
     'AvgPool',

@@ -90,7 +90,15 @@ export interface TorchAddon {
   batchNormTrainGrad(dy: Handle, x: Handle, scale: Handle, mean: Handle, invStd: Handle, epsilon: number): Handle[];
   matmul(a: Handle, b: Handle, transposeA: boolean, transposeB: boolean): Handle;
   reluGrad(dy: Handle, x: Handle): Handle;
-  momentumUpdate(w: Handle, accum: Handle, g: Handle, lr: Handle, wd: Ids, momentum: number, nesterov: boolean): Handle[];
+  momentumUpdate(
+    w: Handle,
+    accum: Handle,
+    g: Handle,
+    lr: Handle,
+    wd: Ids,
+    momentum: number,
+    nesterov: boolean,
+  ): Handle[];
   /** Records every native op from now on; `inputs` are passed anew to each replay, `variables` may be updated. */
   captureBegin(inputs: Handle[], variables: Handle[]): void;
   /** The recording cannot become a program; the first reason is kept. */
@@ -143,7 +151,10 @@ export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string 
   if (path === null) {
     const record = process.env.EPSILAB_LIBTORCH_ADDON ? null : installRecord();
     const said = record && record.status !== 'built' ? `; npm install said: ${record.line}` : '';
-    return { addon: null, why: `libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)${said}` };
+    return {
+      addon: null,
+      why: `libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)${said}`,
+    };
   }
   // OpenMP worker threads spin between kernels by default; on a busy machine (parallel trials, other jobs) the spinning
   // steals the cores the work needs and a step can take 10x longer. libgomp reads this once, when libtorch loads.

@@ -25,7 +25,8 @@ export function dtypeCode(dtype: DataType): number {
 }
 
 function typed(values: BackendValues, dtype: DataType): Float32Array | Int32Array | Uint8Array {
-  if (dtype === 'float32') return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (dtype === 'float32')
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   if (dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
   return values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>);
 }
@@ -65,7 +66,12 @@ export class LibtorchBackend extends KernelBackend {
     const entry: TorchData =
       dtype === 'string'
         ? { handle: -1, shape: shape.slice(), dtype, refCount, strings: values as Uint8Array[] }
-        : { handle: this.addon.upload(typed(values, dtype), shape, dtypeCode(dtype)), shape: shape.slice(), dtype, refCount };
+        : {
+            handle: this.addon.upload(typed(values, dtype), shape, dtypeCode(dtype)),
+            shape: shape.slice(),
+            dtype,
+            refCount,
+          };
     this.live.add(entry);
     return entry;
   }

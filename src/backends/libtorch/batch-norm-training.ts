@@ -12,7 +12,13 @@ let gradientRegistered = false;
  * has them (libtorch: what PyTorch runs), instead of some twenty element-wise passes; null where it has not. The
  * returned mean and variance are the batch statistics for the running averages and carry no gradient.
  */
-export function batchNormTraining(tf: typeof tfc, x: tfc.Tensor4D, scale: tfc.Tensor1D, offset: tfc.Tensor1D, varianceEpsilon: number): { y: tfc.Tensor4D; mean: tfc.Tensor1D; variance: tfc.Tensor1D } | null {
+export function batchNormTraining(
+  tf: typeof tfc,
+  x: tfc.Tensor4D,
+  scale: tfc.Tensor1D,
+  offset: tfc.Tensor1D,
+  varianceEpsilon: number,
+): { y: tfc.Tensor4D; mean: tfc.Tensor1D; variance: tfc.Tensor1D } | null {
   if (tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) == null) return null;
   if (!gradientRegistered) {
     tf.registerGradient({
@@ -22,12 +28,16 @@ export function batchNormTraining(tf: typeof tfc, x: tfc.Tensor4D, scale: tfc.Te
       gradFunc: (dys, saved, attrs) => {
         const [x, scale, mean, invStd] = saved;
         const dy = (dys as tfc.Tensor[])[0];
-        const [dx, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x, scale, mean, invStd }, attrs) as tfc.Tensor[];
+        const [dx, dScale, dOffset] = tf
+          .engine()
+          .runKernel(BATCH_NORM_TRAINING_GRAD, { dy, x, scale, mean, invStd }, attrs) as tfc.Tensor[];
         return { x: () => dx, scale: () => dScale, offset: () => dOffset };
       },
     });
     gradientRegistered = true;
   }
-  const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, scale, offset }, { varianceEpsilon }) as tfc.Tensor[];
+  const [y, mean, variance] = tf
+    .engine()
+    .runKernel(BATCH_NORM_TRAINING, { x, scale, offset }, { varianceEpsilon }) as tfc.Tensor[];
   return { y: y as tfc.Tensor4D, mean: mean as tfc.Tensor1D, variance: variance as tfc.Tensor1D };
 }

@@ -50,8 +50,13 @@ export class CompiledStep {
 
   run(inputs: tfc.Tensor[]): Outputs {
     const backend = this.tf.backend();
-    if (!(backend instanceof LibtorchBackend)) return this.eager(inputs, `backend ${this.tf.getBackend()} has no step capture`);
-    if (typeof backend.addon.captureBegin !== 'function') return this.eager(inputs, 'the libtorch addon was built before step capture existed: rebuild it (node native/install.mjs)');
+    if (!(backend instanceof LibtorchBackend))
+      return this.eager(inputs, `backend ${this.tf.getBackend()} has no step capture`);
+    if (typeof backend.addon.captureBegin !== 'function')
+      return this.eager(
+        inputs,
+        'the libtorch addon was built before step capture existed: rebuild it (node native/install.mjs)',
+      );
     const key = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(' ');
     const entry = this.entries.get(key);
     if (entry && 'declined' in entry) return this.eager(inputs, entry.declined);
@@ -119,7 +124,8 @@ export class CompiledStep {
       backend.endCapture([], null);
       throw e;
     }
-    const created = Object.values(this.tf.engine().state.registeredVariables).filter(inBackend).length !== variables.length;
+    const created =
+      Object.values(this.tf.engine().state.registeredVariables).filter(inBackend).length !== variables.length;
     if (created || variables.some((v) => v.isDisposed)) {
       backend.endCapture([], null);
       return this.retry(key, 'the step creates variables (optimizer state on its first step)', outputs);

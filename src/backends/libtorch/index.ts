@@ -56,6 +56,7 @@ export function deviceProblem(device: string, info: TorchInfo): string | null {
   if (count === 0)
     return `device ${device}: ${which} has CUDA but sees no GPU (\`nvidia-smi\` should list one; is the NVIDIA driver loaded${visible !== undefined ? `, and is CUDA_VISIBLE_DEVICES='${visible}' right` : ''}?); or train with device: cpu`;
   const index = Number(match[1] ?? 0);
-  if (index >= count) return `device ${device} does not exist: ${which} sees ${count} GPU${count === 1 ? '' : 's'} (cuda:0${count > 1 ? `..cuda:${count - 1}` : ''})`;
+  if (index >= count)
+    return `device ${device} does not exist: ${which} sees ${count} GPU${count === 1 ? '' : 's'} (cuda:0${count > 1 ? `..cuda:${count - 1}` : ''})`;
   return null;
 }

@@ -8,7 +8,16 @@ export const MOMENTUM_UPDATE = 'EpsilabMomentumUpdate';
  * backend has it (libtorch), instead of five to seven element-wise ones: the new variable value and accumulator, or
  * null where the backend has no such kernel. The values equal the separate ops' on CPU floats.
  */
-export function momentumUpdate(tf: typeof tfc, w: tfc.Tensor, accum: tfc.Tensor, g: tfc.Tensor, lr: tfc.Scalar, wd: tfc.Scalar | null, momentum: number, nesterov: boolean): { w: tfc.Tensor; accum: tfc.Tensor } | null {
+export function momentumUpdate(
+  tf: typeof tfc,
+  w: tfc.Tensor,
+  accum: tfc.Tensor,
+  g: tfc.Tensor,
+  lr: tfc.Scalar,
+  wd: tfc.Scalar | null,
+  momentum: number,
+  nesterov: boolean,
+): { w: tfc.Tensor; accum: tfc.Tensor } | null {
   if (tf.getKernel(MOMENTUM_UPDATE, tf.getBackend()) == null) return null;
   const inputs: Record<string, tfc.Tensor> = { w, accum, g, lr };
   if (wd !== null) inputs.wd = wd;

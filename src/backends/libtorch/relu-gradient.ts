@@ -17,5 +17,9 @@ export function reluGradient(tf: typeof tfc, dy: tfc.Tensor, x: tfc.Tensor): tfc
  */
 export function fusedReluGradient(tf: typeof tfc): GradConfig | null {
   if (tf.getKernel(RELU_GRAD, tf.getBackend()) == null) return null;
-  return { kernelName: tf.Relu, inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => reluGradient(tf, dy as tfc.Tensor, saved[0]) }) };
+  return {
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => ({ x: () => reluGradient(tf, dy as tfc.Tensor, saved[0]) }),
+  };
 }

@@ -8,7 +8,10 @@ export const epsilonSchedule = defineComponent({
   kind: 'callback',
   type: 'epsilon-schedule',
   doc: "Sets the ε-ResNet gate's ε at the start of each epoch from [[epoch, value], ...]. The paper keeps ε constant (no callback); the 2020 code uses [[0, 0.0], [150, 2.5]].",
-  params: Type.Object({ values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') }, { additionalProperties: false }),
+  params: Type.Object(
+    { values: EpochValuePairs('[[epoch, ε], ...], each in force from that 0-based epoch.') },
+    { additionalProperties: false },
+  ),
   check: (params, at, ctx) => increasingEpochs(params.values, 'values', ctx.path, at),
   build(params): Callback {
     const pairs = params.values as [number, number][];
@@ -26,7 +29,10 @@ export const epsilonSchedule = defineComponent({
  * epoch where the config has one, else model.epsilon. Saved models do not hold ε, so whatever rebuilds a trained
  * ε-ResNet (compress, eval) sets it from here; with the config's initial ε it would evaluate another network.
  */
-export function finalEpsilon(config: { model: ComponentSection; callbacks?: ComponentSection[] }, epochsDone: number): number | null {
+export function finalEpsilon(
+  config: { model: ComponentSection; callbacks?: ComponentSection[] },
+  epochsDone: number,
+): number | null {
   const schedule = config.callbacks?.find((c) => c.type === 'epsilon-schedule');
   if (schedule) {
     const pairs = schedule.values as [number, number][];

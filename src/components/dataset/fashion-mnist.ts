@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import {
+  CommonDatasetParams,
+  DownloadParam,
+  splitsWithSubsets,
+  batchFitsTrainingSet,
+} from '../../data/dataset-params.js';
 import { IDX_FILES, readIdxDataset } from '../../data/idx-dataset.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
@@ -29,9 +34,15 @@ export const fashionMnist = defineComponent({
   type: 'fashion-mnist',
   doc: 'Fashion-MNIST (Zalando Research, MIT licence): 60,000 training and 10,000 test 28×28 grey images of 10 clothing classes, read from the original IDX files. `path: data/fashion-mnist-subset` is the 6,000/1,000-image subset that ships with epsilab.',
   params: Type.Object({ ...CommonDatasetParams, ...DownloadParam }, { additionalProperties: false }),
-  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
+  check: (params, _at, ctx) =>
+    batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
-    const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
+    const found = await locateDataset(SOURCE, {
+      path: params.path,
+      configDir: ctx.configDir,
+      download: params.download,
+      log: ctx.log,
+    });
     const { train, test } = readIdxDataset(found.files);
     return splitsWithSubsets({ name: 'fashion-mnist', numClasses: 10, source: found.dir }, train, test, params.subset);
   },

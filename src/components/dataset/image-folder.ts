@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams } from '../../data/dataset-params.js';
+import {
+  batchFitsTrainingSet,
+  ChannelOrderParam,
+  colourSplits,
+  CommonDatasetParams,
+} from '../../data/dataset-params.js';
 import { classFolders, scanImageFolder } from '../../data/image-folder.js';
 import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
 
@@ -15,22 +20,31 @@ export const imageFolder = defineComponent({
     {
       ...CommonDatasetParams,
       ...ChannelOrderParam,
-      path: Type.String({ description: 'Folder holding the split folders; relative to the config file, else to the project.' }),
+      path: Type.String({
+        description: 'Folder holding the split folders; relative to the config file, else to the project.',
+      }),
       train_dir: Type.String({ default: 'train', description: 'Split folder for training.' }),
       test_dir: Type.String({ default: 'val', description: 'Split folder for evaluation (same class folder names).' }),
-      channels: Type.Union([Type.Literal(1), Type.Literal(3)], { default: 3, description: '3: RGB (alpha dropped); 1: luminance.' }),
+      channels: Type.Union([Type.Literal(1), Type.Literal(3)], {
+        default: 3,
+        description: '3: RGB (alpha dropped); 1: luminance.',
+      }),
       on_damaged: Type.Optional(
         Type.Union([Type.Literal('stop'), Type.Literal('skip')], {
-          description: 'An image file that cannot be decoded: stop the run naming it (exit 2; when left out), or skip: leave it out of its batch with a warning and count it.',
+          description:
+            'An image file that cannot be decoded: stop the run naming it (exit 2; when left out), or skip: leave it out of its batch with a warning and count it.',
         }),
       ),
     },
     { additionalProperties: false },
   ),
-  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
+  check: (params, _at, ctx) =>
+    batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   build(params, ctx): DatasetSplits {
     const candidates = userPathCandidates(params.path, ctx.configDir);
-    const root = candidates.find((dir) => existsSync(join(dir, params.train_dir)) && existsSync(join(dir, params.test_dir)));
+    const root = candidates.find(
+      (dir) => existsSync(join(dir, params.train_dir)) && existsSync(join(dir, params.test_dir)),
+    );
     if (!root) {
       throw new DatasetNotFoundError(
         [

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { CommonDatasetParams, DownloadParam, splitsWithSubsets, batchFitsTrainingSet } from '../../data/dataset-params.js';
+import {
+  CommonDatasetParams,
+  DownloadParam,
+  splitsWithSubsets,
+  batchFitsTrainingSet,
+} from '../../data/dataset-params.js';
 import { IDX_FILES, readIdxDataset } from '../../data/idx-dataset.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 
@@ -20,7 +25,8 @@ const SOURCE: DatasetSource = {
       't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c',
     },
   },
-  howTo: 'put the four *-ubyte.gz files from http://yann.lecun.com/exdb/mnist/ into the cache folder above (or set $EPSILAB_DATA), or name their folder with `path:`.',
+  howTo:
+    'put the four *-ubyte.gz files from http://yann.lecun.com/exdb/mnist/ into the cache folder above (or set $EPSILAB_DATA), or name their folder with `path:`.',
 };
 
 export const mnist = defineComponent({
@@ -28,9 +34,15 @@ export const mnist = defineComponent({
   type: 'mnist',
   doc: 'MNIST handwritten digits: 60,000 training and 10,000 test 28×28 grey images, read from the original IDX files.',
   params: Type.Object({ ...CommonDatasetParams, ...DownloadParam }, { additionalProperties: false }),
-  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
+  check: (params, _at, ctx) =>
+    batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
-    const found = await locateDataset(SOURCE, { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
+    const found = await locateDataset(SOURCE, {
+      path: params.path,
+      configDir: ctx.configDir,
+      download: params.download,
+      log: ctx.log,
+    });
     const { train, test } = readIdxDataset(found.files);
     return splitsWithSubsets({ name: 'mnist', numClasses: 10, source: found.dir }, train, test, params.subset);
   },

@@ -1,7 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { batchFitsTrainingSet, ChannelOrderParam, colourSplits, CommonDatasetParams, DownloadParam } from '../../data/dataset-params.js';
+import {
+  batchFitsTrainingSet,
+  ChannelOrderParam,
+  colourSplits,
+  CommonDatasetParams,
+  DownloadParam,
+} from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
 import { readSvhnMat, svhnImageSet } from '../../data/svhn-mat.js';
 
@@ -31,14 +37,23 @@ export const svhn = defineComponent({
       ...CommonDatasetParams,
       ...ChannelOrderParam,
       ...DownloadParam,
-      use_extra: Type.Boolean({ default: true, description: 'Train on train+extra (604,388 images), as the ε-ResNet SVHN runs do.' }),
+      use_extra: Type.Boolean({
+        default: true,
+        description: 'Train on train+extra (604,388 images), as the ε-ResNet SVHN runs do.',
+      }),
     },
     { additionalProperties: false },
   ),
-  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
+  check: (params, _at, ctx) =>
+    batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {
     const names = ['train_32x32.mat', 'test_32x32.mat', ...(params.use_extra ? ['extra_32x32.mat'] : [])];
-    const found = await locateDataset(source(names), { path: params.path, configDir: ctx.configDir, download: params.download, log: ctx.log });
+    const found = await locateDataset(source(names), {
+      path: params.path,
+      configDir: ctx.configDir,
+      download: params.download,
+      log: ctx.log,
+    });
     const [trainFile, testFile, extraFile] = found.files;
     const train = svhnImageSet(extraFile ? [readSvhnMat(trainFile), readSvhnMat(extraFile)] : [readSvhnMat(trainFile)]);
     const test = svhnImageSet([readSvhnMat(testFile)]);

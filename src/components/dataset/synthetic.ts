@@ -19,17 +19,34 @@ export const synthetic = defineComponent({
       height: Type.Integer({ minimum: 1, default: 32, description: 'Image height.' }),
       width: Type.Integer({ minimum: 1, default: 32, description: 'Image width.' }),
       channels: Type.Integer({ minimum: 1, default: 3, description: 'Channels per pixel.' }),
-      noise: Type.Number({ minimum: 0, default: 24, description: 'Standard deviation of pixel noise (pixel units, 0..255).' }),
-      seed: Type.Optional(Type.Integer({ minimum: 0, description: 'Seed of the images; the experiment seed when absent.' })),
+      noise: Type.Number({
+        minimum: 0,
+        default: 24,
+        description: 'Standard deviation of pixel noise (pixel units, 0..255).',
+      }),
+      seed: Type.Optional(
+        Type.Integer({ minimum: 0, description: 'Seed of the images; the experiment seed when absent.' }),
+      ),
     },
     { additionalProperties: false },
   ),
-  check: (params, _at, ctx) => batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
+  check: (params, _at, ctx) =>
+    batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   build(params, ctx): DatasetSplits {
     const seed = params.seed ?? ctx.seed;
-    const common = { numClasses: params.num_classes, shape: [params.height, params.width, params.channels] as [number, number, number], noise: params.noise, seed };
+    const common = {
+      numClasses: params.num_classes,
+      shape: [params.height, params.width, params.channels] as [number, number, number],
+      noise: params.noise,
+      seed,
+    };
     const train = syntheticImages({ ...common, size: params.train_size, split: 0 });
     const test = syntheticImages({ ...common, size: params.test_size, split: 1 });
-    return splitsWithSubsets({ name: 'synthetic', numClasses: params.num_classes, source: `synthetic (seed ${seed})` }, train, test, params.subset);
+    return splitsWithSubsets(
+      { name: 'synthetic', numClasses: params.num_classes, source: `synthetic (seed ${seed})` },
+      train,
+      test,
+      params.subset,
+    );
   },
 });

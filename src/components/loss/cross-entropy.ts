@@ -10,7 +10,12 @@ export const crossEntropy = defineComponent({
   doc: "Mean softmax cross-entropy on the logits, plus each auxiliary head's (the ε-ResNet side output) times its weight.",
   params: Type.Object(
     {
-      label_smoothing: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Mix this much of the uniform distribution into the one-hot targets.' }),
+      label_smoothing: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0,
+        description: 'Mix this much of the uniform distribution into the one-hot targets.',
+      }),
     },
     { additionalProperties: false },
   ),

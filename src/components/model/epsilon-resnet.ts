@@ -13,7 +13,11 @@ export const epsilonResnet = defineComponent({
   params: Type.Object(
     {
       ...preactCifarFields(110),
-      epsilon: Type.Number({ minimum: 0, default: 2.5, description: 'ε of the gate: a block is discarded for a batch when every |F| ≤ ε (paper: 2.5 CIFAR, 1.5 SVHN).' }),
+      epsilon: Type.Number({
+        minimum: 0,
+        default: 2.5,
+        description: 'ε of the gate: a block is discarded for a batch when every |F| ≤ ε (paper: 2.5 CIFAR, 1.5 SVHN).',
+      }),
       side_output: SideOutput({ weight: SIDE_OUTPUT_WEIGHT, after: null }, 'res2.{n/2}'),
     },
     { additionalProperties: false },

@@ -14,11 +14,15 @@ export const torchResnet = defineComponent({
     {
       variant: Type.Union(
         Object.keys(TORCH_VARIANTS).map((v) => Type.Literal(v)),
-        { default: 'resnet20', description: "resnet20: [3, 3, 3] blocks; resnet18: the seed's committed 3-stage [2, 2, 2] net." },
+        {
+          default: 'resnet20',
+          description: "resnet20: [3, 3, 3] blocks; resnet18: the seed's committed 3-stage [2, 2, 2] net.",
+        },
       ),
       plain: Type.Boolean({
         default: false,
-        description: 'Plain twin: no identity shortcut; it has no downsample branches (the seed computes and discards them) and takes its weights from the teacher by name.',
+        description:
+          'Plain twin: no identity shortcut; it has no downsample branches (the seed computes and discards them) and takes its weights from the teacher by name.',
       }),
     },
     { additionalProperties: false },

@@ -16,7 +16,10 @@ export const adam = defineComponent({
       beta2: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'Second-moment decay.' }),
       epsilon: Type.Number({ exclusiveMinimum: 0, default: 1e-8, description: 'Denominator guard.' }),
       weight_decay: WeightDecayParam('Weight-decay coefficient on kernels.'),
-      decoupled: Type.Boolean({ default: false, description: 'Decoupled weight decay (AdamW) instead of L2 in the gradient.' }),
+      decoupled: Type.Boolean({
+        default: false,
+        description: 'Decoupled weight decay (AdamW) instead of L2 in the gradient.',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -32,7 +35,12 @@ export const adam = defineComponent({
       return v;
     };
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar) {
+      step(
+        vars: NamedVariable[],
+        grads: Record<string, tfc.Tensor>,
+        lr: number | tfc.Scalar,
+        globalStep: number | tfc.Scalar,
+      ) {
         tf.tidy(() => {
           const wd = weightDecayValue(tf, params.weight_decay, globalStep);
           const t = slot('step', tf.scalar(0));

@@ -13,9 +13,19 @@ export const momentum = defineComponent({
   doc: 'SGD with (optionally Nesterov) momentum; weight decay (a constant or a schedule over global steps) adds wd·w to the gradient of conv and FC kernels only.',
   params: Type.Object(
     {
-      momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'Momentum coefficient (0 = plain SGD).' }),
-      nesterov: Type.Boolean({ default: false, description: 'Nesterov momentum (the ε-ResNet ImageNet code uses it; CIFAR does not).' }),
-      weight_decay: WeightDecayParam('L2 coefficient on kernels: gradient += weight_decay·w (tensorpack 2e-4·Σw²/2 on CIFAR).'),
+      momentum: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0.9,
+        description: 'Momentum coefficient (0 = plain SGD).',
+      }),
+      nesterov: Type.Boolean({
+        default: false,
+        description: 'Nesterov momentum (the ε-ResNet ImageNet code uses it; CIFAR does not).',
+      }),
+      weight_decay: WeightDecayParam(
+        'L2 coefficient on kernels: gradient += weight_decay·w (tensorpack 2e-4·Σw²/2 on CIFAR).',
+      ),
     },
     { additionalProperties: false },
   ),
@@ -24,7 +34,12 @@ export const momentum = defineComponent({
     const accum = new Map<string, tfc.Variable>();
     const decays = weightDecayIsOn(params.weight_decay);
     return {
-      step(vars: NamedVariable[], grads: Record<string, tfc.Tensor>, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar) {
+      step(
+        vars: NamedVariable[],
+        grads: Record<string, tfc.Tensor>,
+        lr: number | tfc.Scalar,
+        globalStep: number | tfc.Scalar,
+      ) {
         tf.tidy(() => {
           // Scalars made once per step, not once per variable.
           const scalar = (v: number | tfc.Scalar) => (typeof v === 'number' ? tf.scalar(v) : v);
@@ -38,7 +53,16 @@ export const momentum = defineComponent({
               a = tf.variable(tf.zerosLike(v.variable), false);
               accum.set(v.name, a);
             }
-            const fused = momentumUpdate(tf, v.variable, a, g0, rate, v.decay && decays ? wd : null, params.momentum, params.nesterov);
+            const fused = momentumUpdate(
+              tf,
+              v.variable,
+              a,
+              g0,
+              rate,
+              v.decay && decays ? wd : null,
+              params.momentum,
+              params.nesterov,
+            );
             if (fused) {
               a.assign(fused.accum);
               v.variable.assign(fused.w);

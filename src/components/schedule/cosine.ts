@@ -11,8 +11,14 @@ export const cosine = defineComponent({
     {
       initial: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'Learning rate at epoch 0.' }),
       final: Type.Number({ minimum: 0, default: 0, description: 'Learning rate the curve reaches at `epochs`.' }),
-      epochs: Type.Optional(Type.Integer({ minimum: 1, description: 'Length of the cosine; defaults to train.epochs.' })),
-      per_step: Type.Boolean({ default: false, description: 'Move along the cosine at every step (e counts fractional epochs), as PyTorch recipes that step the scheduler per batch do.' }),
+      epochs: Type.Optional(
+        Type.Integer({ minimum: 1, description: 'Length of the cosine; defaults to train.epochs.' }),
+      ),
+      per_step: Type.Boolean({
+        default: false,
+        description:
+          'Move along the cosine at every step (e counts fractional epochs), as PyTorch recipes that step the scheduler per batch do.',
+      }),
       ...WarmupParams,
     },
     { additionalProperties: false },

@@ -10,7 +10,13 @@ export const piecewise = defineComponent({
   params: Type.Object(
     {
       values: EpochValuePairs('[[epoch, value], ...] with strictly increasing epochs.'),
-      initial: Type.Optional(Type.Number({ minimum: 0, description: 'Value before the first pair starts (tensorpack: the variable initialiser; the CIFAR baseline starts at 0.01 until (1, 0.1)).' })),
+      initial: Type.Optional(
+        Type.Number({
+          minimum: 0,
+          description:
+            'Value before the first pair starts (tensorpack: the variable initialiser; the CIFAR baseline starts at 0.01 until (1, 0.1)).',
+        }),
+      ),
       ...WarmupParams,
     },
     { additionalProperties: false },

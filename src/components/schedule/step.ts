@@ -11,7 +11,10 @@ export const step = defineComponent({
     {
       initial: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'Learning rate at epoch 0.' }),
       gamma: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'Factor applied at each milestone.' }),
-      milestones: Type.Array(Type.Integer({ minimum: 1 }), { default: [], description: '0-based epochs from which one more factor of gamma applies (strictly increasing).' }),
+      milestones: Type.Array(Type.Integer({ minimum: 1 }), {
+        default: [],
+        description: '0-based epochs from which one more factor of gamma applies (strictly increasing).',
+      }),
       ...WarmupParams,
     },
     { additionalProperties: false },

@@ -12,7 +12,9 @@ export const centerCrop = defineComponent({
   params: Type.Object({ size: SizeParam(224, 'Window size.') }, { additionalProperties: false }),
   build(params): PipelineTransform {
     const [h, w] = toHW(params.size);
-    const geometry = (height: number, width: number): GeometryOp[] => [{ op: 'crop', y: Math.floor((height - h) / 2), x: Math.floor((width - w) / 2), height: h, width: w }];
+    const geometry = (height: number, width: number): GeometryOp[] => [
+      { op: 'crop', y: Math.floor((height - h) / 2), x: Math.floor((width - w) / 2), height: h, width: w },
+    ];
     return {
       geometry,
       apply: (img: FloatImage) => applyGeometry(img, geometry(img.height, img.width)),

@@ -12,10 +12,26 @@ export const channelNormalize = defineComponent({
   doc: 'Per-channel standardisation as torchvision ToTensor + Normalize: x ← (x/pixel_max − mean[c]) / std[c]. Defaults are the ImageNet statistics (the No-Res seed and the ε-ResNet ImageNet runs use them); `compute: true` measures them on the training split instead.',
   params: Type.Object(
     {
-      mean: Type.Array(Type.Number(), { minItems: 1, default: IMAGENET_MEAN, description: 'Channel means in units of x/pixel_max (one value applies to every channel). Default: ImageNet RGB.' }),
-      std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, default: IMAGENET_STD, description: 'Channel standard deviations in units of x/pixel_max. Default: ImageNet RGB.' }),
-      compute: Type.Boolean({ default: false, description: 'Measure mean and std per channel on the training split (replaces mean and std).' }),
-      pixel_max: Type.Number({ exclusiveMinimum: 0, default: 255, description: 'Divisor bringing pixels to [0, 1] first (set 1 if an earlier transform already scaled them).' }),
+      mean: Type.Array(Type.Number(), {
+        minItems: 1,
+        default: IMAGENET_MEAN,
+        description:
+          'Channel means in units of x/pixel_max (one value applies to every channel). Default: ImageNet RGB.',
+      }),
+      std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+        minItems: 1,
+        default: IMAGENET_STD,
+        description: 'Channel standard deviations in units of x/pixel_max. Default: ImageNet RGB.',
+      }),
+      compute: Type.Boolean({
+        default: false,
+        description: 'Measure mean and std per channel on the training split (replaces mean and std).',
+      }),
+      pixel_max: Type.Number({
+        exclusiveMinimum: 0,
+        default: 255,
+        description: 'Divisor bringing pixels to [0, 1] first (set 1 if an earlier transform already scaled them).',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -30,9 +46,13 @@ export const channelNormalize = defineComponent({
         }
         // (v/pixel_max − m)/s as one multiply-add per value.
         const scale = Array.from({ length: c }, (_, k) => 1 / (params.pixel_max * std[std.length === 1 ? 0 : k]));
-        const offset = Array.from({ length: c }, (_, k) => -mean[mean.length === 1 ? 0 : k] / std[std.length === 1 ? 0 : k]);
+        const offset = Array.from(
+          { length: c },
+          (_, k) => -mean[mean.length === 1 ? 0 : k] / std[std.length === 1 ? 0 : k],
+        );
         const data = new Float32Array(img.data.length);
-        for (let i = 0; i < data.length; i += c) for (let k = 0; k < c; k++) data[i + k] = img.data[i + k] * scale[k] + offset[k];
+        for (let i = 0; i < data.length; i += c)
+          for (let k = 0; k < c; k++) data[i + k] = img.data[i + k] * scale[k] + offset[k];
         return { ...img, data };
       },
       outputShape: (shape) => shape,

@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import { channelOrderMatchesDataset } from '../../data/dataset-params.js';
 import type { FloatImage, Transform } from '../../data/types.js';
-import { channelMeans, colorAffine, greyWeights, IMAGENET_EIGVAL, IMAGENET_EIGVEC, lightingEigen, lightingOffset } from '../../data/image-ops.js';
+import {
+  channelMeans,
+  colorAffine,
+  greyWeights,
+  IMAGENET_EIGVAL,
+  IMAGENET_EIGVEC,
+  lightingEigen,
+  lightingOffset,
+} from '../../data/image-ops.js';
 import { normal, permutation, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';
 
@@ -12,11 +20,29 @@ export const colorJitter = defineComponent({
   doc: 'The ε-ResNet ImageNet colour augmentation: brightness, contrast, saturation and (optionally) PCA lighting applied in a random order, then a clip to [0, 255] (tensorpack RandomOrderAug; computed in float without the original’s uint8 casts). A zero strength turns a step off.',
   params: Type.Object(
     {
-      brightness: Type.Number({ minimum: 0, default: 30, description: 'Additive shift drawn from [−b, b], pixel units (tensorpack Brightness(30)).' }),
+      brightness: Type.Number({
+        minimum: 0,
+        default: 30,
+        description: 'Additive shift drawn from [−b, b], pixel units (tensorpack Brightness(30)).',
+      }),
       contrast: RangeParam([0.8, 1.2], 'Contrast factor interval (tensorpack Contrast((0.8, 1.2))).'),
-      saturation: Type.Number({ minimum: 0, maximum: 1, default: 0.4, description: 'Saturation factor drawn from 1 ± s (tensorpack Saturation(0.4)).' }),
-      lighting: Type.Number({ minimum: 0, default: 0.1, description: 'Standard deviation of the PCA lighting α (0 = no lighting step).' }),
-      lighting_eigval_scale: Type.Number({ minimum: 0, default: 255, description: 'Scale of the ImageNet eigenvalues: 255 for 0..255 pixels, 1 as the ε-ResNet ImageNet code effectively used.' }),
+      saturation: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0.4,
+        description: 'Saturation factor drawn from 1 ± s (tensorpack Saturation(0.4)).',
+      }),
+      lighting: Type.Number({
+        minimum: 0,
+        default: 0.1,
+        description: 'Standard deviation of the PCA lighting α (0 = no lighting step).',
+      }),
+      lighting_eigval_scale: Type.Number({
+        minimum: 0,
+        default: 255,
+        description:
+          'Scale of the ImageNet eigenvalues: 255 for 0..255 pixels, 1 as the ε-ResNet ImageNet code effectively used.',
+      }),
       clip: Type.Boolean({ default: true, description: 'Clip to [0, 255] after all steps (tensorpack Clip()).' }),
       channel_order: Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
         default: 'rgb',
@@ -48,13 +74,17 @@ export const colorJitter = defineComponent({
         for (const k of order) {
           if (k === 0 && params.brightness > 0) b = b.map((v) => v + shift);
           if (k === 1) {
-            const m = [0, 1, 2].map((r) => A[3 * r] * means[0] + A[3 * r + 1] * means[1] + A[3 * r + 2] * means[2] + b[r]);
+            const m = [0, 1, 2].map(
+              (r) => A[3 * r] * means[0] + A[3 * r + 1] * means[1] + A[3 * r + 2] * means[2] + b[r],
+            );
             A = A.map((v) => v * factor);
             b = b.map((v, r) => v * factor + (1 - factor) * m[r]);
           }
           if (k === 2 && params.saturation > 0) {
             const S = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => (r === c ? sat : 0) + (1 - sat) * grey[c]));
-            A = [0, 1, 2].flatMap((r) => [0, 1, 2].map((c) => S[3 * r] * A[c] + S[3 * r + 1] * A[3 + c] + S[3 * r + 2] * A[6 + c]));
+            A = [0, 1, 2].flatMap((r) =>
+              [0, 1, 2].map((c) => S[3 * r] * A[c] + S[3 * r + 1] * A[3 + c] + S[3 * r + 2] * A[6 + c]),
+            );
             b = [0, 1, 2].map((r) => S[3 * r] * b[0] + S[3 * r + 1] * b[1] + S[3 * r + 2] * b[2]);
           }
           if (k === 3 && params.lighting > 0) {

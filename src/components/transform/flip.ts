@@ -9,8 +9,18 @@ export const flip = defineComponent({
   doc: 'Mirrors the image left-right with probability `horizontal` and upside-down with probability `vertical` (two independent draws, in that order).',
   params: Type.Object(
     {
-      horizontal: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Probability of a left-right flip.' }),
-      vertical: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Probability of an upside-down flip (the No-Res seed uses 0.5).' }),
+      horizontal: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0.5,
+        description: 'Probability of a left-right flip.',
+      }),
+      vertical: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0,
+        description: 'Probability of an upside-down flip (the No-Res seed uses 0.5).',
+      }),
     },
     { additionalProperties: false },
   ),

@@ -35,8 +35,16 @@ export const gaussianDeform = defineComponent({
         ],
         description: 'Anchor centres as [y, x] fractions of the image size.',
       }),
-      sigma: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'Width of each anchor’s Gaussian (in squared fractions of the image size).' }),
-      max_offset: Type.Number({ minimum: 0, default: 3, description: 'Largest anchor offset in pixels (tensorpack randrange).' }),
+      sigma: Type.Number({
+        exclusiveMinimum: 0,
+        default: 0.2,
+        description: 'Width of each anchor’s Gaussian (in squared fractions of the image size).',
+      }),
+      max_offset: Type.Number({
+        minimum: 0,
+        default: 3,
+        description: 'Largest anchor offset in pixels (tensorpack randrange).',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -69,7 +77,11 @@ export const gaussianDeform = defineComponent({
             const fx = sx - x0;
             for (let ch = 0; ch < c; ch++) {
               const at = (yy: number, xx: number) => img.data[(yy * w + xx) * c + ch];
-              out.data[(y * w + x) * c + ch] = at(y0, x0) * (1 - fx) * (1 - fy) + at(y1, x1) * fx * fy + at(y0, x1) * (1 - fy) * fx + at(y1, x0) * fy * (1 - fx);
+              out.data[(y * w + x) * c + ch] =
+                at(y0, x0) * (1 - fx) * (1 - fy) +
+                at(y1, x1) * fx * fy +
+                at(y0, x1) * (1 - fy) * fx +
+                at(y1, x0) * fy * (1 - fx);
             }
           }
         }

@@ -12,13 +12,28 @@ export const lighting = defineComponent({
   params: Type.Object(
     {
       std: Type.Number({ minimum: 0, default: 0.1, description: 'Standard deviation of α.' }),
-      eigval: Type.Array(Type.Number(), { minItems: 3, maxItems: 3, default: IMAGENET_EIGVAL, description: 'PCA eigenvalues (ImageNet RGB, [0, 1] scale).' }),
-      eigvec: Type.Array(Type.Array(Type.Number(), { minItems: 3, maxItems: 3 }), { minItems: 3, maxItems: 3, default: IMAGENET_EIGVEC, description: 'PCA eigenvectors as columns (rows R, G, B).' }),
-      eigval_scale: Type.Number({ minimum: 0, default: 255, description: 'Multiplies the eigenvalues: 255 for 0..255 pixels, 1 to reproduce the ε-ResNet ImageNet code.' }),
+      eigval: Type.Array(Type.Number(), {
+        minItems: 3,
+        maxItems: 3,
+        default: IMAGENET_EIGVAL,
+        description: 'PCA eigenvalues (ImageNet RGB, [0, 1] scale).',
+      }),
+      eigvec: Type.Array(Type.Array(Type.Number(), { minItems: 3, maxItems: 3 }), {
+        minItems: 3,
+        maxItems: 3,
+        default: IMAGENET_EIGVEC,
+        description: 'PCA eigenvectors as columns (rows R, G, B).',
+      }),
+      eigval_scale: Type.Number({
+        minimum: 0,
+        default: 255,
+        description: 'Multiplies the eigenvalues: 255 for 0..255 pixels, 1 to reproduce the ε-ResNet ImageNet code.',
+      }),
       clip: Type.Boolean({ default: false, description: 'Clip the result to [0, 255].' }),
       channel_order: Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
         default: 'rgb',
-        description: "Channel order of the images, as the dataset's channel_order delivers them: bgr weighs the channels as the ε-ResNet ImageNet code does on its BGR images (eigenvalues and eigenvectors reversed).",
+        description:
+          "Channel order of the images, as the dataset's channel_order delivers them: bgr weighs the channels as the ε-ResNet ImageNet code does on its BGR images (eigenvalues and eigenvectors reversed).",
       }),
     },
     { additionalProperties: false },

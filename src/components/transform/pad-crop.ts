@@ -11,7 +11,11 @@ export const padCrop = defineComponent({
     {
       pad: Type.Integer({ minimum: 0, default: 4, description: 'Pixels added on each side.' }),
       fill: Type.Number({ default: 0, description: 'Padding value in pixel units (0 = black).' }),
-      include_last_offset: Type.Boolean({ default: false, description: 'false: offsets 0..2·pad−1 (tensorpack, the ε-ResNet code); true: 0..2·pad (torchvision RandomCrop(padding=pad)).' }),
+      include_last_offset: Type.Boolean({
+        default: false,
+        description:
+          'false: offsets 0..2·pad−1 (tensorpack, the ε-ResNet code); true: 0..2·pad (torchvision RandomCrop(padding=pad)).',
+      }),
     },
     { additionalProperties: false },
   ),

@@ -9,8 +9,15 @@ export const perPixelMean = defineComponent({
   doc: 'Subtracts the mean image (one value per pixel and channel) and divides by `scale`: the ε-ResNet CIFAR/SVHN input, (x − mean)/128, with the mean over train and test images as tensorpack computes it.',
   params: Type.Object(
     {
-      over: Type.Union([Type.Literal('train+test'), Type.Literal('train')], { default: 'train+test', description: 'Images the mean is taken over: train+test as tensorpack does, or the training split only.' }),
-      scale: Type.Number({ exclusiveMinimum: 0, default: 128, description: 'Divisor applied after subtracting the mean (the ε-ResNet model divides by 128).' }),
+      over: Type.Union([Type.Literal('train+test'), Type.Literal('train')], {
+        default: 'train+test',
+        description: 'Images the mean is taken over: train+test as tensorpack does, or the training split only.',
+      }),
+      scale: Type.Number({
+        exclusiveMinimum: 0,
+        default: 128,
+        description: 'Divisor applied after subtracting the mean (the ε-ResNet model divides by 128).',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -25,7 +32,10 @@ export const perPixelMean = defineComponent({
         meanShape = [first.height, first.width, first.channels].join('×');
         for (let i = 0; i < set.size; i++) {
           const img = set.image(i);
-          if (img.data.length !== sum.length) throw new Error(`per-pixel-mean needs images of one shape; image ${i} is ${img.height}×${img.width}×${img.channels}, not ${meanShape}`);
+          if (img.data.length !== sum.length)
+            throw new Error(
+              `per-pixel-mean needs images of one shape; image ${i} is ${img.height}×${img.width}×${img.channels}, not ${meanShape}`,
+            );
           for (let k = 0; k < sum.length; k++) sum[k] += img.data[k];
         }
         mean = Float32Array.from(sum, (v) => v / set.size);
@@ -36,7 +46,10 @@ export const perPixelMean = defineComponent({
       },
       apply(img: FloatImage): FloatImage {
         if (!mean) throw new Error('per-pixel-mean used before it was fitted');
-        if (img.data.length !== mean.length) throw new Error(`per-pixel-mean was fitted on ${meanShape} images, got ${img.height}×${img.width}×${img.channels}`);
+        if (img.data.length !== mean.length)
+          throw new Error(
+            `per-pixel-mean was fitted on ${meanShape} images, got ${img.height}×${img.width}×${img.channels}`,
+          );
         const m = mean;
         return { ...img, data: img.data.map((v, k) => (v - m[k]) / params.scale) };
       },

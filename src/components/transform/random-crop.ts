@@ -13,7 +13,8 @@ export const randomCrop = defineComponent({
       size: SizeParam(32, 'Window size.'),
       include_last_offset: Type.Boolean({
         default: false,
-        description: 'Allow the window to touch the bottom/right edge. false: tensorpack (offsets 0..H−h−1, the ε-ResNet code); true: torchvision (0..H−h, the No-Res seed).',
+        description:
+          'Allow the window to touch the bottom/right edge. false: tensorpack (offsets 0..H−h−1, the ε-ResNet code); true: torchvision (0..H−h, the No-Res seed).',
       }),
     },
     { additionalProperties: false },

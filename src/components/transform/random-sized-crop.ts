@@ -16,7 +16,10 @@ export const randomSizedCrop = defineComponent({
       area: RangeParam([0.08, 1], 'Share of the image area the window covers, drawn uniformly.'),
       aspect: RangeParam([0.75, 1.333], 'Width/height ratio of the window, drawn uniformly.'),
       attempts: Type.Integer({ minimum: 1, default: 10, description: 'Tries before falling back to the whole image.' }),
-      interpolation: Type.Union([Type.Literal('cubic'), Type.Literal('linear')], { default: 'cubic', description: 'Resampling (OpenCV semantics; the original uses cubic).' }),
+      interpolation: Type.Union([Type.Literal('cubic'), Type.Literal('linear')], {
+        default: 'cubic',
+        description: 'Resampling (OpenCV semantics; the original uses cubic).',
+      }),
     },
     { additionalProperties: false },
   ),

@@ -47,7 +47,13 @@ export interface DenseLayer {
 type Attribute = number | number[] | string | { float: number };
 
 /** Begin and end padding of one spatial dimension and the size it gives, as TF.js pads it ('same' puts the odd pixel at the end). */
-function spatial(size: number, k: number, stride: number, padding: ConvLayer['padding'], axis: 1 | 2): { begin: number; end: number; out: number } {
+function spatial(
+  size: number,
+  k: number,
+  stride: number,
+  padding: ConvLayer['padding'],
+  axis: 1 | 2,
+): { begin: number; end: number; out: number } {
   if (padding === 'same') {
     const out = Math.ceil(size / stride);
     const total = Math.max((out - 1) * stride + k - size, 0);
@@ -80,7 +86,10 @@ export function decodeTensor(bytes: Uint8Array): { name: string; dims: number[];
   if (t.dataType !== FLOAT) throw new Error(`tensor ${t.name} is not float32 (data type ${t.dataType})`);
   const dims = t.dims.map(Number);
   const raw = t.rawData;
-  const data = raw && raw.length > 0 ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)) : Float32Array.from(t.floatData);
+  const data =
+    raw && raw.length > 0
+      ? new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))
+      : Float32Array.from(t.floatData);
   return { name: t.name, dims, data };
 }
 
@@ -121,12 +130,25 @@ export class OnnxGraph {
 
   private int64Constant(base: string, values: number[]): string {
     const name = this.fresh(base);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) }));
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [values.length],
+        dataType: INT64,
+        rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer),
+      }),
+    );
     return name;
   }
 
   /** One node: `op` on `inputs`, its output named after `base`, with the shape the caller knows it has. */
-  op(opType: string, inputs: string[], shape: number[], base: string, attributes: Record<string, Attribute> = {}): OnnxValue {
+  op(
+    opType: string,
+    inputs: string[],
+    shape: number[],
+    base: string,
+    attributes: Record<string, Attribute> = {},
+  ): OnnxValue {
     const name = this.fresh(base);
     const attribute = Object.entries(attributes).map(([key, v]) =>
       typeof v === 'string'
@@ -159,7 +181,10 @@ export class OnnxGraph {
     }
     const oihw = new Float32Array(hwio.length);
     for (let ky = 0; ky < k; ky++)
-      for (let kx = 0; kx < k; kx++) for (let i = 0; i < c.inCh; i++) for (let o = 0; o < c.outCh; o++) oihw[((o * c.inCh + i) * k + ky) * k + kx] = hwio[((ky * k + kx) * c.inCh + i) * c.outCh + o] * scale[o];
+      for (let kx = 0; kx < k; kx++)
+        for (let i = 0; i < c.inCh; i++)
+          for (let o = 0; o < c.outCh; o++)
+            oihw[((o * c.inCh + i) * k + ky) * k + kx] = hwio[((ky * k + kx) * c.inCh + i) * c.outCh + o] * scale[o];
     const inputs = [x.name, this.constant(`${scope}/W`, [c.outCh, c.inCh, k, k], oihw)];
     if (bn) inputs.push(this.constant(`${scope}/b`, [c.outCh], Float32Array.from(bias)));
     return this.op('Conv', inputs, [c.outCh, sh.out, sw.out], bn ? `${scope}+bn` : scope, {
@@ -174,8 +199,12 @@ export class OnnxGraph {
   /** Inference-mode batch norm with the running statistics, where no convolution precedes it to fold it into. */
   batchNorm(x: OnnxValue, bn: BatchNormLayer, scope: string): OnnxValue {
     const ch = x.shape[0];
-    const [gamma, beta, mean, variance] = (['gamma', 'beta', 'mean', 'variance'] as const).map((p) => this.constant(`${scope}/${p}`, [ch], floats(bn[p])));
-    return this.op('BatchNormalization', [x.name, gamma, beta, mean, variance], x.shape, scope, { epsilon: { float: bn.epsilon } });
+    const [gamma, beta, mean, variance] = (['gamma', 'beta', 'mean', 'variance'] as const).map((p) =>
+      this.constant(`${scope}/${p}`, [ch], floats(bn[p])),
+    );
+    return this.op('BatchNormalization', [x.name, gamma, beta, mean, variance], x.shape, scope, {
+      epsilon: { float: bn.epsilon },
+    });
   }
 
   relu(x: OnnxValue, base = `${x.name}/relu`): OnnxValue {
@@ -209,11 +238,22 @@ export class OnnxGraph {
     return this.pool('AveragePool', x, k, stride, 'valid', base);
   }
 
-  private pool(opType: string, x: OnnxValue, k: number, stride: number, padding: 'same' | 'valid', base: string): OnnxValue {
+  private pool(
+    opType: string,
+    x: OnnxValue,
+    k: number,
+    stride: number,
+    padding: 'same' | 'valid',
+    base: string,
+  ): OnnxValue {
     const [c, h, w] = x.shape;
     const sh = spatial(h, k, stride, padding, 1);
     const sw = spatial(w, k, stride, padding, 2);
-    return this.op(opType, [x.name], [c, sh.out, sw.out], base, { kernel_shape: [k, k], strides: [stride, stride], pads: [sh.begin, sw.begin, sh.end, sw.end] });
+    return this.op(opType, [x.name], [c, sh.out, sw.out], base, {
+      kernel_shape: [k, k],
+      strides: [stride, stride],
+      pads: [sh.begin, sw.begin, sh.end, sw.end],
+    });
   }
 
   /** Zero channels added before and after (the option-A shortcut's tf.pad on the channel axis). */
@@ -240,13 +280,22 @@ export class OnnxGraph {
    * The serialised model: `logits` (the value the forward pass ends in, renamed) is its one output, [batch, classes].
    * `metadata` goes to metadata_props, where ONNX tools show it.
    */
-  encode(logits: OnnxValue, o: { graphName: string; producerVersion: string; docString: string; metadata: Record<string, string> }): Uint8Array {
+  encode(
+    logits: OnnxValue,
+    o: { graphName: string; producerVersion: string; docString: string; metadata: Record<string, string> },
+  ): Uint8Array {
     const last = this.nodes.find((n) => n.output[0] === logits.name);
-    if (!last || this.nodes.some((n) => n.input.includes(logits.name))) throw new Error(`${logits.name} is not the graph's final value`);
+    if (!last || this.nodes.some((n) => n.input.includes(logits.name)))
+      throw new Error(`${logits.name} is not the graph's final value`);
     last.output = ['logits'];
     const valueInfo = (name: string, shape: number[]) => ({
       name,
-      type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: BATCH_DIM }, ...shape.map((d) => ({ dimValue: d }))] } } },
+      type: {
+        tensorType: {
+          elemType: FLOAT,
+          shape: { dim: [{ dimParam: BATCH_DIM }, ...shape.map((d) => ({ dimValue: d }))] },
+        },
+      },
     });
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,

@@ -43,17 +43,25 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
     });
     if (positionals.length !== 1) throw new UsageError('bench-data takes exactly one config file');
     const batches = Number(values.batches);
-    if (!Number.isInteger(batches) || batches < 1) throw new UsageError(`--batches must be a positive integer, got ${values.batches}`);
+    if (!Number.isInteger(batches) || batches < 1)
+      throw new UsageError(`--batches must be a positive integer, got ${values.batches}`);
     const stepMs = values['step-ms'] === undefined ? undefined : Number(values['step-ms']);
-    if (stepMs !== undefined && !(stepMs >= 0)) throw new UsageError(`--step-ms must be a number of milliseconds, got ${values['step-ms']}`);
+    if (stepMs !== undefined && !(stepMs >= 0))
+      throw new UsageError(`--step-ms must be a number of milliseconds, got ${values['step-ms']}`);
     const workerArg = values.workers;
-    if (workerArg !== undefined && workerArg !== 'auto' && !/^\d+$/.test(workerArg)) throw new UsageError(`--workers must be a count or auto, got ${workerArg}`);
+    if (workerArg !== undefined && workerArg !== 'auto' && !/^\d+$/.test(workerArg))
+      throw new UsageError(`--workers must be a count or auto, got ${workerArg}`);
 
     const log = (line: string) => console.error(line);
     const { config, registry } = await loadExperiment(positionals[0], values.set ?? []);
     const tf = await import('@tensorflow/tfjs-core');
     const dataset = await buildDataset(config, { tf, registry, configDir: dirname(resolve(positionals[0])), log });
-    const requested = workerArg === undefined ? (config.train.input_workers ?? 'auto') : workerArg === 'auto' ? 'auto' : Number(workerArg);
+    const requested =
+      workerArg === undefined
+        ? (config.train.input_workers ?? 'auto')
+        : workerArg === 'auto'
+          ? 'auto'
+          : Number(workerArg);
     const workers = requested === 'auto' ? autoWorkers() : requested;
     const pipeline = new InputPipeline({
       set: dataset.train,

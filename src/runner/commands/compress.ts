@@ -38,10 +38,12 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments, not an ε-ResNet run, a damaged mod
       },
     });
     if (positionals.length !== 1) throw new UsageError('compress takes exactly one run folder');
-    if (!CHECKS.includes(values.weights as WeightCheck)) throw new UsageError(`--weights must be one of ${CHECKS.join(', ')} (got ${values.weights})`);
+    if (!CHECKS.includes(values.weights as WeightCheck))
+      throw new UsageError(`--weights must be one of ${CHECKS.join(', ')} (got ${values.weights})`);
     const num = (name: string, v: string, integer: boolean) => {
       const x = Number(v);
-      if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${v})`);
+      if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x)))
+        throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${v})`);
       return x;
     };
     const { compressRun } = await import('../compress.js');

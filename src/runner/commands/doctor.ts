@@ -4,7 +4,13 @@ import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { probeBackends, type BackendAttempt } from '../../backends/select.js';
-import { addonPath, installRecord, loadAddon, type InstallRecord, type TorchInfo } from '../../backends/libtorch/addon.js';
+import {
+  addonPath,
+  installRecord,
+  loadAddon,
+  type InstallRecord,
+  type TorchInfo,
+} from '../../backends/libtorch/addon.js';
 import { builtinRegistry } from '../../components/index.js';
 import { projectRoot } from '../../util/paths.js';
 import { UsageError } from '../../util/errors.js';
@@ -51,7 +57,11 @@ for and which are there; and which Slurm commands are installed.
   --json   the same as one JSON object
 Exit codes: 0 reported.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
     if (positionals.length > 0) throw new UsageError('doctor takes no arguments');
     const report = await diagnose();
     console.log(values.json ? JSON.stringify(report, null, 2) : format(report));
@@ -69,7 +79,11 @@ async function diagnose(): Promise<DoctorReport> {
     epsilab: `${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}${gitCommit(root)}`,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    cpu: { model: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10 },
+    cpu: {
+      model: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: availableParallelism(),
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    },
     backends,
     auto: backends.find((b) => b.ok)?.backend ?? 'none',
     libtorch: { addon: addonPath(), install: installRecord(), info, ...(loaded.addon ? {} : { why: loaded.why }) },
@@ -77,7 +91,11 @@ async function diagnose(): Promise<DoctorReport> {
     threads: {
       cores: availableParallelism(),
       ...(info ? { libtorch: info.threads } : {}),
-      ...Object.fromEntries(['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]!])),
+      ...Object.fromEntries(
+        ['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES']
+          .filter((k) => process.env[k] !== undefined)
+          .map((k) => [k, process.env[k]!]),
+      ),
     },
     pytorch: pytorch(),
     datasets: { root: dataRoot, fromEnv: Boolean(process.env.EPSILAB_DATA), found: datasets(dataRoot) },
@@ -101,8 +119,17 @@ function which(command: string): string | null {
 function nvidiaGpus(): DoctorReport['gpus'] {
   const smi = which('nvidia-smi');
   if (!smi) return { nvidiaSmi: null, devices: [], why: 'nvidia-smi not found (no NVIDIA driver on this machine)' };
-  const q = spawnSync(smi, ['--query-gpu=index,name,memory.total,memory.used,driver_version', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 20_000 });
-  if (q.status !== 0) return { nvidiaSmi: smi, devices: [], why: `nvidia-smi failed: ${(q.stderr || q.stdout || String(q.error ?? '')).trim().split('\n')[0]}` };
+  const q = spawnSync(
+    smi,
+    ['--query-gpu=index,name,memory.total,memory.used,driver_version', '--format=csv,noheader,nounits'],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  if (q.status !== 0)
+    return {
+      nvidiaSmi: smi,
+      devices: [],
+      why: `nvidia-smi failed: ${(q.stderr || q.stdout || String(q.error ?? '')).trim().split('\n')[0]}`,
+    };
   const devices = q.stdout
     .trim()
     .split('\n')
@@ -116,19 +143,32 @@ function nvidiaGpus(): DoctorReport['gpus'] {
 
 /** The PyTorch that the benchmarks and scripts/gpu-check.sh compare against: the first of $PYTHON, python3, /usr/bin/python3 that imports torch. */
 function pytorch(): DoctorReport['pytorch'] {
-  const code = 'import json, torch; print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "devices": torch.cuda.device_count() if torch.cuda.is_available() else 0}))';
+  const code =
+    'import json, torch; print(json.dumps({"version": torch.__version__, "cuda": torch.version.cuda, "devices": torch.cuda.device_count() if torch.cuda.is_available() else 0}))';
   let first: DoctorReport['pytorch'] | null = null;
-  for (const python of [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p)))]) {
+  for (const python of [
+    ...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p))),
+  ]) {
     const probe = spawnSync(python, ['-c', code], { encoding: 'utf8', timeout: 60_000 });
     if (probe.status === 0) {
       try {
-        return { python, ...(JSON.parse(probe.stdout.trim().split('\n').pop()!) as { version: string; cuda: string | null; devices: number }) };
+        return {
+          python,
+          ...(JSON.parse(probe.stdout.trim().split('\n').pop()!) as {
+            version: string;
+            cuda: string | null;
+            devices: number;
+          }),
+        };
       } catch {
         first ??= { python, why: `unexpected answer: ${probe.stdout.trim().slice(0, 120)}` };
         continue;
       }
     }
-    first ??= { python, why: probe.error ? `${python} not found` : `import torch failed: ${probe.stderr.trim().split('\n').pop()}` };
+    first ??= {
+      python,
+      why: probe.error ? `${python} not found` : `import torch failed: ${probe.stderr.trim().split('\n').pop()}`,
+    };
   }
   return first!;
 }
@@ -141,7 +181,9 @@ function datasets(dataRoot: string): Record<string, string> {
     .map((c) => c.type)
     .filter((t) => t !== 'synthetic' && t !== 'image-folder');
   for (const name of names) {
-    const place = [join(dataRoot, name), ...SYSTEM_DATASETS.map((d) => join(d, name))].find((d) => existsSync(d) && readdirSync(d).length > 0);
+    const place = [join(dataRoot, name), ...SYSTEM_DATASETS.map((d) => join(d, name))].find(
+      (d) => existsSync(d) && readdirSync(d).length > 0,
+    );
     if (place) found[name] = place;
   }
   return found;
@@ -161,11 +203,17 @@ function format(r: DoctorReport): string {
 
   section('libtorch addon');
   const install = r.libtorch.install;
-  item('npm install said', install ? install.line : 'nothing recorded (npm install has not run here, or ran before this was recorded)');
+  item(
+    'npm install said',
+    install ? install.line : 'nothing recorded (npm install has not run here, or ran before this was recorded)',
+  );
   item('addon', r.libtorch.addon ?? `not built${r.libtorch.why ? ` (${r.libtorch.why})` : ''}`);
   const info = r.libtorch.info;
   if (info) {
-    item('libtorch', `${info.version}${install?.source ? `, ${install.source}` : ''}${install?.abi !== undefined ? `, C++ ABI ${install.abi}` : ''}`);
+    item(
+      'libtorch',
+      `${info.version}${install?.source ? `, ${install.source}` : ''}${install?.abi !== undefined ? `, C++ ABI ${install.abi}` : ''}`,
+    );
     item(
       'build',
       (info.cudaBuild ?? info.cuda)
@@ -178,23 +226,44 @@ function format(r: DoctorReport): string {
 
   section('GPUs (NVIDIA driver)');
   if (r.gpus.devices.length === 0) item('none', r.gpus.why ?? 'nvidia-smi lists no GPU');
-  for (const g of r.gpus.devices) item(`cuda:${g.index}`, `${g.name}, ${(g.memoryMiB / 1024).toFixed(1)} GiB (${(g.usedMiB / 1024).toFixed(1)} GiB in use), driver ${g.driver}`);
+  for (const g of r.gpus.devices)
+    item(
+      `cuda:${g.index}`,
+      `${g.name}, ${(g.memoryMiB / 1024).toFixed(1)} GiB (${(g.usedMiB / 1024).toFixed(1)} GiB in use), driver ${g.driver}`,
+    );
 
   section('Threads');
   for (const [k, v] of Object.entries(r.threads)) item(k, String(v));
 
   section('PyTorch (what the benchmarks and scripts/gpu-check.sh compare against)');
-  item(r.pytorch.python, r.pytorch.why ?? `torch ${r.pytorch.version}, ${r.pytorch.cuda ? `CUDA ${r.pytorch.cuda}, ${r.pytorch.devices} GPU${r.pytorch.devices === 1 ? '' : 's'} visible` : 'CPU only'}`);
+  item(
+    r.pytorch.python,
+    r.pytorch.why ??
+      `torch ${r.pytorch.version}, ${r.pytorch.cuda ? `CUDA ${r.pytorch.cuda}, ${r.pytorch.devices} GPU${r.pytorch.devices === 1 ? '' : 's'} visible` : 'CPU only'}`,
+  );
 
-  section(`Datasets (a config's path, else ${r.datasets.root}/<name>${r.datasets.fromEnv ? ' from EPSILAB_DATA' : ' (set EPSILAB_DATA to move it)'}, else ${SYSTEM_DATASETS.join(', ')}/<name>)`);
+  section(
+    `Datasets (a config's path, else ${r.datasets.root}/<name>${r.datasets.fromEnv ? ' from EPSILAB_DATA' : ' (set EPSILAB_DATA to move it)'}, else ${SYSTEM_DATASETS.join(', ')}/<name>)`,
+  );
   const found = Object.entries(r.datasets.found);
-  if (found.length === 0) item('found', 'none yet (the quickstart uses the subset that ships in data/; others download on first use where online)');
+  if (found.length === 0)
+    item(
+      'found',
+      'none yet (the quickstart uses the subset that ships in data/; others download on first use where online)',
+    );
   for (const [name, dir] of found) item(name, dir);
 
   section('Slurm (epsilab sweep with executor slurm)');
   const missing = Object.entries(r.slurm)
     .filter(([, p]) => p === null)
     .map(([c]) => c);
-  item('commands', missing.length === 0 ? `all found (${Object.values(r.slurm)[0]} ...)` : missing.length === SLURM_COMMANDS.length ? 'none found: sweeps run locally' : `missing ${missing.join(', ')}`);
+  item(
+    'commands',
+    missing.length === 0
+      ? `all found (${Object.values(r.slurm)[0]} ...)`
+      : missing.length === SLURM_COMMANDS.length
+        ? 'none found: sweeps run locally'
+        : `missing ${missing.join(', ')}`,
+  );
   return lines.join('\n');
 }

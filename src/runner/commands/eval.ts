@@ -12,12 +12,23 @@ evaluates that model with the run's dataset and test transforms. Prints test err
 It holds the run folder while it reads: a folder another process holds is refused, or waited for with --wait.
 Exit codes: 0 ok, 1 failed, 2 bad arguments, a damaged model, or a run folder in use.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'batch-size': { type: 'string' }, wait: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'batch-size': { type: 'string' }, wait: { type: 'boolean', default: false } },
+    });
     if (positionals.length !== 1) throw new UsageError('eval takes exactly one run or model folder');
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-    if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) throw new UsageError(`--batch-size must be a positive integer (got ${values['batch-size']})`);
+    if (batch !== undefined && (!Number.isInteger(batch) || batch < 1))
+      throw new UsageError(`--batch-size must be a positive integer (got ${values['batch-size']})`);
     const { evaluateModelFolder } = await import('../evaluate-model.js');
-    console.log(JSON.stringify(await evaluateModelFolder(resolve(positionals[0]), { batchSize: batch, wait: values.wait }), null, 2));
+    console.log(
+      JSON.stringify(
+        await evaluateModelFolder(resolve(positionals[0]), { batchSize: batch, wait: values.wait }),
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };

@@ -37,13 +37,27 @@ Exit codes: 0 ok, 1 failed (or onnxruntime disagrees beyond the tolerance), 2 ba
       },
     });
     if (positionals.length !== 1) throw new UsageError('export takes exactly one run or model folder');
-    if (values.format !== 'onnx') throw new UsageError(values.format === undefined ? '--format is required (onnx)' : `--format must be onnx (got ${values.format})`);
+    if (values.format !== 'onnx')
+      throw new UsageError(
+        values.format === undefined ? '--format is required (onnx)' : `--format must be onnx (got ${values.format})`,
+      );
     const images = Number(values.images);
-    if (!Number.isInteger(images) || images < 1) throw new UsageError(`--images must be a positive integer (got ${values.images})`);
+    if (!Number.isInteger(images) || images < 1)
+      throw new UsageError(`--images must be a positive integer (got ${values.images})`);
     const tolerance = Number(values.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0) throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
+    if (!Number.isFinite(tolerance) || tolerance < 0)
+      throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
     const { exportOnnx } = await import('../export.js');
-    const record = await exportOnnx(resolve(positionals[0]), { out: values.output === undefined ? undefined : resolve(values.output), teacher: values.teacher, batch: images, tolerance }, (l) => console.error(l));
+    const record = await exportOnnx(
+      resolve(positionals[0]),
+      {
+        out: values.output === undefined ? undefined : resolve(values.output),
+        teacher: values.teacher,
+        batch: images,
+        tolerance,
+      },
+      (l) => console.error(l),
+    );
     console.log(JSON.stringify(record, null, 2));
     return 0;
   },

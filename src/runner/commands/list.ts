@@ -28,12 +28,16 @@ Exit codes: 0 listed, 2 unknown kind.`,
 function kindOf(name: string): Kind {
   const bySection = SECTIONS.find((s) => s.key === name)?.kind;
   const found = bySection ?? KINDS.find((k) => k === name || `${k}s` === name);
-  if (!found) throw new UsageError(`unknown kind '${name}'${didYouMean(name, [...KINDS])} (kinds: ${KINDS.join(', ')})`);
+  if (!found)
+    throw new UsageError(`unknown kind '${name}'${didYouMean(name, [...KINDS])} (kinds: ${KINDS.join(', ')})`);
   return found;
 }
 
 function describe(c: Component): string {
-  const schema = JSON.parse(JSON.stringify(c.params)) as { properties: Record<string, Record<string, unknown>>; required?: string[] };
+  const schema = JSON.parse(JSON.stringify(c.params)) as {
+    properties: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
   const rows = Object.entries(schema.properties).map(([name, p]) => [
     name,
     typeName(p),
@@ -51,7 +55,12 @@ function typeName(s: Record<string, any>): string {
   if (s.enum) return s.enum.map((v: unknown) => JSON.stringify(v)).join('|');
   if (s.anyOf) return s.anyOf.map(typeName).join('|');
   if (typeof s.$ref === 'string') return s.$ref.split('/').pop()!;
-  if (s.type === 'array') return Array.isArray(s.items) ? `[${s.items.map(typeName).join(', ')}]` : s.items ? `list of ${typeName(s.items)}` : 'list';
+  if (s.type === 'array')
+    return Array.isArray(s.items)
+      ? `[${s.items.map(typeName).join(', ')}]`
+      : s.items
+        ? `list of ${typeName(s.items)}`
+        : 'list';
   if (s.type === 'object') return 'mapping';
   return String(s.type ?? 'any');
 }

@@ -25,9 +25,14 @@ Options:
   --set path=value   override one config value (value parsed as YAML); repeatable
 Exit codes: 0 planned, 2 bad config or usage.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { set: { type: 'string', multiple: true, default: [] } },
+    });
     if (positionals.length !== 1) throw new UsageError('plan takes exactly one config file');
-    if ((await expectFileKind(positionals[0], ['experiment config', 'sweep file'])) === 'sweep file') return planSweep(positionals[0]);
+    if ((await expectFileKind(positionals[0], ['experiment config', 'sweep file'])) === 'sweep file')
+      return planSweep(positionals[0]);
     const { config } = await loadExperiment(positionals[0], values.set ?? []);
     const rows: [string, string][] = [
       ['experiment', config.experiment + (config.description ? ` (${config.description})` : '')],
@@ -37,10 +42,16 @@ Exit codes: 0 planned, 2 bad config or usage.`,
     ];
     for (const { path, section } of componentSections(config)) {
       const { type, ...params } = section;
-      const shown = Object.keys(params).length ? ` ${stringify(params, { collectionStyle: 'flow', lineWidth: 0 }).trim()}` : '';
+      const shown = Object.keys(params).length
+        ? ` ${stringify(params, { collectionStyle: 'flow', lineWidth: 0 }).trim()}`
+        : '';
       rows.push([displayPath(path), type + shown]);
     }
-    rows.push(['epochs', String(config.train.epochs)], ['batch size', String(config.train.batch_size)], ['steps', steps(config)]);
+    rows.push(
+      ['epochs', String(config.train.epochs)],
+      ['batch size', String(config.train.batch_size)],
+      ['steps', steps(config)],
+    );
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     return EXIT.ok;
@@ -51,7 +62,10 @@ Exit codes: 0 planned, 2 bad config or usage.`,
 function steps(config: ExperimentConfig): string {
   const { epochs, batch_size: batch, drop_remainder: drop, steps_per_epoch: cap } = config.train;
   const n = knownTrainSize(config.dataset)?.size;
-  if (n === undefined) return cap ? `at most ${cap} per epoch (train.steps_per_epoch), at most ${cap * epochs} in all` : "per epoch: the training set's size / batch size (known once the data is read)";
+  if (n === undefined)
+    return cap
+      ? `at most ${cap} per epoch (train.steps_per_epoch), at most ${cap * epochs} in all`
+      : "per epoch: the training set's size / batch size (known once the data is read)";
   const perEpoch = Math.min(drop ? Math.floor(n / batch) : Math.ceil(n / batch), cap ?? Infinity);
   return `${perEpoch} per epoch (${n} images / batch ${batch}${cap ? `, capped at ${cap}` : ''}), ${perEpoch * epochs} in all`;
 }

@@ -34,7 +34,8 @@ Exit codes: 0 written, 1 no run has the curve, 2 bad usage or not a run folder.`
       },
     });
     const kind = values.kind as PlotSpec['kind'];
-    if (!PLOT_KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${PLOT_KINDS.join(', ')} (got ${values.kind})`);
+    if (!PLOT_KINDS.includes(kind))
+      throw new UsageError(`--kind must be one of ${PLOT_KINDS.join(', ')} (got ${values.kind})`);
     if (!positionals.length) throw new UsageError('give at least one run folder');
     const runs: RunRecord[] = positionals.map((dir) => {
       const run = readRun(process.cwd(), relative(process.cwd(), resolve(dir)));
@@ -43,10 +44,18 @@ Exit codes: 0 written, 1 no run has the curve, 2 bad usage or not a run folder.`
     });
     const out = resolve(values.out ?? `${kind}.svg`);
     const format = extname(out).slice(1);
-    if (format !== 'svg' && format !== 'png') throw new UsageError(`--out must end in .svg or .png (got ${values.out})`);
-    const plot = Value.Default(PlotSpec, { name: basename(out, extname(out)), kind, title: values.title, legend: values.legend, formats: [format] }) as PlotSpec;
+    if (format !== 'svg' && format !== 'png')
+      throw new UsageError(`--out must end in .svg or .png (got ${values.out})`);
+    const plot = Value.Default(PlotSpec, {
+      name: basename(out, extname(out)),
+      kind,
+      title: values.title,
+      legend: values.legend,
+      formats: [format],
+    }) as PlotSpec;
     try {
-      for (const f of await drawPlot(plot, runs, dirname(out))) console.error(`wrote ${relative(process.cwd(), f) || f}`);
+      for (const f of await drawPlot(plot, runs, dirname(out)))
+        console.error(`wrote ${relative(process.cwd(), f) || f}`);
     } catch (e) {
       if (e instanceof InputError) throw e;
       console.error(`epsilab plot: ${(e as Error).message}`);

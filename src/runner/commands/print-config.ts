@@ -16,7 +16,11 @@ Options:
   --set path=value   override one config value (value parsed as YAML); repeatable
 Exit codes: 0 printed, 2 bad config or usage.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { set: { type: 'string', multiple: true, default: [] } },
+    });
     if (positionals.length !== 1) throw new UsageError('print-config takes exactly one config file');
     await expectFileKind(positionals[0], ['experiment config']);
     const { text } = await loadExperiment(positionals[0], values.set ?? []);

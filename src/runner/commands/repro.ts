@@ -17,12 +17,21 @@ figures are not compared. Warns about every difference of package versions, git 
 threads and CPU between the two env.json files. Writes repro.json (the comparison) to the new folder.
 Exit codes: 0 every metric matches, 1 a metric differs or the run failed, 2 bad arguments or not a finished run.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'run-dir': { type: 'string' }, tolerance: { type: 'string', default: '0.02' } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'run-dir': { type: 'string' }, tolerance: { type: 'string', default: '0.02' } },
+    });
     if (positionals.length !== 1) throw new UsageError('repro takes exactly one run folder');
     const tolerance = Number(values.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0) throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
+    if (!Number.isFinite(tolerance) || tolerance < 0)
+      throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
     const { reproduceRun } = await import('../repro.js');
-    const record = await reproduceRun(resolve(positionals[0]), { runDir: values['run-dir'] === undefined ? undefined : resolve(values['run-dir']), tolerance, log: (l) => console.log(l) });
+    const record = await reproduceRun(resolve(positionals[0]), {
+      runDir: values['run-dir'] === undefined ? undefined : resolve(values['run-dir']),
+      tolerance,
+      log: (l) => console.log(l),
+    });
     return record.matched ? EXIT.ok : EXIT.failed;
   },
 };

@@ -14,12 +14,25 @@ damaged one is named, moved aside to <name>.damaged, and the one before it used)
   --wait   when another process holds the run folder, wait for it to finish instead of failing
 Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use, 130 interrupted again.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { wait: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { wait: { type: 'boolean', default: false } },
+    });
     if (positionals.length !== 1) throw new UsageError('resume takes exactly one run folder');
     const runDir = resolve(positionals[0]);
     const config = readRunConfig(runDir);
-    if (config.plugins?.length) throw new UsageError(`${runDir} uses plugins; resume it by running its config again (epsilab run <config>)`);
+    if (config.plugins?.length)
+      throw new UsageError(`${runDir} uses plugins; resume it by running its config again (epsilab run <config>)`);
     const { executeRun } = await import('../execute.js');
-    return executeRun({ config, configText: readRunConfigText(runDir), configDir: readConfigDir(runDir), runDir, log: (l) => console.log(l), wait: values.wait, purpose: 'resume' });
+    return executeRun({
+      config,
+      configText: readRunConfigText(runDir),
+      configDir: readConfigDir(runDir),
+      runDir,
+      log: (l) => console.log(l),
+      wait: values.wait,
+      purpose: 'resume',
+    });
   },
 };

@@ -37,13 +37,27 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in
       },
     });
     if (positionals.length !== 1) throw new UsageError('run takes exactly one config file');
-    if (values.force && values.extend) throw new UsageError('--force starts over and --extend continues: give one of them');
-    if (values.extend && !values['run-dir']) throw new UsageError('--extend continues the run in --run-dir DIR: name its folder (a longer train.epochs makes a new default folder)');
+    if (values.force && values.extend)
+      throw new UsageError('--force starts over and --extend continues: give one of them');
+    if (values.extend && !values['run-dir'])
+      throw new UsageError(
+        '--extend continues the run in --run-dir DIR: name its folder (a longer train.epochs makes a new default folder)',
+      );
     const file = positionals[0];
     await expectFileKind(file, ['experiment config']);
     const { config, text, registry } = await loadExperiment(file, values.set ?? []);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
     const { executeRun } = await import('../execute.js');
-    return executeRun({ config, configText: text, configDir: dirname(resolve(file)), runDir, log: (l) => console.log(l), force: values.force, extend: values.extend, wait: values.wait, registry });
+    return executeRun({
+      config,
+      configText: text,
+      configDir: dirname(resolve(file)),
+      runDir,
+      log: (l) => console.log(l),
+      force: values.force,
+      extend: values.extend,
+      wait: values.wait,
+      registry,
+    });
   },
 };

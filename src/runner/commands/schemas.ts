@@ -33,7 +33,11 @@ Options:
   --check   compare the committed files with freshly generated ones
 Exit codes: 0 written or up to date, 1 --check found a stale file, 2 bad usage.`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { write: { type: 'boolean', default: false }, check: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { write: { type: 'boolean', default: false }, check: { type: 'boolean', default: false } },
+    });
     if (positionals.length) throw new UsageError('schemas takes no arguments');
     if (values.write && values.check) throw new UsageError('use either --write or --check');
     const dir = join(projectRoot(), 'schemas');

@@ -31,7 +31,11 @@ file or config, 130 interrupted.`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { resume: { type: 'boolean', default: false }, 'no-wait': { type: 'boolean', default: false }, status: { type: 'boolean', default: false } },
+      options: {
+        resume: { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
+        status: { type: 'boolean', default: false },
+      },
     });
     if (positionals.length !== 1) throw new UsageError('sweep takes exactly one sweep file');
     await expectFileKind(positionals[0], ['sweep file']);
@@ -42,10 +46,14 @@ file or config, 130 interrupted.`,
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {
-        console.error(`${signal} again: quitting now; the trials finish their checkpoint alone, and the next sweep run takes them over`);
+        console.error(
+          `${signal} again: quitting now; the trials finish their checkpoint alone, and the next sweep run takes them over`,
+        );
         process.exit(EXIT.interrupted);
       }
-      console.error(`${signal}: cancelling the running trials (they write a checkpoint first; press again to quit at once)`);
+      console.error(
+        `${signal}: cancelling the running trials (they write a checkpoint first; press again to quit at once)`,
+      );
       controller.abort();
     };
     process.on('SIGINT', onSignal);
@@ -54,7 +62,9 @@ file or config, 130 interrupted.`,
       const wait = !values['no-wait'];
       const s = await runSweep({ file: positionals[0], cancel: controller.signal, wait });
       const c = s.counts;
-      console.log(`${relative(process.cwd(), s.dir) || '.'}/: ${c.done} done, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.pending} pending`);
+      console.log(
+        `${relative(process.cwd(), s.dir) || '.'}/: ${c.done} done, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.pending} pending`,
+      );
       if (controller.signal.aborted) return EXIT.interrupted;
       if (c.failed || c.cancelled) return EXIT.failed;
       return c.done === s.entries.length || !wait ? EXIT.ok : EXIT.failed;

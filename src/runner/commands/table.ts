@@ -33,7 +33,11 @@ Exit codes: 0 written, 1 a plot could not be drawn, 2 bad spec or usage.`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { format: { type: 'string', default: 'markdown' }, out: { type: 'string' }, 'no-plots': { type: 'boolean', default: false } },
+      options: {
+        format: { type: 'string', default: 'markdown' },
+        out: { type: 'string' },
+        'no-plots': { type: 'boolean', default: false },
+      },
     });
     if (positionals.length !== 1) throw new UsageError('table takes exactly one table spec');
     const format = values.format as keyof typeof RENDERERS;
@@ -47,7 +51,8 @@ Exit codes: 0 written, 1 a plot could not be drawn, 2 bad spec or usage.`,
     const shown = (f: string) => relative(process.cwd(), f) || f;
     if (spec.cells.length) {
       const model = buildTable(spec, selection);
-      for (const [ext, render] of Object.values(RENDERERS)) writeFileAtomic(join(outDir, `${name}.${ext}`), render(model));
+      for (const [ext, render] of Object.values(RENDERERS))
+        writeFileAtomic(join(outDir, `${name}.${ext}`), render(model));
       process.stdout.write(RENDERERS[format][1](model));
       console.error(`wrote ${shown(join(outDir, name))}.{md,csv,tex} from ${selection.runs.length} runs`);
     }

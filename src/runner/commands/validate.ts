@@ -14,7 +14,11 @@ export interface FileKind {
   validate(file: string, sets: string[]): Promise<void>;
 }
 
-const kind = (name: Kind, validate: FileKind['validate']): FileKind => ({ name, matches: (file, keys) => kindOf(file, keys) === name, validate });
+const kind = (name: Kind, validate: FileKind['validate']): FileKind => ({
+  name,
+  matches: (file, keys) => kindOf(file, keys) === name,
+  validate,
+});
 
 export const FILE_KINDS: FileKind[] = [
   kind('sweep file', async (file) => void (await resolveSweep(file))),
@@ -37,7 +41,11 @@ Options:
   --set path=value   override one config value (value parsed as YAML); repeatable
 Exit codes: 0 every file is valid, 2 some file has problems (or bad usage).`,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { set: { type: 'string', multiple: true, default: [] } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { set: { type: 'string', multiple: true, default: [] } },
+    });
     if (!positionals.length) throw new UsageError('validate needs at least one file');
     let failed = 0;
     for (const file of positionals) {

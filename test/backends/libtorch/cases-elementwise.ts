@@ -84,7 +84,10 @@ export const elementwiseCases: Case[] = [
   ...unary.map(([name, build]) => ({ name, build })),
   ...binary.flatMap(([name, op, lo, hi]) => [
     { name: `${name} [3,4,5]·[4,5]`, build: (r: Rand) => op(uniform(r, S, lo, hi), uniform(r, [4, 5], lo, hi)) },
-    { name: `${name} [3,1,5]·[4,1]`, build: (r: Rand) => op(uniform(r, [3, 1, 5], lo, hi), uniform(r, [4, 1], lo, hi)) },
+    {
+      name: `${name} [3,1,5]·[4,1]`,
+      build: (r: Rand) => op(uniform(r, [3, 1, 5], lo, hi), uniform(r, [4, 1], lo, hi)),
+    },
   ]),
   { name: 'add int32', build: (r) => tf.add(ints(r, S, -50, 50), ints(r, [5], -50, 50)) },
   { name: 'floorDiv int32', build: (r) => tf.floorDiv(ints(r, S, -50, 50), ints(r, [5], 1, 7)) },
@@ -102,5 +105,8 @@ export const elementwiseCases: Case[] = [
   { name: 'fill int32', build: () => tf.fill([4], 7, 'int32') },
   { name: 'zerosLike', build: (r) => tf.add(tf.zerosLike(u(r)), 1) },
   { name: 'onesLike int32', build: (r) => tf.onesLike(ints(r, S, 0, 3)) },
-  { name: 'range', build: () => [tf.range(0, 10, 3), tf.range(5, -1, -1.5), tf.range(2, 9, 2, 'int32'), tf.range(3, 3)] },
+  {
+    name: 'range',
+    build: () => [tf.range(0, 10, 3), tf.range(5, -1, -1.5), tf.range(2, 9, 2, 'int32'), tf.range(3, 3)],
+  },
 ];

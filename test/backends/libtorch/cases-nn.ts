@@ -9,7 +9,13 @@ type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, numb
 
 /** One Nesterov momentum update with weight decay: the fused kernel on libtorch, the separate ops on cpu. */
 function momentumStep(r: Rand): tf.Tensor[] {
-  const [w, accum, g, lr, wd] = [uniform(r, [3, 3, 4, 5]), uniform(r, [3, 3, 4, 5]), uniform(r, [3, 3, 4, 5]), tf.scalar(0.1), tf.scalar(5e-4)];
+  const [w, accum, g, lr, wd] = [
+    uniform(r, [3, 3, 4, 5]),
+    uniform(r, [3, 3, 4, 5]),
+    uniform(r, [3, 3, 4, 5]),
+    tf.scalar(0.1),
+    tf.scalar(5e-4),
+  ];
   const fused = momentumUpdate(tf, w, accum, g, lr, wd, 0.9, true);
   if (fused) return [fused.w, fused.accum];
   const gd = tf.add(g, tf.mul(w, wd));
@@ -18,7 +24,16 @@ function momentumStep(r: Rand): tf.Tensor[] {
 }
 
 /** Convolutions over odd and even sizes, so TF's uneven 'same' padding (stride 2 on even input, even kernels) shows. */
-const convShapes: { name: string; x: number[]; k: number; cin: number; cout: number; stride: number; pad: Pad; dilation?: number }[] = [
+const convShapes: {
+  name: string;
+  x: number[];
+  k: number;
+  cin: number;
+  cout: number;
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+}[] = [
   { name: '3x3 s1 same', x: [2, 7, 7, 3], k: 3, cin: 3, cout: 4, stride: 1, pad: 'same' },
   { name: '3x3 s2 same even input', x: [2, 8, 8, 3], k: 3, cin: 3, cout: 5, stride: 2, pad: 'same' },
   { name: '1x1 s2 same', x: [3, 8, 6, 4], k: 1, cin: 4, cout: 6, stride: 2, pad: 'same' },
@@ -42,7 +57,8 @@ const convShapes: { name: string; x: number[]; k: number; cin: number; cout: num
 ];
 
 const convCases: Case[] = convShapes.flatMap((c) => {
-  const inputs = (r: Rand) => [uniform(r, c.x) as tf.Tensor4D, uniform(r, [c.k, c.k, c.cin, c.cout]) as tf.Tensor4D] as const;
+  const inputs = (r: Rand) =>
+    [uniform(r, c.x) as tf.Tensor4D, uniform(r, [c.k, c.k, c.cin, c.cout]) as tf.Tensor4D] as const;
   const f = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(x, w, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
   const cases: Case[] = [{ name: `conv2d ${c.name}`, build: (r) => f(...inputs(r)) }];
   if (!c.dilation) {
@@ -51,17 +67,28 @@ const convCases: Case[] = convShapes.flatMap((c) => {
       build: (r) => {
         const [x, w] = inputs(r);
         const dy = uniform(r, f(x, w).shape);
-        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([
+          x,
+          w,
+        ]);
       },
     });
   }
   return cases;
 });
 
-const depthwise = (r: Rand) => [uniform(r, [2, 8, 8, 3]) as tf.Tensor4D, uniform(r, [3, 3, 3, 2]) as tf.Tensor4D] as const;
+const depthwise = (r: Rand) =>
+  [uniform(r, [2, 8, 8, 3]) as tf.Tensor4D, uniform(r, [3, 3, 3, 2]) as tf.Tensor4D] as const;
 const dwConv = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, w, 2, 'same');
 
-const pools: { name: string; op: typeof tf.maxPool; size: number; stride: number; pad: 'same' | 'valid'; x: number[] }[] = [
+const pools: {
+  name: string;
+  op: typeof tf.maxPool;
+  size: number;
+  stride: number;
+  pad: 'same' | 'valid';
+  x: number[];
+}[] = [
   { name: 'maxPool 3x3 s2 same even', op: tf.maxPool, size: 3, stride: 2, pad: 'same', x: [2, 8, 8, 3] },
   { name: 'maxPool 2x2 s2 valid', op: tf.maxPool, size: 2, stride: 2, pad: 'valid', x: [2, 7, 6, 3] },
   { name: 'maxPool 3x3 s1 same', op: tf.maxPool, size: 3, stride: 1, pad: 'same', x: [1, 5, 5, 2] },
@@ -100,10 +127,13 @@ function modelBatchNorm(r: Rand): tf.Tensor[] {
   const x = uniform(r, [4, 5, 5, 6], -2, 3);
   const dy = uniform(r, x.shape);
   const running = { mean: tf.variable(uniform(r, [6])), variance: tf.variable(uniform(r, [6], 0.5, 2)) };
-  const layer = (gamma: tf.Tensor, beta: tf.Tensor) => ({ gamma, beta, ...running, momentum: 0.9, epsilon: 1e-3 }) as BatchNorm;
+  const layer = (gamma: tf.Tensor, beta: tf.Tensor) =>
+    ({ gamma, beta, ...running, momentum: 0.9, epsilon: 1e-3 }) as BatchNorm;
   const [gamma, beta] = [uniform(r, [6], 0.5, 1.5), uniform(r, [6])];
   const y = batchNorm(tf, layer(gamma, beta), x as tf.Tensor4D, true, false);
-  const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(batchNorm(tf, layer(g, b), a as tf.Tensor4D, true, true), dy)))([x, gamma, beta]);
+  const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(batchNorm(tf, layer(g, b), a as tf.Tensor4D, true, true), dy)),
+  )([x, gamma, beta]);
   const out = [y, ...grads, tf.clone(running.mean), tf.clone(running.variance)];
   tf.dispose([running.mean, running.variance]);
   return out;
@@ -111,43 +141,115 @@ function modelBatchNorm(r: Rand): tf.Tensor[] {
 
 export const nnCases: Case[] = [
   ...convCases,
-  { name: 'conv2dTranspose', build: (r) => tf.conv2dTranspose(uniform(r, [2, 4, 4, 5]) as tf.Tensor4D, uniform(r, [3, 3, 3, 5]) as tf.Tensor4D, [2, 8, 8, 3], 2, 'same') },
+  {
+    name: 'conv2dTranspose',
+    build: (r) =>
+      tf.conv2dTranspose(
+        uniform(r, [2, 4, 4, 5]) as tf.Tensor4D,
+        uniform(r, [3, 3, 3, 5]) as tf.Tensor4D,
+        [2, 8, 8, 3],
+        2,
+        'same',
+      ),
+  },
   { name: 'depthwiseConv2d', build: (r) => dwConv(...depthwise(r)) },
   {
     name: 'depthwiseConv2d gradients',
     build: (r) => {
       const [x, w] = depthwise(r);
       const dy = uniform(r, dwConv(x, w).shape);
-      return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(dwConv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([x, w]);
+      return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(dwConv(a as tf.Tensor4D, b as tf.Tensor4D), dy)))([
+        x,
+        w,
+      ]);
     },
   },
   {
     name: 'fused conv2d + bias + relu',
-    build: (r) => tf.fused.conv2d({ x: uniform(r, [2, 6, 6, 3]) as tf.Tensor4D, filter: uniform(r, [3, 3, 3, 4]) as tf.Tensor4D, strides: 1, pad: 'same', bias: uniform(r, [4]), activation: 'relu' }),
+    build: (r) =>
+      tf.fused.conv2d({
+        x: uniform(r, [2, 6, 6, 3]) as tf.Tensor4D,
+        filter: uniform(r, [3, 3, 3, 4]) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: uniform(r, [4]),
+        activation: 'relu',
+      }),
   },
   {
     name: 'fused depthwiseConv2d + bias + relu6',
-    build: (r) => tf.fused.depthwiseConv2d({ x: uniform(r, [2, 6, 6, 3], 0, 4) as tf.Tensor4D, filter: uniform(r, [3, 3, 3, 1]) as tf.Tensor4D, strides: 1, pad: 'same', bias: uniform(r, [3]), activation: 'relu6' }),
+    build: (r) =>
+      tf.fused.depthwiseConv2d({
+        x: uniform(r, [2, 6, 6, 3], 0, 4) as tf.Tensor4D,
+        filter: uniform(r, [3, 3, 3, 1]) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: uniform(r, [3]),
+        activation: 'relu6',
+      }),
   },
   ...poolCases,
-  { name: 'batchNorm 4d', build: (r) => tf.batchNorm(uniform(r, [3, 4, 4, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5]), uniform(r, [5]), 1e-3) },
-  { name: 'batchNorm 2d without scale', build: (r) => tf.batchNorm(uniform(r, [6, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5])) },
+  {
+    name: 'batchNorm 4d',
+    build: (r) =>
+      tf.batchNorm(
+        uniform(r, [3, 4, 4, 5]),
+        uniform(r, [5]),
+        uniform(r, [5], 0.5, 2),
+        uniform(r, [5]),
+        uniform(r, [5]),
+        1e-3,
+      ),
+  },
+  {
+    name: 'batchNorm 2d without scale',
+    build: (r) => tf.batchNorm(uniform(r, [6, 5]), uniform(r, [5]), uniform(r, [5], 0.5, 2), uniform(r, [5])),
+  },
   { name: 'batchNorm training gradients', build: trainingBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
   { name: 'model batch norm in training (fused kernels)', build: modelBatchNorm, tol: { rtol: 1e-3, atol: 1e-4 } },
-  { name: 'ReLU gradient (fused kernel)', build: (r) => reluGradient(tf, uniform(r, [3, 5, 5, 4]), uniform(r, [3, 5, 5, 4])) },
+  {
+    name: 'ReLU gradient (fused kernel)',
+    build: (r) => reluGradient(tf, uniform(r, [3, 5, 5, 4]), uniform(r, [3, 5, 5, 4])),
+  },
   { name: 'Nesterov momentum update with weight decay (fused kernel)', build: momentumStep },
-  { name: 'matMul', build: (r) => [tf.matMul(uniform(r, [5, 7]), uniform(r, [7, 3])), tf.matMul(uniform(r, [7, 5]), uniform(r, [3, 7]), true, true)] },
-  { name: 'matMul batched, broadcast batch', build: (r) => [tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [4, 7, 3])), tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [1, 3, 7]), false, true)] },
+  {
+    name: 'matMul',
+    build: (r) => [
+      tf.matMul(uniform(r, [5, 7]), uniform(r, [7, 3])),
+      tf.matMul(uniform(r, [7, 5]), uniform(r, [3, 7]), true, true),
+    ],
+  },
+  {
+    name: 'matMul batched, broadcast batch',
+    build: (r) => [
+      tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [4, 7, 3])),
+      tf.matMul(uniform(r, [4, 5, 7]), uniform(r, [1, 3, 7]), false, true),
+    ],
+  },
   {
     name: 'matMul gradients',
-    build: (r) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D))))([uniform(r, [5, 7]), uniform(r, [7, 3])]),
+    build: (r) =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D))))([
+        uniform(r, [5, 7]),
+        uniform(r, [7, 3]),
+      ]),
   },
   {
     name: 'fused matMul + bias + leakyRelu',
-    build: (r) => tf.fused.matMul({ a: uniform(r, [5, 7]) as tf.Tensor2D, b: uniform(r, [7, 3]) as tf.Tensor2D, bias: uniform(r, [3]), activation: 'leakyrelu', leakyreluAlpha: 0.1 }),
+    build: (r) =>
+      tf.fused.matMul({
+        a: uniform(r, [5, 7]) as tf.Tensor2D,
+        b: uniform(r, [7, 3]) as tf.Tensor2D,
+        bias: uniform(r, [3]),
+        activation: 'leakyrelu',
+        leakyreluAlpha: 0.1,
+      }),
   },
   {
     name: 'softmax cross-entropy gradient',
-    build: (r) => tf.grad((logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 0, 3, 2], 'int32'), 5), logits))(uniform(r, [4, 5], -3, 3)),
+    build: (r) =>
+      tf.grad((logits: tf.Tensor) =>
+        tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([1, 0, 3, 2], 'int32'), 5), logits),
+      )(uniform(r, [4, 5], -3, 3)),
   },
 ];

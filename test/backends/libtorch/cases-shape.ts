@@ -35,7 +35,15 @@ export const reduceCases: Case[] = [
   { name: 'topk int32', build: () => tf.topk(tf.range(0, 24, 1, 'int32').reshape([4, 6]), 3).indices },
   { name: 'softmax', build: (r) => tf.softmax(uniform(r, [8, 10], -5, 5)) },
   { name: 'logSoftmax', build: (r) => tf.logSoftmax(uniform(r, [8, 10], -5, 5)) },
-  { name: 'cumsum', build: (r) => [tf.cumsum(x(r), 1), tf.cumsum(x(r), 2, true), tf.cumsum(x(r), 3, false, true), tf.cumsum(x(r), 0, true, true)] },
+  {
+    name: 'cumsum',
+    build: (r) => [
+      tf.cumsum(x(r), 1),
+      tf.cumsum(x(r), 2, true),
+      tf.cumsum(x(r), 3, false, true),
+      tf.cumsum(x(r), 0, true, true),
+    ],
+  },
 ];
 
 export const shapeCases: Case[] = [
@@ -87,16 +95,28 @@ export const shapeCases: Case[] = [
       ),
     ],
   },
-  { name: 'concat', build: (r) => [tf.concat([x(r), x(r)], 1), tf.concat([x(r), uniform(r, [2, 3, 4, 2]), tf.zeros([2, 3, 4, 0])], -1)] },
+  {
+    name: 'concat',
+    build: (r) => [tf.concat([x(r), x(r)], 1), tf.concat([x(r), uniform(r, [2, 3, 4, 2]), tf.zeros([2, 3, 4, 0])], -1)],
+  },
   { name: 'concat empty', build: () => tf.concat([tf.zeros([0, 3]), tf.zeros([0, 3])], 0) },
   { name: 'stack', build: (r) => tf.stack([x(r), x(r), x(r)], 2) },
   { name: 'unstack', build: (r) => tf.unstack(x(r), 1) },
   { name: 'split', build: (r) => [...tf.split(x(r), 2, 0), ...tf.split(x(r), [1, -1, 1], 3)] },
   { name: 'tile broadcast', build: (r) => tf.tile(uniform(r, [1, 1, 1, 5]), [2, 3, 4, 1]) },
   { name: 'tile repeat', build: (r) => tf.tile(uniform(r, [2, 3]), [3, 2]) },
-  { name: 'gather', build: (r) => [tf.gather(x(r), ints(r, [4], 0, 3), 1), tf.gather(uniform(r, [10, 3]), ints(r, [2, 3], 0, 10))] },
-  { name: 'gather batchDims (cpu fallback)', build: (r) => tf.gather(uniform(r, [2, 5, 3]), ints(r, [2, 4], 0, 5), 1, 1) },
+  {
+    name: 'gather',
+    build: (r) => [tf.gather(x(r), ints(r, [4], 0, 3), 1), tf.gather(uniform(r, [10, 3]), ints(r, [2, 3], 0, 10))],
+  },
+  {
+    name: 'gather batchDims (cpu fallback)',
+    build: (r) => tf.gather(uniform(r, [2, 5, 3]), ints(r, [2, 4], 0, 5), 1, 1),
+  },
   { name: 'oneHot', build: (r) => [tf.oneHot(ints(r, [7], -1, 11), 10), tf.oneHot(ints(r, [2, 3], 0, 4), 4, 2, -1)] },
   { name: 'reverse', build: (r) => [tf.reverse(x(r), [1, 2]), tf.reverse(x(r), -1)] },
-  { name: 'unsortedSegmentSum (cpu fallback)', build: (r) => tf.unsortedSegmentSum(uniform(r, [6, 3]), ints(r, [6], 0, 3) as tf.Tensor1D, 3) },
+  {
+    name: 'unsortedSegmentSum (cpu fallback)',
+    build: (r) => tf.unsortedSegmentSum(uniform(r, [6, 3]), ints(r, [6], 0, 3) as tf.Tensor1D, 3),
+  },
 ];

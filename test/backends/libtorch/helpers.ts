@@ -44,7 +44,11 @@ export interface Result {
 }
 
 function read(out: tf.Tensor | tf.Tensor[]): Result[] {
-  return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync()) }));
+  return (Array.isArray(out) ? out : [out]).map((t) => ({
+    shape: t.shape,
+    dtype: t.dtype,
+    values: Array.from(t.dataSync()),
+  }));
 }
 
 export interface Tolerance {
@@ -65,7 +69,8 @@ export function assertClose(actual: Result[], expected: Result[], tol: Tolerance
     for (let j = 0; j < e.values.length; j++) {
       const [x, y] = [a.values[j], e.values[j]];
       if (Number.isNaN(y) || !Number.isFinite(y)) {
-        if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) assert.fail(`${what}: output ${i}[${j}] is ${x}, cpu gives ${y}`);
+        if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y)))
+          assert.fail(`${what}: output ${i}[${j}] is ${x}, cpu gives ${y}`);
         continue;
       }
       const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
@@ -82,7 +87,11 @@ export const kernelsRun = new Set<string>();
  * Builds the same computation from the same seed on the cpu backend and on libtorch and compares the outputs.
  * `build` creates its inputs from `r`, so each backend gets identical fresh random data.
  */
-export async function compareWithCpu(what: string, build: (r: Rand) => tf.Tensor | tf.Tensor[], tol: Tolerance = {}): Promise<void> {
+export async function compareWithCpu(
+  what: string,
+  build: (r: Rand) => tf.Tensor | tf.Tensor[],
+  tol: Tolerance = {},
+): Promise<void> {
   const seed = Math.floor(Math.random() * 2 ** 31);
   const once = (): Result[] => {
     const out = tf.tidy(() => build(rng(seed)));

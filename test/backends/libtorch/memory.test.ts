@@ -26,21 +26,31 @@ test('disposing a tensor frees its libtorch memory at once', { skip }, async () 
   assert.deepEqual(native(), before);
 });
 
-test('a tensor made on the cpu backend moves into libtorch when a libtorch kernel first reads it', { skip }, async () => {
-  await tf.setBackend('cpu');
-  const made = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
-  await tf.setBackend('libtorch');
-  const before = native().numNativeTensors;
-  const summed = tf.sum(made, 1);
-  assert.deepEqual(Array.from(summed.dataSync()), [6, 15]);
-  assert.equal(native().numNativeTensors, before + 2);
-  tf.dispose([made, summed]);
-  assert.equal(native().numNativeTensors, before);
-});
+test(
+  'a tensor made on the cpu backend moves into libtorch when a libtorch kernel first reads it',
+  { skip },
+  async () => {
+    await tf.setBackend('cpu');
+    const made = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    await tf.setBackend('libtorch');
+    const before = native().numNativeTensors;
+    const summed = tf.sum(made, 1);
+    assert.deepEqual(Array.from(summed.dataSync()), [6, 15]);
+    assert.equal(native().numNativeTensors, before + 2);
+    tf.dispose([made, summed]);
+    assert.equal(native().numNativeTensors, before);
+  },
+);
 
 test('tensor counts and native bytes stay flat over 50 training steps', { skip }, async () => {
   await tf.setBackend('libtorch');
-  const ctx: BuildContext = { tf, seed: 1, configDir: '.', facts: { inputShape: [8, 8, 3], numClasses: 10 }, log: () => {} };
+  const ctx: BuildContext = {
+    tf,
+    seed: 1,
+    configDir: '.',
+    facts: { inputShape: [8, 8, 3], numClasses: 10 },
+    log: () => {},
+  };
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 8 }) as never, ctx);
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);

@@ -21,12 +21,19 @@ test('without the addon, registration says why and registers no backend', async 
 const { addon } = loadAddon();
 const noCuda = !addon ? 'libtorch addon not built' : addon.configure({}).cuda ? 'this libtorch has CUDA' : false;
 
-test('a CUDA device is refused with the reason when this libtorch has no CUDA, and cpu still registers', { skip: noCuda }, async () => {
-  const cpu = await registerLibtorchBackend({ device: 'cpu', threads: 1 });
-  assert.ok(cpu.ok, cpu.why);
-  assert.match(cpu.why, /on cpu .*1 thread\)/);
-  const cuda = await registerLibtorchBackend({ device: 'cuda' });
-  assert.equal(cuda.ok, false);
-  assert.match(cuda.why, /^device cuda needs a CUDA build of libtorch, and libtorch \S+ .*is CPU-only: install PyTorch with CUDA and rerun `npm install`/);
-  assert.notEqual(findBackendFactory('libtorch'), null);
-});
+test(
+  'a CUDA device is refused with the reason when this libtorch has no CUDA, and cpu still registers',
+  { skip: noCuda },
+  async () => {
+    const cpu = await registerLibtorchBackend({ device: 'cpu', threads: 1 });
+    assert.ok(cpu.ok, cpu.why);
+    assert.match(cpu.why, /on cpu .*1 thread\)/);
+    const cuda = await registerLibtorchBackend({ device: 'cuda' });
+    assert.equal(cuda.ok, false);
+    assert.match(
+      cuda.why,
+      /^device cuda needs a CUDA build of libtorch, and libtorch \S+ .*is CPU-only: install PyTorch with CUDA and rerun `npm install`/,
+    );
+    assert.notEqual(findBackendFactory('libtorch'), null);
+  },
+);

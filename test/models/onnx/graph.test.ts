@@ -27,7 +27,10 @@ function randomiseBatchNorms(model: Model, seed: number): void {
 }
 
 /** Largest |logit difference| between epsilab's inference pass and onnxruntime on the exported graph, and the graph. */
-async function compare(model: Model, batch = 5): Promise<{ diff: number; proto: InstanceType<typeof onnx.ModelProto>; epsilab: Float32Array }> {
+async function compare(
+  model: Model,
+  batch = 5,
+): Promise<{ diff: number; proto: InstanceType<typeof onnx.ModelProto>; epsilab: Float32Array }> {
   const x = randomImages(batch, model.inputShape, 11);
   const logits = tf.tidy(() => model.apply(x, { training: false }).logits);
   const epsilab = logits.dataSync() as Float32Array;
@@ -38,7 +41,11 @@ async function compare(model: Model, batch = 5): Promise<{ diff: number; proto: 
   await session.release();
   tf.dispose([x, logits]);
   assert.equal(ort.length, epsilab.length);
-  return { diff: Math.max(...epsilab.map((v, i) => Math.abs(v - ort[i]))), proto: onnx.ModelProto.decode(bytes), epsilab };
+  return {
+    diff: Math.max(...epsilab.map((v, i) => Math.abs(v - ort[i]))),
+    proto: onnx.ModelProto.decode(bytes),
+    epsilab,
+  };
 }
 
 function opTypes(proto: InstanceType<typeof onnx.ModelProto>): string[] {
@@ -48,7 +55,10 @@ function opTypes(proto: InstanceType<typeof onnx.ModelProto>): string[] {
 const cifar = { gate_sharpness: 1e6, test_gate: 'recompute' as const, structure: null, discard_first_block: [0, 0, 0] };
 
 test('a pre-activation CIFAR ResNet exports to ONNX that onnxruntime runs to the same logits, batch norms after convs folded', async () => {
-  const model = await preactResnet.build({ ...cifar, depth: 8, epsilon: null, side_output: null }, await cpuContext([8, 8, 3], 4, 3));
+  const model = await preactResnet.build(
+    { ...cifar, depth: 8, epsilon: null, side_output: null },
+    await cpuContext([8, 8, 3], 4, 3),
+  );
   randomiseBatchNorms(model, 1);
   const { diff, proto } = await compare(model);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
@@ -68,11 +78,16 @@ test('a pre-activation CIFAR ResNet exports to ONNX that onnxruntime runs to the
 });
 
 test('an ε-ResNet with recomputed gates exports its gate as ONNX ops: blocks gated off stay off in onnxruntime', async () => {
-  const model = await epsilonResnet.build({ ...cifar, depth: 8, epsilon: 0.05, side_output: { weight: 0.1, after: null } }, await cpuContext([8, 8, 3], 4, 5));
+  const model = await epsilonResnet.build(
+    { ...cifar, depth: 8, epsilon: 0.05, side_output: { weight: 0.1, after: null } },
+    await cpuContext([8, 8, 3], 4, 5),
+  );
   randomiseBatchNorms(model, 2);
   scale(model, 'res2.0/conv2/W', 1e-6); // |F| far under ε: gated off on any batch
   const x = randomImages(5, model.inputShape, 11);
-  const gates = tf.tidy(() => model.apply(x, { training: true, updateStats: false }).gates.map((g) => [g.block, g.gate.dataSync()[0]]));
+  const gates = tf.tidy(() =>
+    model.apply(x, { training: true, updateStats: false }).gates.map((g) => [g.block, g.gate.dataSync()[0]]),
+  );
   x.dispose();
   assert.deepEqual(gates, [
     ['res1.0', 1],
@@ -83,12 +98,18 @@ test('an ε-ResNet with recomputed gates exports its gate as ONNX ops: blocks ga
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
   const ops = opTypes(proto);
   assert.equal(ops.filter((o) => o === 'ReduceMax').length, 3, 'one batch-wide maximum per gate');
-  assert.ok(!proto.graph!.node!.some((n) => n.name!.includes('side_output')), 'the side head never predicts, so it is not exported');
+  assert.ok(
+    !proto.graph!.node!.some((n) => n.name!.includes('side_output')),
+    'the side head never predicts, so it is not exported',
+  );
   model.dispose();
 });
 
 test("an ε-ResNet with test_gate: last-train exports the last training batch's gates as constants", async () => {
-  const model = await epsilonResnet.build({ ...cifar, depth: 8, epsilon: 0.05, test_gate: 'last-train', side_output: null }, await cpuContext([8, 8, 3], 4, 5));
+  const model = await epsilonResnet.build(
+    { ...cifar, depth: 8, epsilon: 0.05, test_gate: 'last-train', side_output: null },
+    await cpuContext([8, 8, 3], 4, 5),
+  );
   randomiseBatchNorms(model, 3);
   scale(model, 'res3.0/conv2/W', 1e-6);
   const x = randomImages(4, model.inputShape, 12);
@@ -96,7 +117,11 @@ test("an ε-ResNet with test_gate: last-train exports the last training batch's 
   x.dispose();
   const { diff, proto } = await compare(model);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
-  const gates = Object.fromEntries(proto.graph!.initializer!.filter((t) => t.name!.endsWith('/gate')).map((t) => [t.name, new Float32Array(Uint8Array.from(t.rawData!).buffer)[0]]));
+  const gates = Object.fromEntries(
+    proto
+      .graph!.initializer!.filter((t) => t.name!.endsWith('/gate'))
+      .map((t) => [t.name, new Float32Array(Uint8Array.from(t.rawData!).buffer)[0]]),
+  );
   assert.deepEqual(gates, { 'res1.0/gate': 1, 'res2.0/gate': 1, 'res3.0/gate': 0 });
   assert.ok(!opTypes(proto).includes('ReduceMax'), 'no gate is computed from the batch');
   model.dispose();
@@ -120,8 +145,19 @@ test('a compressed ε-ResNet (blocks removed, a stage reduced to its downsamplin
 });
 
 test('an ImageNet pre-activation ε-ResNet (7×7/2 stem, max pool, projection shortcuts) exports and matches', async () => {
-  const common = { gate_sharpness: 1e6, test_gate: 'recompute' as const, side_output: null, units: null, base_width: 64, structure: null, discard_first_block: [0, 0, 0, 0] };
-  const model = await preactResnetImagenet.build({ ...common, depth: 18, epsilon: 0.01 }, await cpuContext([16, 16, 3], 3, 7));
+  const common = {
+    gate_sharpness: 1e6,
+    test_gate: 'recompute' as const,
+    side_output: null,
+    units: null,
+    base_width: 64,
+    structure: null,
+    discard_first_block: [0, 0, 0, 0],
+  };
+  const model = await preactResnetImagenet.build(
+    { ...common, depth: 18, epsilon: 0.01 },
+    await cpuContext([16, 16, 3], 3, 7),
+  );
   randomiseBatchNorms(model, 5);
   const { diff, proto } = await compare(model, 3);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
@@ -129,7 +165,15 @@ test('an ImageNet pre-activation ε-ResNet (7×7/2 stem, max pool, projection sh
   model.dispose();
   // A compressed bottleneck net whose groups 0 and 2 open with their discarded first block's shortcut path alone.
   const compressed = await preactResnetImagenet.build(
-    { ...common, depth: 50, epsilon: null, units: [2, 1, 2, 1], base_width: 4, structure: [1, 1, 1, 1], discard_first_block: [1, 0, 1, 0] },
+    {
+      ...common,
+      depth: 50,
+      epsilon: null,
+      units: [2, 1, 2, 1],
+      base_width: 4,
+      structure: [1, 1, 1, 1],
+      discard_first_block: [1, 0, 1, 0],
+    },
     await cpuContext([16, 16, 3], 3, 7),
   );
   randomiseBatchNorms(compressed, 6);

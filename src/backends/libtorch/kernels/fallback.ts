@@ -1,5 +1,13 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { backend_util, findBackend, getKernel, getKernelsForBackend, type KernelConfig, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  findBackend,
+  getKernel,
+  getKernelsForBackend,
+  type KernelConfig,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { LibtorchBackend } from '../backend.js';
 import { kernel, type Attrs, type Inputs } from './kernel.js';
@@ -10,7 +18,12 @@ const warned = new Set<string>();
  * Runs the cpu backend's kernel on copies of the inputs and copies the results back: correct but slow, for kernels
  * with no libtorch form (warned once per kernel name).
  */
-export function runOnCpu(b: LibtorchBackend, kernelName: string, inputs: Inputs, attrs: Attrs): TensorInfo | TensorInfo[] {
+export function runOnCpu(
+  b: LibtorchBackend,
+  kernelName: string,
+  inputs: Inputs,
+  attrs: Attrs,
+): TensorInfo | TensorInfo[] {
   b.declineCapture(`kernel ${kernelName} has no native form`);
   if (!warned.has(kernelName)) {
     warned.add(kernelName);

@@ -10,6 +10,13 @@ import { shapeKernels } from './shape.js';
 
 /** Every kernel of the libtorch backend: the native ones, then cpu fallbacks for the rest. */
 export function libtorchKernels(addon: TorchAddon): { native: KernelConfig[]; fallback: KernelConfig[] } {
-  const native = [...elementwiseKernels(addon), ...reduceKernels(addon), ...shapeKernels(addon), ...convKernels(addon), ...normKernels(addon), ...optimizerKernels(addon)];
+  const native = [
+    ...elementwiseKernels(addon),
+    ...reduceKernels(addon),
+    ...shapeKernels(addon),
+    ...convKernels(addon),
+    ...normKernels(addon),
+    ...optimizerKernels(addon),
+  ];
   return { native, fallback: fallbackKernels(native) };
 }

@@ -6,11 +6,15 @@ export type Inputs = Record<string, TensorInfo>;
 export type Attrs = Record<string, any>;
 
 /** A libtorch kernel config from a function of the backend, the inputs and the attributes. */
-export function kernel(kernelName: string, run: (b: LibtorchBackend, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[]): KernelConfig {
+export function kernel(
+  kernelName: string,
+  run: (b: LibtorchBackend, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[],
+): KernelConfig {
   return {
     kernelName,
     backendName: BACKEND_NAME,
-    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) => run(backend as LibtorchBackend, inputs as Inputs, (attrs ?? {}) as Attrs),
+    kernelFunc: ({ inputs, backend, attrs }: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) =>
+      run(backend as LibtorchBackend, inputs as Inputs, (attrs ?? {}) as Attrs),
   };
 }
 

@@ -7,6 +7,18 @@ import { kernel } from './kernel.js';
 export function optimizerKernels(addon: TorchAddon): KernelConfig[] {
   if (typeof addon.momentumUpdate !== 'function') return [];
   return [
-    kernel(MOMENTUM_UPDATE, (b, { w, accum, g, lr, wd }, { momentum, nesterov }) => b.outputs(addon.momentumUpdate(b.handle(w), b.handle(accum), b.handle(g), b.handle(lr), wd ? b.handle(wd) : null, momentum, nesterov))),
+    kernel(MOMENTUM_UPDATE, (b, { w, accum, g, lr, wd }, { momentum, nesterov }) =>
+      b.outputs(
+        addon.momentumUpdate(
+          b.handle(w),
+          b.handle(accum),
+          b.handle(g),
+          b.handle(lr),
+          wd ? b.handle(wd) : null,
+          momentum,
+          nesterov,
+        ),
+      ),
+    ),
   ];
 }

@@ -7,7 +7,8 @@ import { inputList, kernel } from './kernel.js';
 
 /** Kernels that rearrange data: views where the strides allow, copies where they must. */
 export function shapeKernels(addon: TorchAddon): KernelConfig[] {
-  const reshape = (b: LibtorchBackend, x: TensorInfo, shape: number[]) => b.output(addon.reshape(b.handle(x), util.inferFromImplicitShape(shape, util.sizeFromShape(x.shape))));
+  const reshape = (b: LibtorchBackend, x: TensorInfo, shape: number[]) =>
+    b.output(addon.reshape(b.handle(x), util.inferFromImplicitShape(shape, util.sizeFromShape(x.shape))));
   const nonEmpty = (inputs: TensorInfo[]) => inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   return [
     kernel('Reshape', (b, { x }, { shape }) => reshape(b, x, shape)),
@@ -23,7 +24,17 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
       return b.output(addon.slice(b.handle(x), begin, size));
     }),
     kernel('StridedSlice', (b, { x }, a) => {
-      const info = slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
+      const info = slice_util.sliceInfo(
+        x.shape,
+        a.begin,
+        a.end,
+        a.strides,
+        a.beginMask,
+        a.endMask,
+        a.ellipsisMask,
+        a.newAxisMask,
+        a.shrinkAxisMask,
+      );
       if (info.isIdentity) return reshape(b, x, info.finalShape);
       const sizes = slice_util.computeOutShape(info.begin, info.end, info.strides);
       const sliced = addon.stridedSlice(b.handle(x), info.begin, info.strides, sizes);
@@ -31,8 +42,12 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
       addon.dispose(sliced);
       return b.output(out);
     }),
-    kernel('PadV2', (b, { x }, { paddings, constantValue }) => b.output(addon.pad(b.handle(x), paddings.flat(), constantValue))),
-    kernel('MirrorPad', (b, { x }, { paddings, mode }) => b.output(addon.mirrorPad(b.handle(x), paddings.flat(), mode === 'symmetric'))),
+    kernel('PadV2', (b, { x }, { paddings, constantValue }) =>
+      b.output(addon.pad(b.handle(x), paddings.flat(), constantValue)),
+    ),
+    kernel('MirrorPad', (b, { x }, { paddings, mode }) =>
+      b.output(addon.mirrorPad(b.handle(x), paddings.flat(), mode === 'symmetric')),
+    ),
     kernel('Concat', (b, inputs, { axis }) => {
       const all = inputList(inputs);
       const $axis = util.parseAxisParam(axis, all[0].shape)[0];
@@ -59,7 +74,9 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
         ),
       ),
     ),
-    kernel('Unpack', (b, { value }, { axis }) => b.outputs(addon.unstack(b.handle(value), util.parseAxisParam(axis, value.shape)[0]))),
+    kernel('Unpack', (b, { value }, { axis }) =>
+      b.outputs(addon.unstack(b.handle(value), util.parseAxisParam(axis, value.shape)[0])),
+    ),
     kernel('SplitV', (b, { x }, { numOrSizeSplits, axis }) => {
       const $axis = util.parseAxisParam(axis, x.shape)[0];
       const sizes = backend_util.prepareSplitSize(x, numOrSizeSplits, $axis);
@@ -72,7 +89,9 @@ export function shapeKernels(addon: TorchAddon): KernelConfig[] {
       if (batchDims) return runOnCpu(b, 'GatherV2', inputs, attrs);
       return b.output(addon.gather(b.handle(x), b.handle(indices), util.parseAxisParam(axis, x.shape)[0]));
     }),
-    kernel('OneHot', (b, { indices }, { depth, onValue, offValue, dtype }) => b.output(addon.oneHot(b.handle(indices), depth, onValue, offValue, dtypeCode(dtype ?? 'int32')))),
+    kernel('OneHot', (b, { indices }, { depth, onValue, offValue, dtype }) =>
+      b.output(addon.oneHot(b.handle(indices), depth, onValue, offValue, dtypeCode(dtype ?? 'int32'))),
+    ),
     kernel('Reverse', (b, { x }, { dims }) => b.output(addon.reverse(b.handle(x), util.parseAxisParam(dims, x.shape)))),
   ];
 }
