@@ -20,6 +20,7 @@ export const LAYERS = [
   'config',
   'sweep',
   'tables',
+  'app',
   'runner',
 ];
 

@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { batchNormTraining } from '../backends/libtorch/batch-norm-training.js';
+import { batchNormTraining } from '../backends/fused/batch-norm-training.js';
 import type { NamedVariable } from './types.js';
 
 type TF = typeof tfc;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { GradConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../../src/backends/tfjs.js';
 import { selectBackend } from '../../src/backends/select.js';
-import { batchNormTraining } from '../../src/backends/libtorch/batch-norm-training.js';
+import { batchNormTraining } from '../../src/backends/fused/batch-norm-training.js';
 
 type Tensor = InstanceType<typeof tf.Tensor>;
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];

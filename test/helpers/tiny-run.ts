@@ -49,7 +49,7 @@ export async function trainConfig(
   // Imported here so that tests using only the configs above do not load the trainer.
   const [{ loadExperiment }, { executeRun }] = await Promise.all([
     import('../../src/config/load.js'),
-    import('../../src/runner/execute.js'),
+    import('../../src/app/execute.js'),
   ]);
   const { config, text, registry } = await loadExperiment(file);
   const lines: string[] = [];

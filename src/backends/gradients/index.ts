@@ -9,8 +9,8 @@ import { meanGradConfig } from './mean.js';
 import { reluGradConfig } from './relu.js';
 import { withEarlyRelease } from './release.js';
 import { registerWasmKernels } from './wasm-kernels.js';
-import { BATCH_NORM_TRAINING, batchNormTraining } from '../libtorch/batch-norm-training.js';
-import { fusedReluGradient } from '../libtorch/relu-gradient.js';
+import { BATCH_NORM_TRAINING, batchNormTraining } from '../fused/batch-norm-training.js';
+import { fusedReluGradient } from '../fused/relu-gradient.js';
 
 /** Backends whose stock gradient kernels are missing or slow: libtensorflow and libtorch have fast native ones. */
 const NEEDS_FAST_GRADIENTS = new Set(['wasm', 'cpu']);

@@ -1,6 +1,6 @@
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../libtorch/batch-norm-training.js';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../fused/batch-norm-training.js';
 import { heap, makeWasm, rowMean, runWasm } from './wasm-ops.js';
 
 type Args = { inputs: Record<string, TensorInfo | undefined>; backend: unknown; attrs?: NamedAttrMap };

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { momentumUpdate } from '../../backends/libtorch/momentum-update.js';
+import { momentumUpdate } from '../../backends/fused/momentum-update.js';
 import { defineComponent } from '../../registry/component.js';
 import type { NamedVariable } from '../../models/types.js';
 import type { Optimizer } from '../../train/types.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import type { WeightCheck } from '../compress.js';
+import type { WeightCheck } from '../../app/compress.js';
 import { type Command } from '../command.js';
 import { UsageError } from '../../util/errors.js';
 
@@ -46,7 +46,7 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments, not an ε-ResNet run, a damaged mod
         throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${v})`);
       return x;
     };
-    const { compressRun } = await import('../compress.js');
+    const { compressRun } = await import('../../app/compress.js');
     await compressRun(resolve(positionals[0]), {
       weightCheck: values.weights as WeightCheck,
       weightTolerance: num('weight-tolerance', values['weight-tolerance']!, false),

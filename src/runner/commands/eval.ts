@@ -21,7 +21,7 @@ Exit codes: 0 ok, 1 failed, 2 bad arguments, a damaged model, or a run folder in
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
     if (batch !== undefined && (!Number.isInteger(batch) || batch < 1))
       throw new UsageError(`--batch-size must be a positive integer (got ${values['batch-size']})`);
-    const { evaluateModelFolder } = await import('../evaluate-model.js');
+    const { evaluateModelFolder } = await import('../../app/evaluate.js');
     console.log(
       JSON.stringify(
         await evaluateModelFolder(resolve(positionals[0]), { batchSize: batch, wait: values.wait }),

@@ -47,7 +47,7 @@ Exit codes: 0 ok, 1 failed (or onnxruntime disagrees beyond the tolerance), 2 ba
     const tolerance = Number(values.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0)
       throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
-    const { exportOnnx } = await import('../export.js');
+    const { exportOnnx } = await import('../../app/export.js');
     const record = await exportOnnx(
       resolve(positionals[0]),
       {

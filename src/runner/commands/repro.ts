@@ -26,7 +26,7 @@ Exit codes: 0 every metric matches, 1 a metric differs or the run failed, 2 bad 
     const tolerance = Number(values.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0)
       throw new UsageError(`--tolerance must be a number ≥ 0 (got ${values.tolerance})`);
-    const { reproduceRun } = await import('../repro.js');
+    const { reproduceRun } = await import('../../app/repro.js');
     const record = await reproduceRun(resolve(positionals[0]), {
       runDir: values['run-dir'] === undefined ? undefined : resolve(values['run-dir']),
       tolerance,

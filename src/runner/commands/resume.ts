@@ -24,7 +24,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
     const config = readRunConfig(runDir);
     if (config.plugins?.length)
       throw new UsageError(`${runDir} uses plugins; resume it by running its config again (epsilab run <config>)`);
-    const { executeRun } = await import('../execute.js');
+    const { executeRun } = await import('../../app/execute.js');
     return executeRun({
       config,
       configText: readRunConfigText(runDir),

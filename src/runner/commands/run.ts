@@ -47,7 +47,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in
     await expectFileKind(file, ['experiment config']);
     const { config, text, registry } = await loadExperiment(file, values.set ?? []);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
-    const { executeRun } = await import('../execute.js');
+    const { executeRun } = await import('../../app/execute.js');
     return executeRun({
       config,
       configText: text,

@@ -2,8 +2,8 @@ import { batchNorm, type BatchNorm } from '../../../src/models/nn.js';
 import { tf } from '../../../src/backends/tfjs.js';
 import type { Case } from './cases-elementwise.js';
 import { uniform, type Rand } from './helpers.js';
-import { reluGradient } from '../../../src/backends/libtorch/relu-gradient.js';
-import { momentumUpdate } from '../../../src/backends/libtorch/momentum-update.js';
+import { reluGradient } from '../../../src/backends/fused/relu-gradient.js';
+import { momentumUpdate } from '../../../src/backends/fused/momentum-update.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../src/backends/tfjs.js';
 import { registerFastGradients } from '../../../src/backends/gradients/index.js';
-import { momentumUpdate, MOMENTUM_UPDATE } from '../../../src/backends/libtorch/momentum-update.js';
-import { RELU_GRAD } from '../../../src/backends/libtorch/relu-gradient.js';
+import { momentumUpdate, MOMENTUM_UPDATE } from '../../../src/backends/fused/momentum-update.js';
+import { RELU_GRAD } from '../../../src/backends/fused/relu-gradient.js';
 import { rng, skip, uniform } from './helpers.js';
 
 if (!skip) {

@@ -1,7 +1,7 @@
 import { upcastType, type DataType, type KernelConfig } from '@tensorflow/tfjs-core';
 import { dtypeCode } from '../backend.js';
 import type { TorchAddon } from '../addon.js';
-import { RELU_GRAD } from '../relu-gradient.js';
+import { RELU_GRAD } from '../../fused/relu-gradient.js';
 import { inputList, kernel, type Attrs } from './kernel.js';
 
 const COMPARISONS = new Set([

@@ -1,7 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { TorchAddon } from '../addon.js';
 import type { LibtorchBackend } from '../backend.js';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../batch-norm-training.js';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../fused/batch-norm-training.js';
 import { biasAndActivation } from './conv.js';
 import { kernel } from './kernel.js';
 

@@ -1,6 +1,6 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import type { TorchAddon } from '../addon.js';
-import { MOMENTUM_UPDATE } from '../momentum-update.js';
+import { MOMENTUM_UPDATE } from '../../fused/momentum-update.js';
 import { kernel } from './kernel.js';
 
 /** Optimizer updates fused into one native op per variable (none from an addon built before they existed). */

@@ -100,7 +100,7 @@ distillation:
 `,
   );
   assert.equal((await trainConfig(file, runDir)).code, 0);
-  const { exportOnnx } = await import('../../src/runner/export.js');
+  const { exportOnnx } = await import('../../src/app/export.js');
   const student = await exportOnnx(runDir, { batch: 4, tolerance: 1e-4 }, () => {});
   const teacher = await exportOnnx(runDir, { batch: 4, tolerance: 1e-4, teacher: true }, () => {});
   assert.equal(student.file, join(runDir, 'model', 'model.onnx'));

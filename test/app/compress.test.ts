@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
-import { compressRun } from '../../src/runner/compress.js';
+import { compressRun } from '../../src/app/compress.js';
 import { TINY_COMMON, tinyRun, trainConfig } from '../helpers/tiny-run.js';
 import type { OnnxTiming } from '../../src/train/inference-timing.js';
 

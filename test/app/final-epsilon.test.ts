@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compressRun } from '../../src/runner/compress.js';
-import { evaluateModelFolder } from '../../src/runner/evaluate-model.js';
+import { compressRun } from '../../src/app/compress.js';
+import { evaluateModelFolder } from '../../src/app/evaluate.js';
 import { TINY_COMMON, tinyRun, trainConfig } from '../helpers/tiny-run.js';
 
 test('eval and compress rebuild a trained ε-ResNet with the ε its last epoch used (an ε schedule), not the config initial ε', async () => {
