@@ -12,6 +12,7 @@ import type { Loss } from '../train/types.js';
 import type { Model } from '../models/types.js';
 import { planCompression, remapWeights, type CompressSource } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
+import { discardedRatio } from '../models/gate.js';
 import { UsageError } from '../util/errors.js';
 import {
   readConfigDir,
@@ -178,7 +179,7 @@ async function compressLocked(
   const record = {
     source: { run_dir: runDir, epoch: readings.epoch, step: readings.step },
     discarded: plan.discarded,
-    discarded_ratio: plan.discarded.length / totalBlocks,
+    discarded_ratio: discardedRatio(plan.discarded.length, totalBlocks),
     structure: plan.model.structure,
     discard_first_block: plan.model.discard_first_block,
     block_map: plan.blockMap,

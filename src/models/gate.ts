@@ -26,6 +26,16 @@ export function strictIdentity(tf: TF, F: tfc.Tensor, epsilon: tfc.Tensor, sharp
   return { gate, absMax: tf.max(abs) as tfc.Scalar, absMean: tf.mean(abs) as tfc.Scalar };
 }
 
+/**
+ * The share of gated blocks discarded, the paper's "discarded layers": discarded blocks over all gated blocks, as the
+ * ImageNet code divides (all_cnt = sum(defs), yuxwind/epsilonResnet scripts/imagenetEpsilonResnet.py:113, 159-161), whose
+ * logged ratio the paper reports (20.12%, 25.60%, 36.23%). The CIFAR/SVHN code's all_cnt = n*3+2
+ * (cifarEpsilonResnet.py:65) also counts conv0 and the FC, which no gate can discard; one definition serves both here.
+ */
+export function discardedRatio(discarded: number, blocks: number): number {
+  return blocks === 0 ? 0 : discarded / blocks;
+}
+
 /** Which gate evaluation uses: the final code recomputes it on every test batch, the first version kept the last training batch's. */
 export type TestGate = 'recompute' | 'last-train';
 

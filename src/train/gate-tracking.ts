@@ -1,3 +1,4 @@
+import { discardedRatio } from '../models/gate.js';
 import type { Callback } from './types.js';
 
 /** The step readings of one residual gate are named `<block>/gate`, `<block>/abs_max`, `<block>/abs_mean`. */
@@ -10,15 +11,6 @@ export interface DiscardState {
 }
 
 export const DISCARDED_PRINT_ONE = 0.999995;
-
-/**
- * What the original divides discarded_cnt by for discarded_ratio: the CIFAR/SVHN code's all_cnt = n*3+2 counts conv0
- * and the FC beside the 3n blocks (yuxwind/epsilonResnet scripts/cifarEpsilonResnet.py:65, 133-135); the ImageNet
- * code's is the number of blocks (imagenetEpsilonResnet.py:113, 160-162).
- */
-function ratioDenominator(blocks: string[]): number {
-  return blocks.every((b) => /^res\d+\.\d+$/.test(b)) ? blocks.length + 2 : blocks.length;
-}
 
 /**
  * ε-ResNet's monitoring of gated-off blocks, a training callback over the gate readings: per block is_discarded = 1
@@ -74,7 +66,7 @@ export class GateTracking implements Callback {
   report(): Record<string, number> {
     const out: Record<string, number> = {
       discarded_cnt: this.s.count,
-      discarded_ratio: this.blocks.length ? this.s.count / ratioDenominator(this.blocks) : 0,
+      discarded_ratio: discardedRatio(this.s.count, this.blocks.length),
     };
     for (const b of this.blocks) {
       const e = this.s.blocks[b];
