@@ -143,7 +143,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
   const { previous, done, apply } = reconcile(o);
   if (done) return 0;
   // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is written.
-  const backend = await selectBackend(config.backend, { device: config.device });
+  const backend = await selectBackend(config.backend, { device: config.device, threads: config.train.threads });
   apply();
   mkdirSync(runDir, { recursive: true });
   writeConfig(runDir, config, o.configText);

@@ -33,6 +33,8 @@ export interface SelectOptions {
   fastGradients?: boolean;
   /** Device of the libtorch backend ('cpu', 'cuda', 'cuda:N'). */
   device?: string;
+  /** Intra-op threads of the libtorch backend (train.threads; default: see src/backends/threads.ts). */
+  threads?: number;
 }
 
 /** Raised when an explicitly requested backend (or any backend for a GPU device) cannot load: the user's choice, not our bug. */
@@ -125,7 +127,7 @@ async function tryBackend(backend: BackendName, opts: SelectOptions): Promise<{ 
       case 'tensorflow':
         return await loadNodeBinding('@tensorflow/tfjs-node');
       case 'libtorch':
-        return await loadLibtorch(opts.device);
+        return await loadLibtorch(opts);
       case 'wasm':
         return await loadWasm();
       case 'cpu':
@@ -153,9 +155,11 @@ async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string 
   return activate('tensorflow', `${pkg} (libtensorflow)`);
 }
 
-async function loadLibtorch(device?: string): Promise<{ ok: boolean; why: string }> {
+async function loadLibtorch({ device, threads }: SelectOptions): Promise<{ ok: boolean; why: string }> {
   const modulePath = new URL('./libtorch/index.js', import.meta.url);
-  let mod: { registerLibtorchBackend?: (opts: { device?: string }) => Promise<{ ok: boolean; why: string }> };
+  let mod: {
+    registerLibtorchBackend?: (opts: { device?: string; threads?: number }) => Promise<{ ok: boolean; why: string }>;
+  };
   try {
     mod = await import(modulePath.href);
   } catch (err) {
@@ -165,7 +169,7 @@ async function loadLibtorch(device?: string): Promise<{ ok: boolean; why: string
   }
   if (typeof mod.registerLibtorchBackend !== 'function')
     return { ok: false, why: 'libtorch module exports no registerLibtorchBackend' };
-  const registered = await mod.registerLibtorchBackend({ device });
+  const registered = await mod.registerLibtorchBackend({ device, threads });
   if (!registered.ok) return registered;
   return activate('libtorch', registered.why);
 }

@@ -35,6 +35,13 @@ export const TrainSection = Type.Object(
           'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
       }),
     ),
+    threads: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "Intra-op threads of the libtorch backend. Left out: EPSILAB_TORCH_THREADS, else one per core, divided among the processes sharing the machine's cores (a local sweep's trials at once, ranks on one machine), which then also wait passively (OMP_WAIT_POLICY=passive); set OMP_WAIT_POLICY yourself to choose the wait policy. env.json says what was chosen and why.",
+      }),
+    ),
     towers: Type.Optional(
       Type.Integer({
         minimum: 1,

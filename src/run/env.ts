@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { ExperimentConfig } from '../registry/experiment.js';
 import { loadAddon } from '../backends/libtorch/addon.js';
+import { libtorchThreading } from '../backends/libtorch/index.js';
+import { CORES_SHARED_BY } from '../backends/threads.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 
@@ -60,7 +62,7 @@ function backendThreads(backend: string): number | null {
 /** The environment variables that set thread counts, where set. */
 function threadSettings(): Record<string, string> {
   return Object.fromEntries(
-    ['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY']
+    ['EPSILAB_TORCH_THREADS', CORES_SHARED_BY, 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY']
       .filter((k) => process.env[k] !== undefined)
       .map((k) => [k, process.env[k]!]),
   );
@@ -92,7 +94,11 @@ export function writeEnv(
       available_parallelism: availableParallelism(),
       flags: cpuFlags(),
     },
-    threads: { backend: backendThreads(backend.name), settings: threadSettings() },
+    threads: {
+      backend: backendThreads(backend.name),
+      ...(backend.name === 'libtorch' ? { libtorch: libtorchThreading() } : {}),
+      settings: threadSettings(),
+    },
     host: hostname(),
     command: process.argv.slice(1),
     cwd: process.cwd(),

@@ -6,6 +6,7 @@ import { finishAttempt, requeue, startAttempt, type LedgerEntry, type LocalJob, 
 import { logTail } from './log-tail.js';
 import { signalGroup, trialProcesses } from './processes.js';
 import { running } from '../util/processes.js';
+import { sharedCoresEnv } from '../backends/threads.js';
 import type { Executor, SweepLaunch } from './executor.js';
 import type { LocalExecutor } from './sweep-file.js';
 import { confirmDone, trialFiles, type Trial } from './trial.js';
@@ -25,14 +26,17 @@ async function runLocal(o: LocalRunOptions): Promise<void> {
   const stoppers = new Set<() => void>();
   const onCancel = () => stoppers.forEach((stop) => stop());
   o.cancel.addEventListener('abort', onCancel, { once: true });
+  const parallel = Math.min(o.executor.max_parallel, queue.length);
+  // Trials running at once share this machine's cores: each takes its part of them and waits passively.
+  const trialOptions = { ...o, env: { ...o.env, ...sharedCoresEnv(parallel) } };
   const worker = async () => {
     for (let work = queue.shift(); work && !o.cancel.aborted; work = queue.shift()) {
       if (work.orphans && !(await awaitOrphans(o, work.trial, work.orphans, stoppers))) continue;
-      await runTrial(o, work.trial, stoppers);
+      await runTrial(trialOptions, work.trial, stoppers);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(o.executor.max_parallel, queue.length) }, worker));
+    await Promise.all(Array.from({ length: parallel }, worker));
     // A cancel leaves no trial recorded running: processes of a killed sweep not yet waited for are stopped too
     await Promise.all(queue.filter((w) => w.orphans).map((w) => awaitOrphans(o, w.trial, w.orphans!, stoppers)));
   } finally {

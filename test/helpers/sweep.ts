@@ -16,7 +16,7 @@ const [dir, ms, code] = process.argv.slice(2);
 if (existsSync(dir + '/done')) { console.log('already done'); process.exit(0); }
 process.on('SIGTERM', () => { console.log('SIGTERM: checkpoint written'); process.exit(130); });
 appendFileSync(dir + '/runs.txt', process.pid + '\\n');
-console.log('training in ' + dir);
+console.log('training in ' + dir + ', cores shared by ' + (process.env.EPSILAB_CORES_SHARED_BY ?? 'none'));
 setTimeout(() => {
   if (code === '0') writeFileSync(dir + '/done', '');
   else console.error('boom: loss is nan at step 7');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadAddon } from '../../src/backends/libtorch/addon.js';
 import { selectBackend } from '../../src/backends/select.js';
 import { writeEnv } from '../../src/run/env.js';
 import type { ExperimentConfig } from '../../src/registry/experiment.js';
@@ -19,3 +20,19 @@ test('env.json records the CPU flags and the thread count the backend computes w
   if (process.platform === 'linux')
     assert.ok(Array.isArray(env.cpu.flags) && env.cpu.flags.length > 0, 'Linux lists its CPU flags');
 });
+
+test(
+  'on libtorch, env.json says how many threads and which OpenMP wait policy the run got, and why',
+  { skip: loadAddon().addon ? false : 'libtorch addon not built' },
+  async () => {
+    const backend = await selectBackend('libtorch', { threads: 1 });
+    const dir = tempDir('env');
+    writeEnv(dir, { seed: 3 } as ExperimentConfig, { name: backend.name, attempts: backend.attempts }, dir);
+    const env = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'));
+    assert.equal(env.threads.backend, 1);
+    assert.equal(env.threads.libtorch.threads, 1);
+    assert.equal(env.threads.libtorch.threads_why, 'train.threads');
+    assert.ok(['default', 'passive', 'active'].includes(env.threads.libtorch.wait_policy));
+    assert.ok(env.threads.libtorch.wait_policy_why.length > 0);
+  },
+);

@@ -38,6 +38,7 @@ test('doctor --json reports Node, every backend with why it loads or not, the li
     assert.equal(typeof (info.cudaBuild ?? info.cuda), 'boolean');
     if (info.cudaBuild === false) assert.equal(info.cudaDevices, 0);
     assert.equal(report.threads.libtorch, info.threads);
+    assert.match(String(report.threads['OpenMP wait policy']), /^(default|passive|active) \(.+\)$/);
   } else {
     assert.equal(report.libtorch.info, null);
     assert.ok(report.libtorch.why);

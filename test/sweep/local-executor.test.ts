@@ -33,6 +33,19 @@ test('no batch barrier: a free slot takes the next trial while a long one runs, 
   }
 });
 
+test('trials running at once are told they share the cores (EPSILAB_CORES_SHARED_BY); one at a time, they are not', async () => {
+  for (const parallel of [2, 1]) {
+    const w = workspace();
+    const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], parallel));
+    const s = await runSweep({ file, observer: recorder(), command: scriptCommand(w.script, () => ({ ms: 50 })) });
+    for (const e of s.entries)
+      assert.match(
+        readFileSync(join(s.dir, e.dir, 'trial.log'), 'utf8'),
+        new RegExp(`cores shared by ${parallel === 1 ? 'none' : parallel}\\n`),
+      );
+  }
+});
+
 test('a trial that exits non-zero is recorded failed with its exit code and log tail; the others still finish', async () => {
   const w = workspace();
   const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2, 3], 2));

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyWaitPolicy, type Chosen, type WaitPolicy } from '../threads.js';
 
 /** What the native addon reports about the libtorch it runs on. */
 export interface TorchInfo {
@@ -145,6 +146,13 @@ export function addonPath(): string | null {
   return findUp(ADDON);
 }
 
+let waitPolicy: Chosen<WaitPolicy> | undefined;
+
+/** The OpenMP wait policy libtorch started with and why, once the addon was loaded. */
+export function waitPolicyAtLoad(): Chosen<WaitPolicy> | undefined {
+  return waitPolicy;
+}
+
 /** Loads the addon, or says why it cannot be loaded. */
 export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string } {
   const path = addonPath();
@@ -156,9 +164,7 @@ export function loadAddon(): { addon: TorchAddon } | { addon: null; why: string 
       why: `libtorch addon not built (npm install builds it when libtorch is found; see native/README.md)${said}`,
     };
   }
-  // OpenMP worker threads spin between kernels by default; on a busy machine (parallel trials, other jobs) the spinning
-  // steals the cores the work needs and a step can take 10x longer. libgomp reads this once, when libtorch loads.
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  waitPolicy ??= applyWaitPolicy();
   try {
     return { addon: createRequire(import.meta.url)(path) as TorchAddon };
   } catch (e) {

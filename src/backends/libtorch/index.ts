@@ -1,13 +1,13 @@
-import { availableParallelism } from 'node:os';
 import { findBackendFactory, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import { installRecord, loadAddon, type TorchInfo } from './addon.js';
+import { chooseThreads, type Chosen } from '../threads.js';
+import { installRecord, loadAddon, waitPolicyAtLoad, type TorchInfo } from './addon.js';
 import { BACKEND_NAME, LibtorchBackend } from './backend.js';
 import { libtorchKernels } from './kernels/index.js';
 
 export { BACKEND_NAME } from './backend.js';
 
 export interface LibtorchOptions {
-  /** Intra-op threads; default EPSILAB_TORCH_THREADS, else every core (libtorch's own default is 1). */
+  /** Intra-op threads (train.threads); default EPSILAB_TORCH_THREADS, else the cores divided among the processes sharing them (libtorch's own default is 1). */
   threads?: number;
   /** 'cpu', 'cuda' or 'cuda:N'; default EPSILAB_TORCH_DEVICE, else 'cpu'. */
   device?: string;
@@ -21,11 +21,12 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
   const loaded = loadAddon();
   if (!loaded.addon) return { ok: false, why: loaded.why };
   const addon = loaded.addon;
-  const envThreads = Number(process.env.EPSILAB_TORCH_THREADS);
   const device = opts.device ?? process.env.EPSILAB_TORCH_DEVICE ?? 'cpu';
   let info: TorchInfo;
   try {
-    info = addon.configure({ threads: opts.threads ?? (envThreads > 0 ? envThreads : availableParallelism()) });
+    const threads = chooseThreads(opts.threads);
+    info = addon.configure({ threads: threads.value });
+    threadChoice = threads;
     const problem = deviceProblem(device, info);
     if (problem) return { ok: false, why: problem };
     info = addon.configure({ device });
@@ -37,9 +38,34 @@ export async function registerLibtorchBackend(opts: LibtorchOptions = {}): Promi
     for (const config of [...native, ...fallback]) registerKernel(config);
     registerBackend(BACKEND_NAME, () => new LibtorchBackend(addon), 0);
   }
-  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  const t = libtorchThreading()!;
+  const count = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  const wait = `${t.wait_policy} OpenMP wait policy`;
+  const threads =
+    t.threads_why === t.wait_policy_why
+      ? `${count} and ${wait} (${t.threads_why})`
+      : `${count} (${t.threads_why}), ${wait} (${t.wait_policy_why})`;
   const extras = [info.mkldnn && info.device === 'cpu' ? 'oneDNN' : '', threads].filter(Boolean).join(', ');
   return { ok: true, why: `libtorch ${info.version} on ${info.device} (${extras})` };
+}
+
+let threadChoice: Chosen<number> | undefined;
+
+/** The libtorch backend's intra-op threads and OpenMP wait policy, and why each; null before it was registered. */
+export function libtorchThreading(): {
+  threads: number;
+  threads_why: string;
+  wait_policy: string;
+  wait_policy_why: string;
+} | null {
+  const wait = waitPolicyAtLoad();
+  if (!threadChoice || !wait) return null;
+  return {
+    threads: threadChoice.value,
+    threads_why: threadChoice.why,
+    wait_policy: wait.value ?? 'default',
+    wait_policy_why: wait.why,
+  };
 }
 
 /** Why this libtorch cannot place tensors on `device`, with what to do about it; null when it can. */

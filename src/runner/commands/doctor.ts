@@ -11,6 +11,8 @@ import {
   type InstallRecord,
   type TorchInfo,
 } from '../../backends/libtorch/addon.js';
+import { libtorchThreading } from '../../backends/libtorch/index.js';
+import { CORES_SHARED_BY } from '../../backends/threads.js';
 import { builtinRegistry } from '../../components/index.js';
 import { projectRoot } from '../../util/paths.js';
 import { UsageError } from '../../util/errors.js';
@@ -74,6 +76,7 @@ async function diagnose(): Promise<DoctorReport> {
   const backends = await probeBackends();
   const loaded = loadAddon();
   const info = loaded.addon ? loaded.addon.configure({}) : null;
+  const threading = libtorchThreading();
   const dataRoot = process.env.EPSILAB_DATA || join(homedir(), '.cache', 'epsilab');
   return {
     epsilab: `${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}${gitCommit(root)}`,
@@ -90,9 +93,15 @@ async function diagnose(): Promise<DoctorReport> {
     gpus: nvidiaGpus(),
     threads: {
       cores: availableParallelism(),
-      ...(info ? { libtorch: info.threads } : {}),
+      ...(info && threading
+        ? {
+            libtorch: info.threads,
+            'libtorch threads, why': threading.threads_why,
+            'OpenMP wait policy': `${threading.wait_policy} (${threading.wait_policy_why})`,
+          }
+        : {}),
       ...Object.fromEntries(
-        ['EPSILAB_TORCH_THREADS', 'OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES']
+        ['EPSILAB_TORCH_THREADS', CORES_SHARED_BY, 'OMP_NUM_THREADS', 'OMP_WAIT_POLICY', 'CUDA_VISIBLE_DEVICES']
           .filter((k) => process.env[k] !== undefined)
           .map((k) => [k, process.env[k]!]),
       ),

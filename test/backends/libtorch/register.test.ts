@@ -27,7 +27,7 @@ test(
   async () => {
     const cpu = await registerLibtorchBackend({ device: 'cpu', threads: 1 });
     assert.ok(cpu.ok, cpu.why);
-    assert.match(cpu.why, /on cpu .*1 thread\)/);
+    assert.match(cpu.why, /on cpu .*1 thread \(train\.threads\)/);
     const cuda = await registerLibtorchBackend({ device: 'cuda' });
     assert.equal(cuda.ok, false);
     assert.match(
