@@ -99,9 +99,15 @@ export function appendMetrics(runDir: string, line: MetricsLine): void {
   appendLineDurable(join(runDir, METRICS), JSON.stringify(line));
 }
 
-/** Replace metrics.jsonl with `lines` (a resumed run drops the epochs its checkpoint does not cover). */
-export function rewriteMetrics(runDir: string, lines: MetricsLine[]): void {
+/**
+ * Keep only the metrics lines `keep` accepts (a resumed run drops the epochs its checkpoint does not cover), and no
+ * torn last line; returns the kept lines. A folder without metrics.jsonl is left without one.
+ */
+export function trimMetrics(runDir: string, keep: (line: MetricsLine) => boolean): MetricsLine[] {
+  if (!existsSync(join(runDir, METRICS))) return [];
+  const lines = readMetrics(runDir).filter(keep);
   writeFileAtomic(join(runDir, METRICS), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+  return lines;
 }
 
 /** One line of history.jsonl: what happened to the run folder beyond training (a start over, an extended schedule). */

@@ -23,6 +23,9 @@ export type SessionStatus = 'success' | 'failure' | 'running';
 const TYPE_CODES = { string: 1, boolean: 2, number: 3 } as const;
 const STATUS_CODES: Record<SessionStatus, number> = { success: 1, failure: 2, running: 3 };
 
+/** The hparams plugin's tags begin with this; they describe a sweep's trial, not its training. */
+export const HPARAMS_TAG_PREFIX = '_hparams_/';
+
 /** Where hparams records go: a folder (a new event file is made there) or an open writer. */
 export type Target = string | SummaryWriter;
 
@@ -41,7 +44,9 @@ export function writeExperiment(
   }));
   const metric_infos = spec.metrics.map((m) => ({ name: { group: m.group ?? '', tag: m.tag } }));
   const time_created_secs = (spec.timeCreated ?? new Date()).getTime() / 1000;
-  writeRecord(target, '_hparams_/experiment', { experiment: { hparam_infos, metric_infos, time_created_secs } });
+  writeRecord(target, `${HPARAMS_TAG_PREFIX}experiment`, {
+    experiment: { hparam_infos, metric_infos, time_created_secs },
+  });
 }
 
 /** One trial's hyperparameter values; trials with the same `group` are seeds of one configuration. */
@@ -51,7 +56,7 @@ export function writeSessionStart(
 ): void {
   const hparams = Object.fromEntries(Object.entries(session.hparams).map(([k, v]) => [k, structValue(v)]));
   const start_time_secs = (session.startTime ?? new Date()).getTime() / 1000;
-  writeRecord(target, '_hparams_/session_start_info', {
+  writeRecord(target, `${HPARAMS_TAG_PREFIX}session_start_info`, {
     session_start_info: { hparams, group_name: session.group ?? '', start_time_secs },
   });
 }
@@ -59,7 +64,7 @@ export function writeSessionStart(
 /** How the trial ended. */
 export function writeSessionEnd(target: Target, session: { status: SessionStatus; endTime?: Date }): void {
   const end_time_secs = (session.endTime ?? new Date()).getTime() / 1000;
-  writeRecord(target, '_hparams_/session_end_info', {
+  writeRecord(target, `${HPARAMS_TAG_PREFIX}session_end_info`, {
     session_end_info: { status: STATUS_CODES[session.status], end_time_secs },
   });
 }

@@ -2,10 +2,13 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../registry/experiment.js';
 import { InputPipeline } from '../data/pipeline.js';
 import { SummaryWriter } from '../tensorboard/writer.js';
+import { dropEvents } from '../tensorboard/trim.js';
+import { HPARAMS_TAG_PREFIX } from '../tensorboard/hparams.js';
 import type { BuiltExperiment } from './build.js';
-import { loadLatestCheckpoint, saveCheckpoint } from '../run/checkpoint.js';
+import { loadLatestCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../run/checkpoint.js';
+import { InputError } from '../util/errors.js';
 import { recordTrainStep } from '../run/env.js';
-import { appendMetrics, readMetrics, rewriteMetrics } from '../run/run-folder.js';
+import { appendMetrics, trimMetrics } from '../run/run-folder.js';
 import { GateTracking } from './gate-tracking.js';
 import { evaluate } from './evaluate.js';
 import { recalibrateBatchNorm, type RecalibrationRecord } from './bn-recalibration.js';
@@ -107,21 +110,22 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     fit: { train: dataset.train, test: dataset.test },
   });
   const steps = pipeline.stepsPerEpoch();
-  const writer = new SummaryWriter(runDir);
 
   let meta: TrainMeta = { epoch: 0, stepInEpoch: 0, globalStep: 0, accum: emptyAccum() };
-  let last: Record<string, number> = {};
   const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir, log);
   if (resumed) {
-    restoreTensors(tf, resumed.values, model.variables, optimizer);
+    restoreTensors(tf, resumed, model.variables, optimizer);
     meta = resumed.meta;
     if (meta.schedule !== undefined) schedule.restore?.(meta.schedule);
     for (const h of hooks) if (h.name && meta.callbacks?.[h.name] !== undefined) h.restore?.(meta.callbacks[h.name]);
-    last = truncateMetrics(runDir, meta.epoch, prefix);
     log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
-  } else if (!prefix) {
-    writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
   }
+  // What an earlier attempt recorded past the checkpoint (everything, when there is none) is recorded again below.
+  let last = truncateMetrics(runDir, meta.epoch, prefix);
+  const ownTag = (tag: string) => (prefix ? tag.startsWith(prefix) : !tag.startsWith(HPARAMS_TAG_PREFIX));
+  dropEvents(runDir, (tag, step) => ownTag(tag) && (!resumed || step > meta.globalStep), log);
+  const writer = new SummaryWriter(runDir);
+  if (!resumed && !prefix) writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
 
   const pending = new PendingReadings(tf);
   let diverged: string | null = null;
@@ -326,15 +330,23 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
 }
 
+/** A checkpoint of another network (a config.json or a checkpoint swapped in by hand) is refused, never half-loaded. */
 function restoreTensors(
   tf: typeof tfc,
-  values: Map<string, { shape: number[]; data: Float32Array }>,
+  { path, values }: LoadedCheckpoint<TrainMeta>,
   vars: NamedVariable[],
   optimizer: BuiltExperiment['optimizer'],
 ): void {
   for (const v of vars) {
     const saved = values.get(`model/${v.name}`);
-    if (!saved) throw new Error(`checkpoint has no value for ${v.name}`);
+    const found = saved ? `[${saved.shape.join(', ')}]` : 'nothing';
+    if (saved?.shape.join() !== v.variable.shape.join())
+      throw new InputError(
+        `${path} holds ${found} for ${v.name}, the config's network needs [${v.variable.shape.join(', ')}]: the checkpoint belongs to another network. Restore the run's own config.json and checkpoints, or start over with --force`,
+      );
+  }
+  for (const v of vars) {
+    const saved = values.get(`model/${v.name}`)!;
     v.variable.assign(tf.tensor(saved.data, saved.shape));
   }
   const slots: Record<string, tfc.Tensor> = {};
@@ -345,13 +357,12 @@ function restoreTensors(
 }
 
 /**
- * Drop metric lines of epochs the checkpoint does not cover, so a resumed run appends each epoch exactly once;
- * returns the last kept epoch's metrics of this stage (what a stage that already finished reports).
+ * Drop metric lines of epochs the checkpoint does not cover (all of the stage's without one), so a resumed run
+ * appends each epoch exactly once; returns the last kept epoch's metrics of this stage (what a stage that already finished reports).
  */
 function truncateMetrics(runDir: string, epochsDone: number, prefix: string): Record<string, number> {
   const stage = prefix.replace(/\/$/, '');
-  const keep = readMetrics(runDir).filter((m) => (m.stage ?? '') !== stage || (m.epoch as number) <= epochsDone);
-  rewriteMetrics(runDir, keep);
+  const keep = trimMetrics(runDir, (m) => (m.stage ?? '') !== stage || (m.epoch as number) <= epochsDone);
   const { stage: _stage, ...metrics } = keep.filter((m) => (m.stage ?? '') === stage).at(-1) ?? {};
   return metrics as Record<string, number>;
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
+import { readScalars } from '../../src/tensorboard/reader.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
@@ -71,6 +72,14 @@ export function computedMetrics(runDir: string): Record<string, unknown>[] {
     .trim()
     .split('\n')
     .map((l) => Object.fromEntries(COMPUTED.map((k) => [k, (JSON.parse(l) as Record<string, unknown>)[k]])));
+}
+
+/** Every TensorBoard scalar the folder's event files hold, as `tag@step`, sorted: a step recorded twice shows twice. */
+export function recordedScalars(runDir: string): string[] {
+  return readdirSync(runDir)
+    .filter((n) => n.startsWith('events.out.tfevents.'))
+    .flatMap((n) => [...readScalars(join(runDir, n))].flatMap(([tag, points]) => points.map((p) => `${tag}@${p.step}`)))
+    .sort();
 }
 
 export function status(runDir: string): string | undefined {

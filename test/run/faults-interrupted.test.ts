@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { computedMetrics, epsilab, noStack, status, tinyConfig } from '../helpers/binary.js';
+import { computedMetrics, epsilab, noStack, recordedScalars, status, tinyConfig } from '../helpers/binary.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Each case interrupts or damages a 3-epoch run, runs the same command again and expects exactly the metrics of the
@@ -13,6 +13,7 @@ const config = tinyConfig(root, 3);
 const dir = (name: string) => join(root, name);
 const run = (name: string, env: Record<string, string> = {}) => epsilab(['run', config, '--run-dir', dir(name)], env);
 let reference: Record<string, unknown>[];
+let referenceScalars: string[];
 let referenceSeconds = 0;
 
 before(async () => {
@@ -21,18 +22,20 @@ before(async () => {
   referenceSeconds = (performance.now() - t0) / 1000;
   assert.equal(r.code, 0, r.out);
   reference = computedMetrics(dir('reference'));
+  referenceScalars = recordedScalars(dir('reference'));
   assert.deepEqual(
     reference.map((m) => m.epoch),
     [1, 2, 3],
   );
 });
 
-/** Runs the same command again and expects the uninterrupted run's metrics and a done result. */
-async function finishesLikeReference(name: string): Promise<string> {
-  const again = await run(name);
+/** Runs the same command again and expects the uninterrupted run's metrics and TensorBoard steps, and a done result. */
+async function finishesLikeReference(name: string, args: string[] = []): Promise<string> {
+  const again = await epsilab(['run', config, '--run-dir', dir(name), ...args]);
   assert.equal(again.code, 0, again.out);
   noStack(again);
   assert.deepEqual(computedMetrics(dir(name)), reference, again.out);
+  assert.deepEqual(recordedScalars(dir(name)), referenceScalars, 'each TensorBoard step once');
   assert.equal(status(dir(name)), 'done');
   return again.out;
 }
@@ -75,6 +78,23 @@ test('kill -9 during a metrics append: the torn line is dropped and the epoch tr
     /no intact checkpoint to resume from:\n.*step-000000004: weights\.bin is 0 bytes.*\n.*step-000000002: weights\.bin is 100 bytes/,
   );
   assert.match(refused.out, /--force/);
+});
+
+test('stopped before its first checkpoint (killed mid-epoch, after an epoch line, in the first checkpoint; a full disk there): the run starts its records anew', async () => {
+  const everyTwo = ['--set', 'train.checkpoint_every=2'];
+  const cases: [string, string[], Record<string, string>][] = [
+    ['before-first-line', everyTwo, { EPSILAB_TEST_KILL_IN: 'metrics.jsonl:2' }],
+    ['in-first-checkpoint', everyTwo, { EPSILAB_TEST_KILL_IN: 'tmp/weights.bin:1' }],
+    ['after-first-line', [], { EPSILAB_TEST_KILL_IN: 'tmp/weights.bin:1' }],
+    ['disk-full-in-first-checkpoint', everyTwo, { EPSILAB_TEST_DISK_FULL_AFTER: '20000' }],
+  ];
+  for (const [name, args, env] of cases) {
+    const stopped = await epsilab(['run', config, '--run-dir', dir(name), ...args], env);
+    assert.ok(stopped.signal === 'SIGKILL' || stopped.code === 1, `${name}: ${stopped.out}`);
+    assert.match(readFileSync(join(dir(name), 'metrics.jsonl'), 'utf8'), /^\{"epoch":1,/, `${name}: epoch 1 recorded`);
+    assert.equal(existsSync(join(dir(name), 'checkpoints', 'latest.json')), false, `${name}: no checkpoint yet`);
+    assert.doesNotMatch(await finishesLikeReference(name, args), /resuming from/, name);
+  }
 });
 
 test('kill -9 inside a checkpoint write: the half-written checkpoint is never used and is cleaned up', async () => {
