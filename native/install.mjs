@@ -137,6 +137,44 @@ function cudaIncludes(torch) {
   return { dirs: [...dirs].filter((d) => d !== '/usr/include') };
 }
 
+/** Whether a library file holds a symbol name (read whole: a few hundred MB at most, once per install). */
+function hasSymbol(lib, file, name) {
+  try {
+    return readFileSync(join(lib, file)).includes(name);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The c10d process groups the addon can compile: Gloo where libtorch_cpu has ProcessGroupGloo and the gloo headers it
+ * includes are there (Debian: libgloo-dev), NCCL where libtorch_cuda has ProcessGroupNCCL; `why` names what is missing.
+ */
+function processGroups(torch, cuda) {
+  const includes = [torch.include || '/usr/include', '/usr/include', '/usr/local/include'];
+  const c10d = includes.find((d) =>
+    existsSync(join(d, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp')),
+  );
+  const glooHeaders = includes.some((d) => existsSync(join(d, 'gloo', 'algorithm.h')));
+  const glooLib = [torch.lib, '/usr/lib', '/usr/lib64', '/usr/local/lib'].some((d) =>
+    existsSync(join(d, 'libgloo.so')),
+  );
+  const gloo = Boolean(c10d) && glooHeaders && hasSymbol(torch.lib, 'libtorch_cpu.so', 'ProcessGroupGloo');
+  const nccl =
+    gloo &&
+    cuda &&
+    existsSync(join(c10d, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupNCCL.hpp')) &&
+    hasSymbol(torch.lib, 'libtorch_cuda.so', 'ProcessGroupNCCL');
+  const why = gloo
+    ? ''
+    : !c10d
+      ? 'its headers have no torch/csrc/distributed/c10d'
+      : !glooHeaders
+        ? 'the gloo headers are missing (install libgloo-dev)'
+        : 'its libtorch_cpu has no ProcessGroupGloo';
+  return { gloo, linkGloo: gloo && glooLib, nccl, why };
+}
+
 /** The compiler node-gyp will call, or why there is none. */
 function compilerProblem() {
   const cxx = process.env.CXX ?? 'g++';
@@ -182,7 +220,10 @@ function build(torch, record) {
   const cuda = hasCuda(torch);
   const headers = cuda ? cudaIncludes(torch) : { missing: 'cuda_runtime_api.h' };
   const cudaInclude = headers.dirs ?? null;
+  const groups = processGroups(torch, cuda);
   Object.assign(record, {
+    gloo: groups.gloo,
+    nccl: groups.nccl,
     cuda,
     cudaHeaders: cudaInclude !== null,
     cudaInclude: cudaInclude?.join(' ') ?? '',
@@ -206,6 +247,9 @@ function build(torch, record) {
     `-Dcuda_headers=${cudaInclude !== null ? 1 : 0}`,
     `-Dcuda_include=${cudaInclude?.join(' ') ?? ''}`,
     `-Dcxx_std=${std}`,
+    `-Dwith_gloo=${groups.gloo ? 1 : 0}`,
+    `-Dlink_gloo=${groups.linkGloo ? 1 : 0}`,
+    `-Dwith_nccl=${groups.nccl ? 1 : 0}`,
   ];
   mkdirSync(dirname(logPath), { recursive: true });
   const log = openSync(logPath, 'w');
@@ -236,9 +280,12 @@ function build(torch, record) {
     : cudaInclude !== null
       ? ' with CUDA'
       : ` with CUDA but without CUDA graphs (${headers.missing} not found: set CUDA_HOME to a full CUDA toolkit and rebuild)`;
+  const distributed = groups.gloo
+    ? `, process groups: gloo${groups.nccl ? ', nccl' : ''}`
+    : `, without data-parallel process groups (${groups.why})`;
   return {
     status: 'built',
-    line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}, in ${Math.round((Date.now() - started) / 1000)} s`,
+    line: `built against libtorch ${record.torchVersion}, ${torch.source}${gpu}${distributed}, in ${Math.round((Date.now() - started) / 1000)} s`,
   };
 }
 

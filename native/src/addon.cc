@@ -35,6 +35,8 @@ static Napi::Object describe(Napi::Env env) {
   info.Set("cudaDevices", cudaDevices());
   info.Set("cudaHeaders", static_cast<bool>(EPSILAB_CUDA_HEADERS));
   info.Set("cudnn", EPSILAB_WITH_CUDA && torch::cuda::cudnn_is_available());
+  info.Set("gloo", static_cast<bool>(EPSILAB_WITH_GLOO));
+  info.Set("nccl", static_cast<bool>(EPSILAB_WITH_NCCL));
   return info;
 }
 
@@ -91,6 +93,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerNorm(env, exports);
   registerOptimizer(env, exports);
   registerCapture(env, exports);
+  registerDistributed(env, exports);
   return exports;
 }
 

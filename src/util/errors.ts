@@ -44,3 +44,11 @@ export class ConfigError extends UserError {
 export class InputError extends UserError {
   override name = 'InputError';
 }
+
+/**
+ * A data-parallel rendezvous that could not form (a port in use, a rank that never came) or a collective that failed or
+ * timed out (a rank died or hangs): the message names the collective and the ranks; exit 1 like a failed run.
+ */
+export class CollectiveError extends EpsilabError {
+  override name = 'CollectiveError';
+}

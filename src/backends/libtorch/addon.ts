@@ -19,6 +19,10 @@ export interface TorchInfo {
   /** Built with the CUDA runtime headers, which CUDA graphs need. */
   cudaHeaders?: boolean;
   cudnn?: boolean;
+  /** Built with c10d's Gloo process group (data-parallel on the CPU); absent from addons built before it existed. */
+  gloo?: boolean;
+  /** Built with c10d's NCCL process group (data-parallel on CUDA). */
+  nccl?: boolean;
 }
 
 /** What `npm install` (native/install.mjs) found and did, kept in native/install.json. */

@@ -53,9 +53,9 @@ export const doctorCommand: Command = {
   usage: `epsilab doctor [--json]
 
 The first command to run on a new machine. Reports Node and the CPU; every backend, whether it loads and why not;
-the libtorch addon (what npm install built it against, libtorch version, CPU or CUDA build, CUDA graphs, threads);
-the GPUs the NVIDIA driver and libtorch see; the PyTorch that benchmarks compare against; where datasets are looked
-for and which are there; and which Slurm commands are installed.
+the libtorch addon (what npm install built it against, libtorch version, CPU or CUDA build, CUDA graphs, process
+groups, threads); the GPUs the NVIDIA driver and libtorch see; the PyTorch that benchmarks compare against; where
+datasets are looked for and which are there; and which Slurm commands are installed.
   --json   the same as one JSON object
 Exit codes: 0 reported.`,
   async run(argv) {
@@ -231,6 +231,12 @@ function format(r: DoctorReport): string {
     );
     item('GPUs it sees', String(info.cudaDevices ?? (info.cuda ? '1 or more' : 0)));
     item('oneDNN', yes(info.mkldnn));
+    item(
+      'process groups',
+      info.gloo
+        ? `gloo${info.nccl ? ', nccl' : ' (no nccl: device: cuda ranks need a CUDA PyTorch with ProcessGroupNCCL)'}`
+        : 'none: data-parallel training needs libgloo-dev at build time (install it, then node native/install.mjs)',
+    );
   }
 
   section('GPUs (NVIDIA driver)');
