@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 
 /**
  * How many processes started by one launcher (a local sweep's trials at once, the ranks on one machine) share this
@@ -44,18 +44,23 @@ export function chooseThreads(
 }
 
 /**
- * OpenMP's wait policy: OMP_WAIT_POLICY as set, else passive where the cores are shared (one process's spinning
- * workers steal the cores another computes on), else OpenMP's default, up to 3x faster for small batches on cores the
- * run has to itself.
+ * OpenMP's wait policy: OMP_WAIT_POLICY as set, else passive where the cores are shared, by processes a launcher started
+ * or by whatever keeps the machine busy (a load average of at least one task per core when libtorch loads): there one
+ * process's spinning workers steal the cores another computes on (ResNet-20 at batch 4 on 2 busy cores: 2 img/s
+ * spinning, 43 passive). Else OpenMP's default, up to 3x faster for small batches on cores the run has to itself.
+ * Unlike the thread count, the wait policy changes no result, so it may follow the load.
  */
 export function chooseWaitPolicy(
   env: NodeJS.ProcessEnv = process.env,
   cores: number = availableParallelism(),
+  load: number = loadavg()[0],
 ): Chosen<WaitPolicy> {
   const set = env.OMP_WAIT_POLICY?.trim().toLowerCase();
   if (set) return { value: set === 'passive' || set === 'active' ? set : null, why: `OMP_WAIT_POLICY=${set} as set` };
   const sharers = sharersOf(env);
   if (sharers > 1) return { value: 'passive', why: sharing(sharers, cores) };
+  if (load >= cores)
+    return { value: 'passive', why: `the machine is busy: load average ${load.toFixed(1)} on ${cores} cores` };
   return { value: null, why: 'the run has its cores to itself' };
 }
 
