@@ -10,8 +10,8 @@ import { crossEntropy } from '../src/components/loss/cross-entropy.js';
 import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { momentum } from '../src/components/optimizer/momentum.js';
 import { selectBackend } from '../src/backends/select.js';
-import { CompiledStep } from '../src/backends/libtorch/compile.js';
-import { compiledStep, eagerStep, type HostBatch } from '../src/train/step.js';
+import { compile } from '../src/backends/compile.js';
+import { stepFor, type HostBatch } from '../src/train/step.js';
 import type { BuildContext } from '../src/registry/component.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
@@ -101,15 +101,15 @@ async function serve(worker: string): Promise<void> {
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
   const trainable = model.variables.filter((v) => v.trainable);
-  const compiled = mode === 'compiled';
+  const compileMode = mode === 'compiled' ? 'auto' : 'off';
   const log = (line: string) => console.error(line);
-  const step = compiled ? compiledStep(tf, { model, loss, optimizer }, trainable, log) : null;
-  const train = step?.run ?? eagerStep(tf, { model, loss, optimizer }, trainable);
+  const train = stepFor(tf, { model, loss, optimizer }, trainable, compileMode, log).run;
   const batches = new Map<number, HostBatch>();
   const big = tf.randomNormal([BIG_BATCH, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
-  const forward = compiled
-    ? new CompiledStep(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), log)
-    : null;
+  const forward = compile(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), {
+    mode: compileMode,
+    log,
+  });
   const commands: Record<string, (n?: number) => void> = {
     train: (n = TRAIN_BATCH) => {
       if (!batches.has(n)) batches.set(n, hostBatch(n, 11 + n));
@@ -118,12 +118,12 @@ async function serve(worker: string): Promise<void> {
       tf.dispose(Object.values(readings));
     },
     infer: () => {
-      const logits = forward ? forward.run([big]).logits : tf.tidy(() => model.apply(big, { training: false }).logits);
+      const logits = forward.run([big]).logits;
       logits.dataSync();
       logits.dispose();
     },
   };
-  console.log(JSON.stringify({ engine: `tfjs ${backend}${compiled ? ' compiled' : ''}: ${why}` }));
+  console.log(JSON.stringify({ engine: `tfjs ${backend}${compileMode === 'auto' ? ' compiled' : ''}: ${why}` }));
   for await (const line of createInterface({ input: process.stdin })) {
     const [name, arg] = line.trim().split(/\s+/);
     const command = commands[name];

@@ -1,10 +1,9 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ExperimentConfig } from '../config/load.js';
-import { selectBackend } from '../backends/select.js';
-import { buildComponent, buildDataset, buildModel, context, transformedShape } from '../train/build.js';
+import { buildComponent, buildModel, context } from '../train/build.js';
+import { openTrainedRun } from '../train/trained-run.js';
 import { DISCARDED_PRINT_ONE } from '../train/gate-tracking.js';
 import { evaluate } from '../train/evaluate.js';
-import { assignSavedWeights } from '../run/model-files.js';
 import { lockRunFolder } from '../run/lock.js';
 import { timeInference, timeOnnxInference } from '../train/inference-timing.js';
 import { parameterCount } from '../models/nn.js';
@@ -14,18 +13,9 @@ import { planCompression, remapWeights, type CompressSource } from '../models/co
 import { assignByName, variableMap } from '../models/weights.js';
 import { discardedRatio } from '../models/gate.js';
 import { UsageError } from '../util/errors.js';
-import {
-  readConfigDir,
-  readMetrics,
-  readResult,
-  readRunConfig,
-  readRunModel,
-  writeCompressedModel,
-  writeResult,
-} from '../run/run-folder.js';
-import { builtinRegistry } from '../components/index.js';
+import { readMetrics, readResult, readRunConfig, writeCompressedModel, writeResult } from '../run/run-folder.js';
 import { resolveTransforms } from '../data/transform-chain.js';
-import { finalEpsilon } from '../components/callback/epsilon-schedule.js';
+import { runRegistry } from './run-registry.js';
 
 export type WeightCheck = 'report' | 'require' | 'off';
 
@@ -95,16 +85,8 @@ async function compressLocked(
   o: CompressOptions,
 ): Promise<Record<string, unknown>> {
   const readings = lastDiscardReadings(runDir);
-  const saved = readRunModel(runDir).model;
-  const backend = await selectBackend(config.backend, { device: config.device });
-  const tf = backend.tf;
-  const opts = { tf, configDir: readConfigDir(runDir), log: o.log, registry: builtinRegistry };
-  const dataset = await buildDataset(config, opts);
-  const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
-  const original = await buildModel(config, opts, inputShape, dataset.numClasses);
-  assignSavedWeights(tf, original.variables, saved, saved.dir);
-  const epsilon = finalEpsilon(config, readings.epoch);
-  if (original.epsilon && epsilon !== null) original.epsilon.assign(tf.scalar(epsilon));
+  const run = await openTrainedRun(runDir, { registry: await runRegistry(runDir), log: o.log });
+  const { tf, backend, dataset, inputShape, build: opts, model: original } = run;
 
   const gated = Object.entries(readings.blocks)
     .filter(([, v]) => v >= DISCARDED_PRINT_ONE)
@@ -151,28 +133,24 @@ async function compressLocked(
   assignByName(compressed.variables, remapWeights(plan, variableMap(original.variables)));
 
   const loss = await buildComponent<Loss>('loss', config.loss, context(config, opts));
-  const before = await evaluate(
-    tf,
-    original,
+  const before = await evaluate(tf, original, {
     loss,
     dataset,
-    resolveTransforms(opts.registry, config.transforms.test),
-    config.train.eval_batch_size,
-    config.seed,
-    { compile: config.train.compile },
-  );
-  const after = await evaluate(
-    tf,
-    compressed,
+    transforms: resolveTransforms(opts.registry, config.transforms.test),
+    batchSize: config.train.eval_batch_size,
+    seed: config.seed,
+    compile: config.train.compile,
+  });
+  const after = await evaluate(tf, compressed, {
     loss,
     dataset,
-    resolveTransforms(opts.registry, config.transforms.test),
-    config.train.eval_batch_size,
-    config.seed,
-    { compile: config.train.compile },
-  );
-  const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats);
-  const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats);
+    transforms: resolveTransforms(opts.registry, config.transforms.test),
+    batchSize: config.train.eval_batch_size,
+    seed: config.seed,
+    compile: config.train.compile,
+  });
+  const tBefore = await timeInference(tf, original, o.timingBatch, o.timingRepeats, config.train.compile);
+  const tAfter = await timeInference(tf, compressed, o.timingBatch, o.timingRepeats, config.train.compile);
   const ortBefore = await timeOnnxInference(original, o.timingRepeats);
   const ortAfter = await timeOnnxInference(compressed, o.timingRepeats);
   const totalBlocks = Object.keys(readings.blocks).length;

@@ -27,6 +27,7 @@ import { writeEnv } from '../run/env.js';
 import { InputError } from '../util/errors.js';
 import type { Registry } from '../registry/registry.js';
 import { builtinRegistry } from '../components/index.js';
+import { pluginModules } from '../config/plugins.js';
 
 export interface ExecuteOptions {
   config: ExperimentConfig;
@@ -161,10 +162,15 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
   try {
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
     log(`backend: ${backend.name}`);
-    writeEnv(runDir, config, { name: backend.name, attempts: backend.attempts }, o.configDir);
+    const registry = o.registry ?? builtinRegistry;
+    writeEnv(runDir, config, {
+      backend: { name: backend.name, attempts: backend.attempts },
+      configDir: o.configDir,
+      plugins: pluginModules(registry, builtinRegistry),
+    });
     const tf = backend.tf;
     writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
-    const buildOptions = { tf, configDir: o.configDir, log, registry: o.registry ?? builtinRegistry };
+    const buildOptions = { tf, configDir: o.configDir, log, registry };
     const built = await buildExperiment(config, buildOptions);
     const params = parameterCount(built.model.variables);
     const flops = built.model.flops();

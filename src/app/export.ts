@@ -1,24 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type * as tfc from '@tensorflow/tfjs-core';
 import { InputPipeline } from '../data/pipeline.js';
-import { resolveTransforms, TransformChain } from '../data/transform-chain.js';
+import { resolveTransforms, TransformChain, type ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
-import type { ComponentSection, ExperimentConfig } from '../registry/experiment.js';
+import type { ComponentSection } from '../registry/experiment.js';
 import type { Model } from '../models/types.js';
 import { encodeTensor, ONNX_OPSET } from '../models/onnx/graph.js';
 import { nhwcToNchw, onnxGraphOf, openSession, runLogits } from '../models/onnx/runtime.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { EpsilabError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
-import { selectBackend } from '../backends/select.js';
-import { buildDataset, buildModel, context, transformedShape } from '../train/build.js';
-import { assignSavedWeights, readExportedModel, type ExportedModel } from '../run/model-files.js';
-import { loadLatestCheckpoint } from '../run/checkpoint.js';
+import { openTrainedRun } from '../train/trained-run.js';
 import { lockRunFolder } from '../run/lock.js';
-import { locateRunModel, readConfigDir, readRunConfig, readRunModel } from '../run/run-folder.js';
-import { builtinRegistry } from '../components/index.js';
-import { UsageError } from '../util/errors.js';
+import { locateRunModel } from '../run/run-folder.js';
+import { runRegistry } from './run-registry.js';
 
 export interface ExportOptions {
   /** The .onnx file; default `<model-dir>/model.onnx` (`<run-dir>/teacher/model.onnx` for the teacher). The test data set goes beside it. */
@@ -43,74 +39,16 @@ export interface ExportRecord {
   max_abs_difference: number;
 }
 
-/**
- * The weights to export: a model folder's, or with `teacher` a distillation run's teacher (the run it was loaded from,
- * or the last checkpoint of the teacher trained in the run, which the trainer writes at its last epoch).
- */
-function savedWeights(
-  runDir: string,
-  modelDir: string,
-  config: ExperimentConfig,
-  teacher: boolean,
-): { section: ComponentSection; saved: ExportedModel; outDir: string } {
-  if (!teacher) {
-    const saved = readExportedModel(modelDir);
-    return { section: saved.topology.model as ComponentSection, saved, outDir: modelDir };
-  }
-  const plan = config.distillation as { teacher?: { run?: string } } | undefined;
-  if (!plan) throw new UsageError(`--teacher needs a distillation run; ${runDir} trained one model`);
-  if (plan.teacher?.run)
-    return {
-      section: config.model,
-      saved: readRunModel(resolve(plan.teacher.run)).model,
-      outDir: join(runDir, 'teacher'),
-    };
-  const checkpoint = loadLatestCheckpoint(join(runDir, 'teacher'));
-  if (!checkpoint)
-    throw new UsageError(
-      `${runDir} has no teacher checkpoint (teacher/checkpoints): has its teacher finished training?`,
-    );
-  const values = new Map(
-    [...checkpoint.values].filter(([k]) => k.startsWith('model/')).map(([k, v]) => [k.slice('model/'.length), v]),
-  );
-  return {
-    section: config.model,
-    saved: { dir: checkpoint.path, topology: {}, values },
-    outDir: join(runDir, 'teacher'),
-  };
-}
-
-/** A run's final model (or its teacher), or a model folder inside a run (its compressed model), rebuilt with the run's config, dataset and backend. */
-async function openModelFolder(target: string, teacher: boolean) {
-  const { runDir, modelDir } = locateRunModel(target);
-  if (teacher && runDir !== target) throw new UsageError('--teacher takes the run folder itself');
-  const config = readRunConfig(runDir);
-  const { section, saved, outDir } = savedWeights(runDir, modelDir, config, teacher);
-  const backend = await selectBackend(config.backend, { device: config.device });
-  const tf = backend.tf;
-  const opts = {
-    tf,
-    configDir: readConfigDir(runDir),
-    log: (l: string) => console.error(l),
-    registry: builtinRegistry,
-  };
-  const dataset = await buildDataset(config, opts);
-  const inputShape = await transformedShape(dataset, config.transforms.train, context(config, opts));
-  const model = await buildModel(config, opts, inputShape, dataset.numClasses, section);
-  assignSavedWeights(tf, model.variables, saved, saved.dir);
-  return { runDir, outDir, config, section, backend, tf, dataset, model };
-}
-
 /** The first `n` test images through the test transforms, as the evaluation reads them. */
 async function testBatch(
   dataset: DatasetSplits,
-  transforms: ComponentSection[],
+  transforms: ResolvedTransform[],
   n: number,
   seed: number,
 ): Promise<{ x: Float32Array; shape: [number, number, number, number] }> {
   const pipeline = new InputPipeline({
     set: dataset.test,
-    transforms: resolveTransforms(builtinRegistry, transforms),
+    transforms,
     batchSize: Math.min(n, dataset.test.size),
     shuffle: false,
     seed,
@@ -128,11 +66,12 @@ async function testBatch(
 /** Each test transform as the config gives it, with what it learned from the data (a mean image in H×W×C order) where it fits. */
 async function preprocessing(
   dataset: DatasetSplits,
-  transforms: ComponentSection[],
+  sections: ComponentSection[],
+  transforms: ResolvedTransform[],
   tf: typeof tfc,
   seed: number,
 ): Promise<unknown[]> {
-  const chain = await TransformChain.build(resolveTransforms(builtinRegistry, transforms), {
+  const chain = await TransformChain.build(transforms, {
     tf,
     seed,
     configDir: process.cwd(),
@@ -140,7 +79,7 @@ async function preprocessing(
     log: () => {},
   });
   chain.fit({ train: dataset.train, test: dataset.test });
-  return transforms.map((section, i) => {
+  return sections.map((section, i) => {
     const t = chain.transforms[i];
     if (!t.fit || !t.fitState) return section;
     const state = Object.fromEntries(
@@ -195,14 +134,16 @@ export async function exportOnnx(target: string, o: ExportOptions, log: (line: s
 }
 
 async function exportLocked(target: string, o: ExportOptions, log: (line: string) => void): Promise<ExportRecord> {
-  const { runDir, outDir, config, section, backend, tf, dataset, model } = await openModelFolder(
-    target,
-    o.teacher ?? false,
-  );
+  const { runDir, outDir, config, section, backend, tf, dataset, model, build } = await openTrainedRun(target, {
+    registry: await runRegistry(locateRunModel(target).runDir),
+    log,
+    teacher: o.teacher,
+  });
   try {
     const file = o.out ?? join(outDir, 'model.onnx');
     const testDir = join(dirname(file), 'test_data_set_0');
-    const batch = await testBatch(dataset, config.transforms.test, o.batch, config.seed);
+    const transforms = resolveTransforms(build.registry, config.transforms.test);
+    const batch = await testBatch(dataset, transforms, o.batch, config.seed);
     const epsilab = tf.tidy(
       () => model.apply(tf.tensor4d(batch.x, batch.shape), { training: false }).logits.dataSync() as Float32Array,
     );
@@ -216,10 +157,15 @@ async function exportLocked(target: string, o: ExportOptions, log: (line: string
       graphName: model.name,
       producerVersion: version,
       docString: `${model.name} exported by epsilab ${version} from ${runId}`,
-      metadata: metadata(model, section, await preprocessing(dataset, config.transforms.test, tf, config.seed), {
-        'epsilab.dataset': JSON.stringify({ name: dataset.name, classes: dataset.numClasses }),
-        'epsilab.run': runId,
-      }),
+      metadata: metadata(
+        model,
+        section,
+        await preprocessing(dataset, config.transforms.test, transforms, tf, config.seed),
+        {
+          'epsilab.dataset': JSON.stringify({ name: dataset.name, classes: dataset.numClasses }),
+          'epsilab.run': runId,
+        },
+      ),
     });
     writeFileAtomic(file, bytes);
     writeFileAtomic(join(testDir, 'input_0.pb'), encodeTensor('input', [n, c, h, w], input));

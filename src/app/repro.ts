@@ -13,7 +13,7 @@ import {
 } from '../run/run-folder.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { EpsilabError, UsageError } from '../util/errors.js';
-import { builtinRegistry } from '../components/index.js';
+import { runRegistry } from './run-registry.js';
 import { executeRun } from './execute.js';
 
 /** Metrics that measure the machine (speed, memory), not the result: reported, never compared. */
@@ -98,10 +98,6 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
     throw new UsageError(
       `${source} has not finished (status ${recorded?.status ?? 'none'}): there is no result to reproduce`,
     );
-  if (config.plugins?.length)
-    throw new UsageError(
-      `${source} uses plugins; reproduce it by running its config again (epsilab run <config> --run-dir DIR)`,
-    );
   const warnings: string[] = [];
   let backend = env.backend.name;
   try {
@@ -121,7 +117,7 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
     configDir: readConfigDir(source),
     runDir,
     log: o.log,
-    registry: builtinRegistry,
+    registry: await runRegistry(source),
   });
   const again = readResult(runDir);
   const envAgain = readEnv(runDir);

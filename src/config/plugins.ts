@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Component } from '../registry/component.js';
 import { conformanceProblems } from '../registry/conformance.js';
 import type { Registry } from '../registry/registry.js';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
+import { UsageError } from '../util/errors.js';
 import type { PositionedDocument } from './document.js';
 import { toPointer } from './paths.js';
 
@@ -63,10 +64,7 @@ async function loadPlugin(
     diags.push(error(`plugin ${entry} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`, pos));
     return [];
   }
-  const exported = Object.entries(mod).flatMap(([name, v]) =>
-    Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const],
-  );
-  const candidates = exported.filter(([, v]) => v && typeof v === 'object' && 'kind' in v && 'type' in v);
+  const candidates = componentExports(mod);
   if (!candidates.length) {
     diags.push(
       error(`plugin ${entry} exports no components (export objects of the form {kind, type, doc, params, build})`, pos),
@@ -81,4 +79,42 @@ async function loadPlugin(
     else good.push(c as Component);
   }
   return good;
+}
+
+/** A module's exports that look like components (objects with kind and type; arrays of them too), by export name. */
+function componentExports(mod: Record<string, unknown>): (readonly [string, unknown])[] {
+  const exported = Object.entries(mod).flatMap(([name, v]) =>
+    Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const],
+  );
+  return exported.filter(([, v]) => v && typeof v === 'object' && 'kind' in v && 'type' in v);
+}
+
+/** The module URLs of the components `registry` has beyond `base`: the plugins a run records to be rebuilt with. */
+export function pluginModules(registry: Registry, base: Registry): string[] {
+  const urls = registry.components.filter((c) => !base.find(c.kind, c.type)).map((c) => registry.moduleOf(c));
+  return [...new Set(urls.filter((u): u is string => u !== undefined))];
+}
+
+/** `base` plus the components of plugin modules a run recorded (checked when the run started): a run rebuilt as trained. */
+export async function withPluginModules(urls: readonly string[], base: Registry): Promise<Registry> {
+  const found: Component[] = [];
+  const modules = new Map<Component, string>();
+  for (const url of urls) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = await import(url);
+    } catch (e) {
+      const why = String((e as Error).message ?? e).split('\n')[0];
+      throw new UsageError(
+        `plugin ${displayFile(fileURLToPath(url))}, which the run was trained with, failed to load: ${why}`,
+      );
+    }
+    for (const [, c] of componentExports(mod)) {
+      const component = c as Component;
+      if (base.find(component.kind, component.type) || found.includes(component)) continue;
+      found.push(component);
+      modules.set(component, url);
+    }
+  }
+  return base.with(found, modules);
 }

@@ -29,12 +29,11 @@ export const TrainSection = Type.Object(
       description: 'Write a checkpoint every this many epochs (and on interrupt).',
     }),
     histograms: Type.Boolean({ default: false, description: 'Write weight histograms to TensorBoard every epoch.' }),
-    input_workers: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
-        description:
-          'Worker threads preparing training batches ahead of the step: auto (when left out) is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
-      }),
-    ),
+    input_workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
+      default: 'auto',
+      description:
+        'Worker threads preparing training batches ahead of the step: auto is one per core but one; 0 prepares them on the training thread. Batches do not depend on it.',
+    }),
     threads: Type.Optional(
       Type.Integer({
         minimum: 1,

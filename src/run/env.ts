@@ -72,9 +72,15 @@ function threadSettings(): Record<string, string> {
 export function writeEnv(
   runDir: string,
   config: ExperimentConfig,
-  backend: { name: string; attempts: unknown[] },
-  configDir: string,
+  o: {
+    backend: { name: string; attempts: unknown[] };
+    /** The folder of the config file, which relative paths in it are resolved against. */
+    configDir: string;
+    /** URLs of the plugin modules the run's components came from, so the run can be rebuilt with them. */
+    plugins: readonly string[];
+  },
 ): void {
+  const { backend, configDir } = o;
   const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
     version: string;
     dependencies: Record<string, string>;
@@ -103,6 +109,7 @@ export function writeEnv(
     command: process.argv.slice(1),
     cwd: process.cwd(),
     config_dir: configDir,
+    plugins: o.plugins,
     seed: config.seed,
     backend,
     started: new Date().toISOString(),

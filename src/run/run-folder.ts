@@ -232,6 +232,8 @@ export interface RunEnv {
   cpu: { model: string; flags?: string[] | null };
   threads?: { backend: number | null };
   config_dir: string;
+  /** Plugin module URLs (runs from before they were recorded have none). */
+  plugins?: string[];
   seed: number;
   backend: { name: string };
 }

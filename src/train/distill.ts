@@ -5,10 +5,9 @@ import type { DistillationParams, DistillStage, LossTerm } from './distill-plan.
 import { softmaxCrossEntropy } from './losses.js';
 import { buildComponent, buildModel, context, type BuildOptions, type BuiltExperiment } from './build.js';
 import { evaluate } from './evaluate.js';
-import { assignSavedWeights } from '../run/model-files.js';
 import { assertNotBusy } from '../run/lock.js';
-import { readRunModel } from '../run/run-folder.js';
 import { timeInference, timeOnnxInference } from './inference-timing.js';
+import { loadTrainedRun } from './trained-run.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type StopFlag, type TrainOutcome } from './trainer.js';
 import type { Loss, Optimizer, Schedule } from './types.js';
@@ -135,7 +134,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
   if ('run' in plan.teacher) {
     const teacherRun = resolve(plan.teacher.run);
     assertNotBusy(teacherRun, 'use it as a teacher');
-    assignSavedWeights(tf, teacher.variables, readRunModel(teacherRun).model, `teacher run ${plan.teacher.run}`);
+    await loadTrainedRun(teacher, teacherRun, o.buildOptions, `teacher run ${plan.teacher.run}`);
     log(`teacher loaded from ${plan.teacher.run}`);
   } else {
     const out = await train({
@@ -160,16 +159,14 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
         comparison: {},
       };
   }
-  const ev = await evaluate(
-    tf,
-    teacher,
-    built.loss,
-    built.dataset,
-    built.testTransforms,
-    config.train.eval_batch_size,
-    config.seed,
-    { compile: config.train.compile },
-  );
+  const ev = await evaluate(tf, teacher, {
+    loss: built.loss,
+    dataset: built.dataset,
+    transforms: built.testTransforms,
+    batchSize: config.train.eval_batch_size,
+    seed: config.seed,
+    compile: config.train.compile,
+  });
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
@@ -207,18 +204,16 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     if (out.status !== 'done')
       return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(
-    tf,
-    student,
-    built.loss,
-    built.dataset,
-    built.testTransforms,
-    config.train.eval_batch_size,
-    config.seed,
-    { compile: config.train.compile },
-  );
-  const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats);
-  const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats);
+  const sEval = await evaluate(tf, student, {
+    loss: built.loss,
+    dataset: built.dataset,
+    transforms: built.testTransforms,
+    batchSize: config.train.eval_batch_size,
+    seed: config.seed,
+    compile: config.train.compile,
+  });
+  const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats, config.train.compile);
+  const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats, config.train.compile);
   const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);
   const sOrt = await timeOnnxInference(student, plan.timing_repeats);
   const comparison = {

@@ -1,5 +1,5 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import { CompiledStep } from '../backends/libtorch/compile.js';
+import { compile, type CompileMode } from '../backends/compile.js';
 import { InputPipeline } from '../data/pipeline.js';
 import type { ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
@@ -29,21 +29,25 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
   });
 }
 
+export interface EvaluateOptions {
+  loss: Loss;
+  dataset: DatasetSplits;
+  /** The config's test transforms, resolved. */
+  transforms: ResolvedTransform[];
+  batchSize: number;
+  seed: number;
+  /** Each batch's own batch-norm statistics, as training computes them, instead of the running averages. */
+  batchStatistics?: boolean;
+  compile: CompileMode;
+}
+
 /**
  * Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics`
  * as training runs it (each batch's own statistics, nothing updated). With `compile: auto` (the default) each batch shape's
  * forward pass is captured once and replayed natively where the backend can (libtorch), as the training step is.
  */
-export async function evaluate(
-  tf: typeof tfc,
-  model: Model,
-  loss: Loss,
-  dataset: DatasetSplits,
-  transforms: ResolvedTransform[],
-  batchSize: number,
-  seed: number,
-  opts: { batchStatistics?: boolean; compile?: 'auto' | 'off' } = {},
-): Promise<EvalResult> {
+export async function evaluate(tf: typeof tfc, model: Model, o: EvaluateOptions): Promise<EvalResult> {
+  const { loss, dataset, transforms, batchSize, seed } = o;
   const pipeline = new InputPipeline({
     set: dataset.test,
     transforms,
@@ -63,25 +67,21 @@ export async function evaluate(
   let auxNames: string[] = [];
   /** A batch's summed loss, top-1 and top-5 misses, then each auxiliary head's top-1 misses. */
   const batchStats = (x: tfc.Tensor4D, y: tfc.Tensor1D) => {
-    const out = model.apply(x, opts.batchStatistics ? { training: true, updateStats: false } : { training: false });
+    const out = model.apply(x, o.batchStatistics ? { training: true, updateStats: false } : { training: false });
     const { total } = loss.compute(out, y, model.numClasses);
     auxNames = out.auxLogits.map((a) => a.name);
     const parts = [tf.mul(total, x.shape[0]), misses(tf, out.logits, y)];
     for (const a of out.auxLogits) parts.push(tf.slice(misses(tf, a.logits, y), [0], [1]));
     return tf.concat(parts.map((p) => tf.reshape(p, [-1])));
   };
-  const compiled =
-    opts.compile === 'off'
-      ? null
-      : new CompiledStep(
-          tf,
-          ([x, y]) => ({ stats: batchStats(x as tfc.Tensor4D, y as tfc.Tensor1D) }),
-          () => {},
-        );
+  const compiled = compile(tf, ([x, y]) => ({ stats: batchStats(x as tfc.Tensor4D, y as tfc.Tensor1D) }), {
+    mode: o.compile,
+    log: () => {},
+  });
   try {
     for await (const b of pipeline.batches(0, 0)) {
       const [x, y] = [tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32')];
-      const stats = compiled ? compiled.run([x, y]).stats : tf.tidy(() => batchStats(x, y));
+      const stats = compiled.run([x, y]).stats;
       tf.dispose([x, y]);
       const v = await stats.data();
       stats.dispose();
@@ -93,7 +93,7 @@ export async function evaluate(
     }
   } finally {
     pipeline.close();
-    compiled?.dispose();
+    compiled.dispose();
   }
   const auxError = Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, v / n]));
   return {

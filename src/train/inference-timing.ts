@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { Model } from '../models/types.js';
-import { BACKEND_NAME } from '../backends/libtorch/backend.js';
-import { CompiledStep } from '../backends/libtorch/compile.js';
+import { compile, type CompileMode } from '../backends/compile.js';
 
 export interface InferenceTiming {
   batch: number;
@@ -12,27 +11,28 @@ export interface InferenceTiming {
 }
 
 /**
- * Median wall time of an inference-mode forward pass over one random batch (after one warm-up pass). On libtorch the
- * warm-up pass is captured and the timed passes replay it natively, as a compiled training step does.
+ * Median wall time of an inference-mode forward pass over one random batch (after one warm-up pass), compiled as
+ * `train.compile` says: where the backend captures, the warm-up pass is captured and the timed passes replay it.
  */
 export async function timeInference(
   tf: typeof tfc,
   model: Model,
   batch: number,
   repeats: number,
+  mode: CompileMode,
 ): Promise<InferenceTiming> {
   const x = tf.randomNormal([batch, ...model.inputShape], 0, 1, 'float32', 7) as tfc.Tensor4D;
-  const forward =
-    tf.getBackend() === BACKEND_NAME
-      ? new CompiledStep(
-          tf,
-          ([input]) => ({ logits: model.apply(input as tfc.Tensor4D, { training: false }).logits }),
-          () => {},
-        )
-      : null;
+  const forward = compile(
+    tf,
+    ([input]) => ({ logits: model.apply(input as tfc.Tensor4D, { training: false }).logits }),
+    {
+      mode,
+      log: () => {},
+    },
+  );
   const once = async () => {
     const start = performance.now();
-    const logits = forward ? forward.run([x]).logits : tf.tidy(() => model.apply(x, { training: false }).logits);
+    const logits = forward.run([x]).logits;
     await logits.data();
     logits.dispose();
     return (performance.now() - start) / 1000;
@@ -40,7 +40,7 @@ export async function timeInference(
   await once();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) times.push(await once());
-  forward?.dispose();
+  forward.dispose();
   x.dispose();
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];

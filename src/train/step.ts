@@ -2,8 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuiltExperiment } from './build.js';
 import { misses } from './evaluate.js';
 import type { NamedVariable } from '../models/types.js';
-import { BACKEND_NAME } from '../backends/libtorch/backend.js';
-import { CompiledStep } from '../backends/libtorch/compile.js';
+import { compile, type CompileMode } from '../backends/compile.js';
 
 /** A training batch as the input pipeline hands it over: NHWC pixels and class ids on the host. */
 export interface HostBatch {
@@ -29,7 +28,7 @@ function stepBody(
 ) {
   const { model, loss, optimizer } = built;
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
-  return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: number | tfc.Scalar, globalStep: number | tfc.Scalar): StepReadings => {
+  return (x: tfc.Tensor4D, y: tfc.Tensor1D, lr: tfc.Scalar, globalStep: tfc.Scalar): StepReadings => {
     const readings: StepReadings = {};
     const { value, grads } = tf.variableGrads(
       () => {
@@ -53,17 +52,6 @@ function stepBody(
   };
 }
 
-/** The step run eagerly, kernel by kernel, through tfjs (every backend can run it). */
-export function eagerStep(
-  tf: typeof tfc,
-  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
-  trainable: NamedVariable[],
-): TrainStep {
-  const body = stepBody(tf, built, trainable);
-  return (b, lr, globalStep) =>
-    tf.tidy(() => body(tf.tensor4d(b.x, b.shape), tf.tensor1d(b.y, 'int32'), lr, globalStep));
-}
-
 /** A step with a say in how it runs: the loop tells it when state it reads from JavaScript may have changed. */
 export interface Stepper {
   run: TrainStep;
@@ -75,20 +63,21 @@ export interface Stepper {
 }
 
 /**
- * The same step compiled on the libtorch backend: captured on its first batch of each shape (the pixels, labels and
- * learning rate and global step are its inputs) and replayed natively after that, with the same results as the eager step.
+ * The training step as `train.compile` asks for it (see backends/compile.ts): the pixels, labels, learning rate and
+ * global step are its inputs, so a captured step replays with the same results as the eager one.
  */
-export function compiledStep(
+export function stepFor(
   tf: typeof tfc,
   built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
   trainable: NamedVariable[],
+  mode: CompileMode,
   log: (line: string) => void,
 ): Stepper {
   const body = stepBody(tf, built, trainable);
-  const compiled = new CompiledStep(
+  const compiled = compile(
     tf,
     ([x, y, lr, globalStep]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar, globalStep as tfc.Scalar),
-    log,
+    { mode, log },
   );
   return {
     run: (b, lr, globalStep) => {
@@ -99,30 +88,9 @@ export function compiledStep(
         tf.dispose(inputs);
       }
     },
-    describe: () => {
-      const { path, why } = compiled.status;
-      return path === 'replay' ? 'compiled (one native call replays the captured step)' : `eager (${why})`;
-    },
+    describe: () => compiled.describe(),
     invalidate: () => compiled.invalidate(),
     dispose: () => compiled.dispose(),
-  };
-}
-
-/** The step `train.compile` asks for: compiled where the backend captures steps (libtorch), eager otherwise. */
-export function stepFor(
-  tf: typeof tfc,
-  built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
-  trainable: NamedVariable[],
-  mode: 'auto' | 'off',
-  log: (line: string) => void,
-): Stepper {
-  if (mode === 'auto' && tf.getBackend() === BACKEND_NAME) return compiledStep(tf, built, trainable, log);
-  const why = mode === 'off' ? 'train.compile is off' : `the ${tf.getBackend()} backend does not capture steps`;
-  return {
-    run: eagerStep(tf, built, trainable),
-    describe: () => `eager (${why})`,
-    invalidate: () => {},
-    dispose: () => {},
   };
 }
 

@@ -93,7 +93,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
   const stepper: Stepper = o.step
     ? { run: o.step, describe: () => 'given by the caller', invalidate: () => {}, dispose: () => {} }
-    : stepFor(tf, built, trainable, config.train.compile ?? 'auto', (line) => log(`${prefix}${line}`));
+    : stepFor(tf, built, trainable, config.train.compile, (line) => log(`${prefix}${line}`));
   let stepPath = '';
   const hooks: Callback[] = [...callbacks];
   let gates: GateTracking | null | undefined;
@@ -105,7 +105,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     seed: config.seed,
     dropRemainder: config.train.drop_remainder,
     stepsPerEpoch: config.train.steps_per_epoch,
-    workers: config.train.input_workers ?? 'auto',
+    workers: config.train.input_workers,
     log,
     fit: { train: dataset.train, test: dataset.test },
   });
@@ -257,16 +257,14 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         );
       }
       if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
-        const ev = await evaluate(
-          tf,
-          model,
-          loss,
-          dataset,
-          built.testTransforms,
-          config.train.eval_batch_size,
-          config.seed,
-          { compile: config.train.compile },
-        );
+        const ev = await evaluate(tf, model, {
+          loss: loss,
+          dataset: dataset,
+          transforms: built.testTransforms,
+          batchSize: config.train.eval_batch_size,
+          seed: config.seed,
+          compile: config.train.compile,
+        });
         Object.assign(metrics, {
           test_loss: ev.loss,
           test_error: ev.error,
@@ -276,16 +274,15 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
         if (isLast && gates) {
-          const batchStats = await evaluate(
-            tf,
-            model,
-            loss,
-            dataset,
-            built.testTransforms,
-            config.train.eval_batch_size,
-            config.seed,
-            { batchStatistics: true, compile: config.train.compile },
-          );
+          const batchStats = await evaluate(tf, model, {
+            loss: loss,
+            dataset: dataset,
+            transforms: built.testTransforms,
+            batchSize: config.train.eval_batch_size,
+            seed: config.seed,
+            batchStatistics: true,
+            compile: config.train.compile,
+          });
           metrics.test_error_batch_statistics = batchStats.error;
           evaluationCheck = checkEvaluation(ev.error, batchStats.error, metrics);
           if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);

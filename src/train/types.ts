@@ -73,4 +73,9 @@ export interface Callback {
   onEpochEnd?(ctx: CallbackContext, metrics: Record<string, number>): void;
   state?(): unknown;
   restore?(state: unknown): void;
+  /**
+   * On a trained model rebuilt from its saved weights (eval, compress, export, a teacher), sets what the weights do not
+   * hold, as it stood after `ctx.epoch` epochs (an ε schedule's last ε).
+   */
+  onReopen?(ctx: CallbackContext): void;
 }

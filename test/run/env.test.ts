@@ -12,7 +12,11 @@ test('env.json records the CPU flags and the thread count the backend computes w
   const backend = await selectBackend('wasm');
   const dir = tempDir('env');
   process.env.OMP_NUM_THREADS = '2';
-  writeEnv(dir, { seed: 3 } as ExperimentConfig, { name: backend.name, attempts: backend.attempts }, dir);
+  writeEnv(dir, { seed: 3 } as ExperimentConfig, {
+    backend: { name: backend.name, attempts: backend.attempts },
+    configDir: dir,
+    plugins: [],
+  });
   const env = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'));
   assert.equal(env.threads.backend, 1, 'tfjs runs wasm on one thread in Node');
   assert.equal(env.threads.settings.OMP_NUM_THREADS, '2');

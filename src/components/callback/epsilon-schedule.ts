@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { Callback } from '../../train/types.js';
+import type { Callback, CallbackContext } from '../../train/types.js';
 import { EpochValuePairs, valueAt, increasingEpochs } from '../schedule/pairs.js';
-import type { ComponentSection } from '../../registry/experiment.js';
 
 export const epsilonSchedule = defineComponent({
   kind: 'callback',
@@ -15,28 +14,15 @@ export const epsilonSchedule = defineComponent({
   check: (params, at, ctx) => increasingEpochs(params.values, 'values', ctx.path, at),
   build(params): Callback {
     const pairs = params.values as [number, number][];
+    const setEpsilon = ({ model, tf }: CallbackContext, epoch: number) => {
+      if (!model.epsilon) throw new Error('epsilon-schedule needs a model with an ε gate (model.epsilon)');
+      model.epsilon.assign(tf.scalar(valueAt(pairs, epoch, pairs[0][1])));
+    };
     return {
-      onEpochStart({ model, epoch, tf }) {
-        if (!model.epsilon) throw new Error('epsilon-schedule needs a model with an ε gate (model.epsilon)');
-        model.epsilon.assign(tf.scalar(valueAt(pairs, epoch, pairs[0][1])));
-      },
+      onEpochStart: (ctx) => setEpsilon(ctx, ctx.epoch),
+      // Saved weights do not hold ε: a rebuilt run gets its last epoch's, not the config's initial one (a compressed
+      // model without gates has none to set).
+      onReopen: (ctx) => ctx.model.epsilon && setEpsilon(ctx, Math.max(0, ctx.epoch - 1)),
     };
   },
 });
-
-/**
- * The ε of a run's gates in its last epoch (epochsDone epochs trained): the epsilon-schedule callback's value for that
- * epoch where the config has one, else model.epsilon. Saved models do not hold ε, so whatever rebuilds a trained
- * ε-ResNet (compress, eval) sets it from here; with the config's initial ε it would evaluate another network.
- */
-export function finalEpsilon(
-  config: { model: ComponentSection; callbacks?: ComponentSection[] },
-  epochsDone: number,
-): number | null {
-  const schedule = config.callbacks?.find((c) => c.type === 'epsilon-schedule');
-  if (schedule) {
-    const pairs = schedule.values as [number, number][];
-    return valueAt(pairs, Math.max(0, epochsDone - 1), pairs[0][1]);
-  }
-  return typeof config.model.epsilon === 'number' ? config.model.epsilon : null;
-}

@@ -57,11 +57,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
     const tf = await import('@tensorflow/tfjs-core');
     const dataset = await buildDataset(config, { tf, registry, configDir: dirname(resolve(positionals[0])), log });
     const requested =
-      workerArg === undefined
-        ? (config.train.input_workers ?? 'auto')
-        : workerArg === 'auto'
-          ? 'auto'
-          : Number(workerArg);
+      workerArg === undefined ? config.train.input_workers : workerArg === 'auto' ? 'auto' : Number(workerArg);
     const workers = requested === 'auto' ? autoWorkers() : requested;
     const pipeline = new InputPipeline({
       set: dataset.train,

@@ -22,9 +22,8 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
     if (positionals.length !== 1) throw new UsageError('resume takes exactly one run folder');
     const runDir = resolve(positionals[0]);
     const config = readRunConfig(runDir);
-    if (config.plugins?.length)
-      throw new UsageError(`${runDir} uses plugins; resume it by running its config again (epsilab run <config>)`);
     const { executeRun } = await import('../../app/execute.js');
+    const { runRegistry } = await import('../../app/run-registry.js');
     return executeRun({
       config,
       configText: readRunConfigText(runDir),
@@ -33,6 +32,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
       log: (l) => console.log(l),
       wait: values.wait,
       purpose: 'resume',
+      registry: await runRegistry(runDir),
     });
   },
 };

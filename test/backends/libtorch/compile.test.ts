@@ -389,7 +389,7 @@ test(
       logits.dispose();
     }
     assert.equal(forward.status.path, 'replay');
-    const timing = await timeInference(tf, model, 4, 2);
+    const timing = await timeInference(tf, model, 4, 2, 'auto');
     assert.ok(timing.images_per_sec > 0);
     forward.dispose();
     tf.dispose([x, eager]);
