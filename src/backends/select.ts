@@ -161,7 +161,7 @@ async function loadLibtorch({ device, threads }: SelectOptions): Promise<{ ok: b
     registerLibtorchBackend?: (opts: { device?: string; threads?: number }) => Promise<{ ok: boolean; why: string }>;
   };
   try {
-    mod = await import(modulePath.href);
+    mod = await import('./libtorch/index.js');
   } catch (err) {
     if (isModuleNotFound(err, fileURLToPath(modulePath)))
       return { ok: false, why: 'not built into this copy of epsilab' };

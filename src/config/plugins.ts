@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Component } from '../registry/component.js';
 import { conformanceProblems } from '../registry/conformance.js';
+import { componentExports, importModule } from '../registry/modules.js';
 import type { Registry } from '../registry/registry.js';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { UsageError } from '../util/errors.js';
@@ -59,7 +60,7 @@ async function loadPlugin(
   }
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await importModule(pathToFileURL(file).href);
   } catch (e) {
     diags.push(error(`plugin ${entry} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`, pos));
     return [];
@@ -81,14 +82,6 @@ async function loadPlugin(
   return good;
 }
 
-/** A module's exports that look like components (objects with kind and type; arrays of them too), by export name. */
-function componentExports(mod: Record<string, unknown>): (readonly [string, unknown])[] {
-  const exported = Object.entries(mod).flatMap(([name, v]) =>
-    Array.isArray(v) ? v.map((x, j) => [`${name}[${j}]`, x] as const) : [[name, v] as const],
-  );
-  return exported.filter(([, v]) => v && typeof v === 'object' && 'kind' in v && 'type' in v);
-}
-
 /** The module URLs of the components `registry` has beyond `base`: the plugins a run records to be rebuilt with. */
 export function pluginModules(registry: Registry, base: Registry): string[] {
   const urls = registry.components.filter((c) => !base.find(c.kind, c.type)).map((c) => registry.moduleOf(c));
@@ -102,7 +95,7 @@ export async function withPluginModules(urls: readonly string[], base: Registry)
   for (const url of urls) {
     let mod: Record<string, unknown>;
     try {
-      mod = await import(url);
+      mod = await importModule(url);
     } catch (e) {
       const why = String((e as Error).message ?? e).split('\n')[0];
       throw new UsageError(

@@ -2,6 +2,7 @@ import type { Ajv, ValidateFunction } from 'ajv';
 import type { BuildContext, Component } from '../registry/component.js';
 import { branchSchema, type Registry } from '../registry/registry.js';
 import { createAjv } from '../registry/ajv.js';
+import { componentExports, importModule } from '../registry/modules.js';
 import type { FloatImage, ImageSet, Transform } from './types.js';
 import { JoinedImageSet, toBgr } from './image-set.js';
 import { applyGeometry, checkGeometry, geometrySize, planNative, type GeometryOp } from './geometry.js';
@@ -67,8 +68,7 @@ function validatorFor(c: Component): ValidateFunction {
 
 /** The component a registry resolved, found again in its module by a worker thread. */
 async function importTransform(module: string, type: string): Promise<Component<'transform'>> {
-  const mod = (await import(module)) as Record<string, unknown>;
-  const exported = Object.values(mod).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const exported = componentExports(await importModule(module)).map(([, v]) => v);
   const found = exported.find((v): v is Component<'transform'> => {
     const c = v as Partial<Component> | null;
     return c?.kind === 'transform' && c.type === type;

@@ -3,10 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type { ExperimentConfig } from '../registry/experiment.js';
-import { loadAddon } from '../backends/libtorch/addon.js';
-import { libtorchThreading } from '../backends/libtorch/index.js';
+import { backendThreads, libtorchThreading } from '../backends/info.js';
 import { CORES_SHARED_BY } from '../backends/threads.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
@@ -49,14 +47,6 @@ function cpuFlags(): string[] | null {
   } catch {
     return null;
   }
-}
-
-/** Threads the selected backend computes with (a sum split over another count of threads rounds differently); null where it has no such setting. */
-function backendThreads(backend: string): number | null {
-  if (backend === 'wasm') return getThreadsCount();
-  if (backend !== 'libtorch') return null;
-  const loaded = loadAddon();
-  return loaded.addon ? loaded.addon.configure({}).threads : null;
 }
 
 /** The environment variables that set thread counts, where set. */

@@ -31,7 +31,11 @@ test(
   async () => {
     const backend = await selectBackend('libtorch', { threads: 1 });
     const dir = tempDir('env');
-    writeEnv(dir, { seed: 3 } as ExperimentConfig, { name: backend.name, attempts: backend.attempts }, dir);
+    writeEnv(dir, { seed: 3 } as ExperimentConfig, {
+      backend: { name: backend.name, attempts: backend.attempts },
+      configDir: dir,
+      plugins: [],
+    });
     const env = JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8'));
     assert.equal(env.threads.backend, 1);
     assert.equal(env.threads.libtorch.threads, 1);

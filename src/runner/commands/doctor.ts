@@ -4,14 +4,7 @@ import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { probeBackends, type BackendAttempt } from '../../backends/select.js';
-import {
-  addonPath,
-  installRecord,
-  loadAddon,
-  type InstallRecord,
-  type TorchInfo,
-} from '../../backends/libtorch/addon.js';
-import { libtorchThreading } from '../../backends/libtorch/index.js';
+import { libtorchReport, libtorchThreading, type InstallRecord, type TorchInfo } from '../../backends/info.js';
 import { CORES_SHARED_BY } from '../../backends/threads.js';
 import { builtinRegistry } from '../../components/index.js';
 import { projectRoot } from '../../util/paths.js';
@@ -74,8 +67,8 @@ Exit codes: 0 reported.`,
 async function diagnose(): Promise<DoctorReport> {
   const root = projectRoot();
   const backends = await probeBackends();
-  const loaded = loadAddon();
-  const info = loaded.addon ? loaded.addon.configure({}) : null;
+  const libtorch = libtorchReport();
+  const info = libtorch.info;
   const threading = libtorchThreading();
   const dataRoot = process.env.EPSILAB_DATA || join(homedir(), '.cache', 'epsilab');
   return {
@@ -89,7 +82,7 @@ async function diagnose(): Promise<DoctorReport> {
     },
     backends,
     auto: backends.find((b) => b.ok)?.backend ?? 'none',
-    libtorch: { addon: addonPath(), install: installRecord(), info, ...(loaded.addon ? {} : { why: loaded.why }) },
+    libtorch,
     gpus: nvidiaGpus(),
     threads: {
       cores: availableParallelism(),
