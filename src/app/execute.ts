@@ -3,11 +3,13 @@ import { dirname } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../run/run-id.js';
 import { selectBackend } from '../backends/select.js';
+import { distributedEnv, rankDevice } from '../backends/process-group.js';
 import { buildComponent, buildExperiment, context } from '../train/build.js';
 import type { DistillationParams } from '../train/distill-plan.js';
 import { distill } from '../train/distill.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
+import { joinDataParallel } from '../train/data-parallel.js';
 import {
   appendHistory,
   clearRunProducts,
@@ -24,7 +26,7 @@ import {
 } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/lock.js';
 import { writeEnv } from '../run/env.js';
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import type { Registry } from '../registry/registry.js';
 import { builtinRegistry } from '../components/index.js';
 import { pluginModules } from '../config/plugins.js';
@@ -144,7 +146,9 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
   const { previous, done, apply } = reconcile(o);
   if (done) return 0;
   // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is written.
-  const backend = await selectBackend(config.backend, { device: config.device, threads: config.train.threads });
+  const ranks = distributedEnv();
+  const device = rankDevice(config.device, ranks);
+  const backend = await selectBackend(config.backend, { device, threads: config.train.threads });
   apply();
   mkdirSync(runDir, { recursive: true });
   writeConfig(runDir, config, o.configText);
@@ -169,6 +173,9 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       plugins: pluginModules(registry, builtinRegistry),
     });
     const tf = backend.tf;
+    if (ranks && config.distillation)
+      throw new UsageError('distillation runs in one process: leave out --nproc (or WORLD_SIZE) for it');
+    const parallel = ranks ? joinDataParallel(tf, ranks, device, log) : undefined;
     writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
     const buildOptions = { tf, configDir: o.configDir, log, registry };
     const built = await buildExperiment(config, buildOptions);
@@ -200,7 +207,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       final = { model: d.student, section: { ...config.model, ...plan.student } as ExperimentConfig['model'] };
       extra = { distillation: { teacher: d.teacherMetrics, stages: d.stages, ...d.comparison } };
     } else {
-      const trained = await train({ config, built, runDir, tf, log, stop, configText: o.configText });
+      const trained = await train({ config, built, runDir, tf, log, stop, configText: o.configText, parallel });
       outcome = trained;
       if (trained.evaluationCheck) extra.evaluation_check = trained.evaluationCheck;
       if (trained.recalibration) extra.bn_recalibration = trained.recalibration;

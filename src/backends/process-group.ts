@@ -51,6 +51,11 @@ export function distributedEnv(env: NodeJS.ProcessEnv = process.env): Distribute
   };
 }
 
+/** The device of this rank: `cuda` means the GPU numbered LOCAL_RANK, one GPU per rank. */
+export function rankDevice(device: string, env: DistributedEnv | null): string {
+  return env && device === 'cuda' ? `cuda:${env.localRank}` : device;
+}
+
 function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;

@@ -24,6 +24,8 @@ export interface EpochPlan {
   dropRemainder: boolean;
   /** Cap on steps per epoch (reduced-scale runs). */
   stepsPerEpoch?: number;
+  /** Data-parallel: this rank reads only part `index` of `count` equal parts of each batch (tower `index`'s images). */
+  shard?: { index: number; count: number };
 }
 
 export function stepsPerEpoch(p: EpochPlan): number {
@@ -38,7 +40,21 @@ export function epochOrder(p: EpochPlan, epoch: number): Int32Array {
 }
 
 export function stepIndices(p: EpochPlan, order: Int32Array, step: number): Int32Array {
-  return order.subarray(step * p.batchSize, Math.min((step + 1) * p.batchSize, p.size));
+  const batch = order.subarray(step * p.batchSize, Math.min((step + 1) * p.batchSize, p.size));
+  if (!p.shard) return batch;
+  const per = batch.length / p.shard.count;
+  return batch.subarray(p.shard.index * per, (p.shard.index + 1) * per);
+}
+
+/** Why a data-parallel plan's batches do not all split into equal parts over its ranks, or null. */
+export function unevenBatch(p: EpochPlan): string | null {
+  if (!p.shard) return null;
+  const last = p.size - (stepsPerEpoch(p) - 1) * p.batchSize;
+  const sizes = [p.batchSize, Math.min(last, p.batchSize)];
+  const bad = sizes.find((n) => n % p.shard!.count !== 0);
+  return bad === undefined
+    ? null
+    : `a batch of ${bad} images does not split into ${p.shard.count} equal parts, one per rank: ${bad === p.batchSize ? 'choose a train.batch_size divisible by the ranks' : 'the last batch of each epoch is short: set train.drop_remainder: true'}`;
 }
 
 /** How a batch's images are read: natively (libvips) when a sharp module is given, how many at once, and where damaged files are reported. */

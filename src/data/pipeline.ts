@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BuildContext } from '../registry/component.js';
 import type { ImageSet } from './types.js';
-import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
+import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, unevenBatch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
+import { UsageError } from '../util/errors.js';
 import { describeImageSet, imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
 import { loadSharp } from './native-image.js';
@@ -22,6 +23,8 @@ export interface PipelineOptions {
   dropRemainder?: boolean;
   /** Cap on steps per epoch. */
   stepsPerEpoch?: number;
+  /** Data-parallel: the part of each batch this rank reads (every rank shuffles alike, from the seed). */
+  shard?: { index: number; count: number };
   /** Worker threads preparing batches ahead of the training step: 'auto' (the default) is one per core but one; 0 prepares them on the calling thread. */
   workers?: number | 'auto';
   /** Image files decoded at once per thread (default: enough to keep libuv's thread pool busy). */
@@ -83,10 +86,13 @@ export class InputPipeline {
       seed: o.seed,
       dropRemainder: o.dropRemainder ?? false,
       stepsPerEpoch: o.stepsPerEpoch,
+      shard: o.shard,
     };
     if (stepsPerEpoch(this.plan) === 0) {
       throw new Error(`no batches: ${o.set.size} images${this.plan.dropRemainder ? ` with drop_remainder and batch size ${o.batchSize}` : ''}`);
     }
+    const uneven = unevenBatch(this.plan);
+    if (uneven) throw new UsageError(uneven);
   }
 
   stepsPerEpoch(): number {

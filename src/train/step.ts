@@ -3,6 +3,7 @@ import type { BuiltExperiment } from './build.js';
 import { misses } from './evaluate.js';
 import type { NamedVariable } from '../models/types.js';
 import { compile, type CompileMode } from '../backends/compile.js';
+import type { DataParallel } from './data-parallel.js';
 
 /** A training batch as the input pipeline hands it over: NHWC pixels and class ids on the host. */
 export interface HostBatch {
@@ -20,11 +21,15 @@ export type StepReadings = Record<string, tfc.Tensor>;
 /** One optimisation step: forward, loss, backward, weight decay and update; the caller owns the returned readings. */
 export type TrainStep = (batch: HostBatch, lr: number, globalStep: number) => StepReadings;
 
-/** Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor. */
+/**
+ * Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor.
+ * Data-parallel, the gradients are averaged over the ranks before the update and the readings are the global batch's.
+ */
 function stepBody(
   tf: typeof tfc,
   built: Pick<BuiltExperiment, 'model' | 'loss' | 'optimizer'>,
   trainable: NamedVariable[],
+  parallel?: DataParallel,
 ) {
   const { model, loss, optimizer } = built;
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v]));
@@ -46,9 +51,12 @@ function stepBody(
     );
     const named: Record<string, tfc.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) named[byTfName.get(tfName)!.name] = g;
-    optimizer.step(trainable, named, lr, globalStep);
+    optimizer.step(trainable, parallel ? parallel.averageGradients(trainable, named) : named, lr, globalStep);
     readings.loss = value;
-    return readings;
+    if (!parallel) return readings;
+    const global = parallel.globalReadings(readings);
+    tf.dispose(Object.values(readings));
+    return global;
   };
 }
 
@@ -72,8 +80,9 @@ export function stepFor(
   trainable: NamedVariable[],
   mode: CompileMode,
   log: (line: string) => void,
+  parallel?: DataParallel,
 ): Stepper {
-  const body = stepBody(tf, built, trainable);
+  const body = stepBody(tf, built, trainable, parallel);
   const compiled = compile(
     tf,
     ([x, y, lr, globalStep]) => body(x as tfc.Tensor4D, y as tfc.Tensor1D, lr as tfc.Scalar, globalStep as tfc.Scalar),

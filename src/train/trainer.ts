@@ -17,6 +17,7 @@ import { EpochProgress } from './progress.js';
 import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
 import type { Callback } from './types.js';
 import type { NamedVariable } from '../models/types.js';
+import type { DataParallel } from './data-parallel.js';
 
 export type RunStatus = 'done' | 'interrupted' | 'diverged';
 
@@ -42,6 +43,8 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** The optimisation step (default: the step over `trainable` that `train.compile` asks for). */
   step?: TrainStep;
+  /** This process is one rank of a data-parallel run: it trains on its part of each batch (src/train/data-parallel.ts). */
+  parallel?: DataParallel;
 }
 
 /** Sums over the steps of the epoch in progress; checkpointed so a run resumed mid-epoch reports the same metrics. */
@@ -93,7 +96,9 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
   const stepper: Stepper = o.step
     ? { run: o.step, describe: () => 'given by the caller', invalidate: () => {}, dispose: () => {} }
-    : stepFor(tf, built, trainable, config.train.compile, (line) => log(`${prefix}${line}`));
+    : stepFor(tf, built, trainable, config.train.compile, (line) => log(`${prefix}${line}`), o.parallel);
+  const ranks = o.parallel?.worldSize ?? 1;
+  const leads = o.parallel?.leads ?? true;
   let stepPath = '';
   const hooks: Callback[] = [...callbacks];
   let gates: GateTracking | null | undefined;
@@ -108,6 +113,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     workers: config.train.input_workers,
     log,
     fit: { train: dataset.train, test: dataset.test },
+    shard: o.parallel && { index: o.parallel.rank, count: ranks },
   });
   const steps = pipeline.stepsPerEpoch();
 
@@ -194,7 +200,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       };
       for await (const b of pipeline.batches(epoch, meta.stepInEpoch)) {
         pending.push(
-          b.shape[0],
+          b.shape[0] * ranks,
           stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr, meta.globalStep),
         );
         meta.stepInEpoch += 1;
@@ -203,7 +209,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         if (diverged) break;
         // Batches that are ready resolve as microtasks, which never let signal handlers run: yield to the event loop.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (o.stop.requested) {
+        if (o.parallel ? o.parallel.anyStops(o.stop.requested) : o.stop.requested) {
           flush();
           if (diverged) break;
           progress.done();
@@ -241,7 +247,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       trainSeconds += meta.accum.seconds;
       for (const h of hooks) Object.assign(metrics, h.report?.());
       const isLast = epoch + 1 === config.train.epochs;
-      if (isLast && config.train.bn_recalibration) {
+      if (leads && isLast && config.train.bn_recalibration) {
         // Held gates: off where compress removes the block (its averaged is_discarded prints as 1), on elsewhere.
         const off = new Set(gates?.discarded() ?? []);
         const held = Object.fromEntries((gates?.blocks ?? []).map((b) => [b, off.has(b) ? 0 : 1]));
@@ -256,7 +262,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           `${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`,
         );
       }
-      if ((epoch + 1) % config.train.eval_every === 0 || isLast) {
+      if (leads && ((epoch + 1) % config.train.eval_every === 0 || isLast)) {
         const ev = await evaluate(tf, model, {
           loss: loss,
           dataset: dataset,
@@ -288,6 +294,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);
         }
       }
+      if (o.parallel) Object.assign(metrics, o.parallel.followRankZero(model, metrics));
       metrics.live_tensors = tf.memory().numTensors;
       schedule.observe?.(epoch, metrics);
       for (const h of hooks) h.onEpochEnd?.({ tf, model, epoch, log }, metrics);
