@@ -27,6 +27,7 @@ import {
 import { lockRunFolder } from '../run/lock.js';
 import { writeEnv } from '../run/env.js';
 import { InputError, UsageError } from '../util/errors.js';
+import { REQUEUE_EXIT_CODE } from '../util/processes.js';
 import type { Registry } from '../registry/registry.js';
 import { builtinRegistry } from '../components/index.js';
 import { pluginModules } from '../config/plugins.js';
@@ -50,9 +51,14 @@ export interface ExecuteOptions {
   registry?: Registry;
   /** Raised by SIGINT/SIGTERM, or by an embedding caller, to checkpoint and stop after the current step. */
   stop?: StopFlag;
+  /** A scheduler's warning before a time limit: on it the run checkpoints and exits REQUEUE_EXIT_CODE. */
+  requeueSignal?: NodeJS.Signals;
 }
 
-/** Exit codes: 0 done (or already done), 1 failed or diverged, 2 busy or mismatched run folder, 130 interrupted. */
+/**
+ * Exit codes: 0 done (or already done), 1 failed or diverged, 2 busy or mismatched run folder, 130 interrupted,
+ * REQUEUE_EXIT_CODE stopped by the requeue signal with a checkpoint written.
+ */
 export async function executeRun(o: ExecuteOptions): Promise<number> {
   let existing = o.runDir;
   while (!existsSync(existing)) existing = dirname(existing);
@@ -159,9 +165,17 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     stop.signal = signal;
     log(`${signal}: finishing the current step, then writing a checkpoint (press again to quit at once)`);
   };
-  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  let requeue = false;
+  const handlers: Partial<Record<NodeJS.Signals, () => void>> = {
+    SIGINT: () => onSignal('SIGINT'),
+    SIGTERM: () => onSignal('SIGTERM'),
+  };
+  if (o.requeueSignal)
+    handlers[o.requeueSignal] = () => {
+      requeue = true;
+      onSignal(`${o.requeueSignal} (time limit near)`);
+    };
+  for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
   const base = { experiment: config.experiment, run_id: runId(config) };
   try {
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
@@ -238,7 +252,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     });
     built.model.dispose();
     built.optimizer.dispose();
-    if (outcome.status === 'interrupted') return 130;
+    if (outcome.status === 'interrupted') return requeue ? REQUEUE_EXIT_CODE : 130;
     if (outcome.status === 'diverged') return 1;
     log(
       `done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`,
@@ -248,8 +262,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     recordFailure(runDir, base, err as Error, log);
     throw err;
   } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
+    for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
   }
 }
 

@@ -15,6 +15,8 @@ export interface SweepLaunch {
   cancel: AbortSignal;
   /** Environment of the trials (and of the Slurm commands: SLURM_CONF for a local cluster). */
   env?: NodeJS.ProcessEnv;
+  /** Attempts after the first for a trial that fails for an infrastructure reason. */
+  retries: number;
   /** false: an executor with its own queue (Slurm) returns once the trials are queued; running the sweep again follows them. */
   wait: boolean;
 }

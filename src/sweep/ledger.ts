@@ -33,6 +33,8 @@ export interface Outcome {
   reason?: string;
   /** The end of the trial's log, kept for failures and cancellations. */
   log_tail?: string;
+  /** A failure of the machine, not of the trial (NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL, SIGKILL): `retries` may run it again. */
+  infrastructure?: boolean;
 }
 
 /** One finished attempt, kept so a retry does not erase what happened before. */
@@ -41,6 +43,17 @@ export interface AttemptRecord extends Omit<Outcome, 'log_tail'> {
   started_at?: string;
   ended_at: string;
   job?: LocalJob | SlurmJob;
+}
+
+/** A Slurm job that went back to the queue to resume from its checkpoint: a time limit, a preemption. */
+export interface RequeueRecord {
+  at: string;
+  /** The attempt it belongs to (a requeue continues an attempt; a retry starts a new one). */
+  attempt: number;
+  job_id: string;
+  reason: string;
+  /** Who asked Slurm: the job itself, the sweep process (scontrol missing where the job ran), or Slurm. */
+  by: 'job' | 'sweep' | 'slurm';
 }
 
 export interface LedgerEntry extends Omit<Outcome, 'state'> {
@@ -56,6 +69,8 @@ export interface LedgerEntry extends Omit<Outcome, 'state'> {
   ended_at?: string;
   job?: LocalJob | SlurmJob;
   history: AttemptRecord[];
+  /** Every requeue of every attempt, oldest first (absent in ledgers written before requeues existed). */
+  requeues?: RequeueRecord[];
 }
 
 export interface LedgerData {
@@ -65,7 +80,7 @@ export interface LedgerData {
   trials: Record<string, LedgerEntry>;
 }
 
-const OUTCOME_FIELDS = ['exit_code', 'signal', 'reason', 'log_tail'] as const;
+const OUTCOME_FIELDS = ['exit_code', 'signal', 'reason', 'log_tail', 'infrastructure'] as const;
 
 function now(): string {
   return new Date().toISOString();
@@ -167,6 +182,23 @@ export function requeue(data: LedgerData, id: string, reason: string): LedgerEnt
   e.state = 'pending';
   delete e.job;
   return e;
+}
+
+/** Records a requeue of the trial's running attempt; returns how many requeues its current job has had. */
+export function recordRequeue(data: LedgerData, id: string, r: Omit<RequeueRecord, 'at' | 'attempt'>): number {
+  const e = entry(data, id);
+  (e.requeues ??= []).push({ at: now(), attempt: e.attempts, ...r });
+  return requeuesOf(e, r.job_id);
+}
+
+/** Requeues recorded for one Slurm job of the trial. */
+export function requeuesOf(e: LedgerEntry, jobId: string): number {
+  return (e.requeues ?? []).filter((r) => r.job_id === jobId && r.attempt === e.attempts).length;
+}
+
+/** A failed attempt that `retries` runs again: an infrastructure failure with attempts left. */
+export function willRetry(e: LedgerEntry, retries: number): boolean {
+  return e.state === 'failed' && e.infrastructure === true && e.attempts <= retries;
 }
 
 export function countStates(entries: LedgerEntry[]): Record<TrialState, number> {

@@ -2,7 +2,15 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { finishAttempt, requeue, startAttempt, type LedgerEntry, type LocalJob, type Outcome } from './ledger.js';
+import {
+  finishAttempt,
+  requeue,
+  startAttempt,
+  willRetry,
+  type LedgerEntry,
+  type LocalJob,
+  type Outcome,
+} from './ledger.js';
 import { logTail } from './log-tail.js';
 import { signalGroup, trialProcesses } from './processes.js';
 import { running } from '../util/processes.js';
@@ -32,7 +40,14 @@ async function runLocal(o: LocalRunOptions): Promise<void> {
   const worker = async () => {
     for (let work = queue.shift(); work && !o.cancel.aborted; work = queue.shift()) {
       if (work.orphans && !(await awaitOrphans(o, work.trial, work.orphans, stoppers))) continue;
-      await runTrial(trialOptions, work.trial, stoppers);
+      for (
+        let e = await runTrial(trialOptions, work.trial, stoppers);
+        e && willRetry(e, o.retries) && !o.cancel.aborted;
+
+      ) {
+        o.observer.note(`${e.slug}: ${e.reason}; retrying (attempt ${e.attempts + 1} of ${o.retries + 1})`);
+        e = await runTrial(trialOptions, work.trial, stoppers);
+      }
     }
   };
   try {
@@ -118,13 +133,14 @@ async function awaitOrphans(
   return !cancelled;
 }
 
-async function runTrial(o: LocalRunOptions, trial: Trial, stoppers: Set<() => void>): Promise<void> {
+/** Runs one attempt; the ledger entry it ended with, or undefined when another process had claimed the trial. */
+async function runTrial(o: LocalRunOptions, trial: Trial, stoppers: Set<() => void>): Promise<LedgerEntry | undefined> {
   const job: LocalJob = { type: 'local', host: hostname(), owner_pid: process.pid };
   const claimed = await o.ledger.update((d) => {
     const state = d.trials[trial.id]?.state;
     return state === 'done' || state === 'running' ? undefined : structuredClone(startAttempt(d, trial.id, job));
   });
-  if (!claimed) return;
+  if (!claimed) return undefined;
   o.observer.started(trial, claimed);
   const argv = o.command(trial);
   const files = trialFiles(trial.dir);
@@ -167,6 +183,7 @@ async function runTrial(o: LocalRunOptions, trial: Trial, stoppers: Set<() => vo
   const outcome = confirmDone(trial, classify(result, cancelledByUs, files.log));
   const entry = await o.ledger.update((d) => structuredClone(finishAttempt(d, trial.id, outcome)));
   o.observer.finished(trial, entry);
+  return entry;
 }
 
 interface ChildEnd {
@@ -195,5 +212,6 @@ function classify(r: ChildEnd, cancelledByUs: boolean, log: string): Outcome {
       : r.signal
         ? `killed by ${r.signal}`
         : (r.shortMessage ?? 'did not start');
-  return { state: 'failed', ...codes, reason, log_tail };
+  // The kernel's OOM killer or a node's watchdog ends a trial with SIGKILL: the machine failed, not the trial
+  return { state: 'failed', ...codes, reason, log_tail, ...(r.signal === 'SIGKILL' ? { infrastructure: true } : {}) };
 }

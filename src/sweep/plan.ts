@@ -11,13 +11,16 @@ function executorLine(x: SweepExecutor): string {
     `${x.cpus_per_task} cpu`,
     x.gpus && `${x.gpus} gpu`,
     x.array_limit && `${x.array_limit} at a time`,
+    `requeue on SIG${x.requeue_signal} ${x.signal_grace_s} s before the limit, at most ${x.max_requeues} times`,
   ];
   return `slurm (${opts.filter(Boolean).join(', ')})`;
 }
 
+/** The trial's state, with the last reason the ledger gives: its outcome's, or its latest requeue's. */
 function stateCell(e: LedgerEntry | undefined): string {
   if (!e) return 'new';
-  return e.state === 'failed' || e.state === 'cancelled' ? `${e.state} (${e.reason ?? ''})` : e.state;
+  const why = e.state === 'failed' || e.state === 'cancelled' ? e.reason : e.requeues?.at(-1)?.reason;
+  return why ? `${e.state} (${why})` : e.state;
 }
 
 /** Lines `plan <sweep.yaml>` prints: every trial, validated, with its id and its state in the ledger. */
@@ -30,17 +33,25 @@ export async function planSweepLines(file: string, cwd = process.cwd()): Promise
     ['base', relative(cwd, source.baseFile) || source.baseFile],
     ['folder', `${relative(cwd, dir) || '.'}/`],
     ['executor', executorLine(source.spec.executor)],
+    [
+      'failures',
+      `${source.spec.retries} retries for infrastructure failures${source.spec.fail_fast ? ', fail_fast' : ''}`,
+    ],
     ['trials', `${trials.length} (${toRun} to run)`],
   ];
   const width = Math.max(...head.map(([k]) => k.length));
-  const rows = trials.map((t) => [t.id, stateCell(ledger.trials[t.id]), t.slug]);
-  const w0 = Math.max(2, ...rows.map((r) => r[0].length));
-  const w1 = Math.max(5, ...rows.map((r) => r[1].length));
+  const rows = [
+    ['id', 'state', 'attempts', 'requeues', 'trial'],
+    ...trials.map((t) => {
+      const e = ledger.trials[t.id];
+      return [t.id, stateCell(e), String(e?.attempts ?? 0), String(e?.requeues?.length ?? 0), t.slug];
+    }),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return [
     ...head.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
     '',
-    `${'id'.padEnd(w0)}  ${'state'.padEnd(w1)}  trial`,
-    ...rows.map(([id, state, slug]) => `${id.padEnd(w0)}  ${state.padEnd(w1)}  ${slug}`),
+    ...rows.map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(widths[i]) : cell)).join('  ')),
   ];
 }
 

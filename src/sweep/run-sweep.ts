@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
-import { addTrials, countStates, Ledger, type LedgerEntry, type TrialState } from './ledger.js';
+import { addTrials, countStates, Ledger, willRetry, type LedgerEntry, type TrialState } from './ledger.js';
 import type { Executor } from './executor.js';
 import { localExecutor } from './local-executor.js';
 import { progressDisplay } from './progress.js';
@@ -83,8 +83,9 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   const before = summarize(ledger, trials);
   if (before.counts.done === trials.length) return before;
   const display = o.observer ?? progressDisplay(trials.length, before.counts.done);
-  const observer = withHParams(display);
-  const cancel = o.cancel ?? new AbortController().signal;
+  const stopping = new AbortController();
+  const cancel = o.cancel ? AbortSignal.any([o.cancel, stopping.signal]) : stopping.signal;
+  const observer = withHParams(source.spec.fail_fast ? failFast(display, source.spec.retries, stopping) : display);
   try {
     await executorFor(source.spec.executor).launch({
       sweep: source.spec.sweep,
@@ -96,11 +97,25 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
       cancel,
       env: o.env,
       wait: o.wait ?? true,
+      retries: source.spec.retries,
     });
   } finally {
     display.stop?.();
   }
   return summarize(ledger, trials);
+}
+
+/** fail_fast: the first trial that fails for good (no retry left) cancels the rest of the sweep. */
+function failFast(inner: SweepObserver, retries: number, stopping: AbortController): SweepObserver {
+  return {
+    ...inner,
+    finished: (t, e) => {
+      inner.finished(t, e);
+      if (e.state !== 'failed' || willRetry(e, retries) || stopping.signal.aborted) return;
+      inner.note(`fail_fast: ${t.slug} failed (${e.reason ?? 'no reason'}); cancelling the rest of the sweep`);
+      stopping.abort();
+    },
+  };
 }
 
 /** The executor a sweep file's `executor` section names. */

@@ -133,3 +133,9 @@ export async function scancel(jobIds: string[], env?: NodeJS.ProcessEnv): Promis
   const r = await slurm('scancel', jobIds, env);
   if (!r.ok) throw new EpsilabError(`scancel failed: ${r.stderr}`);
 }
+
+/** `scontrol requeue <job>`: a running or finished batch job (one array task) goes back to PENDING under its id. */
+export async function scontrolRequeue(jobId: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const r = await slurm('scontrol', ['requeue', jobId], env);
+  if (!r.ok) throw new EpsilabError(`scontrol requeue ${jobId} failed: ${r.stderr}`);
+}

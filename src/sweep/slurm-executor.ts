@@ -2,9 +2,26 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { finishAttempt, startAttempt, type Outcome, type SlurmJob } from './ledger.js';
+import { REQUEUE_EXIT_CODE } from '../util/processes.js';
+import {
+  finishAttempt,
+  recordRequeue,
+  requeuesOf,
+  startAttempt,
+  willRetry,
+  type Outcome,
+  type SlurmJob,
+} from './ledger.js';
 import { logTail } from './log-tail.js';
-import { FINAL_STATES, sbatch, scancel, scontrolJobs, squeueStates, type SlurmTaskState } from './slurm-cli.js';
+import {
+  FINAL_STATES,
+  sbatch,
+  scancel,
+  scontrolJobs,
+  scontrolRequeue,
+  squeueStates,
+  type SlurmTaskState,
+} from './slurm-cli.js';
 import { reconcileSlurm } from './slurm-reconcile.js';
 import { readTaskRecord, type TaskLine } from './slurm-task.js';
 import type { Executor, SweepLaunch } from './executor.js';
@@ -48,6 +65,11 @@ function sbatchArgs(o: SlurmRunOptions, slurmDir: string, count: number): string
     `--cpus-per-task=${x.cpus_per_task}`,
     ...(x.gpus > 0 ? [`--gpus=${x.gpus}`] : []),
     ...(count > 1 ? [`--array=0-${count - 1}${x.array_limit ? `%${x.array_limit}` : ''}`] : []),
+    // B: sends the warning to the batch shell alone (our launcher), which passes it to the run and requeues the task
+    `--signal=B:${x.requeue_signal}@${x.signal_grace_s}`,
+    '--requeue',
+    // A requeued job appends to its output file instead of truncating it
+    '--open-mode=append',
     ...x.extra_args,
   ];
 }
@@ -70,7 +92,18 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
       .map((t) => ({ trial: t, entry: structuredClone(startAttempt(d, t.id, pending)) })),
   );
   if (!claimed.length) return new Map();
-  const lines: TaskLine[] = claimed.map(({ trial }) => ({ id: trial.id, dir: trial.dir, argv: o.command(trial) }));
+  const requeue = {
+    signal: o.executor.requeue_signal,
+    max: o.executor.max_requeues,
+    ledger: o.ledger.file,
+    sweep: o.sweep,
+  };
+  const lines: TaskLine[] = claimed.map(({ trial }) => ({
+    id: trial.id,
+    dir: trial.dir,
+    argv: o.command(trial),
+    requeue,
+  }));
   for (const { trial } of claimed) mkdirSync(trial.dir, { recursive: true });
   writeFileSync(tasksFile, lines.map((l) => JSON.stringify(l) + '\n').join(''));
   // sbatch passes the arguments after the script to it; the script runs them as they are, no shell parsing
@@ -110,6 +143,9 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
   return new Map(claimed.map(({ trial }, i) => [jobIdOf(i), trial]));
 }
 
+/** Slurm states of a machine's failure, not the trial's: `retries` runs the trial again. */
+const INFRASTRUCTURE_STATES = new Set(['NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL']);
+
 /** Slurm's verdict as a ledger outcome: only COMPLETED with exit code 0 is done. */
 export function slurmOutcome(
   s: SlurmTaskState & { exitCode?: number; signal?: number },
@@ -123,12 +159,21 @@ export function slurmOutcome(
   if (s.state === 'COMPLETED' && (s.exitCode ?? 0) === 0) return { state: 'done', ...codes };
   if (s.state === 'CANCELLED' || s.state === 'PREEMPTED')
     return { state: 'cancelled', ...codes, reason: cancelledByUs ? `${reason}: cancelled by the sweep` : reason };
+  const killed = s.signal === SIGKILL;
   return {
     state: 'failed',
     ...codes,
-    reason: s.state === 'COMPLETED' ? `COMPLETED with exit code ${s.exitCode}` : reason,
+    reason:
+      s.state === 'COMPLETED'
+        ? `COMPLETED with exit code ${s.exitCode}`
+        : killed
+          ? `${reason}, killed by SIGKILL`
+          : reason,
+    ...(INFRASTRUCTURE_STATES.has(s.state) || killed ? { infrastructure: true } : {}),
   };
 }
+
+const SIGKILL = 9;
 
 /** The job's own exit record, for a job Slurm has forgotten (finished longer than MinJobAge ago). */
 function forgottenOutcome(trial: Trial, jobId: string): Outcome {
@@ -147,6 +192,46 @@ function forgottenOutcome(trial: Trial, jobId: string): Outcome {
 
 function slurmLog(o: SlurmRunOptions, job: string): string {
   return join(o.sweepDir, 'slurm', `${job}.out`);
+}
+
+/**
+ * A job that ended on its time limit or a preemption, or whose launcher could not requeue it, goes back to the
+ * queue under the same id while max_requeues allows: 'requeued', else the outcome that ends its attempt; null when
+ * the job simply ended.
+ */
+async function requeueEnded(
+  o: SlurmRunOptions,
+  trial: Trial,
+  jobId: string,
+  s: SlurmTaskState & { exitCode?: number },
+): Promise<'requeued' | Outcome | null> {
+  const rec = readTaskRecord(trial.dir);
+  const record = rec?.job_id === jobId && s.exitCode === REQUEUE_EXIT_CODE ? rec.requeue : undefined;
+  const max = o.executor.max_requeues;
+  if (record === 'limit')
+    return {
+      state: 'failed',
+      exit_code: s.exitCode,
+      reason: `stopped by its time limit again: max_requeues (${max}) reached`,
+    };
+  if (record !== 'asked' && s.state !== 'PREEMPTED' && s.state !== 'TIMEOUT') return null;
+  const reason = s.reason && s.reason !== 'None' ? `${s.state} (${s.reason})` : s.state;
+  // A launcher that asked has recorded its requeue already
+  const within =
+    record === 'asked' ||
+    (await o.ledger.update((d) => {
+      if (requeuesOf(d.trials[trial.id], jobId) >= max) return false;
+      recordRequeue(d, trial.id, { job_id: jobId, reason, by: 'sweep' });
+      return true;
+    }));
+  if (!within) return { state: 'failed', reason: `${reason}: max_requeues (${max}) reached` };
+  try {
+    await scontrolRequeue(jobId, o.env);
+  } catch (err) {
+    return { state: 'failed', reason: `${reason}; ${(err as Error).message}` };
+  }
+  o.observer.note(`${trial.slug}: ${reason}; requeued ${jobId}, it resumes from its checkpoint`);
+  return 'requeued';
 }
 
 /** Polls squeue until every watched job is final; scontrol supplies exit codes of the final ones. */
@@ -181,7 +266,13 @@ async function follow(o: SlurmRunOptions, watch: Map<string, Trial>): Promise<vo
       }
       for (const f of finals) {
         const s = f.state && (details.get(f.jobId) ?? f.state);
-        const outcome = confirmDone(f.trial, s ? slurmOutcome(s, cancelled) : forgottenOutcome(f.trial, f.jobId));
+        const requeue = s && !cancelled ? await requeueEnded(o, f.trial, f.jobId, s) : null;
+        if (requeue === 'requeued') {
+          seen.delete(f.jobId);
+          continue;
+        }
+        const outcome =
+          requeue ?? confirmDone(f.trial, s ? slurmOutcome(s, cancelled) : forgottenOutcome(f.trial, f.jobId));
         if (outcome.state !== 'done') {
           const tail = logTail(trialFiles(f.trial.dir).log);
           outcome.log_tail = tail || logTail(slurmLog(o, f.jobId));
@@ -192,6 +283,12 @@ async function follow(o: SlurmRunOptions, watch: Map<string, Trial>): Promise<vo
         });
         o.observer.finished(f.trial, entry);
         watch.delete(f.jobId);
+        if (willRetry(entry, o.retries) && !o.cancel.aborted) {
+          o.observer.note(
+            `${entry.slug}: ${entry.reason}; retrying (attempt ${entry.attempts + 1} of ${o.retries + 1})`,
+          );
+          for (const [jobId, trial] of await submitTrials(o, [f.trial])) watch.set(jobId, trial);
+        }
       }
       failures = 0;
     } catch (err) {

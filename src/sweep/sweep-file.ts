@@ -46,6 +46,25 @@ export const SlurmExecutor = Type.Object(
       default: 1,
       description: 'Seconds between squeue polls while following the jobs.',
     }),
+    // SIGUSR1 is caught by NCCL, so submitit moved its preemption signal to USR2 and then HUP (submitit#1697, #1701)
+    requeue_signal: Type.Union([Type.Literal('HUP'), Type.Literal('USR1'), Type.Literal('USR2')], {
+      default: 'HUP',
+      description:
+        'Signal Slurm sends the job before its time limit (sbatch --signal=B:<SIG>@<signal_grace_s>): the run writes a checkpoint and the job requeues itself. HUP by default, since NCCL catches USR1.',
+    }),
+    signal_grace_s: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: 120,
+      description:
+        'Seconds before the time limit that Slurm sends requeue_signal: long enough to finish a step and write a checkpoint (Slurm may send it up to 60 s early).',
+    }),
+    max_requeues: Type.Integer({
+      minimum: 0,
+      default: 3,
+      description:
+        'Times a trial is requeued after a time-limit signal, PREEMPTED or TIMEOUT before it counts as failed; each requeue resumes from its checkpoint and is recorded in the ledger.',
+    }),
   },
   {
     additionalProperties: false,
@@ -92,6 +111,16 @@ export const SweepFile = Type.Object(
     executor: Type.Union([LocalExecutor, SlurmExecutor], {
       default: { type: 'local' },
       description: 'Where trials run: local child processes or Slurm.',
+    }),
+    retries: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'New attempts for a trial that fails for an infrastructure reason (NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL, a process killed by SIGKILL); never for exit 2 (a config error) or a failure of the run itself. Every attempt stays in the ledger.',
+    }),
+    fail_fast: Type.Boolean({
+      default: false,
+      description: 'Cancel the rest of the sweep as soon as one trial fails for good (after its retries).',
     }),
     metrics: Type.Array(Type.String(), {
       default: ['test/error', 'test/loss', 'train/error', 'train/loss'],

@@ -18,3 +18,12 @@ export function running(pid: number): boolean {
   }
   return processAlive(pid);
 }
+
+/**
+ * Exit status of a run that stopped on its scheduler's warning signal after writing a checkpoint, asking to be
+ * requeued: EX_TEMPFAIL of sysexits.h ("temporary failure; the user is invited to retry").
+ */
+export const REQUEUE_EXIT_CODE = 75;
+
+/** Names the signal (e.g. SIGHUP) on which a run checkpoints and exits REQUEUE_EXIT_CODE; the Slurm task launcher sets it. */
+export const REQUEUE_SIGNAL_ENV = 'EPSILAB_REQUEUE_SIGNAL';

@@ -1,58 +1,29 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { projectRoot } from '../../src/util/paths.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import type { SlurmJob } from '../../src/sweep/ledger.js';
 import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from '../helpers/sweep.js';
-import { removeTempDirs, tempDir } from '../helpers/tmp.js';
-
-const TOOLS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'scancel'];
-const onPath = (tool: string) =>
-  [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'].some((d) => {
-    try {
-      accessSync(join(d, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-const missing = TOOLS.filter((t) => !onPath(t));
-const skip = missing.length
-  ? `Slurm is not installed (no ${missing.join(', ')}): apt-get install slurm-wlm slurmctld slurmd slurm-client munge`
-  : process.getuid?.() !== 0
-    ? 'starting a local Slurm (munged, slurmd) needs root'
-    : false;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { noSlurm, startSlurm } from '../helpers/slurm.js';
+import { removeTempDirs } from '../helpers/tmp.js';
 
 const sweepYaml = (root: string, epsilons: number[], seeds: number[]) =>
   `sweep: onslurm\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nseeds: [${seeds.join(', ')}]\n` +
   `executor: { type: slurm, array_limit: 2, poll_s: 0.2 }\noutput: { root: ${root} }\n`;
 
-describe('the Slurm executor on a real one-node Slurm', { skip }, () => {
-  const scripts = join(projectRoot(), 'scripts', 'slurm');
-  let state = '';
+describe('the Slurm executor on a real one-node Slurm', { skip: noSlurm }, () => {
+  let slurm: Awaited<ReturnType<typeof startSlurm>>;
   let env: NodeJS.ProcessEnv = {};
 
   before(async () => {
-    state = tempDir('slurm');
-    env = { ...process.env, SLURM_CONF: join(state, 'slurm.conf') };
-    const ports = { SLURM_LOCAL_CTLD_PORT: String(await freePort()), SLURM_LOCAL_D_PORT: String(await freePort()) };
-    await execa(join(scripts, 'start-local.sh'), [state], { env: { ...process.env, ...ports } });
+    slurm = await startSlurm();
+    env = slurm.env;
   });
   after(async () => {
-    await execa(join(scripts, 'stop-local.sh'), [state], { reject: false });
+    await slurm?.stop();
     removeTempDirs();
   });
 

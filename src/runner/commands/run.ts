@@ -5,6 +5,16 @@ import { defaultRunDir } from '../../run/run-folder.js';
 import { type Command } from '../command.js';
 import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
+import { REQUEUE_SIGNAL_ENV } from '../../util/processes.js';
+
+/** The signal a Slurm task launcher asked the run to treat as its time-limit warning, if any. */
+function requeueSignalFromEnv(): NodeJS.Signals | undefined {
+  const name = process.env[REQUEUE_SIGNAL_ENV];
+  if (!name) return undefined;
+  if (!/^SIG(HUP|USR1|USR2)$/.test(name))
+    throw new UsageError(`${REQUEUE_SIGNAL_ENV}=${name}: the requeue signal is SIGHUP, SIGUSR1 or SIGUSR2`);
+  return name as NodeJS.Signals;
+}
 
 export const runCommand: Command = {
   name: 'run',
@@ -23,7 +33,8 @@ Options:
   --force            start the run folder over: its checkpoints, metrics, model and result are removed first
   --extend           continue the run in --run-dir to a longer schedule (a larger train.epochs); history.jsonl records it
   --wait             when another process holds the run folder, wait for it to finish instead of failing
-Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in use or of another config, 130 interrupted.`,
+Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in use or of another config, 130 interrupted,
+75 stopped by the requeue signal named in ${REQUEUE_SIGNAL_ENV} (Slurm's time-limit warning) after writing a checkpoint.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -58,6 +69,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in
       extend: values.extend,
       wait: values.wait,
       registry,
+      requeueSignal: requeueSignalFromEnv(),
     });
   },
 };
