@@ -161,7 +161,7 @@ test('plan lists every trial with its id and state; sweep files are told from co
   assert.ok(lines.includes('trials    4 (4 to run)'), lines.join('\n'));
   assert.ok(lines.some((l) => l.startsWith('executor  slurm (1 cpu, 2 at a time, requeue on SIGHUP 120 s')));
   assert.ok(lines.includes('failures  0 retries for infrastructure failures'), lines.join('\n'));
-  assert.match(lines.at(-2)!, /^id {12}state {2}attempts {2}requeues {2}trial$/);
+  assert.match(lines.at(-5)!, /^id {12}state {2}attempts {2}requeues {2}trial$/);
   assert.match(lines.at(-1)!, /^[0-9a-f]{12}  new    0 {9}0 {9}model\.epsilon=2,seed=1$/);
   assert.equal(await fileKind(file), 'sweep file');
   assert.equal(await fileKind(w.base), 'experiment config');

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -10,6 +10,12 @@ import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSwe
 import { removeTempDirs } from '../helpers/tmp.js';
 
 after(removeTempDirs);
+
+/** A trial's ledger entry by its slug, once the sweep in `sweepDir` has one. */
+function readLedgerEntry(sweepDir: string, slug: string) {
+  const file = join(sweepDir, 'ledger.json');
+  return existsSync(file) ? Object.values(readLedger(file).trials).find((e) => e.slug === slug) : undefined;
+}
 
 const sweepYaml = (root: string, epsilons: number[], parallel: number) =>
   `sweep: local\nbase: tiny.yaml\ngrid: { model.epsilon: [${epsilons.join(', ')}] }\nexecutor: { type: local, max_parallel: ${parallel}, kill_grace_s: 5 }\noutput: { root: ${root} }\n`;
@@ -175,4 +181,70 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
   for (const id of doneBefore) assert.equal(after.trials[id].attempts, 1, 'a finished trial was not started again');
   const taken = Object.values(after.trials).filter((e) => e.history.some((h) => h.reason?.includes('sweep process')));
   assert.ok(taken.length >= 1, "the killed sweep's running trials were taken over");
+});
+
+test('retries: a trial killed with SIGKILL runs again with every attempt kept; exit 1 and exit 2 are not retried', async () => {
+  const w = workspace();
+  const file = writeSweepFile(w.dir, `retries: 2\n${sweepYaml(w.dir, [1, 2, 3], 3)}`);
+  const seen = recorder();
+  const sweep = runSweep({
+    file,
+    observer: seen,
+    command: scriptCommand(w.script, (e) => (e === 1 ? { ms: 60_000 } : { ms: 50, code: e === 2 ? 1 : 2 })),
+  });
+  const sweepDir = join(w.dir, 'local');
+  const first = await until(() => {
+    const e = readLedgerEntry(sweepDir, 'model.epsilon=1');
+    return e && runsOf(join(sweepDir, e.dir)) === 1 ? join(sweepDir, e.dir) : undefined;
+  }, 'the long trial running');
+  // As the kernel's OOM killer would; the retry finds the trial's work done (the stand-in's done file)
+  const pid = Number(readFileSync(join(first, 'runs.txt'), 'utf8').trim());
+  writeFileSync(join(first, 'done'), '');
+  process.kill(pid, 'SIGKILL');
+  const s = await sweep;
+  const bySlug = Object.fromEntries(s.entries.map((e) => [e.slug, e]));
+  const retried = bySlug['model.epsilon=1'];
+  assert.equal(retried.state, 'done');
+  assert.equal(retried.attempts, 2);
+  assert.deepEqual(
+    retried.history.map((h) => [h.state, h.signal, h.infrastructure]),
+    [
+      ['failed', 'SIGKILL', true],
+      ['done', undefined, undefined],
+    ],
+  );
+  assert.ok(
+    seen.notes.some((n) => /model\.epsilon=1: killed by SIGKILL; retrying \(attempt 2 of 3\)/.test(n)),
+    seen.notes.join('\n'),
+  );
+  for (const slug of ['model.epsilon=2', 'model.epsilon=3']) {
+    assert.equal(bySlug[slug].state, 'failed');
+    assert.equal(bySlug[slug].attempts, 1, `${slug} (exit ${bySlug[slug].exit_code}) is not retried`);
+  }
+});
+
+test('fail_fast: the first trial that fails for good cancels the running ones and starts nothing more', async () => {
+  const w = workspace();
+  const file = writeSweepFile(w.dir, `fail_fast: true\n${sweepYaml(w.dir, [1, 2, 3, 4], 2)}`);
+  const seen = recorder();
+  const t0 = Date.now();
+  const s = await runSweep({
+    file,
+    observer: seen,
+    command: scriptCommand(w.script, (e) => (e === 2 ? { ms: 300, code: 1 } : { ms: 60_000 })),
+  });
+  assert.ok(Date.now() - t0 < 30_000, 'the long trial was cancelled, not waited for');
+  assert.deepEqual(
+    s.entries.map((e) => [e.slug, e.state]),
+    [
+      ['model.epsilon=1', 'cancelled'],
+      ['model.epsilon=2', 'failed'],
+      ['model.epsilon=3', 'pending'],
+      ['model.epsilon=4', 'pending'],
+    ],
+  );
+  assert.ok(
+    seen.notes.some((n) => n.startsWith('fail_fast: model.epsilon=2 failed (exit code 1)')),
+    seen.notes.join('\n'),
+  );
 });
