@@ -307,3 +307,8 @@ if (process.env.EPSILAB_SKIP_NATIVE) {
   writeRecord(record);
   say(record.line);
 }
+
+if (!process.env.EPSILAB_SKIP_NATIVE) {
+  const { buildJpegAddon } = await import('./jpeg/build.mjs');
+  console.log(`epsilab JPEG fast path: ${buildJpegAddon().line}`);
+}

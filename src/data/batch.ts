@@ -6,6 +6,8 @@ import { DamagedImageError } from './decode-image.js';
 import type { SharpModule } from './native-image.js';
 import { permutation, rngFor } from './rng.js';
 import type { TransformChain } from './transform-chain.js';
+import { planImage, PLAN_FIELDS, type FastCoverage, type JpegAddon, type JpegOptions } from './fast-jpeg.js';
+import { imageSize } from './native-image.js';
 
 /** A batch on the host: x is NHWC float32, y the class ids; `step` is its index within the epoch. */
 export interface HostBatch {
@@ -64,6 +66,15 @@ export interface DecodeOptions {
   concurrency: number;
   /** Called for each damaged image left out of its batch (sets whose policy is to skip them). */
   onDamaged?(file: string, reason: string): void;
+  /** The JPEG fast path, where it covers the chain; JPEG files then decode natively into the batch. */
+  fast?: FastDecoding | null;
+}
+
+/** The JPEG fast path as a batch uses it. */
+export interface FastDecoding {
+  addon: JpegAddon;
+  coverage: FastCoverage;
+  options: Omit<JpegOptions, 'bgr'>;
 }
 
 /**
@@ -72,6 +83,7 @@ export interface DecodeOptions {
  * Damaged image files are left out (the batch is smaller) when their set says to skip them; otherwise they stop it.
  */
 export async function assembleBatch(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions): Promise<HostBatch> {
+  if (o.fast && indices.length > 0 && imageFile(set, indices[0])) return assembleFast(set, chain, indices, seed, epoch, step, o, o.fast);
   const images: (FloatImage | null)[] = new Array(indices.length).fill(null);
   const prepare = async (i: number): Promise<void> => {
     const index = indices[i];
@@ -112,4 +124,80 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
     y[k] = set.labels[indices[i]];
   });
   return { x, y, shape: [kept.length, ...shape], step };
+}
+
+/**
+ * assembleBatch with the JPEG fast path: each JPEG's plan is drawn here (the transforms' own draws, from the same
+ * per-image random stream), then the native pool decodes and transforms them straight into the batch. Other files
+ * (PNG, CMYK JPEGs, geometry that does not fold into one crop and resize) take the general path into their slot.
+ */
+async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions, fast: FastDecoding): Promise<HostBatch> {
+  const n = indices.length;
+  const plans = new Float64Array(n * PLAN_FIELDS);
+  const files: Buffer[] = [];
+  const jobs: number[] = [];
+  const general: number[] = [];
+  let shape: [number, number, number] | null = null;
+  let x: Float32Array | undefined;
+  const fits = (i: number, h: number, w: number, c: number) => {
+    shape ??= [h, w, c];
+    if (shape[0] !== h || shape[1] !== w || shape[2] !== c) {
+      throw new Error(`image ${indices[i]} is ${h}×${w}×${c} after the transforms but others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`);
+    }
+  };
+  let bgr = false;
+  for (let i = 0; i < n; i++) {
+    const source = imageFile(set, indices[i]);
+    const bytes = source && source.channels === 3 ? readFileSync(source.file) : null;
+    const size = bytes && bytes[0] === 0xff && bytes[1] === 0xd8 ? imageSize(bytes) : null;
+    const out = size ? planImage(chain.transforms, fast.coverage, size, rngFor(seed, epoch, indices[i]), plans, i) : null;
+    if (!out) {
+      general.push(i);
+      continue;
+    }
+    fits(i, out[0], out[1], 3);
+    bgr = source!.bgr;
+    files.push(bytes!);
+    jobs.push(i);
+  }
+  const per = () => shape![0] * shape![1] * shape![2];
+  const results = jobs.length > 0 ? await fast.addon.decodeBatch(files, compact(plans, jobs), (x ??= new Float32Array(n * per())), { ...fast.options, bgr }) : [];
+  const kept = new Array<boolean>(n).fill(true);
+  const damaged = (i: number, e: unknown) => {
+    const source = imageFile(set, indices[i]);
+    if (!(e instanceof DamagedImageError && source?.onDamaged === 'skip')) throw e;
+    o.onDamaged?.(e.file, e.reason);
+    kept[i] = false;
+  };
+  results.forEach((r, j) => {
+    if (r?.kind === 'unsupported') general.push(jobs[j]);
+    else if (r) damaged(jobs[j], new DamagedImageError(imageFile(set, indices[jobs[j]])!.file, r.reason));
+  });
+  for (const i of general.sort((a, b) => a - b)) {
+    const index = indices[i];
+    const source = imageFile(set, index)!;
+    const rng = rngFor(seed, epoch, index);
+    try {
+      const img = o.sharp ? await chain.applyEncoded(o.sharp, readFileSync(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
+      fits(i, img.height, img.width, img.channels);
+      (x ??= new Float32Array(n * per())).set(img.data, i * per());
+    } catch (e) {
+      damaged(i, e);
+    }
+  }
+  const slots = kept.flatMap((k, i) => (k ? [i] : []));
+  const [h, w, c] = shape ?? ([0, 0, 0] as [number, number, number]);
+  if (!x || slots.length === 0) return { x: new Float32Array(0), y: new Int32Array(0), shape: [0, h, w, c], step };
+  const size = h * w * c;
+  const full = x;
+  const batch = slots.length === n ? full : new Float32Array(slots.length * size);
+  if (batch !== full) slots.forEach((i, k) => batch.set(full.subarray(i * size, (i + 1) * size), k * size));
+  return { x: batch, y: Int32Array.from(slots, (i) => set.labels[indices[i]]), shape: [slots.length, h, w, c], step };
+}
+
+/** The plans of the jobs, in job order, each keeping its batch slot. */
+function compact(plans: Float64Array, jobs: number[]): Float64Array {
+  const out = new Float64Array(jobs.length * PLAN_FIELDS);
+  jobs.forEach((i, j) => out.set(plans.subarray(i * PLAN_FIELDS, (i + 1) * PLAN_FIELDS), j * PLAN_FIELDS));
+  return out;
 }

@@ -12,21 +12,33 @@ export function classFolders(dir: string): string[] {
 }
 
 /**
- * A class-per-sub-folder image set (the ImageNet / torchvision ImageFolder layout). Labels index `classes`
- * (the training split's sorted folder names, so every split agrees); files are listed sorted, decoded lazily.
+ * Which order a split's images are listed in: `class` takes the class folders in sorted order and each folder's files
+ * sorted; `name` sorts all files by file name across the class folders (class folder for equal names). ImageNet's
+ * validation files are numbered in the order of its val.txt, which tensorpack's ILSVRC12 reads them in (classes mixed),
+ * so `name` evaluates them in the original's order.
  */
-export function scanImageFolder(dir: string, classes: string[], channels: number, onDamaged: DamagedPolicy = 'stop'): FileImageSet {
-  const files: string[] = [];
-  const labels: number[] = [];
-  for (const name of classFolders(dir)) {
-    const label = classes.indexOf(name);
-    if (label < 0) throw new Error(`${join(dir, name)}: class folder not among the training classes`);
-    for (const file of readdirSync(join(dir, name)).sort()) {
-      if (!IMAGE_FILE.test(file)) continue;
-      files.push(join(dir, name, file));
-      labels.push(label);
-    }
+export type FolderOrder = 'class' | 'name';
+
+/**
+ * A class-per-sub-folder image set (the ImageNet / torchvision ImageFolder layout). Labels index `classes`
+ * (the training split's sorted folder names, so every split agrees); files are listed in `order`, decoded lazily.
+ */
+export function scanImageFolder(
+  dir: string,
+  classes: string[],
+  channels: number,
+  onDamaged: DamagedPolicy = 'stop',
+  order: FolderOrder = 'class',
+): FileImageSet {
+  const found: { name: string; folder: string; label: number }[] = [];
+  for (const folder of classFolders(dir)) {
+    const label = classes.indexOf(folder);
+    if (label < 0) throw new Error(`${join(dir, folder)}: class folder not among the training classes`);
+    for (const name of readdirSync(join(dir, folder)).sort()) if (IMAGE_FILE.test(name)) found.push({ name, folder, label });
   }
-  if (files.length === 0) throw new Error(`${dir}: no JPEG or PNG images in class sub-folders`);
-  return new FileImageSet(files, Int32Array.from(labels), channels, onDamaged);
+  if (found.length === 0) throw new Error(`${dir}: no JPEG or PNG images in class sub-folders`);
+  // Array.prototype.sort is stable: equal names keep their class folders' order.
+  if (order === 'name') found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files = found.map((f) => join(dir, f.folder, f.name));
+  return new FileImageSet(files, Int32Array.from(found, (f) => f.label), channels, onDamaged);
 }

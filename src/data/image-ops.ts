@@ -149,9 +149,10 @@ export const IMAGENET_EIGVEC = [
   [-0.5836, -0.6948, 0.4203],
 ];
 
-/** The RGB offset AlexNet lighting noise adds to every pixel: eigvec · (alpha ∘ eigval). */
+/** The RGB offset AlexNet lighting noise adds to every pixel: eigvec · (alpha ∘ eigval), in tensorpack's order of operations. */
 export function lightingOffset(alpha: number[], eigval: number[], eigvec: number[][]): number[] {
-  return [0, 1, 2].map((c) => eigvec[c].reduce((s, e, j) => s + e * alpha[j] * eigval[j], 0));
+  const v = alpha.map((a, j) => a * eigval[j]);
+  return [0, 1, 2].map((c) => eigvec[c].reduce((s, e, j) => s + e * v[j], 0));
 }
 
 /** Adds eigvec · (alpha ∘ eigval) to every pixel (AlexNet lighting noise). */
@@ -238,4 +239,55 @@ export function colorAffine(img: FloatImage, A: number[], b: number[], clipTo255
     data[p + 2] = o2;
   }
   return { ...img, data };
+}
+
+/** One image's colour-jitter draws, as they are applied. */
+export interface JitterDraws {
+  /** Steps in the order they run: 0 brightness, 1 contrast, 2 saturation, 3 lighting. */
+  order: ArrayLike<number>;
+  /** Brightness shift, or null when the step is off. */
+  brightness: number | null;
+  contrast: number;
+  /** Saturation factor, or null when the step is off. */
+  saturation: number | null;
+  /** Per-channel lighting offset, or null when the step is off. */
+  lighting: number[] | null;
+  /** Grey weights of the channels as stored (the saturation step blends towards this grey). */
+  grey: number[];
+  clip: boolean;
+}
+
+const truncateClipped = (v: number): number => Math.trunc(v < 0 ? 0 : v > 255 ? 255 : v);
+
+/**
+ * tensorpack 0.2.0's colour augmentors on a uint8 image (dataflow/imgaug/imgproc.py), after rounding the input to
+ * uint8 as cv2.resize returns it: Brightness and Contrast compute in float32 and clip, Saturation blends with
+ * cv2.cvtColor's fixed-point grey in float64 and casts without clipping (out-of-range values wrap), Lighting adds in
+ * float64 and clips; every cast truncates.
+ */
+export function jitterUint8(img: FloatImage, d: JitterDraws): FloatImage {
+  const px = Uint8Array.from(img.data, (v) => Math.round(v < 0 ? 0 : v > 255 ? 255 : v));
+  const f = Math.fround;
+  // cv2.COLOR_BGR2GRAY (or RGB2GRAY) on 8-bit images: weights 1868, 9617, 4899 over 2^14, rounded.
+  const [g0, g1, g2] = d.grey[0] < d.grey[2] ? [1868, 9617, 4899] : [4899, 9617, 1868];
+  for (const step of Array.from(d.order)) {
+    if (step === 0 && d.brightness !== null) {
+      const v = f(d.brightness);
+      for (let i = 0; i < px.length; i++) px[i] = truncateClipped(f(px[i] + v));
+    } else if (step === 1) {
+      const means = channelMeans({ ...img, data: Float32Array.from(px) }).map(f);
+      const r = f(d.contrast);
+      for (let i = 0; i < px.length; i++) px[i] = truncateClipped(f(f(f(px[i] - means[i % 3]) * r) + means[i % 3]));
+    } else if (step === 2 && d.saturation !== null) {
+      const v = d.saturation;
+      for (let i = 0; i < px.length; i += 3) {
+        const grey = (px[i] * g0 + px[i + 1] * g1 + px[i + 2] * g2 + 8192) >> 14;
+        const g = grey * (1 - v);
+        for (let k = 0; k < 3; k++) px[i + k] = Math.trunc(px[i + k] * v + g) & 0xff;
+      }
+    } else if (step === 3 && d.lighting !== null) {
+      for (let i = 0; i < px.length; i++) px[i] = truncateClipped(px[i] + d.lighting[i % 3]);
+    }
+  }
+  return { ...img, data: Float32Array.from(px) };
 }

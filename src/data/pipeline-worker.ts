@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { assembleBatch, epochOrder, stepIndices, type DecodeOptions, type EpochPlan } from './batch.js';
+import { assembleBatch, epochOrder, stepIndices, type DecodeOptions, type EpochPlan, type FastDecoding } from './batch.js';
+import { loadJpegAddon } from './fast-jpeg.js';
 import { restoreImageSet, type ImageSetDescription } from './image-set.js';
 import { TransformChain, type ChainMessage } from './transform-chain.js';
 import { DamagedImageError } from './decode-image.js';
@@ -14,6 +15,8 @@ export interface WorkerInit {
   native: boolean;
   /** Images each worker decodes at once. */
   concurrency: number;
+  /** The JPEG fast path the pipeline took, or null. */
+  fast: Omit<FastDecoding, 'addon'> | null;
 }
 
 /** Messages from the pipeline: make steps first, first+stride, ... < end of an epoch, one per credit. */
@@ -62,7 +65,10 @@ async function work(): Promise<void> {
     const [chain, sharp] = await ready;
     if (!j || j !== job || j.credits <= 0 || j.next >= j.end) return void (scheduled = false);
     if (typeof sharp === 'string') throw new Error(sharp);
-    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
+    const addon = init.fast ? loadJpegAddon() : null;
+    if (typeof addon === 'string') throw new Error(addon);
+    const fast = init.fast && addon ? { ...init.fast, addon } : null;
+    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, fast, onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
     const batch = await assembleBatch(set, chain, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next, decode);
     // The batch's buffers move to the pipeline's thread without a copy.
     port.postMessage({ type: 'batch', gen: j.gen, batch }, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer]);

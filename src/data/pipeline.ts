@@ -7,6 +7,7 @@ import { UsageError } from '../util/errors.js';
 import { describeImageSet, imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
 import { loadSharp } from './native-image.js';
+import { fastCoverage, loadJpegAddon, MAX_JPEG_PIXELS } from './fast-jpeg.js';
 import type { ToWorker, WorkerInit } from './pipeline-worker.js';
 import { TransformChain, type FitData, type ResolvedTransform } from './transform-chain.js';
 
@@ -31,6 +32,10 @@ export interface PipelineOptions {
   decodeConcurrency?: number;
   /** Decode image files natively with libvips (default true); false forces the pure-JavaScript decoders. */
   native?: boolean;
+  /** Decode JPEG files on the native fast path (libjpeg-turbo) where it covers the transforms (default true). */
+  fastJpeg?: boolean;
+  /** On the fast path, decode at a reduced DCT scale where the crop stays at least as large as its resize (default true). */
+  dctScaling?: boolean;
   /** Warnings (damaged images skipped, a fallback to pure JavaScript); default: the build context's log. */
   log?: (line: string) => void;
   /** Batches each worker keeps ready (default 2). */
@@ -45,6 +50,15 @@ type FromWorker =
   | { type: 'batch'; gen: number; batch: HostBatch }
   | { type: 'damaged'; gen: number; file: string; reason: string }
   | { type: 'error'; gen: number; message: string; stack?: string; damaged?: { file: string; reason: string } };
+
+const logged = new Set<string>();
+
+/** Says a line once per process (evaluation builds a pipeline every epoch). */
+function logOnce(log: (line: string) => void, line: string): void {
+  if (logged.has(line)) return;
+  logged.add(line);
+  log(line);
+}
 
 /** Worker threads for `workers: 'auto'`: every core but the one the training loop runs on. */
 export function autoWorkers(): number {
@@ -73,6 +87,8 @@ export class InputPipeline {
   fallbackReason: string | null = null;
   /** Why image files are decoded in pure JavaScript although native decoding was asked for; null otherwise. */
   nativeFallbackReason: string | null = null;
+  /** Why JPEG files do not take the native fast path although it was asked for; null otherwise. */
+  fastFallbackReason: string | null = null;
   /** Damaged image files left out of batches so far (each counted once). */
   readonly damaged = new Set<string>();
   /** Seconds the caller spent waiting for batches (on the calling thread: making them). */
@@ -102,6 +118,11 @@ export class InputPipeline {
   /** Whether image files are decoded with libvips (known once the first batch was asked for). */
   get decodesNatively(): boolean {
     return this.decode.sharp !== null;
+  }
+
+  /** Whether JPEG files take the native fast path (known once the first batch was asked for). */
+  get decodesFast(): boolean {
+    return Boolean(this.decode.fast);
   }
 
   /** Whether batches are being prepared in worker threads. */
@@ -173,6 +194,7 @@ export class InputPipeline {
         this.log(`input pipeline: decoding images in pure JavaScript (several times slower) because ${sharp}`);
       } else this.decode.sharp = sharp;
     }
+    if (files && this.o.native !== false && this.o.fastJpeg !== false) this.startFast();
     // Enough images in flight per thread to keep libuv's pool (which native decoding runs on) busy.
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
     const concurrency = this.o.decodeConcurrency ?? (this.decode.sharp ? Math.ceil(pool / Math.max(1, wanted)) + 1 : 1);
@@ -185,7 +207,8 @@ export class InputPipeline {
       this.log(`input pipeline: preparing batches on the main thread because ${this.fallbackReason}`);
       return;
     }
-    const init: WorkerInit = { set, chain, plan: this.plan, native: this.decode.sharp !== null, concurrency };
+    const fast = this.decode.fast ? { coverage: this.decode.fast.coverage, options: this.decode.fast.options } : null;
+    const init: WorkerInit = { set, chain, plan: this.plan, native: this.decode.sharp !== null, concurrency, fast };
     for (let i = 0; i < wanted; i++) {
       const w = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: init });
       w.unref();
@@ -196,6 +219,22 @@ export class InputPipeline {
       });
       this.workers.push(w);
     }
+  }
+
+  /** Takes the JPEG fast path where the addon loads and covers the chain; the log says which path the chain takes. */
+  private startFast(): void {
+    const addon = loadJpegAddon();
+    const names = this.chain!.sections.map((s) => s.type);
+    const coverage = typeof addon === 'string' ? addon : fastCoverage(this.chain!.transforms, names);
+    const chain = names.join(', ') || 'no transforms';
+    if (typeof coverage === 'string') {
+      this.fastFallbackReason = coverage;
+      logOnce(this.log, `input pipeline: ${chain}: JPEG files take the general path (${this.decode.sharp ? 'libvips' : 'JavaScript'}) because ${coverage}`);
+      return;
+    }
+    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: this.o.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS, threads: 1 };
+    this.decode.fast = { addon: addon as Exclude<typeof addon, string>, coverage, options };
+    logOnce(this.log, `input pipeline: ${chain}: JPEG files take the native fast path (libjpeg-turbo, ${coverage.arithmetic} arithmetic${options.dctScaling ? ', DCT scaling' : ''})`);
   }
 
   private send(w: Worker, m: ToWorker): void {

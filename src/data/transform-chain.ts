@@ -9,6 +9,7 @@ import { applyGeometry, checkGeometry, geometrySize, planNative, type GeometryOp
 import { decodeNative, imageSize, type SharpModule } from './native-image.js';
 import { DamagedImageError } from './decode-image.js';
 import { toFloat } from './image-ops.js';
+import type { Fusable } from './fast-jpeg.js';
 
 /** A transform as a config names it: `{type: pad-crop, pad: 4}`. */
 export type TransformSection = { type: string } & Record<string, unknown>;
@@ -22,6 +23,8 @@ export interface PipelineTransform extends Transform {
   loadFitState?(state: unknown): void;
   /** For transforms that only crop and resize: the steps for an image of that size, drawing from `rng` as `apply` does. */
   geometry?(height: number, width: number, rng: () => number): GeometryOp[];
+  /** For colour, flip and normalisation steps: the step the JPEG fast path runs natively, drawn as `apply` draws. */
+  fused?: Fusable;
 }
 
 /** The images transforms are fitted on. */

@@ -15,7 +15,7 @@ import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
 export const imageFolder = defineComponent({
   kind: 'dataset',
   type: 'image-folder',
-  doc: 'JPEG/PNG images in a folder per class (the ImageNet / torchvision ImageFolder layout): <path>/<train_dir>/<class>/*.jpg and <path>/<test_dir>/<class>/*.jpg. Classes are the sorted training folder names; images are decoded when the pipeline reads them.',
+  doc: 'JPEG/PNG images in a folder per class (the ImageNet / torchvision ImageFolder layout): <path>/<train_dir>/<class>/*.jpg and <path>/<test_dir>/<class>/*.jpg. Classes are the sorted training folder names; images are decoded when the pipeline reads them. Training images are listed class folder by class folder; evaluation images by file name across the class folders, which for ImageNet (ILSVRC2012_val_00000001.JPEG, ...) is the val.txt order tensorpack evaluates in, classes mixed.',
   params: Type.Object(
     {
       ...CommonDatasetParams,
@@ -56,7 +56,13 @@ export const imageFolder = defineComponent({
     }
     const classes = classFolders(join(root, params.train_dir));
     const train = scanImageFolder(join(root, params.train_dir), classes, params.channels, params.on_damaged ?? 'stop');
-    const test = scanImageFolder(join(root, params.test_dir), classes, params.channels, params.on_damaged ?? 'stop');
+    const test = scanImageFolder(
+      join(root, params.test_dir),
+      classes,
+      params.channels,
+      params.on_damaged ?? 'stop',
+      'name',
+    );
     ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
     return colourSplits({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params);
   },

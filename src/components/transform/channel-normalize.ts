@@ -38,18 +38,23 @@ export const channelNormalize = defineComponent({
   build(params): PipelineTransform {
     let mean = params.mean;
     let std = params.std;
+    /** (v/pixel_max − m)/s as one multiply-add per value. */
+    const affine = (c: number) => {
+      if ((mean.length !== 1 && mean.length !== c) || (std.length !== 1 && std.length !== c)) {
+        throw new Error(`channel-normalize has ${mean.length} means and ${std.length} stds for ${c}-channel images`);
+      }
+      const scale = Array.from({ length: c }, (_, k) => 1 / (params.pixel_max * std[std.length === 1 ? 0 : k]));
+      const offset = Array.from(
+        { length: c },
+        (_, k) => -mean[mean.length === 1 ? 0 : k] / std[std.length === 1 ? 0 : k],
+      );
+      return { scale, offset };
+    };
     const t: PipelineTransform = {
+      fused: { kind: 'normalize', draw: (_rng, c) => ({ kind: 'normalize', ...affine(c) }) },
       apply(img: FloatImage): FloatImage {
         const c = img.channels;
-        if ((mean.length !== 1 && mean.length !== c) || (std.length !== 1 && std.length !== c)) {
-          throw new Error(`channel-normalize has ${mean.length} means and ${std.length} stds for ${c}-channel images`);
-        }
-        // (v/pixel_max − m)/s as one multiply-add per value.
-        const scale = Array.from({ length: c }, (_, k) => 1 / (params.pixel_max * std[std.length === 1 ? 0 : k]));
-        const offset = Array.from(
-          { length: c },
-          (_, k) => -mean[mean.length === 1 ? 0 : k] / std[std.length === 1 ? 0 : k],
-        );
+        const { scale, offset } = affine(c);
         const data = new Float32Array(img.data.length);
         for (let i = 0; i < data.length; i += c)
           for (let k = 0; k < c; k++) data[i + k] = img.data[i + k] * scale[k] + offset[k];

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
-import type { FloatImage, Transform } from '../../data/types.js';
+import type { FloatImage } from '../../data/types.js';
+import type { PipelineTransform } from '../../data/transform-chain.js';
 import { flipHorizontal, flipVertical } from '../../data/image-ops.js';
 
 export const flip = defineComponent({
@@ -24,13 +25,18 @@ export const flip = defineComponent({
     },
     { additionalProperties: false },
   ),
-  build(params): Transform {
+  build(params): PipelineTransform {
+    const draw = (rng: () => number) => ({
+      kind: 'flip' as const,
+      horizontal: rng() < params.horizontal,
+      vertical: rng() < params.vertical,
+    });
     return {
+      fused: { kind: 'flip', draw },
       apply(img: FloatImage, rng) {
-        const h = rng() < params.horizontal;
-        const v = rng() < params.vertical;
-        let out = h ? flipHorizontal(img) : img;
-        if (v) out = flipVertical(out);
+        const { horizontal, vertical } = draw(rng);
+        let out = horizontal ? flipHorizontal(img) : img;
+        if (vertical) out = flipVertical(out);
         return out;
       },
       outputShape: (shape) => shape,

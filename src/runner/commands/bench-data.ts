@@ -11,7 +11,7 @@ import { UsageError } from '../../util/errors.js';
 export const benchDataCommand: Command = {
   name: 'bench-data',
   summary: "Measure a config's training input pipeline alone: images/s, per worker, and how long a step would wait",
-  usage: `epsilab bench-data <config.yaml> [--set path=value ...] [--batches N] [--workers N|auto] [--step-ms T] [--js] [--json]
+  usage: `epsilab bench-data <config.yaml> [--set path=value ...] [--batches N] [--workers N|auto] [--step-ms T] [--libvips] [--js] [--json]
 
 Reads the config's dataset and builds its training input pipeline exactly as \`epsilab run\` does (transforms, batch
 size, seed, train.input_workers), then makes batches without training: after one warm-up batch it times --batches
@@ -25,6 +25,7 @@ Options:
   --batches N        batches to time after the warm-up (default 20)
   --workers N|auto   worker threads (default: train.input_workers, else auto = one per core but one)
   --step-ms T        stand-in training step of T milliseconds per batch
+  --libvips          decode JPEGs with libvips instead of the native libjpeg-turbo fast path (to compare)
   --js               decode images in pure JavaScript instead of libvips (to compare)
   --json             print the figures as one JSON object
 Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
@@ -37,6 +38,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
         batches: { type: 'string', default: '20' },
         workers: { type: 'string' },
         'step-ms': { type: 'string' },
+        libvips: { type: 'boolean', default: false },
         js: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
@@ -69,6 +71,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
       stepsPerEpoch: config.train.steps_per_epoch,
       workers,
       native: !values.js,
+      fastJpeg: !values.libvips && !values.js,
       fit: { train: dataset.train, test: dataset.test },
       log,
     });
@@ -106,7 +109,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
       workers,
       cores: availableParallelism(),
       load_average_1m: Number(loadavg()[0].toFixed(2)),
-      decoding: pipeline.decodesNatively ? 'libvips' : 'javascript',
+      decoding: pipeline.decodesFast ? 'libjpeg-turbo' : pipeline.decodesNatively ? 'libvips' : 'javascript',
       batches,
       images,
       seconds: Number(seconds.toFixed(3)),
