@@ -8,11 +8,14 @@ import sharp from 'sharp';
 
 const USAGE = `node dist/bench/data.js [options]
   The ImageNet training input pipeline (configs/_base/imagenet-preact.yaml: random-sized crop to 224 with cubic
-  resize, colour jitter with lighting, flip, normalise) on generated ImageNet-like JPEGs (500×375, quality 90):
-  epsilab bench-data against torchvision's ImageFolder + DataLoader with PIL and the same transforms, each pinned to the
-  same cores (taskset), alternating, in the same sitting. Prints medians of images/s, images/s per core and images per
-  CPU-second (the per-core figure that holds on a busy machine).
+  resize, colour jitter with lighting, flip, normalise) on generated ImageNet-like JPEGs (quality 90): epsilab
+  bench-data against torchvision's ImageFolder + DataLoader with PIL and the same transforms, each pinned to the same
+  cores (taskset) with as many worker threads or processes as cores (none on one core), alternating, in the same
+  sitting. Prints medians of images/s, images/s per core and images per CPU-second (the per-core figure that holds on a
+  busy machine), and epsilab's CPU milliseconds per image by stage of its JPEG fast path.
   --images N      JPEGs to generate (default 640)
+  --size WxH      their size (default 500x375, a typical ImageNet photograph; 1280x960 shows DCT scaling)
+  --libvips       epsilab decodes through libvips (its general path) instead of the JPEG fast path
   --batch N       batch size (default 64)
   --batches N     timed batches per measurement, after one warm-up batch (default 8)
   --rounds N      alternating rounds per core count (default 3)
@@ -25,6 +28,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     images: { type: 'string', default: '640' },
+    size: { type: 'string', default: '500x375' },
+    libvips: { type: 'boolean', default: false },
     batch: { type: 'string', default: '64' },
     batches: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
@@ -38,9 +43,11 @@ if (args.help) {
   process.exit(0);
 }
 
-/** A photograph-like 500×375 RGB image: overlapping colour waves plus sensor-like noise (about 90 KB as a quality-90 JPEG). */
+const [W, H] = args.size.split('x').map(Number);
+
+/** A photograph-like RGB image: overlapping colour waves plus sensor-like noise (500×375: about 90 KB as a quality-90 JPEG). */
 function photoLike(i: number): Buffer {
-  const [w, h] = [500, 375];
+  const [w, h] = [W, H];
   const px = Buffer.alloc(w * h * 3);
   let s = i * 9301 + 49297;
   const r = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
@@ -64,13 +71,13 @@ for (let i = 0; i < n; i++) {
   const cls = join(dir, 'train', `n${String(i % 10).padStart(8, '0')}`);
   mkdirSync(cls, { recursive: true });
   mkdirSync(join(dir, 'val', `n${String(i % 10).padStart(8, '0')}`), { recursive: true });
-  await sharp(photoLike(i), { raw: { width: 500, height: 375, channels: 3 } })
+  await sharp(photoLike(i), { raw: { width: W, height: H, channels: 3 } })
     .jpeg({ quality: 90 })
     .toFile(join(cls, `${i}.jpg`));
 }
 writeFileSync(
   join(dir, 'val', 'n00000000', '0.jpg'),
-  await sharp(photoLike(0), { raw: { width: 500, height: 375, channels: 3 } })
+  await sharp(photoLike(0), { raw: { width: W, height: H, channels: 3 } })
     .jpeg({ quality: 90 })
     .toBuffer(),
 );
@@ -86,6 +93,7 @@ train: { batch_size: ${Number(args.batch)} }
 );
 
 interface Figures {
+  fast_path_ms_per_image?: Record<string, number>;
   images: number;
   seconds: number;
   cpu_seconds: number;
@@ -116,8 +124,9 @@ for (const cores of args.cores.split(',').map(Number)) {
     '--batches',
     args.batches,
     '--workers',
-    String(cores - 1),
+    String(cores > 1 ? cores : 0),
     '--json',
+    ...(args.libvips ? ['--libvips'] : []),
   ];
   const torchvision = [
     PYTHON,
@@ -141,7 +150,7 @@ for (const cores of args.cores.split(',').map(Number)) {
     const row = {
       engine,
       cores,
-      workers: engine === 'epsilab' ? cores - 1 : cores > 1 ? cores : 0,
+      workers: cores > 1 ? cores : 0,
       images_per_second: median(f.map((x) => x.images_per_second)),
       images_per_second_per_core: median(f.map((x) => x.images_per_second / cores)),
       images_per_cpu_second: median(f.map((x) => x.images / x.cpu_seconds)),
@@ -150,6 +159,13 @@ for (const cores of args.cores.split(',').map(Number)) {
         Math.max(...f.map((x) => x.images_per_second)),
       ],
       load_average_1m: f.map((x) => x.load_average_1m),
+      ...(f[0].fast_path_ms_per_image
+        ? {
+            fast_path_ms_per_image: Object.fromEntries(
+              Object.keys(f[0].fast_path_ms_per_image).map((k) => [k, median(f.map((x) => x.fast_path_ms_per_image![k]))]),
+            ),
+          }
+        : {}),
     };
     results.push(row);
     console.log(JSON.stringify(row));

@@ -48,6 +48,8 @@ export type JpegResult = null | { kind: 'damaged' | 'unsupported'; reason: strin
 
 export interface JpegAddon {
   decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options: JpegOptions): Promise<JpegResult[]>;
+  /** CPU seconds the process's pool threads spent so far decoding, resizing and in the colour/flip/normalise pass, and the images they finished. */
+  stageSeconds(): [number, number, number, number];
   planFields: number;
 }
 

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 namespace {
 
 // One image's plan, as src/data/fast-jpeg.ts writes it: every value a float64.
@@ -44,6 +46,16 @@ struct Options {
 };
 
 enum Status { OK = 0, DAMAGED = 1, UNSUPPORTED = 2 };
+
+// CPU time of every pool thread by stage (decode, resize, the colour/flip/normalise pass), for bench-data's profile.
+std::atomic<int64_t> stageNs[3];
+std::atomic<int64_t> imagesDone;
+
+int64_t threadNs() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
 
 struct Job {
   const uint8_t* bytes;
@@ -153,42 +165,62 @@ inline uint8_t truncateClipped(double v) { return static_cast<uint8_t>(v < 0. ? 
 /**
  * tensorpack 0.2.0's colour augmentors on a uint8 image (dataflow/imgaug/imgproc.py): Brightness and Contrast compute
  * in float32 and clip (the image is uint8), Saturation blends with cv2's fixed-point grey in float64 and casts back
- * without clipping (out-of-range values wrap), Lighting adds in float64 and clips; every cast truncates.
+ * without clipping (out-of-range values wrap), Lighting adds in float64 and clips; every cast truncates. Brightness,
+ * Contrast and Lighting map each channel's values through a function, so runs of them compose into one lookup table
+ * per channel (Contrast's mean comes from the channel's histogram through the table); only Saturation, which mixes
+ * channels, rewrites the pixels. Returns the tables the pixels still go through.
  */
-void jitterUint8(std::vector<uint8_t>& img, const double* p) {
+void jitterUint8(std::vector<uint8_t>& img, const double* p, uint8_t (&lut)[3][256]) {
   const size_t n = img.size();
   // cv2.COLOR_BGR2GRAY / RGB2GRAY on 8-bit images: weights 1868, 9617, 4899 over 2^14, rounded.
   const bool bgrGrey = p[GREY0] < p[GREY2];
   const int g0 = bgrGrey ? 1868 : 4899, g1 = 9617, g2 = bgrGrey ? 4899 : 1868;
+  int64_t hist[3][256];
+  bool counted = false;
+  for (int c = 0; c < 3; c++)
+    for (int v = 0; v < 256; v++) lut[c][v] = static_cast<uint8_t>(v);
   for (int o = ORDER0; o <= ORDER3; o++) {
     const int step = static_cast<int>(p[o]);
     if (step == 0 && p[BRIGHT_ON] != 0) {
-      const float v = static_cast<float>(p[BRIGHT]);
-      for (size_t i = 0; i < n; i++) img[i] = truncateClipped(static_cast<float>(img[i]) + v);
+      const float shift = static_cast<float>(p[BRIGHT]);
+      for (auto& table : lut)
+        for (auto& v : table) v = truncateClipped(static_cast<float>(v) + shift);
     } else if (step == 1) {
-      double sum[3] = {0, 0, 0};
-      for (size_t i = 0; i < n; i += 3)
-        for (int c = 0; c < 3; c++) sum[c] += img[i + c];
-      float mean[3];
-      for (int c = 0; c < 3; c++) mean[c] = static_cast<float>(sum[c] / static_cast<double>(n / 3));
-      const float r = static_cast<float>(p[CONTRAST]);
-      for (size_t i = 0; i < n; i += 3)
-        for (int c = 0; c < 3; c++) {
-          const float d = static_cast<float>(img[i + c]) - mean[c];
-          const float scaled = d * r;
-          img[i + c] = truncateClipped(scaled + mean[c]);
-        }
-    } else if (step == 2 && p[SAT_ON] != 0) {
-      const double v = p[SAT];
-      const double rest = 1 - v;
-      for (size_t i = 0; i < n; i += 3) {
-        const int grey = (img[i] * g0 + img[i + 1] * g1 + img[i + 2] * g2 + (1 << 13)) >> 14;
-        const double g = grey * rest;
-        for (int c = 0; c < 3; c++) img[i + c] = static_cast<uint8_t>(static_cast<int32_t>(img[i + c] * v + g));
+      if (!counted) {
+        std::fill(&hist[0][0], &hist[0][0] + 3 * 256, 0);
+        for (size_t i = 0; i < n; i += 3)
+          for (int c = 0; c < 3; c++) hist[c][img[i + c]]++;
+        counted = true;
       }
+      const float r = static_cast<float>(p[CONTRAST]);
+      for (int c = 0; c < 3; c++) {
+        // Sums of whole levels below 2^24 are exact in float32, so numpy's float32 mean is this quotient rounded.
+        int64_t sum = 0;
+        for (int v = 0; v < 256; v++) sum += hist[c][v] * lut[c][v];
+        const float mean = static_cast<float>(static_cast<double>(sum) / static_cast<double>(n / 3));
+        for (auto& v : lut[c]) {
+          const float d = static_cast<float>(v) - mean;
+          const float scaled = d * r;
+          v = truncateClipped(scaled + mean);
+        }
+      }
+    } else if (step == 2 && p[SAT_ON] != 0) {
+      const double s = p[SAT];
+      double kept[256], grey[256];
+      for (int v = 0; v < 256; v++) kept[v] = v * s, grey[v] = v * (1 - s);
+      for (size_t i = 0; i < n; i += 3) {
+        const uint8_t q0 = lut[0][img[i]], q1 = lut[1][img[i + 1]], q2 = lut[2][img[i + 2]];
+        const double g = grey[(q0 * g0 + q1 * g1 + q2 * g2 + (1 << 13)) >> 14];
+        img[i] = static_cast<uint8_t>(static_cast<int32_t>(kept[q0] + g));
+        img[i + 1] = static_cast<uint8_t>(static_cast<int32_t>(kept[q1] + g));
+        img[i + 2] = static_cast<uint8_t>(static_cast<int32_t>(kept[q2] + g));
+      }
+      for (int c = 0; c < 3; c++)
+        for (int v = 0; v < 256; v++) lut[c][v] = static_cast<uint8_t>(v);
+      counted = false;
     } else if (step == 3 && p[LIGHT_ON] != 0) {
-      for (size_t i = 0; i < n; i += 3)
-        for (int c = 0; c < 3; c++) img[i + c] = truncateClipped(img[i + c] + p[LIGHT0 + c]);
+      for (int c = 0; c < 3; c++)
+        for (auto& v : lut[c]) v = truncateClipped(v + p[LIGHT0 + c]);
     }
   }
 }
@@ -293,6 +325,7 @@ void processImage(Job& job, const Options& opt) {
   thread_local std::vector<float> pixelsFloat;
   jpeg_decompress_struct& cinfo = dec.cinfo;
   int width = 0, height = 0;
+  const int64_t t0 = threadNs();
   if (!readHeader(dec, job, width, height)) return;
   const auto refuse = [&](Status status, std::string reason) {
     jpeg_abort_decompress(&cinfo);
@@ -332,6 +365,8 @@ void processImage(Job& job, const Options& opt) {
   r.cols = static_cast<JDIMENSION>(tx.hi - tx.lo + 1);
   const int first = ty.lo, last = ty.hi;
   if (!readRows(dec, job, first, last, r, region)) return;
+  const int64_t t1 = threadNs();
+  stageNs[0] += t1 - t0;
   const JDIMENSION xoff = r.xoff;
   const size_t stride = static_cast<size_t>(r.cols) * 3;
 
@@ -351,17 +386,23 @@ void processImage(Job& job, const Options& opt) {
           for (int c = 0; c < 3; c++) dst[3 * x + c] += s[c] * w;
         }
     }
+    // OpenCV sums in int (VResizeCubic<uchar, int, short>): at most 255·2048²·1.1² in magnitude, which fits.
     pixels.resize(n);
-    for (int y = 0; y < outH; y++)
-      for (size_t i = 0; i < rowLen; i++) {
-        int64_t acc = 0;
-        for (int k = 0; k < ty.count; k++)
-          acc += static_cast<int64_t>(rowsFixed[rowLen * (ty.index[y * ty.count + k] - first) + i]) *
-                 ty.fixed[y * ty.count + k];
-        const int64_t v = (acc + (1 << 21)) >> 22;
-        pixels[rowLen * y + i] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+    thread_local std::vector<int32_t> acc;
+    acc.resize(rowLen);
+    for (int y = 0; y < outH; y++) {
+      std::fill(acc.begin(), acc.end(), 1 << 21);
+      for (int k = 0; k < ty.count; k++) {
+        const int32_t* src = rowsFixed.data() + rowLen * (ty.index[y * ty.count + k] - first);
+        const int32_t w = ty.fixed[y * ty.count + k];
+        for (size_t i = 0; i < rowLen; i++) acc[i] += src[i] * w;
       }
-    if (p[JITTER] != 0) jitterUint8(pixels, p);
+      uint8_t* dst = pixels.data() + rowLen * y;
+      for (size_t i = 0; i < rowLen; i++) {
+        const int32_t v = acc[i] >> 22;
+        dst[i] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+    }
   } else {
     rows.assign(rowLen * nrows, 0.f);
     for (int r = 0; r < nrows; r++) {
@@ -384,6 +425,16 @@ void processImage(Job& job, const Options& opt) {
       }
   }
 
+  const int64_t t2 = threadNs();
+  stageNs[1] += t2 - t1;
+  uint8_t lut[3][256];
+  if (opt.uint8 && p[JITTER] != 0) {
+    jitterUint8(pixels, p, lut);
+  } else {
+    for (int c = 0; c < 3; c++)
+      for (int v = 0; v < 256; v++) lut[c][v] = static_cast<uint8_t>(v);
+  }
+
   // Colour (float arithmetic), flip and normalisation in one pass into the batch.
   double A[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, b[3] = {0, 0, 0};
   const bool affine = !opt.uint8 && p[JITTER] != 0;
@@ -397,15 +448,22 @@ void processImage(Job& job, const Options& opt) {
   const bool clip = affine && p[CLIP] != 0;
   const bool flipH = p[FLIP_H] != 0, flipV = p[FLIP_V] != 0;
   const double scale[3] = {p[SCALE0], p[SCALE1], p[SCALE2]}, offset[3] = {p[OFFSET0], p[OFFSET1], p[OFFSET2]};
+  // uint8 arithmetic: the remaining tables and the normalisation as one float table per channel.
+  float level[3][256];
+  if (opt.uint8)
+    for (int c = 0; c < 3; c++)
+      for (int v = 0; v < 256; v++) level[c][v] = static_cast<float>(lut[c][v] * scale[c] + offset[c]);
   for (int y = 0; y < outH; y++) {
     const size_t from = rowLen * (flipV ? outH - 1 - y : y);
     float* dst = job.out + rowLen * y;
     for (int x = 0; x < outW; x++) {
       const size_t s = from + 3 * (flipH ? outW - 1 - x : x);
-      double v[3];
       if (opt.uint8) {
-        for (int c = 0; c < 3; c++) v[c] = pixels[s + c];
-      } else if (affine) {
+        for (int c = 0; c < 3; c++) dst[3 * x + c] = level[c][pixels[s + c]];
+        continue;
+      }
+      double v[3];
+      if (affine) {
         const double r = pixelsFloat[s], g = pixelsFloat[s + 1], bl = pixelsFloat[s + 2];
         for (int c = 0; c < 3; c++) {
           double o = static_cast<float>(A[3 * c] * r + A[3 * c + 1] * g + A[3 * c + 2] * bl + b[c]);
@@ -418,6 +476,8 @@ void processImage(Job& job, const Options& opt) {
       for (int c = 0; c < 3; c++) dst[3 * x + c] = static_cast<float>(v[c] * scale[c] + offset[c]);
     }
   }
+  stageNs[2] += threadNs() - t2;
+  imagesDone++;
 }
 
 class BatchWorker : public Napi::AsyncWorker {
@@ -442,22 +502,31 @@ class BatchWorker : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    Napi::Env env = Env();
-    Napi::Array out = Napi::Array::New(env, jobs.size());
-    for (size_t i = 0; i < jobs.size(); i++) {
-      if (jobs[i].status == OK) {
-        out.Set(i, env.Null());
-        continue;
+    // A worker thread terminated while its batch was decoding has no JavaScript left to hand the result to.
+    try {
+      Napi::Env env = Env();
+      Napi::Array out = Napi::Array::New(env, jobs.size());
+      for (size_t i = 0; i < jobs.size(); i++) {
+        if (jobs[i].status == OK) {
+          out.Set(i, env.Null());
+          continue;
+        }
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("kind", jobs[i].status == DAMAGED ? "damaged" : "unsupported");
+        o.Set("reason", jobs[i].reason);
+        out.Set(i, o);
       }
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("kind", jobs[i].status == DAMAGED ? "damaged" : "unsupported");
-      o.Set("reason", jobs[i].reason);
-      out.Set(i, o);
+      deferred.Resolve(out);
+    } catch (const Napi::Error&) {
     }
-    deferred.Resolve(out);
   }
 
-  void OnError(const Napi::Error& e) override { deferred.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred;
@@ -502,8 +571,17 @@ Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+/** stageSeconds() → [decode, resize, pass, images]: CPU seconds the pool threads spent in each stage, images done. */
+Napi::Value StageSeconds(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), 4);
+  for (uint32_t i = 0; i < 3; i++) out.Set(i, static_cast<double>(stageNs[i].load()) / 1e9);
+  out.Set(3u, static_cast<double>(imagesDone.load()));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeBatch", Napi::Function::New(env, DecodeBatch));
+  exports.Set("stageSeconds", Napi::Function::New(env, StageSeconds));
   exports.Set("planFields", Napi::Number::New(env, FIELDS));
   return exports;
 }
