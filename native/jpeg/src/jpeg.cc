@@ -87,8 +87,8 @@ void onMessage(j_common_ptr cinfo, int level) {
 struct Taps {
   int count = 0;  // taps per output pixel
   std::vector<int> index;
-  std::vector<double> weight;
-  std::vector<int> fixed;  // weight * 2048 rounded, OpenCV's INTER_RESIZE_COEF_SCALE for 8-bit images
+  std::vector<float> weight;
+  std::vector<int32_t> fixed;  // weight * 2048 rounded, OpenCV's INTER_RESIZE_COEF_SCALE for 8-bit images
   int lo = 0, hi = 0;      // first and last source index any tap reads
 };
 
@@ -150,8 +150,8 @@ Taps makeTaps(int first, int count, int size, double origin, double extent, int 
     }
     for (int k = 0; k < t.count; k++) {
       t.index.push_back(idx[k]);
-      t.weight.push_back(w[k]);
-      t.fixed.push_back(static_cast<int>(std::lrint(static_cast<float>(w[k]) * 2048.f)));
+      t.weight.push_back(static_cast<float>(w[k]));
+      t.fixed.push_back(static_cast<int32_t>(std::lrint(static_cast<float>(w[k]) * 2048.f)));
       t.lo = std::min(t.lo, idx[k]);
       t.hi = std::max(t.hi, idx[k]);
     }
@@ -271,6 +271,43 @@ struct Decoder {
   ~Decoder() { jpeg_destroy_decompress(&cinfo); }
 };
 
+/** The horizontal pass: each decoded row resampled along x with the taps' float or fixed-point weights. */
+template <typename T, int K>
+void resizeRowsK(const std::vector<uint8_t>& region, size_t stride, int nrows, const Taps& tx, JDIMENSION xoff,
+                 const std::vector<T>& weights, std::vector<T>& rows, size_t rowLen) {
+  rows.resize(rowLen * nrows);
+  const size_t outW = rowLen / 3;
+  thread_local std::vector<int> offsets;
+  offsets.resize(outW * K);
+  for (size_t i = 0; i < outW * K; i++) offsets[i] = 3 * (tx.index[i] - static_cast<int>(xoff));
+  for (int r = 0; r < nrows; r++) {
+    const uint8_t* src = region.data() + stride * r;
+    T* dst = rows.data() + rowLen * r;
+    const int* off = offsets.data();
+    const T* w = weights.data();
+    for (size_t x = 0; x < outW; x++, off += K, w += K) {
+      T a0 = 0, a1 = 0, a2 = 0;
+      for (int k = 0; k < K; k++) {
+        const uint8_t* px = src + off[k];
+        a0 += px[0] * w[k];
+        a1 += px[1] * w[k];
+        a2 += px[2] * w[k];
+      }
+      dst[3 * x] = a0;
+      dst[3 * x + 1] = a1;
+      dst[3 * x + 2] = a2;
+    }
+  }
+}
+
+template <typename T>
+void resizeRows(const std::vector<uint8_t>& region, size_t stride, int nrows, const Taps& tx, JDIMENSION xoff,
+                const std::vector<T>& weights, std::vector<T>& rows, size_t rowLen) {
+  if (tx.count == 4) return resizeRowsK<T, 4>(region, stride, nrows, tx, xoff, weights, rows, rowLen);
+  if (tx.count == 2) return resizeRowsK<T, 2>(region, stride, nrows, tx, xoff, weights, rows, rowLen);
+  resizeRowsK<T, 1>(region, stride, nrows, tx, xoff, weights, rows, rowLen);
+}
+
 struct Region {
   int decodedW, decodedH;  // the image's size at the chosen DCT scale
   JDIMENSION xoff, cols;   // decoded columns held (the crop rounded out to whole iMCUs)
@@ -343,10 +380,11 @@ void processImage(Job& job, const Options& opt) {
   const int resizeW = static_cast<int>(p[RESIZE_W]), resizeH = static_cast<int>(p[RESIZE_H]);
   const int outW = static_cast<int>(p[OUT_W]), outH = static_cast<int>(p[OUT_H]);
   const bool resize = resizeW != cropW || resizeH != cropH;
-  // The largest DCT reduction M/8 that keeps the crop at least as large as what it is resized to.
+  // The largest DCT reduction that keeps the crop at least as large as what it is resized to, among 1/2, 1/4 and 1/8:
+  // libjpeg-turbo has SIMD inverse DCTs for those (jidctred) and the full size, plain C ones for the other M/8.
   int m = 8;
   if (opt.dctScaling && resize)
-    while (m > 1 && cropW * (m - 1) / 8 >= resizeW && cropH * (m - 1) / 8 >= resizeH) m--;
+    while (m > 1 && cropW * (m / 2) / 8 >= resizeW && cropH * (m / 2) / 8 >= resizeH) m /= 2;
   cinfo.scale_num = m;
   cinfo.scale_denom = 8;
   cinfo.out_color_space = opt.bgr ? JCS_EXT_BGR : JCS_RGB;
@@ -375,17 +413,7 @@ void processImage(Job& job, const Options& opt) {
   const size_t rowLen = static_cast<size_t>(outW) * 3;
   const size_t n = rowLen * outH;
   if (opt.uint8) {
-    rowsFixed.assign(rowLen * nrows, 0);
-    for (int r = 0; r < nrows; r++) {
-      const uint8_t* src = region.data() + stride * r;
-      int32_t* dst = rowsFixed.data() + rowLen * r;
-      for (int x = 0; x < outW; x++)
-        for (int k = 0; k < tx.count; k++) {
-          const uint8_t* s = src + 3 * (tx.index[x * tx.count + k] - xoff);
-          const int w = tx.fixed[x * tx.count + k];
-          for (int c = 0; c < 3; c++) dst[3 * x + c] += s[c] * w;
-        }
-    }
+    resizeRows(region, stride, nrows, tx, xoff, tx.fixed, rowsFixed, rowLen);
     // OpenCV sums in int (VResizeCubic<uchar, int, short>): at most 255·2048²·1.1² in magnitude, which fits.
     pixels.resize(n);
     thread_local std::vector<int32_t> acc;
@@ -404,22 +432,12 @@ void processImage(Job& job, const Options& opt) {
       }
     }
   } else {
-    rows.assign(rowLen * nrows, 0.f);
-    for (int r = 0; r < nrows; r++) {
-      const uint8_t* src = region.data() + stride * r;
-      float* dst = rows.data() + rowLen * r;
-      for (int x = 0; x < outW; x++)
-        for (int k = 0; k < tx.count; k++) {
-          const uint8_t* s = src + 3 * (tx.index[x * tx.count + k] - xoff);
-          const float w = static_cast<float>(tx.weight[x * tx.count + k]);
-          for (int c = 0; c < 3; c++) dst[3 * x + c] += s[c] * w;
-        }
-    }
+    resizeRows(region, stride, nrows, tx, xoff, tx.weight, rows, rowLen);
     pixelsFloat.assign(n, 0.f);
     for (int y = 0; y < outH; y++)
       for (int k = 0; k < ty.count; k++) {
         const float* src = rows.data() + rowLen * (ty.index[y * ty.count + k] - first);
-        const float w = static_cast<float>(ty.weight[y * ty.count + k]);
+        const float w = ty.weight[y * ty.count + k];
         float* dst = pixelsFloat.data() + rowLen * y;
         for (size_t i = 0; i < rowLen; i++) dst[i] += src[i] * w;
       }
