@@ -162,7 +162,10 @@ for (const cores of args.cores.split(',').map(Number)) {
       ...(f[0].fast_path_ms_per_image
         ? {
             fast_path_ms_per_image: Object.fromEntries(
-              Object.keys(f[0].fast_path_ms_per_image).map((k) => [k, median(f.map((x) => x.fast_path_ms_per_image![k]))]),
+              Object.keys(f[0].fast_path_ms_per_image).map((k) => [
+                k,
+                median(f.map((x) => x.fast_path_ms_per_image![k])),
+              ]),
             ),
           }
         : {}),
