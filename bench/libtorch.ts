@@ -20,9 +20,14 @@ const USAGE = `node dist/bench/libtorch.js [options]
   back), and inference at batch 1024. epsilab runs its training step eagerly (kernel by kernel through tfjs) and
   compiled (captured once, replayed natively), and its inference eagerly and captured. PyTorch (Debian python3-torch)
   runs the same network in NCHW and in channels-last memory. Every engine stays loaded in its own process and they take
-  turns step by step, so machine load hits them alike; ratios are medians of same-turn ratios. The fixed cost of a
-  step is the intercept of step time over batch size. The wasm backend is measured after, for scale.
+  turns in blocks of steps that do not overlap (one engine runs at a time; the first step of each block, which wakes the
+  engine's sleeping threads, is not timed), so machine load hits them alike; ratios are medians of same-turn ratios.
+  Alternating step by step would make every step pay that wake-up and favour passive waiting. The fixed cost of a step
+  is the intercept of step time over batch size. The wasm backend is measured after, for scale.
   --steps N        training turns per engine and batch size, after two warm-up steps (default 15)
+  --block N        timed steps per turn (default 3)
+  --wait W         OMP_WAIT_POLICY for every engine: default (unset: each engine's own default; epsilab's is chosen as
+                   src/backends/threads.ts says), passive or active (default: default)
   --batches LIST   training batch sizes (default 4,16,128)
   --infer-steps N  batch-1024 inference turns per engine (default 5)
   --device D       cpu (default) or cuda[:N]: on a GPU, PyTorch also runs with CUDA graphs (batch 128 only), and wasm is
@@ -43,6 +48,8 @@ const { values: args } = parseArgs({
     device: { type: 'string', default: 'cpu' },
     python: { type: 'string', default: process.env.PYTHON ?? '/usr/bin/python3' },
     'infer-steps': { type: 'string', default: '5' },
+    block: { type: 'string', default: '3' },
+    wait: { type: 'string', default: 'default' },
     threads: { type: 'string', default: String(availableParallelism()) },
     'skip-wasm': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -51,12 +58,12 @@ const { values: args } = parseArgs({
   },
 });
 
-// Every engine gets the libtorch backend's runtime settings: passive OpenMP waits (a loaded machine stays usable) and a
-// malloc that keeps freed memory for reuse (the addon's mallopt calls; without them PyTorch's batch-1024 inference
-// spends most of its time in page faults).
+// Every engine gets the same wait policy and the libtorch backend's malloc that keeps freed memory for reuse (the
+// addon's mallopt calls; without them PyTorch's batch-1024 inference spends most of its time in page faults).
+const { OMP_WAIT_POLICY: _policy, ...inherited } = process.env;
 const env = {
-  ...process.env,
-  OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive',
+  ...inherited,
+  ...(args.wait === 'default' ? {} : { OMP_WAIT_POLICY: args.wait }),
   MALLOC_MMAP_THRESHOLD_: String(2 ** 30),
   MALLOC_TRIM_THRESHOLD_: String(2 ** 30),
   MALLOC_TOP_PAD_: String(2 ** 26),
@@ -189,14 +196,22 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Turns: every engine runs `command` once per turn, in rotating order, so none always follows the same neighbour. */
+/**
+ * Turns: every engine runs `command` as a block per turn (one untimed step, then `block` timed ones), in rotating
+ * order, so none always follows the same neighbour; `n` timed steps in all.
+ */
 async function turns(all: Engine[], command: string, n: number): Promise<void> {
   const engines = all.filter(
     (e) => e.only === undefined || !command.startsWith('train') || command === `train ${e.only}`,
   );
-  for (let i = 0; i < n; i++) {
-    console.error(`${command} turn ${i + 1}/${n}`);
-    for (let j = 0; j < engines.length; j++) await engines[(i + j) % engines.length].run(command);
+  const block = Math.max(1, Number(args.block));
+  for (let i = 0; i * block < n; i++) {
+    console.error(`${command} turn ${i + 1}/${Math.ceil(n / block)}`);
+    for (let j = 0; j < engines.length; j++) {
+      const e = engines[(i + j) % engines.length];
+      await e.run(command, false);
+      for (let k = 0; k < Math.min(block, n - i * block); k++) await e.run(command);
+    }
   }
 }
 
@@ -293,9 +308,12 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
     e.seconds[command] ? (batch / median(e.seconds[command])).toFixed(1) : '–';
   console.log(`# libtorch backend vs PyTorch: pre-activation ResNet-20, ${new Date().toISOString()}`);
   console.log(
-    `# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY=${env.OMP_WAIT_POLICY}, malloc keeps freed memory, Node ${process.version}`,
+    `# ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${args.threads} threads each, device ${args.device}, OMP_WAIT_POLICY ${args.wait === 'default' ? "unset (each engine's default)" : `=${args.wait}`}, malloc keeps freed memory, Node ${process.version}`,
   );
-  console.log(`# load average ${load.map((l) => l.toFixed(1)).join(' → ')} (start → end of the paired turns)`);
+  const busy = Math.max(...load) > availableParallelism();
+  console.log(
+    `# load average ${load.map((l) => l.toFixed(1)).join(' → ')} (start → end of the turns)${busy ? ': a BUSY machine, the figures are noisy and slower than on an idle one' : ''}`,
+  );
   console.log('');
   const steps = batches.map((n) => `step ms, batch ${n}`);
   const ratios = batches.map((n) => `vs PyTorch CL, batch ${n}`);
@@ -327,7 +345,7 @@ function report(engines: Engine[], unavailable: string[], load: number[]): void 
       `| ${e.name} | ${[...batches.map((n) => cpuMs(e, `train ${n}`)), cpuIntercept(e), cpuMs(e, 'infer')].join(' | ')} |`,
     );
   console.log(
-    `\n# ${args.steps} training turns per batch size and ${args['infer-steps']} inference turns, engines alternating step by step (wasm: 3 steps after); medians`,
+    `\n# ${args.steps} timed training steps per batch size and ${args['infer-steps']} inference steps, engines taking turns in blocks of ${args.block} (wasm: 3 steps after); medians`,
   );
   if (args.json)
     writeFileSync(

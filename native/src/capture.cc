@@ -35,6 +35,8 @@ struct Instr {
   std::vector<int32_t> in, out;
   // Registers whose last reader this op is: dropped right after it, as the eager step would free them.
   std::vector<int32_t> drop;
+  // Set on a convolution gradient half while recording.
+  std::shared_ptr<ConvGradHalf> conv;
 };
 
 // A variable the step assigns: the register its new value ends in, and the slot tfjs knows it by.
@@ -52,6 +54,8 @@ struct Program {
   std::vector<Update> updates;
   std::vector<int32_t> outputs;
   int32_t replays = 0;
+  // Convolutions whose two gradient halves run as one op.
+  int32_t mergedConvGrads = 0;
 #if EPSILAB_CUDA_GRAPHS
   std::unique_ptr<at::cuda::CUDAGraph> graph;
   TensorList staticInputs, staticOutputs;
@@ -206,7 +210,9 @@ std::vector<int32_t> slotsOf(const Napi::Value& list) {
   return out;
 }
 
-Napi::Value runOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bool single) {
+namespace {
+
+Napi::Value run(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bool single, std::shared_ptr<ConvGradHalf> conv) {
   TensorList in;
   in.reserve(inputs.size());
   for (auto s : inputs) in.push_back(tensorAt(s));
@@ -217,7 +223,7 @@ Napi::Value runOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bo
     slots[i] = store(out[i]);
   }
   if (recording) {
-    Instr ins{std::move(fn), {}, {}, {}};
+    Instr ins{std::move(fn), {}, {}, {}, std::move(conv)};
     for (auto s : inputs) ins.in.push_back(recording->registerFor(s));
     for (auto s : slots) {
       int32_t reg = recording->fresh(true);
@@ -233,6 +239,52 @@ Napi::Value runOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bo
   auto result = Napi::Array::New(env, slots.size());
   for (size_t i = 0; i < slots.size(); i++) result.Set(i, Napi::Number::New(env, slots[i]));
   return result;
+}
+
+// The two halves of each convolution's gradient (same dy, same convolution) become one op, at the place of the first:
+// the later half's inputs are all there by then (x comes from the forward pass, the filter from before the step).
+// The values are the separate ops': ATen computes each half of a CPU or GPU convolution's backward on its own.
+int32_t mergeConvGrads(std::vector<Instr>& instrs, int32_t registers) {
+  std::vector<int64_t> producer(registers, -1);
+  for (size_t i = 0; i < instrs.size(); i++)
+    for (auto o : instrs[i].out) producer[o] = static_cast<int64_t>(i);
+  auto dyOf = [](const Instr& ins) { return ins.conv->filter ? ins.in[1] : ins.in[0]; };
+  std::vector<bool> merged(instrs.size(), false);
+  for (size_t a = 0; a < instrs.size(); a++) {
+    if (!instrs[a].conv || merged[a]) continue;
+    for (size_t b = a + 1; b < instrs.size(); b++) {
+      auto& first = instrs[a];
+      auto& second = instrs[b];
+      if (!second.conv || merged[b] || second.conv->filter == first.conv->filter || !second.conv->sameConv(*first.conv) || dyOf(first) != dyOf(second)) continue;
+      auto& filterHalf = first.conv->filter ? first : second;
+      auto& inputHalf = first.conv->filter ? second : first;
+      int32_t x = filterHalf.in[0], w = inputHalf.in[1], dy = dyOf(first);
+      if (producer[x] >= static_cast<int64_t>(a) || producer[w] >= static_cast<int64_t>(a)) continue;
+      Instr both{convGradBoth(*first.conv), {x, dy, w}, {inputHalf.out[0], filterHalf.out[0]}, {}, nullptr};
+      instrs[a] = std::move(both);
+      merged[b] = true;
+      break;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < instrs.size(); i++) {
+    if (merged[i]) continue;
+    if (kept != i) instrs[kept] = std::move(instrs[i]);  // a vector moved onto itself is left empty
+    kept++;
+  }
+  auto count = static_cast<int32_t>(instrs.size() - kept);
+  instrs.resize(kept);
+  return count;
+}
+
+}  // namespace
+
+Napi::Value runOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bool single) {
+  return run(env, inputs, std::move(fn), single, nullptr);
+}
+
+Napi::Value convGradOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, ConvGradHalf half) {
+  return run(env, inputs, std::move(fn), true, std::make_shared<ConvGradHalf>(std::move(half)));
 }
 
 void captureForget(int32_t slot) {
@@ -305,6 +357,8 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
   }
   for (auto s : outputSlots) p->outputs.push_back(r->registerFor(s));
 
+  p->mergedConvGrads = mergeConvGrads(r->instrs, r->registers);
+
   // Only ops whose results reach an output or a variable run again; each register is dropped after its last reader.
   constexpr int32_t kKept = std::numeric_limits<int32_t>::max();
   std::vector<int32_t> lastUse(r->registers, -1);
@@ -332,7 +386,7 @@ static Napi::Value captureEnd(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < r->instrs.size(); i++) {
     if (!live[i]) continue;
     auto& ins = r->instrs[i];
-    Instr kept{std::move(ins.fn), {}, {}, {}};
+    Instr kept{std::move(ins.fn), {}, {}, {}, nullptr};
     for (auto in : ins.in) kept.in.push_back(reg(in));
     for (auto o : ins.out) {
       kept.out.push_back(reg(o));
@@ -369,7 +423,7 @@ static Napi::Value replay(const Napi::CallbackInfo& info) {
   return handles(info.Env(), outs);
 }
 
-// programInfo(program) -> {ops, constants, updates, outputs, graph}: what a captured program holds, for the run log.
+// programInfo(program) -> {ops, constants, updates, outputs, mergedConvGrads, graph}: what a captured program holds, for the run log.
 static Napi::Value programInfo(const Napi::CallbackInfo& info) {
   const auto& p = programAt(info[0]);
   auto out = Napi::Object::New(info.Env());
@@ -377,6 +431,7 @@ static Napi::Value programInfo(const Napi::CallbackInfo& info) {
   out.Set("constants", static_cast<double>(p.constants.size()));
   out.Set("updates", static_cast<double>(p.updates.size()));
   out.Set("outputs", static_cast<double>(p.outputs.size()));
+  out.Set("mergedConvGrads", static_cast<double>(p.mergedConvGrads));
 #if EPSILAB_CUDA_GRAPHS
   out.Set("graph", p.graph ? "cuda graph" : p.graphFailed.empty() ? "none" : "failed: " + p.graphFailed);
 #else

@@ -15,6 +15,21 @@ std::vector<int32_t> slotsOf(const Napi::Value& list);
 // Runs an op on the tensors in `inputs` and stores its results; while a capture is recording, the op is appended to it.
 Napi::Value runOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, bool single);
 
+// One half of a convolution's gradient (the input's, from dy and the filter; or the filter's, from x and dy), with the
+// convolution it belongs to: a captured program merges the two halves of one convolution into one native call.
+struct ConvGradHalf {
+  bool filter;
+  std::vector<int64_t> params, xShape, filterShape;
+
+  bool sameConv(const ConvGradHalf& o) const { return params == o.params && xShape == o.xShape && filterShape == o.filterShape; }
+};
+
+// Runs a convolution gradient half as runOp runs a single-output op, telling the capture which half it is.
+Napi::Value convGradOp(Napi::Env env, const std::vector<int32_t>& inputs, OpFn fn, ConvGradHalf half);
+
+// Both halves of a convolution's gradient in one call: inputs (x, dy, filter), outputs (dx, dfilter); in conv.cc.
+OpFn convGradBoth(const ConvGradHalf& conv);
+
 template <typename F>
 Napi::Value op1(Napi::Env env, const std::vector<int32_t>& inputs, F f) {
   return runOp(env, inputs, [f](const TensorList& in) { return TensorList{f(in)}; }, true);

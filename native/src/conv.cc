@@ -19,8 +19,7 @@ struct Geometry {
 };
 
 // params: [strideH, strideW, padTop, padBottom, padLeft, padRight, dilationH, dilationW, depthwise, channelsFirst]
-Geometry geometry(const Napi::Value& v) {
-  auto p = ints(v);
+Geometry geometry(const std::vector<int64_t>& p) {
   int64_t padH = std::min(p[2], p[3]), padW = std::min(p[4], p[5]);
   return {{p[0], p[1]}, {p[6], p[7]}, {padH, padW}, p[2] - padH, p[3] - padH, p[4] - padW, p[5] - padW, p[8] != 0, p[9] != 0};
 }
@@ -50,11 +49,47 @@ Tensor filterFromATen(const Tensor& w, const std::vector<int64_t>& hwio, const G
   return w.permute({2, 3, 1, 0}).contiguous();
 }
 
+// The input's shape as ATen sees it, TF's uneven padding included: [n, c, h, w].
+std::vector<int64_t> paddedInputShape(const std::vector<int64_t>& s, const Geometry& g) {
+  int64_t c = g.channelsFirst ? s[1] : s[3], h = g.channelsFirst ? s[2] : s[1], w = g.channelsFirst ? s[3] : s[2];
+  return {s[0], c, h + g.extraTop + g.extraBottom, w + g.extraLeft + g.extraRight};
+}
+
+// dx (in ATen's layout, TF's uneven padding cropped away) to tfjs's.
+Tensor inputGradFromATen(Tensor dx, const std::vector<int64_t>& s, const Geometry& g) {
+  if (g.uneven()) dx = dx.narrow(2, g.extraTop, g.channelsFirst ? s[2] : s[1]).narrow(3, g.extraLeft, g.channelsFirst ? s[3] : s[2]);
+  return fromNCHW(dx, g);
+}
+
+// A strided unpadded 1x1 filter sees only every stride-th input, so its gradient is taken over those with stride 1:
+// oneDNN 2.6's own strided 1x1 weight gradient on small channels-last inputs gives wrong values (and can corrupt the
+// heap), as Debian's PyTorch 1.13 shows too.
+bool subsampled(const std::vector<int64_t>& hwio, const Geometry& g) {
+  return hwio[0] == 1 && hwio[1] == 1 && !g.uneven() && g.padding[0] == 0 && g.padding[1] == 0 && (g.stride[0] > 1 || g.stride[1] > 1);
+}
+
+// The filter's gradient from x (in ATen's layout, padded) and dy, with the input's gradient too where `dx` is set.
+std::pair<Tensor, Tensor> convBackward(const Tensor& x, const Tensor& dy, const Tensor& w, const Geometry& g, bool dx) {
+  int64_t groups = g.depthwise ? x.size(1) : 1;
+  auto both = at::convolution_backward(dy, x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, groups, {dx, true, false});
+  return {std::get<0>(both), std::get<1>(both)};
+}
+
+Tensor filterGrad(Tensor x, const Tensor& dy, const std::vector<int64_t>& hwio, const Geometry& g) {
+  auto geometry = g;
+  if (subsampled(hwio, g)) {
+    x = x.slice(2, 0, kNone, g.stride[0]).slice(3, 0, kNone, g.stride[1]).contiguous(g.format());
+    geometry.stride = {1, 1};
+  }
+  auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
+  return filterFromATen(convBackward(x, dy, placeholder, geometry, false).second, hwio, g);
+}
+
 }  // namespace
 
 // conv2d(x, filter, params)
 static Napi::Value conv2d(const Napi::CallbackInfo& info) {
-  auto g = geometry(info[2]);
+  auto g = geometry(ints(info[2]));
   return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g](const TensorList& in) {
     auto x = toNCHW(padUneven(in[0], g), g);
     auto w = filterToATen(in[1], g);
@@ -65,41 +100,42 @@ static Napi::Value conv2d(const Napi::CallbackInfo& info) {
 
 // conv2dBackpropInput(dy, filter, inputShape, params): the input is only a shape, so ATen gets an empty placeholder.
 static Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  auto g = geometry(info[3]);
-  auto s = ints(info[2]);
-  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, s](const TensorList& in) {
+  ConvGradHalf half{false, ints(info[3]), ints(info[2]), tensorAt(slotOf(info[1])).sizes().vec()};
+  auto g = geometry(half.params);
+  auto s = half.xShape;
+  return convGradOp(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, s](const TensorList& in) {
     auto dy = toNCHW(in[0], g);
     auto w = filterToATen(in[1], g);
-    int64_t n = s[0], c = g.channelsFirst ? s[1] : s[3], h = g.channelsFirst ? s[2] : s[1], wd = g.channelsFirst ? s[3] : s[2];
-    auto placeholder = at::empty({n, c, h + g.extraTop + g.extraBottom, wd + g.extraLeft + g.extraRight},
-                                 optionsFor(dy.scalar_type()).memory_format(g.format()));
-    auto dx = std::get<0>(at::convolution_backward(dy, placeholder, w, kNone, g.stride, g.padding, g.dilation, false,
-                                                   {0, 0}, g.depthwise ? c : 1, {true, false, false}));
-    if (g.uneven()) dx = dx.narrow(2, g.extraTop, h).narrow(3, g.extraLeft, wd);
-    return fromNCHW(dx, g);
-  });
+    auto placeholder = at::empty(paddedInputShape(s, g), optionsFor(dy.scalar_type()).memory_format(g.format()));
+    return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true).first, s, g)};
+  }, half);
 }
 
-// conv2dBackpropFilter(x, dy, filterShape, params). A strided unpadded 1x1 filter sees only every stride-th input, so
-// its gradient is taken over those with stride 1: oneDNN 2.6's own strided 1x1 weight gradient on small channels-last
-// inputs gives wrong values (and can corrupt the heap), as Debian's PyTorch 1.13 shows too.
+// conv2dBackpropFilter(x, dy, filterShape, params).
 static Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  auto g = geometry(info[3]);
-  auto hwio = ints(info[2]);
-  bool subsample = hwio[0] == 1 && hwio[1] == 1 && !g.uneven() && g.padding[0] == 0 && g.padding[1] == 0 && (g.stride[0] > 1 || g.stride[1] > 1);
-  return op1(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, hwio, subsample](const TensorList& in) {
+  ConvGradHalf half{true, ints(info[3]), tensorAt(slotOf(info[0])).sizes().vec(), ints(info[2])};
+  auto g = geometry(half.params);
+  auto hwio = half.filterShape;
+  return convGradOp(info.Env(), {slotOf(info[0]), slotOf(info[1])}, [g, hwio](const TensorList& in) {
+    return TensorList{filterGrad(toNCHW(padUneven(in[0], g), g), toNCHW(in[1], g), hwio, g)};
+  }, half);
+}
+
+OpFn convGradBoth(const ConvGradHalf& conv) {
+  auto g = geometry(conv.params);
+  auto s = conv.xShape;
+  auto hwio = conv.filterShape;
+  return [g, s, hwio](const TensorList& in) {
     auto x = toNCHW(padUneven(in[0], g), g);
-    auto stride = g.stride;
-    if (subsample) {
-      x = x.slice(2, 0, kNone, stride[0]).slice(3, 0, kNone, stride[1]).contiguous(g.format());
-      stride = {1, 1};
-    }
     auto dy = toNCHW(in[1], g);
-    auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
-    auto dw = std::get<1>(at::convolution_backward(dy, x, placeholder, kNone, stride, g.padding, g.dilation, false,
-                                                   {0, 0}, g.depthwise ? x.size(1) : 1, {false, true, false}));
-    return filterFromATen(dw, hwio, g);
-  });
+    auto w = filterToATen(in[2], g);
+    if (subsampled(hwio, g)) {
+      auto placeholder = at::empty(paddedInputShape(s, g), optionsFor(dy.scalar_type()).memory_format(g.format()));
+      return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true).first, s, g), filterGrad(x, dy, hwio, g)};
+    }
+    auto [dx, dw] = convBackward(x, dy, w, g, true);
+    return TensorList{inputGradFromATen(dx, s, g), filterFromATen(dw, hwio, g)};
+  };
 }
 
 void registerConv(Napi::Env env, Napi::Object exports) {

@@ -104,6 +104,18 @@ export interface TorchAddon {
     momentum: number,
     nesterov: boolean,
   ): Handle[];
+  adamUpdate(
+    w: Handle,
+    m: Handle,
+    v: Handle,
+    g: Handle,
+    stepSize: Handle,
+    l2: Ids,
+    decayRate: Ids,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+  ): Handle[];
   /** Records every native op from now on; `inputs` are passed anew to each replay, `variables` may be updated. */
   captureBegin(inputs: Handle[], variables: Handle[]): void;
   /** The recording cannot become a program; the first reason is kept. */
@@ -113,7 +125,15 @@ export interface TorchAddon {
   captureEnd(variables: Handle[], outputs: Handle[]): { program?: number; declined?: string; retry?: string };
   /** Runs a captured program on new inputs: the variables it updates are written in place; returns its outputs. */
   replay(program: number, inputs: Handle[]): Handle[];
-  programInfo(program: number): { ops: number; constants: number; updates: number; outputs: number; graph: string };
+  programInfo(program: number): {
+    ops: number;
+    constants: number;
+    updates: number;
+    outputs: number;
+    /** Convolutions whose input and filter gradients run as one op (absent from addons built before). */
+    mergedConvGrads?: number;
+    graph: string;
+  };
   dropProgram(program: number): void;
 }
 

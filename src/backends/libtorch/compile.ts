@@ -150,7 +150,8 @@ export class CompiledStep {
     this.entries.set(key, program);
     this.lastReason = '';
     const info = backend.addon.programInfo(program.id);
-    this.log(`compiled step captured (${key}): ${info.ops} native ops, ${info.updates} variables updated`);
+    const merged = info.mergedConvGrads ? ` (${info.mergedConvGrads} convolution gradients in one op each)` : '';
+    this.log(`compiled step captured (${key}): ${info.ops} native ops${merged}, ${info.updates} variables updated`);
     return outputs;
   }
 

@@ -4,6 +4,7 @@ import type { NamedVariable } from '../../models/types.js';
 import type { Optimizer } from '../../train/types.js';
 import { weightDecayIsOn, weightDecayValue, WeightDecayParam } from '../../train/weight-decay.js';
 import type * as tfc from '@tensorflow/tfjs-core';
+import { adamUpdate } from '../../backends/fused/adam-update.js';
 
 /** Adam (Kingma & Ba) with bias correction; decoupled=false adds wd·w to the gradient like L2, true is AdamW. */
 export const adam = defineComponent({
@@ -47,14 +48,31 @@ export const adam = defineComponent({
           t.assign(tf.add(t, 1));
           // The bias correction is computed on the device: reading the step count would cost a host read per step.
           const correction = tf.div(tf.sqrt(tf.sub(1, tf.pow(params.beta2, t))), tf.sub(1, tf.pow(params.beta1, t)));
-          const stepSize = tf.mul(lr, correction);
+          const stepSize = tf.mul(lr, correction) as tfc.Scalar;
+          const scalar = (x: number | tfc.Scalar) => (typeof x === 'number' ? tf.scalar(x) : x);
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
             const decay = v.decay && weightDecayIsOn(params.weight_decay);
-            const g = decay && !params.decoupled ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             const m = slot(`${v.name}/Adam`, v.variable);
             const s = slot(`${v.name}/Adam_1`, v.variable);
+            const fused = adamUpdate(
+              tf,
+              { w: v.variable, m, v: s, g: g0 },
+              stepSize,
+              {
+                l2: decay && !params.decoupled ? scalar(wd) : null,
+                decayRate: decay && params.decoupled ? (tf.mul(lr, wd) as tfc.Scalar) : null,
+              },
+              { beta1: params.beta1, beta2: params.beta2, epsilon: params.epsilon },
+            );
+            if (fused) {
+              m.assign(fused.m);
+              s.assign(fused.v);
+              v.variable.assign(fused.w);
+              continue;
+            }
+            const g = decay && !params.decoupled ? tf.add(g0, tf.mul(v.variable, wd)) : g0;
             m.assign(tf.add(tf.mul(m, params.beta1), tf.mul(g, 1 - params.beta1)));
             s.assign(tf.add(tf.mul(s, params.beta2), tf.mul(tf.square(g), 1 - params.beta2)));
             let w = tf.sub(v.variable, tf.mul(tf.div(m, tf.add(tf.sqrt(s), params.epsilon)), stepSize));
