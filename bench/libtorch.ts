@@ -11,7 +11,7 @@ import { preactResnet } from '../src/components/model/preact-resnet.js';
 import { momentum } from '../src/components/optimizer/momentum.js';
 import { selectBackend } from '../src/backends/select.js';
 import { compile } from '../src/backends/compile.js';
-import { stepFor, type HostBatch } from '../src/train/step.js';
+import { stepFor, type StepBatch } from '../src/train/step.js';
 import type { BuildContext } from '../src/registry/component.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
@@ -73,7 +73,7 @@ const env = {
 const onGpu = args.device !== 'cpu';
 
 /** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
-function hostBatch(n: number, seed: number): HostBatch {
+function hostBatch(n: number, seed: number): StepBatch {
   let s = seed >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
@@ -111,7 +111,7 @@ async function serve(worker: string): Promise<void> {
   const compileMode = mode === 'compiled' ? 'auto' : 'off';
   const log = (line: string) => console.error(line);
   const train = stepFor(tf, { model, loss, optimizer }, trainable, compileMode, log).run;
-  const batches = new Map<number, HostBatch>();
+  const batches = new Map<number, StepBatch>();
   const big = tf.randomNormal([BIG_BATCH, 32, 32, 3], 0, 1, 'float32', 13) as tfc.Tensor4D;
   const forward = compile(tf, ([x]) => ({ logits: model.apply(x as tfc.Tensor4D, { training: false }).logits }), {
     mode: compileMode,

@@ -141,11 +141,6 @@ export const SweepFile = Type.Object(
 export type SweepFile = Static<typeof SweepFile>;
 export type SweepExecutor = SweepFile['executor'];
 
-/** A YAML document is a sweep (not an experiment) when it has a top-level `sweep:` key. */
-export function isSweepDocument(doc: unknown): boolean {
-  return typeof doc === 'object' && doc !== null && !Array.isArray(doc) && 'sweep' in doc;
-}
-
 let jsonSchema: Record<string, any> | undefined;
 
 /** A key with a default is not required of the file's author (ajv fills it in; an editor must not flag it missing). */

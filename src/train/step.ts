@@ -1,16 +1,13 @@
 import type * as tfc from '@tensorflow/tfjs-core';
+import type { HostBatch } from '../data/batch.js';
 import type { BuiltExperiment } from './build.js';
 import { misses } from './evaluate.js';
 import type { NamedVariable } from '../models/types.js';
 import { compile, type CompileMode } from '../backends/compile.js';
 import type { DataParallel } from './data-parallel.js';
 
-/** A training batch as the input pipeline hands it over: NHWC pixels and class ids on the host. */
-export interface HostBatch {
-  x: Float32Array;
-  y: Int32Array;
-  shape: [number, number, number, number];
-}
+/** What a step reads of a pipeline batch: NHWC pixels and class ids on the host. */
+export type StepBatch = Pick<HostBatch, 'x' | 'y' | 'shape'>;
 
 /**
  * One step's readings by name, still on the device: `loss` (mean over the batch), `misses` (top-1 count), and per
@@ -19,7 +16,7 @@ export interface HostBatch {
 export type StepReadings = Record<string, tfc.Tensor>;
 
 /** One optimisation step: forward, loss, backward, weight decay and update; the caller owns the returned readings. */
-export type TrainStep = (batch: HostBatch, lr: number, globalStep: number) => StepReadings;
+export type TrainStep = (batch: StepBatch, lr: number, globalStep: number) => StepReadings;
 
 /**
  * Forward, loss, backward, weight decay and the update on device tensors; the learning rate may be a scalar tensor.

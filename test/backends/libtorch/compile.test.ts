@@ -11,7 +11,7 @@ import { crossEntropy } from '../../../src/components/loss/cross-entropy.js';
 import { momentum } from '../../../src/components/optimizer/momentum.js';
 import { adam } from '../../../src/components/optimizer/adam.js';
 import { CompiledStep } from '../../../src/backends/libtorch/compile.js';
-import { stepFor, type HostBatch, type Stepper } from '../../../src/train/step.js';
+import { stepFor, type StepBatch, type Stepper } from '../../../src/train/step.js';
 import { tf } from '../../../src/backends/tfjs.js';
 import type { BuildContext } from '../../../src/registry/component.js';
 import type { Model, NamedVariable } from '../../../src/models/types.js';
@@ -65,7 +65,7 @@ const ctx = (hw: number): BuildContext => ({
 });
 
 /** Seeded random pixels and labels, as the input pipeline hands a batch over. */
-function hostBatch(n: number, hw: number, seed: number): HostBatch {
+function hostBatch(n: number, hw: number, seed: number): StepBatch {
   let s = seed;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   return {
