@@ -223,8 +223,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     } else {
       const trained = await train({ config, built, runDir, tf, log, stop, configText: o.configText, parallel });
       outcome = trained;
-      if (trained.evaluationCheck) extra.evaluation_check = trained.evaluationCheck;
-      if (trained.recalibration) extra.bn_recalibration = trained.recalibration;
+      Object.assign(extra, trained.records);
     }
     if (outcome.status === 'done')
       await writeFinalModel(runDir, final.model.variables, {

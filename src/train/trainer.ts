@@ -9,13 +9,11 @@ import { loadLatestCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../
 import { InputError } from '../util/errors.js';
 import { recordTrainStep } from '../run/env.js';
 import { appendMetrics, trimMetrics } from '../run/run-folder.js';
-import { GateTracking } from './gate-tracking.js';
+import { EpsilonGates } from './epsilon-gates.js';
 import { evaluate } from './evaluate.js';
-import { recalibrateBatchNorm, type RecalibrationRecord } from './bn-recalibration.js';
-import { checkEvaluation, type EvaluationCheck } from './evaluation-check.js';
 import { EpochProgress } from './progress.js';
 import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
-import type { Callback } from './types.js';
+import type { Callback, FinalContext } from './types.js';
 import type { NamedVariable } from '../models/types.js';
 import type { DataParallel } from './data-parallel.js';
 
@@ -75,20 +73,19 @@ export interface TrainOutcome {
   trainImages: number;
   trainSeconds: number;
   seconds: number;
-  /** ε-ResNet: the final evaluation compared with batch statistics on the same images (result.json's evaluation_check). */
-  evaluationCheck?: EvaluationCheck;
-  /** What train.bn_recalibration did before the final evaluation. */
-  recalibration?: RecalibrationRecord;
+  /** What the callbacks add to result.json (ε-ResNet: evaluation_check, bn_recalibration). */
+  records: Record<string, unknown>;
 }
 
 const emptyAccum = (): EpochAccum => ({ loss: 0, misses: 0, images: 0, seconds: 0 });
 
 /**
  * The training loop: per-epoch training and evaluation, metrics, TensorBoard, checkpoints, resume and interrupts.
- * Method-specific work happens in callbacks (ε gate tracking, an ε schedule) and in trainers that call this loop
- * (distillation); the step itself is a function the loop is given.
+ * Method-specific work happens in callbacks (an ε schedule; EpsilonGates: gate tracking, batch-norm recalibration, the
+ * batch-statistics check) and in trainers that call this loop (distillation); the step is a function it is given.
  */
 export async function train(o: TrainOptions): Promise<TrainOutcome> {
+  // --- Parts: the step, the callbacks (ε-ResNet's gate work among them) and the training batches.
   const { config, built, tf, runDir, log } = o;
   const { model, optimizer, schedule, loss, callbacks, dataset } = built;
   const prefix = o.tagPrefix ?? '';
@@ -100,8 +97,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const ranks = o.parallel?.worldSize ?? 1;
   const leads = o.parallel?.leads ?? true;
   let stepPath = '';
-  const hooks: Callback[] = [...callbacks];
-  let gates: GateTracking | null | undefined;
+  const hooks: Callback[] = [...callbacks, new EpsilonGates(config.train.bn_recalibration)];
   const pipeline = new InputPipeline({
     set: dataset.train,
     transforms: built.trainTransforms,
@@ -117,6 +113,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   });
   const steps = pipeline.stepsPerEpoch();
 
+  // --- Resume: the newest intact checkpoint, and records trimmed to it.
   let meta: TrainMeta = { epoch: 0, stepInEpoch: 0, globalStep: 0, accum: emptyAccum() };
   const resumed = loadLatestCheckpoint<TrainMeta>(ckptDir, log);
   if (resumed) {
@@ -133,6 +130,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const writer = new SummaryWriter(runDir);
   if (!resumed && !prefix) writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
 
+  // --- Step readings, read in bulk at the progress cadence, and checkpoints.
   const pending = new PendingReadings(tf);
   let diverged: string | null = null;
   /** Brings the pending step readings to the host: epoch sums, callbacks in step order, the first non-finite loss. */
@@ -145,13 +143,6 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       if (!Number.isFinite(values.loss)) {
         diverged = `${prefix}loss is ${values.loss} at epoch ${epoch + 1}, step ${first + i + 1}: stopping (status diverged)`;
         continue;
-      }
-      if (gates === undefined) {
-        gates = GateTracking.fromReadings(Object.keys(values));
-        if (gates) {
-          if (meta.callbacks?.[gates.name] !== undefined) gates.restore(meta.callbacks[gates.name]);
-          hooks.push(gates);
-        }
       }
       meta.accum.loss += values.loss * n;
       meta.accum.misses += values.misses;
@@ -175,12 +166,29 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     await saveCheckpoint(ckptDir, meta.globalStep, tensors, meta);
   };
 
+  // --- Epochs: train, evaluate, record, checkpoint.
   const trainStart = performance.now();
   let trainImages = 0;
   let trainSeconds = 0;
   let status: RunStatus = 'done';
-  let evaluationCheck: EvaluationCheck | undefined;
-  let recalibration: RecalibrationRecord | undefined;
+  const evaluateTest = (batchStatistics: boolean) =>
+    evaluate(tf, model, {
+      loss,
+      dataset,
+      transforms: built.testTransforms,
+      batchSize: config.train.eval_batch_size,
+      seed: config.seed,
+      batchStatistics,
+      compile: config.train.compile,
+    });
+  const finalContext = (epoch: number): FinalContext => ({
+    tf,
+    model,
+    epoch,
+    log: (line) => log(`${prefix}${line}`),
+    trainBatches: () => pipeline.batches(config.train.epochs, 0),
+    evaluate: ({ batchStatistics }) => evaluateTest(batchStatistics),
+  });
   try {
     epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
       const lr = schedule.valueFor(epoch);
@@ -247,30 +255,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       trainSeconds += meta.accum.seconds;
       for (const h of hooks) Object.assign(metrics, h.report?.());
       const isLast = epoch + 1 === config.train.epochs;
-      if (leads && isLast && config.train.bn_recalibration) {
-        // Held gates: off where compress removes the block (its averaged is_discarded prints as 1), on elsewhere.
-        const off = new Set(gates?.discarded() ?? []);
-        const held = Object.fromEntries((gates?.blocks ?? []).map((b) => [b, off.has(b) ? 0 : 1]));
-        recalibration = await recalibrateBatchNorm(
-          tf,
-          model,
-          pipeline.batches(config.train.epochs, 0),
-          config.train.bn_recalibration,
-          held,
-        );
-        log(
-          `${prefix}batch-norm statistics recomputed over ${recalibration.batches} training batches with the final gates held (${off.size} of ${Object.keys(held).length} blocks off)`,
-        );
-      }
+      // Evaluation (rank 0 alone): every eval_every epochs and after the last, whose model callbacks may finish and
+      // check first.
+      if (leads && isLast) for (const h of hooks) await h.beforeFinalEvaluation?.(finalContext(epoch));
       if (leads && ((epoch + 1) % config.train.eval_every === 0 || isLast)) {
-        const ev = await evaluate(tf, model, {
-          loss: loss,
-          dataset: dataset,
-          transforms: built.testTransforms,
-          batchSize: config.train.eval_batch_size,
-          seed: config.seed,
-          compile: config.train.compile,
-        });
+        const ev = await evaluateTest(false);
         Object.assign(metrics, {
           test_loss: ev.loss,
           test_error: ev.error,
@@ -279,21 +268,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           eval_images_per_sec: ev.images / ev.seconds,
         });
         for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
-        if (isLast && gates) {
-          const batchStats = await evaluate(tf, model, {
-            loss: loss,
-            dataset: dataset,
-            transforms: built.testTransforms,
-            batchSize: config.train.eval_batch_size,
-            seed: config.seed,
-            batchStatistics: true,
-            compile: config.train.compile,
-          });
-          metrics.test_error_batch_statistics = batchStats.error;
-          evaluationCheck = checkEvaluation(ev.error, batchStats.error, metrics);
-          if (evaluationCheck.warning) log(`${prefix}warning: ${evaluationCheck.warning}`);
-        }
       }
+      if (leads && isLast) for (const h of hooks) await h.afterFinalEvaluation?.(finalContext(epoch), metrics);
       if (o.parallel) Object.assign(metrics, o.parallel.followRankZero(model, metrics));
       metrics.live_tensors = tf.memory().numTensors;
       schedule.observe?.(epoch, metrics);
@@ -307,7 +283,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
         for (const v of model.variables)
           writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
       writer.flush();
-      log([epochLine(prefix, metrics), ...hooks.flatMap((h) => h.line?.(metrics) ?? [])].join('  '));
+      log([epochLine(prefix, metrics), ...hooks.map((h) => h.line?.(metrics) ?? '').filter(Boolean)].join('  '));
       last = metrics;
       meta.epoch = epoch + 1;
       meta.stepInEpoch = 0;
@@ -329,8 +305,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     trainImages,
     trainSeconds,
     seconds: (performance.now() - trainStart) / 1000,
-    evaluationCheck,
-    recalibration,
+    records: Object.assign({}, ...hooks.map((h) => h.records?.() ?? {})),
   };
 }
 

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { HostBatch } from '../data/batch.js';
 import type { ModelOutput, Model, NamedVariable } from '../models/types.js';
 
 /** What the training loop drives: optimizers, schedules, losses and callbacks. */
@@ -56,6 +57,14 @@ export interface CallbackContext {
   log: (line: string) => void;
 }
 
+/** What a callback may use when the last epoch's training is done: the training batches and the evaluation. */
+export interface FinalContext extends CallbackContext {
+  /** Training batches in a fresh order (an epoch past the last). */
+  trainBatches(): AsyncIterable<HostBatch>;
+  /** The test split evaluated as the loop evaluates it, or on each batch's own statistics. */
+  evaluate(o: { batchStatistics: boolean }): Promise<{ error: number; loss: number }>;
+}
+
 /**
  * Hooks around training: a callback component (an ε schedule) or one the loop adds itself (ε gate tracking when the
  * step reports gates). Step readings arrive by name, in step order, read from the device in bulk.
@@ -78,4 +87,10 @@ export interface Callback {
    * hold, as it stood after `ctx.epoch` epochs (an ε schedule's last ε).
    */
   onReopen?(ctx: CallbackContext): void;
+  /** After the last epoch's steps, before its evaluation (batch-norm statistics recomputed under the final gates). */
+  beforeFinalEvaluation?(ctx: FinalContext): Promise<void>;
+  /** After the last epoch's evaluation, with its metrics, which it may add to (the batch-statistics check). */
+  afterFinalEvaluation?(ctx: FinalContext, metrics: Record<string, number>): Promise<void>;
+  /** What it adds to result.json, by key. */
+  records?(): Record<string, unknown>;
 }
