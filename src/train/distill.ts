@@ -4,7 +4,7 @@ import type { ExperimentConfig } from '../registry/experiment.js';
 import type { DistillationParams, DistillStage, LossTerm } from './distill-plan.js';
 import { softmaxCrossEntropy } from './losses.js';
 import { buildComponent, buildModel, context, type BuildOptions, type BuiltExperiment } from './build.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, testEvaluation } from './evaluate.js';
 import { assertNotBusy } from '../run/lock.js';
 import { timeInference, timeOnnxInference } from './inference-timing.js';
 import { loadTrainedRun } from './trained-run.js';
@@ -159,14 +159,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
         comparison: {},
       };
   }
-  const ev = await evaluate(tf, teacher, {
-    loss: built.loss,
-    dataset: built.dataset,
-    transforms: built.testTransforms,
-    batchSize: config.train.eval_batch_size,
-    seed: config.seed,
-    compile: config.train.compile,
-  });
+  const ev = await evaluate(tf, teacher, testEvaluation(built, config));
   teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
@@ -204,14 +197,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     if (out.status !== 'done')
       return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(tf, student, {
-    loss: built.loss,
-    dataset: built.dataset,
-    transforms: built.testTransforms,
-    batchSize: config.train.eval_batch_size,
-    seed: config.seed,
-    compile: config.train.compile,
-  });
+  const sEval = await evaluate(tf, student, testEvaluation(built, config));
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats, config.train.compile);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats, config.train.compile);
   const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);

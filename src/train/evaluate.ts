@@ -5,6 +5,8 @@ import type { ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
 import type { Loss } from './types.js';
 import type { Model } from '../models/types.js';
+import type { ExperimentConfig } from '../registry/experiment.js';
+import type { BuiltExperiment } from './build.js';
 
 export interface EvalResult {
   loss: number;
@@ -39,6 +41,23 @@ export interface EvaluateOptions {
   /** Each batch's own batch-norm statistics, as training computes them, instead of the running averages. */
   batchStatistics?: boolean;
   compile: CompileMode;
+}
+
+/** The evaluation a config asks for on a built experiment's test split (its batch size, seed and compile mode). */
+export function testEvaluation(
+  built: Pick<BuiltExperiment, 'loss' | 'dataset' | 'testTransforms'>,
+  config: Pick<ExperimentConfig, 'train' | 'seed'>,
+  batchStatistics = false,
+): EvaluateOptions {
+  return {
+    loss: built.loss,
+    dataset: built.dataset,
+    transforms: built.testTransforms,
+    batchSize: config.train.eval_batch_size,
+    seed: config.seed,
+    batchStatistics,
+    compile: config.train.compile,
+  };
 }
 
 /**

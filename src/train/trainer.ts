@@ -10,7 +10,7 @@ import { InputError } from '../util/errors.js';
 import { recordTrainStep } from '../run/env.js';
 import { appendMetrics, trimMetrics } from '../run/run-folder.js';
 import { EpsilonGates } from './epsilon-gates.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, testEvaluation } from './evaluate.js';
 import { EpochProgress } from './progress.js';
 import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
 import type { Callback, FinalContext } from './types.js';
@@ -87,7 +87,7 @@ const emptyAccum = (): EpochAccum => ({ loss: 0, misses: 0, images: 0, seconds: 
 export async function train(o: TrainOptions): Promise<TrainOutcome> {
   // --- Parts: the step, the callbacks (ε-ResNet's gate work among them) and the training batches.
   const { config, built, tf, runDir, log } = o;
-  const { model, optimizer, schedule, loss, callbacks, dataset } = built;
+  const { model, optimizer, schedule, callbacks, dataset } = built;
   const prefix = o.tagPrefix ?? '';
   const ckptDir = o.checkpointDir ?? runDir;
   const trainable = o.trainable ?? model.variables.filter((v) => v.trainable);
@@ -172,15 +172,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   let trainSeconds = 0;
   let status: RunStatus = 'done';
   const evaluateTest = (batchStatistics: boolean) =>
-    evaluate(tf, model, {
-      loss,
-      dataset,
-      transforms: built.testTransforms,
-      batchSize: config.train.eval_batch_size,
-      seed: config.seed,
-      batchStatistics,
-      compile: config.train.compile,
-    });
+    evaluate(tf, model, testEvaluation(built, config, batchStatistics));
   const finalContext = (epoch: number): FinalContext => ({
     tf,
     model,
