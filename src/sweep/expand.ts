@@ -7,6 +7,7 @@ import { ConfigError } from '../util/errors.js';
 import { parsePath, toPointer, type Segment } from '../config/paths.js';
 import { validateDocument } from '../config/validate.js';
 import { parseYaml } from '../config/yaml-source.js';
+import { boundsProblem, drawCombinations } from './random-search.js';
 import { sweepJsonSchema, type SweepFile } from './sweep-file.js';
 
 /** One config path set to one value; `pos` is where the sweep file wrote the value. */
@@ -16,7 +17,7 @@ export interface Override {
   pos?: Position;
 }
 
-/** One point of the search space (grid x zip x trials), repeated per seed. */
+/** One point of the search space (grid x zip x trials x random draws), repeated per seed. */
 export interface Combination {
   overrides: Override[];
   seed?: { value: number; pos?: Position };
@@ -55,7 +56,7 @@ export async function readSweep(file: string): Promise<SweepSource> {
   return { file: abs, spec, doc, baseFile };
 }
 
-type Section = 'grid' | 'zip' | 'trials';
+type Section = 'grid' | 'zip' | 'trials' | 'search';
 
 interface Axis {
   section: Section;
@@ -78,8 +79,8 @@ function product<T>(lists: T[][]): T[][] {
 
 /**
  * Every trial the sweep declares: the cartesian grid, times the zipped lists, times the explicit trials, times the
- * seeds (an absent part counts once). Throws ConfigError when zipped lists differ in length, a path is not a
- * path, or two parts set the same config path.
+ * random search's draws, times the seeds (an absent part counts once). Throws ConfigError when zipped lists differ
+ * in length, a path is not a path, two parts set the same config path, or a distribution's bounds are empty.
  */
 export function combinations(src: SweepSource): Combination[] {
   const { spec, doc } = src;
@@ -142,14 +143,28 @@ export function combinations(src: SweepSource): Combination[] {
       return { path: p, value, pos: place(['trials', i, p])?.pos };
     }),
   );
+  const searchParams = Object.entries(spec.search?.params ?? {});
+  for (const [p, d] of searchParams) {
+    claim('search', p, ['search', 'params', p]);
+    const problem = boundsProblem(d);
+    if (problem) diags.push(error(`search: '${p}': ${problem}`, place(['search', 'params', p])?.pos));
+  }
   if (diags.length) throw new ConfigError(diags);
+  // A drawn value has no line of its own: errors about it point at its distribution
+  const drawnRows: Override[][] = spec.search
+    ? drawCombinations(spec.search).map((drawn) =>
+        Object.entries(drawn).map(([p, value]) => ({ path: p, value, pos: place(['search', 'params', p])?.pos })),
+      )
+    : [[]];
 
   const seeds = spec.seeds ? spec.seeds.map((value, i) => ({ value, pos: place(['seeds', i])?.pos })) : [undefined];
   const out: Combination[] = [];
   for (const grid of product(gridLists)) {
     for (const zip of zipRows)
       for (const trial of trialRows)
-        for (const seed of seeds) out.push({ overrides: [...grid, ...zip, ...trial], ...(seed ? { seed } : {}) });
+        for (const drawn of drawnRows)
+          for (const seed of seeds)
+            out.push({ overrides: [...grid, ...zip, ...trial, ...drawn], ...(seed ? { seed } : {}) });
   }
   return out;
 }

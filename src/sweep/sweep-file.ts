@@ -1,9 +1,57 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TInteger, type TNumber } from '@sinclair/typebox';
 
 /** A path into an experiment config: `model.epsilon`, `transforms.train[0].pad` or `schedule.initial.0.1`. */
 const ConfigPath = Type.String({ pattern: '^[^\\s]+$' });
 
 const Values = Type.Array(Type.Unknown(), { minItems: 1, description: 'The values this config path takes.' });
+
+const Bounds = (item: TNumber | TInteger) => Type.Array(item, { minItems: 2, maxItems: 2, description: '[low, high]' });
+
+/** How random search draws one config path's value. */
+const Distribution = Type.Union(
+  [
+    Type.Object(
+      { uniform: Bounds(Type.Number()) },
+      { additionalProperties: false, description: 'A float uniform in [low, high).' },
+    ),
+    Type.Object(
+      { log_uniform: Bounds(Type.Number({ exclusiveMinimum: 0 })) },
+      {
+        additionalProperties: false,
+        description: 'A float whose logarithm is uniform: as likely in [0.001, 0.01) as in [0.01, 0.1).',
+      },
+    ),
+    Type.Object(
+      { int: Bounds(Type.Integer()) },
+      { additionalProperties: false, description: 'An integer uniform in [low, high], both included.' },
+    ),
+    Type.Object(
+      { choice: Type.Array(Type.Unknown(), { minItems: 1 }) },
+      { additionalProperties: false, description: 'One of these values, each as likely.' },
+    ),
+  ],
+  { description: 'uniform, log_uniform, int or choice.' },
+);
+export type Distribution = Static<typeof Distribution>;
+
+export const RandomSearch = Type.Object(
+  {
+    type: Type.Literal('random', { description: 'Draw trials at random from distributions per config path.' }),
+    n: Type.Integer({ minimum: 1, description: 'How many combinations to draw (each repeated per seed).' }),
+    seed: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'Seeds the draws: the same file draws the same trials (so the sweep resumes), and raising n keeps the first draws.',
+    }),
+    params: Type.Record(ConfigPath, Distribution, {
+      additionalProperties: false,
+      description: 'Config path -> the distribution its value is drawn from.',
+    }),
+  },
+  { additionalProperties: false, description: 'Random search, multiplied with grid, zip, trials and seeds.' },
+);
+export type RandomSearch = Static<typeof RandomSearch>;
 
 export const LocalExecutor = Type.Object(
   {
@@ -101,6 +149,7 @@ export const SweepFile = Type.Object(
         description: 'Explicit combinations, each a map of config path to value; multiplied with grid and zip.',
       }),
     ),
+    search: Type.Optional(RandomSearch),
     seeds: Type.Optional(
       Type.Array(Type.Integer({ minimum: 0 }), {
         minItems: 1,
