@@ -2,6 +2,7 @@
 // without the addon, `backend: auto` moves on to the next backend. What it found and did goes to native/install.json,
 // which `epsilab doctor` and the backend's error messages read.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -10,6 +11,7 @@ import {
   readdirSync,
   realpathSync,
   renameSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -289,6 +291,32 @@ function build(torch, record) {
   };
 }
 
+/**
+ * What a build depends on: this script, the addon's sources, the libtorch found (where, its ABI, its library file's size
+ * and date) and Node's module ABI. Equal to the last build's and with the addon there, the install has nothing to do.
+ */
+function fingerprint(torch) {
+  const hash = createHash('sha256');
+  const sources = readdirSync(join(here, 'src')).sort();
+  for (const file of ['install.mjs', 'binding.gyp', ...sources.map((f) => join('src', f))])
+    hash.update(file).update(readFileSync(join(here, file)));
+  const { size, mtimeMs } = statSync(join(torch.lib, 'libtorch_cpu.so'));
+  const env = ['LIBTORCH_CXX11_ABI', 'CUDA_HOME', 'CUDA_PATH', 'CXX'].map((k) => process.env[k] ?? '');
+  hash.update(JSON.stringify([torch.include, torch.lib, torch.abi, size, mtimeMs, process.versions.modules, env]));
+  return hash.digest('hex');
+}
+
+/** The last install's record when it built this very fingerprint and the addon is still there, else null. */
+function unchangedBuild(print) {
+  try {
+    const last = JSON.parse(readFileSync(recordPath, 'utf8'));
+    const built = last.status === 'built' && last.fingerprint === print;
+    return built && existsSync(join(here, 'build', 'Release', 'epsilab_torch.node')) ? last : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Keeps what the install found, written whole or not at all. */
 function writeRecord(record) {
   const tmp = `${recordPath}.${process.pid}.tmp`;
@@ -302,10 +330,15 @@ if (process.env.EPSILAB_SKIP_NATIVE) {
   say(line);
 } else {
   const torch = findLibtorch();
-  const record = torch.why ? { status: 'skipped', line: torch.why } : { source: torch.source };
-  if (!torch.why) Object.assign(record, build(torch, record));
-  writeRecord(record);
-  say(record.line);
+  const print = torch.why ? null : fingerprint(torch);
+  const last = print && unchangedBuild(print);
+  if (last) say(`${last.line}; sources and libtorch unchanged since, not rebuilt`);
+  else {
+    const record = torch.why ? { status: 'skipped', line: torch.why } : { source: torch.source, fingerprint: print };
+    if (!torch.why) Object.assign(record, build(torch, record));
+    writeRecord(record);
+    say(record.line);
+  }
 }
 
 if (!process.env.EPSILAB_SKIP_NATIVE) {

@@ -62,6 +62,11 @@ const onGpu = (device: string | undefined) => device !== undefined && device !==
 
 const require = createRequire(import.meta.url);
 const NEEDS_INTERNET = 'its install step downloads libtensorflow, which needs the internet';
+/** What the opt-in TensorFlow packages need: tfjs-node 4.22 runs libtensorflow 2.9.1, built against CUDA 11.2 and cuDNN 8.1. */
+const TENSORFLOW_NEEDS: Record<string, string> = {
+  '@tensorflow/tfjs-node-gpu': 'an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 (libtensorflow 2.9.1)',
+  '@tensorflow/tfjs-node': 'libtensorflow 2.9.1 for the CPU',
+};
 
 /** Loads the requested backend (or the fastest available for 'auto') and makes it tfjs's current backend. */
 export async function selectBackend(requested: BackendRequest, opts: SelectOptions = {}): Promise<SelectedBackend> {
@@ -138,13 +143,17 @@ async function tryBackend(backend: BackendName, opts: SelectOptions): Promise<{ 
   }
 }
 
-/** tfjs-node(-gpu) registers a backend named 'tensorflow'; both are optional dependencies that fail to install offline. */
+/** tfjs-node(-gpu) registers a backend named 'tensorflow'; both are opt-in: a project adds one with npm install. */
 async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string }> {
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   try {
     await import(pkg);
   } catch (err) {
-    if (isModuleNotFound(err, pkg)) return { ok: false, why: `not installed (${NEEDS_INTERNET})` };
+    if (isModuleNotFound(err, pkg))
+      return {
+        ok: false,
+        why: `not installed (opt-in: \`npm install ${pkg}@${tf.version_core}\` adds it; it needs ${TENSORFLOW_NEEDS[pkg]}, and ${NEEDS_INTERNET})`,
+      };
     if (/tfjs_binding\.node\) can not be found/.test(describeError(err)))
       return {
         ok: false,

@@ -1,13 +1,16 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { parseYaml, type YNode } from './yaml-source.js';
 
 type YMap = Extract<YNode, { kind: 'map' }>;
 
 /**
- * Loads a config and everything it `extends` (a path or a list, relative to the file): bases merge in order, the
- * file itself on top; mappings merge key by key, anything else (lists included) replaces. Positions of inherited
+ * Loads a config and everything it `extends` (a path or a list, relative to the file, or a package path such as
+ * `epsilab/configs/_base/cifar-preact.yaml`): bases merge in order, the file itself on top; mappings merge key by key, anything else (lists included) replaces. Positions of inherited
  * values remember the files that extended theirs.
  */
 export async function loadWithExtends(file: string): Promise<{ root?: YMap; diagnostics: Diagnostic[] }> {
@@ -46,7 +49,7 @@ async function load(
   root.entries.delete('extends');
   let merged: YMap | undefined;
   for (const base of ext ? basesOf(ext.node, diags) : []) {
-    const target = path.resolve(path.dirname(file), base.path);
+    const target = resolveBase(base.path, file);
     const chain = [...stack, file];
     if (chain.includes(target)) {
       const cycle = [...chain.slice(chain.indexOf(target)), target].map((f) => displayFile(f)).join(' -> ');
@@ -58,6 +61,24 @@ async function load(
       merged = merged ? (merge(merged, extendedBy(loaded, file)) as YMap) : (extendedBy(loaded, file) as YMap);
   }
   return merged ? (merge(merged, root) as YMap) : root;
+}
+
+/**
+ * A base's file: the path relative to the extending file where that file exists (or the path is ./, ../ or absolute),
+ * else a package path resolved as Node resolves an import from that file's folder, then from epsilab itself (so a
+ * config outside any project that installed epsilab can still extend epsilab's bases).
+ */
+function resolveBase(spec: string, from: string): string {
+  const relative = path.resolve(path.dirname(from), spec);
+  if (existsSync(relative) || spec.startsWith('.') || path.isAbsolute(spec)) return relative;
+  for (const resolver of [from, fileURLToPath(import.meta.url)]) {
+    try {
+      return createRequire(resolver).resolve(spec);
+    } catch {
+      // not a package path that resolves from here
+    }
+  }
+  return relative;
 }
 
 function basesOf(node: YNode, diags: Diagnostic[]): { path: string; pos: Position }[] {

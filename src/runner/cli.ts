@@ -10,6 +10,7 @@ import { compressCommand } from './commands/compress.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
+import { initCommand } from './commands/init.js';
 import { listCommand } from './commands/list.js';
 import { planCommand } from './commands/plan.js';
 import { printConfigCommand } from './commands/print-config.js';
@@ -24,6 +25,7 @@ import { validateCommand } from './commands/validate.js';
 
 /** Every command, in the order `--help` lists them. A new command is one import and one entry here. */
 const COMMANDS: Command[] = [
+  initCommand,
   runCommand,
   resumeCommand,
   compressCommand,
