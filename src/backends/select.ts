@@ -62,9 +62,9 @@ const onGpu = (device: string | undefined) => device !== undefined && device !==
 
 const require = createRequire(import.meta.url);
 const NEEDS_INTERNET = 'its install step downloads libtensorflow, which needs the internet';
-/** What the opt-in TensorFlow packages need: tfjs-node 4.22 runs libtensorflow 2.9.1, built against CUDA 11.2 and cuDNN 8.1. */
-const TENSORFLOW_NEEDS: Record<string, string> = {
-  '@tensorflow/tfjs-node-gpu': 'an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 (libtensorflow 2.9.1)',
+/** What the opt-in TensorFlow packages run: tfjs-node 4.22 downloads libtensorflow 2.9.1, whose GPU build needs CUDA 11.2 and cuDNN 8.1. */
+const TENSORFLOW_BUILD: Record<string, string> = {
+  '@tensorflow/tfjs-node-gpu': 'libtensorflow 2.9.1 for NVIDIA GPUs, which needs CUDA 11.2 and cuDNN 8.1 installed',
   '@tensorflow/tfjs-node': 'libtensorflow 2.9.1 for the CPU',
 };
 
@@ -152,7 +152,7 @@ async function loadNodeBinding(pkg: string): Promise<{ ok: boolean; why: string 
     if (isModuleNotFound(err, pkg))
       return {
         ok: false,
-        why: `not installed (opt-in: \`npm install ${pkg}@${tf.version_core}\` adds it; it needs ${TENSORFLOW_NEEDS[pkg]}, and ${NEEDS_INTERNET})`,
+        why: `not installed (opt-in: \`npm install ${pkg}@${tf.version_core}\` adds ${TENSORFLOW_BUILD[pkg]}; ${NEEDS_INTERNET})`,
       };
     if (/tfjs_binding\.node\) can not be found/.test(describeError(err)))
       return {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUTO_ORDER } from '../../src/backends/select.js';
@@ -64,4 +65,26 @@ test('doctor says why libtorch does not load and what to do, as readable lines',
   );
   for (const title of ['libtorch addon', 'GPUs (NVIDIA driver)', 'Threads', 'Datasets', 'Slurm'])
     assert.ok(r.stdout.includes(`\n${title}`), `no ${title} section`);
+});
+
+test('doctor says how to add an opt-in TensorFlow backend and what CUDA and cuDNN its GPU build needs', (t) => {
+  const installed = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].filter((pkg) => {
+    try {
+      createRequire(import.meta.url).resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (installed.length > 0) return t.skip(`${installed.join(' and ')} installed here`);
+  const r = doctor([]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /\n {2}tensorflow-gpu {5}no: not installed \(opt-in: `npm install @tensorflow\/tfjs-node-gpu@4\.22\.0` adds libtensorflow 2\.9\.1 for NVIDIA GPUs, which needs CUDA 11\.2 and cuDNN 8\.1 installed;/,
+  );
+  assert.match(
+    r.stdout,
+    /\n {2}tensorflow {9}no: not installed \(opt-in: `npm install @tensorflow\/tfjs-node@4\.22\.0` adds/,
+  );
 });

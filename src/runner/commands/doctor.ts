@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { probeBackends, type BackendAttempt } from '../../backends/select.js';
+import type { BackendAttempt } from '../../backends/select.js';
 import { libtorchReport, libtorchThreading, type InstallRecord, type TorchInfo } from '../../backends/info.js';
 import { CORES_SHARED_BY } from '../../backends/threads.js';
 import { builtinRegistry } from '../../components/index.js';
@@ -66,6 +66,8 @@ Exit codes: 0 reported.`,
 
 async function diagnose(): Promise<DoctorReport> {
   const root = projectRoot();
+  // Loaded here, not at the top: TensorFlow.js takes a third of a second that `epsilab --help` need not pay.
+  const { probeBackends } = await import('../../backends/select.js');
   const backends = await probeBackends();
   const libtorch = libtorchReport();
   const info = libtorch.info;
