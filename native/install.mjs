@@ -297,8 +297,11 @@ function build(torch, record) {
  */
 function fingerprint(torch) {
   const hash = createHash('sha256');
-  const sources = readdirSync(join(here, 'src')).sort();
-  for (const file of ['install.mjs', 'binding.gyp', ...sources.map((f) => join('src', f))])
+  const sources = readdirSync(join(here, 'src'), { recursive: true })
+    .map((f) => join('src', f))
+    .filter((f) => statSync(join(here, f)).isFile())
+    .sort();
+  for (const file of ['install.mjs', 'binding.gyp', ...sources])
     hash.update(file).update(readFileSync(join(here, file)));
   const { size, mtimeMs } = statSync(join(torch.lib, 'libtorch_cpu.so'));
   const env = ['LIBTORCH_CXX11_ABI', 'CUDA_HOME', 'CUDA_PATH', 'CXX'].map((k) => process.env[k] ?? '');

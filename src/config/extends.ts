@@ -10,8 +10,8 @@ type YMap = Extract<YNode, { kind: 'map' }>;
 
 /**
  * Loads a config and everything it `extends` (a path or a list, relative to the file, or a package path such as
- * `epsilab/configs/_base/cifar-preact.yaml`): bases merge in order, the file itself on top; mappings merge key by key, anything else (lists included) replaces. Positions of inherited
- * values remember the files that extended theirs.
+ * `epsilab/configs/_base/cifar-preact.yaml`): bases merge in order, the file itself on top; mappings merge key by key,
+ * anything else (lists included) replaces. Positions of inherited values remember the files that extended theirs.
  */
 export async function loadWithExtends(file: string): Promise<{ root?: YMap; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];

@@ -4,7 +4,7 @@ import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendAttempt } from '../../backends/select.js';
-import { libtorchReport, libtorchThreading, type InstallRecord, type TorchInfo } from '../../backends/info.js';
+import type { InstallRecord, TorchInfo } from '../../backends/info.js';
 import { CORES_SHARED_BY } from '../../backends/threads.js';
 import { builtinRegistry } from '../../components/index.js';
 import { projectRoot } from '../../util/paths.js';
@@ -68,6 +68,7 @@ async function diagnose(): Promise<DoctorReport> {
   const root = projectRoot();
   // Loaded here, not at the top: TensorFlow.js takes a third of a second that `epsilab --help` need not pay.
   const { probeBackends } = await import('../../backends/select.js');
+  const { libtorchReport, libtorchThreading } = await import('../../backends/info.js');
   const backends = await probeBackends();
   const libtorch = libtorchReport();
   const info = libtorch.info;

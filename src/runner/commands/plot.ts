@@ -1,7 +1,6 @@
 import { basename, dirname, extname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Value } from '@sinclair/typebox/value';
-import { drawPlot } from '../../tables/draw-plot.js';
 import { readRun, type RunRecord } from '../../tables/runs.js';
 import { PLOT_KINDS, PlotSpec } from '../../tables/spec.js';
 import { EXIT, type Command } from '../command.js';
@@ -53,6 +52,8 @@ Exit codes: 0 written, 1 no run has the curve, 2 bad usage or not a run folder.`
       legend: values.legend,
       formats: [format],
     }) as PlotSpec;
+    // Loaded here, not at the top: the plotting stack (vega, resvg) takes time that `epsilab --help` need not pay.
+    const { drawPlot } = await import('../../tables/draw-plot.js');
     try {
       for (const f of await drawPlot(plot, runs, dirname(out)))
         console.error(`wrote ${relative(process.cwd(), f) || f}`);

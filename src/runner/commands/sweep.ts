@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planSweepLines } from '../../sweep/plan.js';
-import { runSweep } from '../../sweep/run-sweep.js';
 import { EXIT, type Command } from '../command.js';
 import { expectFileKind } from '../file-kind.js';
 import { UsageError } from '../../util/errors.js';
@@ -43,6 +42,8 @@ file or config, 130 interrupted.`,
       for (const line of await planSweepLines(positionals[0])) console.log(line);
       return EXIT.ok;
     }
+    // Loaded here, not at the top: the executors (execa, Slurm, progress bars) take time that `epsilab --help` need not pay.
+    const { runSweep } = await import('../../sweep/run-sweep.js');
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) {

@@ -1,7 +1,6 @@
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTable } from '../../tables/build-table.js';
-import { drawPlot } from '../../tables/draw-plot.js';
 import { renderCsv } from '../../tables/render-csv.js';
 import { renderLatex } from '../../tables/render-latex.js';
 import { renderMarkdown } from '../../tables/render-markdown.js';
@@ -58,6 +57,8 @@ Exit codes: 0 written, 1 a plot could not be drawn, 2 bad spec or usage.`,
     }
     if (values['no-plots']) return EXIT.ok;
     let failed = 0;
+    // Loaded here, not at the top: the plotting stack (vega, resvg) takes time that `epsilab --help` need not pay.
+    const { drawPlot } = await import('../../tables/draw-plot.js');
     for (const plot of spec.plots) {
       try {
         const runs = plot.runs ? selectRuns(plot.runs).runs : selection.runs;
