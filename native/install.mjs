@@ -2,7 +2,6 @@
 // without the addon, `backend: auto` moves on to the next backend. What it found and did goes to native/install.json,
 // which `epsilab doctor` and the backend's error messages read.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -17,6 +16,7 @@ import {
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fingerprint } from './fingerprint.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const logPath = join(here, 'install.log');
@@ -292,21 +292,17 @@ function build(torch, record) {
 }
 
 /**
- * What a build depends on: this script, the addon's sources, the libtorch found (where, its ABI, its library file's size
- * and date) and Node's module ABI. Equal to the last build's and with the addon there, the install has nothing to do.
+ * What the libtorch build depends on: this script, the addon's sources, the libtorch found (where, its ABI, its library
+ * file's size and date), the variables that steer the build, and Node's module ABI.
  */
-function fingerprint(torch) {
-  const hash = createHash('sha256');
-  const sources = readdirSync(join(here, 'src'), { recursive: true })
-    .map((f) => join('src', f))
-    .filter((f) => statSync(join(here, f)).isFile())
-    .sort();
-  for (const file of ['install.mjs', 'binding.gyp', ...sources])
-    hash.update(file).update(readFileSync(join(here, file)));
+function buildInputs(torch) {
   const { size, mtimeMs } = statSync(join(torch.lib, 'libtorch_cpu.so'));
   const env = ['LIBTORCH_CXX11_ABI', 'CUDA_HOME', 'CUDA_PATH', 'CXX'].map((k) => process.env[k] ?? '');
-  hash.update(JSON.stringify([torch.include, torch.lib, torch.abi, size, mtimeMs, process.versions.modules, env]));
-  return hash.digest('hex');
+  return fingerprint(
+    here,
+    ['install.mjs', 'fingerprint.mjs', 'binding.gyp', 'src'],
+    [torch.include, torch.lib, torch.abi, size, mtimeMs, env],
+  );
 }
 
 /** The last install's record when it built this very fingerprint and the addon is still there, else null. */
@@ -333,7 +329,7 @@ if (process.env.EPSILAB_SKIP_NATIVE) {
   say(line);
 } else {
   const torch = findLibtorch();
-  const print = torch.why ? null : fingerprint(torch);
+  const print = torch.why ? null : buildInputs(torch);
   const last = print && unchangedBuild(print);
   if (last) say(`${last.line}; sources and libtorch unchanged since, not rebuilt`);
   else {

@@ -85,6 +85,8 @@ test(
       'bin/epsilab.js',
       'dist/src/runner/cli.js',
       'native/install.mjs',
+      'native/fingerprint.mjs',
+      'native/jpeg/build.mjs',
       'native/binding.gyp',
       'native/src/addon.cc',
       'configs/_base/fashion-mnist-quickstart.yaml',

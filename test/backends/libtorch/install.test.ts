@@ -9,7 +9,7 @@ import { tempDir } from '../../helpers/tmp.js';
 const native = join(projectRoot(), 'native');
 const ADDON = join('build', 'Release', 'epsilab_torch.node');
 
-test('the install script leaves a built addon alone while its sources and libtorch are unchanged, and rebuilds when a source changes', (t) => {
+test('the install script leaves built addons alone while their sources and libraries are unchanged, and rebuilds when a source changes', (t) => {
   const record = existsSync(join(native, 'install.json'))
     ? (JSON.parse(readFileSync(join(native, 'install.json'), 'utf8')) as { status: string; fingerprint?: string })
     : null;
@@ -21,7 +21,7 @@ test('the install script leaves a built addon alone while its sources and libtor
     return t.skip('the addon predates its sources here (node native/install.mjs rebuilds it)');
   // A copy, so that the rebuild this test provokes cannot touch the addon the other tests load.
   const copy = join(tempDir('native-install'), 'native');
-  for (const part of ['install.mjs', 'binding.gyp', 'src', 'install.json', ADDON])
+  for (const part of ['install.mjs', 'fingerprint.mjs', 'binding.gyp', 'src', 'install.json', ADDON, 'jpeg'])
     cpSync(join(native, part), join(copy, part), { recursive: true, preserveTimestamps: true });
   const copied = statSync(join(copy, ADDON)).mtimeMs;
   const install = () =>
@@ -31,16 +31,20 @@ test('the install script leaves a built addon alone while its sources and libtor
   assert.equal(again.status, 0, again.stderr);
   assert.match(
     again.stdout,
-    /^epsilab libtorch backend: built against .*; sources and libtorch unchanged since, not rebuilt\n$/,
+    /^epsilab libtorch backend: built against .*; sources and libtorch unchanged since, not rebuilt$/m,
   );
   assert.equal(statSync(join(copy, ADDON)).mtimeMs, copied, 'the addon is not rebuilt');
   assert.equal(JSON.parse(readFileSync(join(copy, 'install.json'), 'utf8')).fingerprint, record.fingerprint);
+  if (existsSync(join(native, 'jpeg', 'build', 'inputs.sha256')))
+    assert.match(
+      again.stdout,
+      /^epsilab JPEG fast path: built against libjpeg-turbo; sources unchanged since, not rebuilt$/m,
+    );
 
   appendFileSync(join(copy, 'src', 'addon.cc'), '\n// changed\n');
   const changed = install();
   assert.equal(changed.status, 0, changed.stderr);
   // The copy has no node_modules beside it, so the rebuild it starts stops at finding node-gyp: proof enough that it
   // did not take the unchanged path, without minutes of compiling.
-  assert.doesNotMatch(changed.stdout, /not rebuilt/);
-  assert.match(changed.stdout, /^epsilab libtorch backend: node-gyp is not installed; skipping the native backend\n$/);
+  assert.match(changed.stdout, /^epsilab libtorch backend: node-gyp is not installed; skipping the native backend$/m);
 });
