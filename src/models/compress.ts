@@ -1,5 +1,6 @@
-import { blockName, groupLayout, unitsFromDepth } from './preact-structure.js';
-import { IMAGENET_DEPTHS, imagenetUnits, type ImagenetDepth } from './preact-imagenet.js';
+import { groupLayout } from './preact-structure.js';
+import { blockName, unitsFromDepth } from './preact-resnet.js';
+import { IMAGENET_DEPTHS, imagenetUnits, type ImagenetDepth } from './preact-resnet-imagenet.js';
 
 /** The parts of a trained ε-ResNet's model section that fix its blocks: CIFAR/SVHN (`res<s>.<i>`) unless its type is the ImageNet one. */
 export interface CompressSource {

@@ -1,8 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ParamStore } from './nn.js';
-import type { GateReading, ModelOutput } from './types.js';
-import { blockScope, type BnMode } from './common.js';
-import { applySideHead, type SideHead } from './side-output.js';
+import { Type } from '@sinclair/typebox';
+import type { BnMode } from './common.js';
 import type { OnnxGraph, OnnxValue } from './onnx/graph.js';
 
 type TF = typeof tfc;
@@ -38,6 +37,25 @@ export function discardedRatio(discarded: number, blocks: number): number {
 
 /** Which gate evaluation uses: the final code recomputes it on every test batch, the first version kept the last training batch's. */
 export type TestGate = 'recompute' | 'last-train';
+
+/** ε of the gate: null builds the standard ResNet (no gate). */
+export const OptionalEpsilon = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+  default: null,
+  description:
+    'ε of the strict-identity gate on every residual block (ε-ResNet); null for a standard ResNet without gates.',
+});
+
+export const GateSharpness = Type.Number({
+  exclusiveMinimum: 0,
+  default: 1e6,
+  description: 'L in the gate T = relu(1 − L·relu(1 − L·s)); the original code uses 1e6.',
+});
+
+export const TestGateParam = Type.Union([Type.Literal('recompute'), Type.Literal('last-train')], {
+  default: 'recompute',
+  description:
+    "Gate used in evaluation, no effect without ε: recompute on every test batch (the final code, default) or last-train, the last training batch's gate kept in a non-trainable <block>/identity (the 2018 first version).",
+});
 
 /** The gate settings a network shares across its blocks. */
 export interface GateSettings {
@@ -82,30 +100,6 @@ export function residualOutput(
   if (gate.lastGate && gate.mode.updateStats) gate.lastGate.assign(g.gate);
   gate.readings.push({ block: gate.block, ...g });
   return tf.add(tf.mul(g.gate, F), shortcut);
-}
-
-/**
- * One residual block of a gated pre-activation ResNet and the side head that may follow it: returns the block's output
- * and adds its gate reading and side logits to `into`; in evaluation the block's intermediate tensors are freed.
- */
-export function gatedBlock(
-  tf: TF,
-  mode: BnMode,
-  into: Pick<ModelOutput, 'gates' | 'auxLogits'>,
-  block: { name: string; lastGate: tfc.Variable | null },
-  gate: GateSettings,
-  head: SideHead | null,
-  branches: () => { F: tfc.Tensor4D; shortcut: tfc.Tensor4D },
-): tfc.Tensor4D {
-  const out = blockScope(tf, mode.training, () => {
-    const readings: GateReading[] = [];
-    const { F, shortcut } = branches();
-    const y = residualOutput(tf, F, shortcut, { ...gate, block: block.name, lastGate: block.lastGate, mode, readings });
-    return { y, readings, aux: head && head.after === block.name ? [applySideHead(tf, head, y, mode)] : [] };
-  });
-  into.gates.push(...out.readings);
-  into.auxLogits.push(...out.aux);
-  return out.y;
 }
 
 /**

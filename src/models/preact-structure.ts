@@ -1,46 +1,9 @@
-/** Block layout of the pre-activation ResNets (CIFAR stages, ImageNet groups), shared by the builders and the compressor. */
+/** Block layout of the pre-activation ResNets (CIFAR stages, ImageNet groups), shared by both families and the compressor. */
 
-export const STAGES = [1, 2, 3] as const;
-
-export function blockName(stage: number, index: number): string {
-  return `res${stage}.${index}`;
-}
-
-/** Blocks per stage of a depth-(6n+2) network: 3 stages × n blocks × 2 convs, plus conv0 and the FC. */
-export function unitsFromDepth(depth: number): number {
-  if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) {
-    throw new Error(`depth must be 6n+2 with n ≥ 1 (8, 14, 20, 32, 44, 56, 110, 200, 500, 752, ...); got ${depth}`);
-  }
-  return (depth - 2) / 6;
-}
-
-/** The original's side-output position (cifarEpsilonResnet.py:116-117): after res2.{n/2} (Python 2 division), the middle block of the middle stage. */
-export function defaultSidePosition(n: number): string {
-  return blockName(2, Math.floor(n / 2));
-}
-
-export interface StageLayout {
-  stage: number;
-  /** Stage 2 or 3 whose first block was discarded: it opens with the option-A shortcut alone (compressModel.py). */
-  downsampleOnly: boolean;
-  /** Indices of the blocks built, in order; `res<stage>.<index>`. */
-  blocks: number[];
-}
-
-/**
- * Blocks each stage builds. Without `structure` every stage has blocks 0..n-1. With it (a compressed model) stage s keeps
- * structure[s] blocks numbered from discard_first_block[s]: from 1 when its first block was discarded.
- */
-export function stageLayout(
-  n: number,
-  structure: readonly number[] | null,
-  discardFirstBlock: readonly number[],
-): StageLayout[] {
-  return groupLayout([n, n, n], structure, discardFirstBlock, 'stage').map((g, s) => ({
-    stage: STAGES[s],
-    downsampleOnly: s > 0 && g.shortcutOnly,
-    blocks: g.blocks,
-  }));
+/** A rule a model section breaks that its schema cannot express, at a path relative to the section. */
+export interface ParamProblem {
+  path: string;
+  message: string;
 }
 
 export interface GroupLayout {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
+import { preactCifarProblems } from '../../src/models/preact-resnet.js';
 import { cpuContext, forwardPeakBytes, randomImages, tf } from '../helpers/tiny-model.js';
 
 const defaults = {
@@ -199,4 +200,37 @@ test('evaluation frees each block as it goes: its peak memory is a fraction of a
   const training = await forwardPeakBytes(model, x, true);
   assert.ok(evaluation < 0.4 * training, `evaluation peak ${evaluation} B vs training ${training} B`);
   model.dispose();
+});
+
+const cifar = { depth: 20, structure: null, discard_first_block: [0, 0, 0], side_output: null };
+
+test('CIFAR pre-act ResNet sections: depth, structure and side position are reported at their own parameter', () => {
+  assert.deepEqual(preactCifarProblems(cifar), []);
+  assert.deepEqual(preactCifarProblems({ ...cifar, side_output: { weight: 0.1 } }), []);
+  assert.deepEqual(
+    preactCifarProblems({ ...cifar, depth: 21 }).map((p) => p.path),
+    ['depth'],
+  );
+  assert.match(preactCifarProblems({ ...cifar, depth: 21 })[0].message, /6n\+2/);
+  assert.deepEqual(
+    preactCifarProblems({ ...cifar, structure: [3, 3, 3], discard_first_block: [0, 1, 0] }).map((p) => p.path),
+    ['structure'],
+  );
+  assert.deepEqual(
+    preactCifarProblems({ ...cifar, discard_first_block: [1, 0, 0] }).map((p) => p.path),
+    ['discard_first_block'],
+  );
+  assert.deepEqual(
+    preactCifarProblems({ ...cifar, side_output: { after: 'res2.3' } }).map((p) => p.path),
+    ['side_output.after'],
+  );
+  assert.deepEqual(
+    preactCifarProblems({
+      ...cifar,
+      structure: [3, 2, 3],
+      discard_first_block: [0, 1, 0],
+      side_output: { after: 'res2.0' },
+    }).map((p) => p.path),
+    ['side_output.after'],
+  );
 });

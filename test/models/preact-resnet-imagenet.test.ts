@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parameterCount } from '../../src/models/nn.js';
 import { preactResnetImagenet } from '../../src/components/model/preact-resnet-imagenet.js';
-import { imagenetSidePosition } from '../../src/models/preact-imagenet.js';
+import { imagenetSidePosition, preactImagenetProblems } from '../../src/models/preact-resnet-imagenet.js';
 import { cpuContext, randomImages, tf } from '../helpers/tiny-model.js';
 
 const base = {
@@ -109,4 +109,48 @@ test("the seed's side-output rule: 101 → group2/block8, 152 → group2/block13
   assert.equal(imagenetSidePosition(152), 'group2/block13');
   assert.equal(imagenetSidePosition(50), 'group2/block0');
   assert.throws(() => imagenetSidePosition(18), /side_output.after/);
+});
+
+test('ImageNet sections: ResNet-18 needs side_output.after, a named block must exist', () => {
+  const im = { units: null, structure: null, discard_first_block: [0, 0, 0, 0] };
+  assert.deepEqual(preactImagenetProblems({ ...im, depth: 101, side_output: { weight: 0.1 } }), []);
+  assert.deepEqual(preactImagenetProblems({ ...im, depth: 18, side_output: null }), []);
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 18, side_output: {} }).map((p) => p.path),
+    ['side_output'],
+  );
+  assert.deepEqual(preactImagenetProblems({ ...im, depth: 18, side_output: { after: 'group2/block1' } }), []);
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 18, side_output: { after: 'group2/block2' } }).map((p) => p.path),
+    ['side_output.after'],
+  );
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 50, units: [1, 1, 3, 1], side_output: { weight: 0.1 } }),
+    [],
+    'reduced units: the rule gives group2/block0',
+  );
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 50, units: [1, 2, 2, 1], side_output: { weight: 0.1 } }).map((p) => p.path),
+    ['side_output'],
+    'the rule gives −1 there',
+  );
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 50, structure: [3, 4, 6], side_output: null }).map((p) => p.path),
+    ['structure'],
+  );
+  assert.deepEqual(
+    preactImagenetProblems({ ...im, depth: 50, structure: [3, 4, 0, 3], side_output: null }).map((p) => p.path),
+    ['structure'],
+    'a group left empty must say its first block went',
+  );
+  assert.deepEqual(
+    preactImagenetProblems({
+      ...im,
+      depth: 50,
+      structure: [3, 4, 5, 3],
+      discard_first_block: [0, 0, 1, 0],
+      side_output: null,
+    }),
+    [],
+  );
 });
