@@ -1,6 +1,6 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type * as tfc from '@tensorflow/tfjs-core';
 import type { ParamStore } from './nn.js';
-import { Type } from '@sinclair/typebox';
 import type { BnMode } from './common.js';
 import type { OnnxGraph, OnnxValue } from './onnx/graph.js';
 
@@ -35,9 +35,6 @@ export function discardedRatio(discarded: number, blocks: number): number {
   return blocks === 0 ? 0 : discarded / blocks;
 }
 
-/** Which gate evaluation uses: the final code recomputes it on every test batch, the first version kept the last training batch's. */
-export type TestGate = 'recompute' | 'last-train';
-
 /** ε of the gate: null builds the standard ResNet (no gate). */
 export const OptionalEpsilon = Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
   default: null,
@@ -56,6 +53,9 @@ export const TestGateParam = Type.Union([Type.Literal('recompute'), Type.Literal
   description:
     "Gate used in evaluation, no effect without ε: recompute on every test batch (the final code, default) or last-train, the last training batch's gate kept in a non-trainable <block>/identity (the 2018 first version).",
 });
+
+/** Which gate evaluation uses: the final code recomputes it on every test batch, the first version kept the last training batch's. */
+export type TestGate = Static<typeof TestGateParam>;
 
 /** The gate settings a network shares across its blocks. */
 export interface GateSettings {

@@ -39,7 +39,7 @@ export function imagenetUnits(depth: ImagenetDepth, units?: readonly number[] | 
 }
 
 /** The blocks a network builds, `group<g>/block<i>`, in order (a compressed one numbers its kept blocks as its layout says). */
-export function imagenetBlockNames(
+function imagenetBlockNames(
   depth: ImagenetDepth,
   units?: readonly number[] | null,
   structure: readonly number[] | null = null,

@@ -25,7 +25,7 @@ import { makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
  * the components over it (`preact-resnet`, `epsilon-resnet`), which differ only in defaults.
  */
 
-export const STAGES = [1, 2, 3] as const;
+const STAGES = [1, 2, 3] as const;
 
 export function blockName(stage: number, index: number): string {
   return `res${stage}.${index}`;
@@ -40,11 +40,11 @@ export function unitsFromDepth(depth: number): number {
 }
 
 /** The original's side-output position (cifarEpsilonResnet.py:116-117): after res2.{n/2} (Python 2 division), the middle block of the middle stage. */
-export function defaultSidePosition(n: number): string {
+function defaultSidePosition(n: number): string {
   return blockName(2, Math.floor(n / 2));
 }
 
-export interface StageLayout {
+interface StageLayout {
   stage: number;
   /** Stage 2 or 3 whose first block was discarded: it opens with the option-A shortcut alone (compressModel.py). */
   downsampleOnly: boolean;
@@ -56,7 +56,7 @@ export interface StageLayout {
  * Blocks each stage builds. Without `structure` every stage has blocks 0..n-1. With it (a compressed model) stage s keeps
  * structure[s] blocks numbered from discard_first_block[s]: from 1 when its first block was discarded.
  */
-export function stageLayout(
+function stageLayout(
   n: number,
   structure: readonly number[] | null,
   discardFirstBlock: readonly number[],

@@ -1,8 +1,4 @@
-import type * as tfc from '@tensorflow/tfjs-core';
-import { batchNorm, makeBatchNorm, type BatchNorm, type Init, type ParamStore } from './nn.js';
-import type { BnMode } from './common.js';
-
-type TF = typeof tfc;
+import { makeBatchNorm, type BatchNorm, type Init, type ParamStore } from './nn.js';
 
 /** tensorpack 0.2.0 BatchNorm: decay 0.9 and epsilon 1e-5 (the TF.js layer defaults, 0.99 and 1e-3, differ). */
 export const TP_BN_MOMENTUM = 0.9;
@@ -15,8 +11,4 @@ export const TP_FC_INIT: Init = { kind: 'he-fan-in-truncated' };
 /** tensorpack's BNReLU: its BatchNorm is scoped `<scope>/bn`, as in `res2.3/conv1/bn/gamma` or `bnlast/bn/beta`. */
 export function makeBnRelu(store: ParamStore, scope: string, ch: number): BatchNorm {
   return makeBatchNorm(store, `${scope}/bn`, ch, TP_BN_MOMENTUM, TP_BN_EPSILON);
-}
-
-export function bnRelu(tf: TF, bn: BatchNorm, x: tfc.Tensor4D, mode: BnMode): tfc.Tensor4D {
-  return tf.relu(batchNorm(tf, bn, x, mode.training, mode.updateStats, mode.statsMomentum));
 }
