@@ -1,7 +1,7 @@
 import type * as tfc from '@tensorflow/tfjs-core';
-import type { GateReading, Model, ModelOutput } from './types.js';
+import type { GateReading, Model, ModelOutput, NamedVariable } from './types.js';
 import { batchNorm, conv, convFlops, dense, globalAvgPool, type BatchNorm, type Conv, type Dense } from './nn.js';
-import { blockScope, bnMode, tidyOutput, type BnMode } from './common.js';
+import { blockScope, bnMode, groupVariables, tidyOutput, type BnMode } from './common.js';
 import { residualOutput, residualOutputOnnx, type GateSettings } from './gate.js';
 import type { OnnxExportable, OnnxGraph, OnnxValue } from './onnx/graph.js';
 
@@ -187,17 +187,20 @@ export interface NetworkParts {
   name: string;
   inputShape: [number, number, number];
   numClasses: number;
-  variables: Model['variables'];
-  stages: Record<string, string[]>;
+  variables: NamedVariable[];
+  /** The parts a variable may belong to (`stages`), each with its test of a variable's name; the first match wins. */
+  parts: [string, (variable: string) => boolean][];
   epsilon?: tfc.Variable;
 }
 
 /** The model a network description gives: forward pass, ONNX graph and FLOPs all from `layers` and `head`. */
-export function network(tf: TF, parts: NetworkParts, layers: Layer[], head: Classifier): Model & OnnxExportable {
-  const body = sequenceCost(layers, parts.inputShape);
+export function network(tf: TF, o: NetworkParts, layers: Layer[], head: Classifier): Model & OnnxExportable {
+  const body = sequenceCost(layers, o.inputShape);
   const flops = body.flops + head.flops;
+  const { parts, ...facts } = o;
   return {
-    ...parts,
+    ...facts,
+    stages: groupVariables(o.variables, parts),
     tapNames: layers.flatMap((l) => (l.tap ? [l.tap] : [])),
     apply(x, opts): ModelOutput {
       return tidyOutput(tf, () => {
@@ -209,8 +212,8 @@ export function network(tf: TF, parts: NetworkParts, layers: Layer[], head: Clas
     exportOnnx: (g) => head.onnx(g, sequenceOnnx(layers, g, g.input)),
     flops: () => flops,
     dispose() {
-      for (const v of parts.variables) v.variable.dispose();
-      parts.epsilon?.dispose();
+      for (const v of o.variables) v.variable.dispose();
+      o.epsilon?.dispose();
     },
   };
 }

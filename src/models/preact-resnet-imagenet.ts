@@ -2,12 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
 import type { Model } from './types.js';
-import { makeConv, makeDense, ParamStore } from './nn.js';
-import { groupVariables, modelFacts, scalarVariable } from './common.js';
+import { makeConv, ParamStore } from './nn.js';
+import { modelFacts, scalarVariable } from './common.js';
 import { GateSharpness, makeLastGate, OptionalEpsilon, TestGateParam, type GateSettings } from './gate.js';
 import {
   bnReluLayer,
-  classifier,
   convLayer,
   maxPoolLayer,
   network,
@@ -19,7 +18,7 @@ import {
 import type { OnnxExportable } from './onnx/graph.js';
 import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { SideOutput, sideHead, sideOutputSettings } from './side-output.js';
-import { makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
+import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
 /** tensorpack's ImageNet pre-activation ResNet family as the ε-ResNet code uses it: parameters, rules, builder, component. */
 
@@ -249,9 +248,6 @@ export function buildPreactResnetImagenet(
   });
   if (sideAfter !== null && !sideBuilt)
     throw new Error(`side_output.after: ${sideAfter} is not a block of ResNet-${o.depth}`);
-  const bnlast = bnReluLayer(makeBnRelu(store, 'bnlast', ch), 'bnlast/bn');
-  const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
-
   return network(
     tf,
     {
@@ -259,16 +255,16 @@ export function buildPreactResnetImagenet(
       inputShape,
       numClasses,
       variables: store.variables,
-      stages: groupVariables(store.variables, [
+      parts: [
         ['conv0', (v) => v.startsWith('conv0/')],
         ['side_output', (v) => v.includes('/side_output/')],
         ...layout.map((_, g): [string, (v: string) => boolean] => [`group${g}`, (v) => v.startsWith(`group${g}/`)]),
         ['head', (v) => v.startsWith('bnlast/') || v.startsWith('linear/')],
-      ]),
+      ],
       epsilon,
     },
     layers,
-    classifier(bnlast, linear, { pool: 'gap', fc: 'linear' }),
+    tensorpackHead(store, ch, numClasses),
   );
 }
 

@@ -2,23 +2,14 @@ import { Type, type Static, type TNumber } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
 import type { Model } from './types.js';
-import { makeConv, makeDense, ParamStore } from './nn.js';
-import { groupVariables, modelFacts, scalarVariable } from './common.js';
+import { makeConv, ParamStore } from './nn.js';
+import { modelFacts, scalarVariable } from './common.js';
 import { GateSharpness, makeLastGate, TestGateParam, type GateSettings, type OptionalEpsilon } from './gate.js';
-import {
-  bnReluLayer,
-  classifier,
-  convLayer,
-  network,
-  residualLayer,
-  tapLayer,
-  type Layer,
-  type ResidualBlock,
-} from './layers.js';
+import { bnReluLayer, convLayer, network, residualLayer, tapLayer, type Layer, type ResidualBlock } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
 import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { sideHead, sideOutputSettings, type SideOutput } from './side-output.js';
-import { makeBnRelu, TP_CONV_INIT, TP_FC_INIT } from './tensorpack.js';
+import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
 /**
  * The ε-ResNet code's CIFAR/SVHN pre-activation ResNet family in one place: its parameters, its rules, its builder and
@@ -224,9 +215,6 @@ export function buildPreactResnet(ctx: BuildContext, name: string, o: PreactResn
   }
   if (sideAfter !== null && !sideBuilt)
     throw new Error(`side_output.after: ${sideAfter} is not a block of this network`);
-  const bnlast = bnReluLayer(makeBnRelu(store, 'bnlast', ch), 'bnlast/bn');
-  const linear = makeDense(store, 'linear', ch, numClasses, TP_FC_INIT);
-
   return network(
     tf,
     {
@@ -234,7 +222,7 @@ export function buildPreactResnet(ctx: BuildContext, name: string, o: PreactResn
       inputShape,
       numClasses,
       variables: store.variables,
-      stages: groupVariables(store.variables, [
+      parts: [
         ['conv0', (v) => v.startsWith('conv0/')],
         ...layout.map((s): [string, (v: string) => boolean] => [
           `res${s.stage}`,
@@ -242,11 +230,11 @@ export function buildPreactResnet(ctx: BuildContext, name: string, o: PreactResn
         ]),
         ['head', (v) => v.startsWith('bnlast/') || v.startsWith('linear/')],
         ['side_output', (v) => v.startsWith('side_output/')],
-      ]),
+      ],
       epsilon,
     },
     layers,
-    classifier(bnlast, linear, { pool: 'gap', fc: 'linear' }),
+    tensorpackHead(store, ch, numClasses),
   );
 }
 

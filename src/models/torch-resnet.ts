@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import type { Model } from './types.js';
 import { makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type Init } from './nn.js';
-import { groupVariables, modelFacts } from './common.js';
+import { modelFacts } from './common.js';
 import { classifier, convLayer, network, residualLayer, tapLayer, type Layer } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
 
@@ -91,14 +91,14 @@ export function buildTorchResnet(
       inputShape,
       numClasses,
       variables: store.variables,
-      stages: groupVariables(store.variables, [
+      parts: [
         ['stem', (v) => v.startsWith('conv1/') || v.startsWith('bn1/')],
         ...TORCH_VARIANTS[variant].map((_, s): [string, (v: string) => boolean] => [
           `layer${s + 1}`,
           (v) => v.startsWith(`layer${s + 1}.`),
         ]),
         ['fc', (v) => v.startsWith('fc/')],
-      ]),
+      ],
     },
     layers,
     classifier(null, fc, { pool: 'avgpool', fc: 'fc' }),

@@ -57,8 +57,13 @@ async function describedNetwork(epsilon: number) {
     pool: 'gap',
     fc: 'fc',
   });
-  const parts = { name: 'described', inputShape: [7, 7, 2] as [number, number, number], numClasses: 3 };
-  return network(tf, { ...parts, variables: store.variables, stages: {}, epsilon: eps }, layers, head);
+  const facts = { name: 'described', inputShape: [7, 7, 2] as [number, number, number], numClasses: 3 };
+  return network(
+    tf,
+    { ...facts, variables: store.variables, parts: [['all', () => true]], epsilon: eps },
+    layers,
+    head,
+  );
 }
 
 test('a network described once as layers counts its FLOPs and exports the graph it computes', async () => {
