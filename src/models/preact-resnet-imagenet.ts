@@ -1,3 +1,4 @@
+/** tensorpack's ImageNet pre-activation ResNet family as the ε-ResNet code uses it: parameters, rules, builder, component. */
 import { Type, type Static } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
@@ -19,8 +20,6 @@ import type { OnnxExportable } from './onnx/graph.js';
 import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { SideOutput, sideHead, sideOutputSettings } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
-
-/** tensorpack's ImageNet pre-activation ResNet family as the ε-ResNet code uses it: parameters, rules, builder, component. */
 
 /** Blocks per group and block kind, as the original's cfg table (imagenetEpsilonResnet.py:103-109). */
 export const IMAGENET_DEPTHS = {

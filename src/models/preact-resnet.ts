@@ -1,3 +1,7 @@
+/**
+ * The ε-ResNet code's CIFAR/SVHN pre-activation ResNet family in one place: its parameters, its rules, its builder and
+ * the components over it (`preact-resnet`, `epsilon-resnet`), which differ only in defaults.
+ */
 import { Type, type Static, type TNumber } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
@@ -10,11 +14,6 @@ import type { OnnxExportable } from './onnx/graph.js';
 import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { sideHead, sideOutputSettings, type SideOutput } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
-
-/**
- * The ε-ResNet code's CIFAR/SVHN pre-activation ResNet family in one place: its parameters, its rules, its builder and
- * the components over it (`preact-resnet`, `epsilon-resnet`), which differ only in defaults.
- */
 
 const STAGES = [1, 2, 3] as const;
 

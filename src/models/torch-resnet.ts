@@ -1,3 +1,4 @@
+/** The distillation seed's ResNet family: its parameters, builder and component. */
 import { Type } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import type { Model } from './types.js';
@@ -5,8 +6,6 @@ import { makeBatchNorm, makeConv, makeDense, ParamStore, torchPadding, type Init
 import { modelFacts } from './common.js';
 import { classifier, convLayer, network, residualLayer, tapLayer, type Layer } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
-
-/** The distillation seed's ResNet family: its parameters, builder and component. */
 
 /** Blocks per stage: resnet18 is the seed's committed 3-stage [2, 2, 2] net (its layer4 is commented out). */
 export const TORCH_VARIANTS = { resnet20: [3, 3, 3], resnet18: [2, 2, 2] } as const;
