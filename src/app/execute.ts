@@ -2,14 +2,14 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
 import { runId } from '../run/run-id.js';
-import { selectBackend } from '../backends/select.js';
-import { distributedEnv, rankDevice } from '../backends/process-group.js';
+import { selectBackend, type SelectedBackend } from '../backends/select.js';
+import { rankDevice } from '../backends/process-group.js';
 import { buildComponent, buildExperiment, context } from '../train/build.js';
 import type { DistillationParams } from '../train/distill-plan.js';
 import { distill } from '../train/distill.js';
 import { parameterCount } from '../models/nn.js';
 import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
-import { joinDataParallel } from '../train/data-parallel.js';
+import { joinDataParallel, type DataParallel } from '../train/data-parallel.js';
 import {
   appendHistory,
   clearRunProducts,
@@ -26,8 +26,11 @@ import {
 } from '../run/run-folder.js';
 import { lockRunFolder } from '../run/lock.js';
 import { writeEnv } from '../run/env.js';
-import { InputError, UsageError } from '../util/errors.js';
+import { InputError, UnavailableError, UsageError } from '../util/errors.js';
 import { REQUEUE_EXIT_CODE } from '../util/processes.js';
+import { libtorchReport } from '../backends/info.js';
+import { checkRankable, launchedRank, rankLayout, type RankPlace } from './ranks.js';
+import type * as tfc from '@tensorflow/tfjs-core';
 import type { Registry } from '../registry/registry.js';
 import { builtinRegistry } from '../components/index.js';
 import { pluginModules } from '../config/plugins.js';
@@ -53,13 +56,18 @@ export interface ExecuteOptions {
   stop?: StopFlag;
   /** A scheduler's warning before a time limit: on it the run checkpoints and exits REQUEUE_EXIT_CODE. */
   requeueSignal?: NodeJS.Signals;
+  /** This process's rank in a data-parallel run, null in a run of one process; left out: what its environment says. */
+  place?: RankPlace | null;
 }
 
 /**
  * Exit codes: 0 done (or already done), 1 failed or diverged, 2 busy or mismatched run folder, 130 interrupted,
  * REQUEUE_EXIT_CODE stopped by the requeue signal with a checkpoint written.
  */
-export async function executeRun(o: ExecuteOptions): Promise<number> {
+export async function executeRun(options: ExecuteOptions): Promise<number> {
+  const o = { ...options, place: options.place === undefined ? launchedRank(options.config) : options.place };
+  // the ranks but 0 of a data-parallel run train alongside it: rank 0 holds the lock and writes the folder
+  if (o.place && o.place.rank > 0) return trainPeer(o, o.place);
   let existing = o.runDir;
   while (!existsSync(existing)) existing = dirname(existing);
   const lock = await lockRunFolder(o.runDir, { purpose: o.purpose ?? 'run', wait: o.wait, log: o.log });
@@ -147,35 +155,55 @@ function reconcile(o: ExecuteOptions): Reconciled {
   return { previous, done: previous?.status === 'done', apply: () => {} };
 }
 
-async function executeLocked(o: ExecuteOptions): Promise<number> {
-  const { config, runDir, log } = o;
-  const { previous, done, apply } = reconcile(o);
-  if (done) return 0;
-  // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is written.
-  const ranks = distributedEnv();
-  const device = rankDevice(config.device, ranks);
+/** The backend and device of this process: a rank's GPU of its own with device cuda, libtorch for any rank. */
+async function selectFor(o: ExecuteOptions): Promise<{ backend: SelectedBackend; device: string }> {
+  const { config, place } = o;
+  if (place) {
+    const configured = config.train.distributed?.ranks;
+    if (configured !== undefined && configured !== place.worldSize)
+      throw new UsageError(
+        `${place.launcher} started ${place.worldSize} ranks and train.distributed.ranks is ${configured}: start ${configured} (or set it to ${place.worldSize})`,
+      );
+    checkRankable(config, place.worldSize, `${place.launcher}'s ${place.worldSize} ranks`);
+    // under srun the task's CPUs are its threads, as --nproc divides this machine's cores
+    if (place.launcher === 'slurm' && !process.env.EPSILAB_TORCH_THREADS && process.env.SLURM_CPUS_PER_TASK)
+      process.env.EPSILAB_TORCH_THREADS = process.env.SLURM_CPUS_PER_TASK;
+  }
+  const gpus = config.device === 'cuda' ? (libtorchReport().info?.cudaDevices ?? 0) : 0;
+  const device = rankDevice(config.device, place ?? null, gpus);
   const backend = await selectBackend(config.backend, { device, threads: config.train.threads });
-  apply();
-  mkdirSync(runDir, { recursive: true });
-  writeConfig(runDir, config, o.configText);
+  if (place && backend.name !== 'libtorch')
+    throw new UnavailableError(
+      `ranks exchange gradients through libtorch, and backend ${config.backend} took ${backend.name}: set backend: libtorch (\`epsilab doctor\` says why it does not load)`,
+    );
+  return { backend, device };
+}
+
+/**
+ * The ranks meet once rank 0 has settled the run folder (so that the others read its checkpoint only then), and all
+ * follow rank 0's decision to train or not (a run already done).
+ */
+function meet(tf: typeof tfc, place: RankPlace, device: string, log: (line: string) => void, trains: boolean) {
+  const parallel = joinDataParallel(tf, place, device, log);
+  return { parallel, trains: parallel.agree(trains) };
+}
+
+async function executeLocked(o: ExecuteOptions): Promise<number> {
+  const { config, runDir, log, place } = o;
+  const { previous, done, apply } = reconcile(o);
+  if (done && !place) return 0;
+  // A backend or device this machine lacks is the user's choice to fix: it stops the run before its folder is written.
+  const { backend, device } = await selectFor(o);
+  if (!done) {
+    apply();
+    mkdirSync(runDir, { recursive: true });
+    writeConfig(runDir, config, o.configText);
+  }
+  const met = place ? meet(backend.tf, place, device, log, !done) : { parallel: undefined, trains: true };
+  if (!met.trains) return 0;
+  const { parallel } = met;
   const stop: StopFlag = o.stop ?? { requested: false };
-  const onSignal = (signal: string) => {
-    if (stop.requested) process.exit(130);
-    stop.requested = true;
-    stop.signal = signal;
-    log(`${signal}: finishing the current step, then writing a checkpoint (press again to quit at once)`);
-  };
-  let requeue = false;
-  const handlers: Partial<Record<NodeJS.Signals, () => void>> = {
-    SIGINT: () => onSignal('SIGINT'),
-    SIGTERM: () => onSignal('SIGTERM'),
-  };
-  if (o.requeueSignal)
-    handlers[o.requeueSignal] = () => {
-      requeue = true;
-      onSignal(`${o.requeueSignal} (time limit near)`);
-    };
-  for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
+  const listening = listenForStop(stop, log, 'then writing a checkpoint', o.requeueSignal);
   const base = { experiment: config.experiment, run_id: runId(config) };
   try {
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
@@ -185,13 +213,11 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
       backend: { name: backend.name, attempts: backend.attempts },
       configDir: o.configDir,
       plugins: pluginModules(registry, builtinRegistry),
+      distributed: place && parallel ? distributedRecord({ ...o, place }, parallel) : undefined,
     });
     const tf = backend.tf;
-    if (ranks && config.distillation)
-      throw new UsageError('distillation runs in one process: leave out --nproc (or WORLD_SIZE) for it');
-    const parallel = ranks ? joinDataParallel(tf, ranks, device, log) : undefined;
     writeResult(runDir, { ...base, status: 'running', epochs_done: previous?.epochs_done ?? 0, metrics: {} });
-    const buildOptions = { tf, configDir: o.configDir, log, registry };
+    const buildOptions = { tf, configDir: o.configDir, log, registry, ranks: place?.worldSize };
     const built = await buildExperiment(config, buildOptions);
     const params = parameterCount(built.model.variables);
     const flops = built.model.flops();
@@ -251,7 +277,7 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     });
     built.model.dispose();
     built.optimizer.dispose();
-    if (outcome.status === 'interrupted') return requeue ? REQUEUE_EXIT_CODE : 130;
+    if (outcome.status === 'interrupted') return listening.requeued() ? REQUEUE_EXIT_CODE : 130;
     if (outcome.status === 'diverged') return 1;
     log(
       `done: test error ${fmt(outcome.last.test_error)}, top-5 ${fmt(outcome.last.test_top5_error)}; results in ${runDir}`,
@@ -261,8 +287,87 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
     recordFailure(runDir, base, err as Error, log);
     throw err;
   } finally {
-    for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
+    listening.off();
   }
+}
+
+/**
+ * SIGINT/SIGTERM raise `stop` (the step in progress finishes first); a second one quits at once. So does a scheduler's
+ * requeue signal, which `requeued` then reports. `off` unsubscribes.
+ */
+function listenForStop(
+  stop: StopFlag,
+  log: (line: string) => void,
+  then: string,
+  requeueSignal?: NodeJS.Signals,
+): { off: () => void; requeued: () => boolean } {
+  const onSignal = (signal: string) => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    stop.signal = signal;
+    log(`${signal}: finishing the current step, ${then} (press again to quit at once)`);
+  };
+  let requeue = false;
+  const handlers: Partial<Record<NodeJS.Signals, () => void>> = {
+    SIGINT: () => onSignal('SIGINT'),
+    SIGTERM: () => onSignal('SIGTERM'),
+  };
+  if (requeueSignal)
+    handlers[requeueSignal] = () => {
+      requeue = true;
+      onSignal(`${requeueSignal} (time limit near)`);
+    };
+  for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
+  return {
+    off: () => {
+      for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
+    },
+    requeued: () => requeue,
+  };
+}
+
+/** A rank other than 0: trains its part of every batch alongside rank 0 and writes nothing in the run folder. */
+async function trainPeer(o: ExecuteOptions, place: RankPlace): Promise<number> {
+  const { config, log } = o;
+  const { backend, device } = await selectFor(o);
+  const tf = backend.tf;
+  const { parallel, trains } = meet(tf, place, device, log, false);
+  if (!trains) return 0;
+  const stop: StopFlag = o.stop ?? { requested: false };
+  const listening = listenForStop(
+    stop,
+    log,
+    'then stopping with the others (rank 0 writes the checkpoint)',
+    o.requeueSignal,
+  );
+  try {
+    const registry = o.registry ?? builtinRegistry;
+    const built = await buildExperiment(config, { tf, configDir: o.configDir, log, registry, ranks: place.worldSize });
+    const trained = await train({ config, built, runDir: o.runDir, tf, log, stop, configText: o.configText, parallel });
+    built.model.dispose();
+    built.optimizer.dispose();
+    log(`rank ${place.rank}: ${trained.status} after ${trained.epochsDone} epochs`);
+    if (trained.status === 'interrupted') return listening.requeued() ? REQUEUE_EXIT_CODE : 130;
+    return trained.status === 'done' ? 0 : 1;
+  } finally {
+    listening.off();
+  }
+}
+
+/** env.json's record of a data-parallel run: its ranks, how they exchange gradients, and each one's device and host. */
+function distributedRecord(o: ExecuteOptions & { place: RankPlace }, parallel: DataParallel): Record<string, unknown> {
+  const { place, config } = o;
+  const gpus = config.device === 'cuda' ? (libtorchReport().info?.cudaDevices ?? 0) : 0;
+  const layout = rankLayout(place);
+  return {
+    world_size: place.worldSize,
+    launcher: place.launcher,
+    process_group: parallel.group.backendName,
+    timeout_s: place.timeoutMs / 1000,
+    rendezvous: place.file ?? `${place.host}:${place.port}`,
+    devices: layout.map((r) => rankDevice(config.device, { ...place, localRank: r.localRank }, gpus)),
+    hosts: layout.map((r) => r.host),
+  };
 }
 
 /** Record a failed run; when even that cannot be written (a full disk), say so and keep the original error. */

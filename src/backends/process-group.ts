@@ -51,9 +51,13 @@ export function distributedEnv(env: NodeJS.ProcessEnv = process.env): Distribute
   };
 }
 
-/** The device of this rank: `cuda` means the GPU numbered LOCAL_RANK, one GPU per rank. */
-export function rankDevice(device: string, env: DistributedEnv | null): string {
-  return env && device === 'cuda' ? `cuda:${env.localRank}` : device;
+/**
+ * The device of this rank: `cuda` means the GPU numbered LOCAL_RANK, one GPU per rank; a rank that sees a single GPU
+ * (Slurm's --gpus-per-task=1 binds one to each task) takes it.
+ */
+export function rankDevice(device: string, env: DistributedEnv | null, visibleGpus: number): string {
+  if (!env || device !== 'cuda') return device;
+  return `cuda:${visibleGpus === 1 ? 0 : env.localRank}`;
 }
 
 function whole(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -1,5 +1,25 @@
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 
+/** Data-parallel training: one process per device (a rank), gradients averaged over them each step. */
+export const DistributedSection = Type.Object(
+  {
+    ranks: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description:
+        'Processes training together (`epsilab run --nproc N` sets it), exchanging gradients over Gloo (device cpu) or NCCL (device cuda): rank k takes cuda:k, or an equal share of the cores. train.batch_size is the total over the ranks, each trains an equal part; train.towers (when set) counts the towers of all ranks. Under srun or torchrun their environment sets the ranks instead.',
+    }),
+    timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      default: 300,
+      description:
+        'Watchdog: a rendezvous or a collective that waits this long for a rank fails, and the whole run stops naming the rank.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type DistributedSection = Static<typeof DistributedSection>;
+
 /**
  * The experiment's top-level sections other than components. The registry composes the full schema by adding
  * one tagged union per component kind (dataset, model, optimizer, schedule, loss, each transform and callback).
@@ -48,6 +68,7 @@ export const TrainSection = Type.Object(
           'Train as on this many GPUs (left out: 1): each training batch splits into this many equal groups, each with its own ε gates and batch-norm statistics; group 0 updates the moving averages and the is_discarded readings; gradients are averaged. batch_size is the total (ImageNet code: 4 towers of 64).',
       }),
     ),
+    distributed: Type.Optional(DistributedSection),
     steps_per_epoch: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Cap on steps per epoch, for reduced-scale runs.' }),
     ),

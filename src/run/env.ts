@@ -58,7 +58,10 @@ function threadSettings(): Record<string, string> {
   );
 }
 
-/** Everything needed to reproduce the run: code version, packages, machine (CPU flags, thread counts), command line, seed and backend. */
+/**
+ * Everything needed to reproduce the run: code version, packages, machine (CPU flags, thread counts), command line,
+ * seed and backend; for a data-parallel run, `distributed` (world_size, process group backend, devices and hosts).
+ */
 export function writeEnv(
   runDir: string,
   config: ExperimentConfig,
@@ -68,6 +71,8 @@ export function writeEnv(
     configDir: string;
     /** URLs of the plugin modules the run's components came from, so the run can be rebuilt with them. */
     plugins: readonly string[];
+    /** A data-parallel run's ranks: world size, process group, each rank's device and host. */
+    distributed?: Record<string, unknown>;
   },
 ): void {
   const { backend, configDir } = o;
@@ -102,6 +107,7 @@ export function writeEnv(
     plugins: o.plugins,
     seed: config.seed,
     backend,
+    ...(o.distributed ? { distributed: o.distributed } : {}),
     started: new Date().toISOString(),
   });
 }

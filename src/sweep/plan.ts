@@ -10,6 +10,8 @@ function executorLine(x: SweepExecutor): string {
     x.time && `time ${x.time}`,
     `${x.cpus_per_task} cpu`,
     x.gpus && `${x.gpus} gpu`,
+    x.tasks_per_trial > 1 &&
+      `${x.tasks_per_trial} ranks of ${x.cpus_per_task} cpu${x.gpus_per_task ? ` and ${x.gpus_per_task} gpu` : ''} each`,
     x.array_limit && `${x.array_limit} at a time`,
     `requeue on SIG${x.requeue_signal} ${x.signal_grace_s} s before the limit, at most ${x.max_requeues} times`,
   ];

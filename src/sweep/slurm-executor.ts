@@ -22,6 +22,7 @@ import {
   squeueStates,
   type SlurmTaskState,
 } from './slurm-cli.js';
+import { rankLauncher, rankResources } from './slurm-ranks.js';
 import { reconcileSlurm } from './slurm-reconcile.js';
 import { readTaskRecord, type TaskLine } from './slurm-task.js';
 import type { Executor, SweepLaunch } from './executor.js';
@@ -64,6 +65,7 @@ function sbatchArgs(o: SlurmRunOptions, slurmDir: string, count: number): string
     ...(x.time ? [`--time=${x.time}`] : []),
     `--cpus-per-task=${x.cpus_per_task}`,
     ...(x.gpus > 0 ? [`--gpus=${x.gpus}`] : []),
+    ...rankResources(x),
     ...(count > 1 ? [`--array=0-${count - 1}${x.array_limit ? `%${x.array_limit}` : ''}`] : []),
     // B: sends the warning to the batch shell alone (our launcher), which passes it to the run and requeues the task
     `--signal=B:${x.requeue_signal}@${x.signal_grace_s}`,
@@ -101,7 +103,7 @@ async function submitTrials(o: SlurmRunOptions, trials: Trial[]): Promise<Map<st
   const lines: TaskLine[] = claimed.map(({ trial }) => ({
     id: trial.id,
     dir: trial.dir,
-    argv: o.command(trial),
+    argv: [...rankLauncher(o.executor), ...o.command(trial)],
     requeue,
   }));
   for (const { trial } of claimed) mkdirSync(trial.dir, { recursive: true });

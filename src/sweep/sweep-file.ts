@@ -82,6 +82,17 @@ export const SlurmExecutor = Type.Object(
     ),
     cpus_per_task: Type.Integer({ minimum: 1, default: 1, description: 'sbatch --cpus-per-task.' }),
     gpus: Type.Integer({ minimum: 0, default: 0, description: 'sbatch --gpus per trial; 0 asks for none.' }),
+    tasks_per_trial: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description:
+        'Ranks of a data-parallel trial (sbatch --ntasks): its run starts as one srun step of that many tasks, each a rank with cpus_per_task CPUs and gpus_per_task GPUs (device: cuda); a rank that fails stops the others.',
+    }),
+    gpus_per_task: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'sbatch --gpus-per-task: the GPUs of each rank (1 for device: cuda); 0 asks for none.',
+    }),
     array_limit: Type.Optional(
       Type.Integer({ minimum: 1, description: 'Trials of one job array running at once (the %N of --array).' }),
     ),

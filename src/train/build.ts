@@ -28,6 +28,8 @@ export interface BuildOptions {
   registry: Registry;
   configDir: string;
   log: (line: string) => void;
+  /** Ranks of a data-parallel run: each builds its share of train.towers, which counts the towers of all of them. */
+  ranks?: number;
 }
 
 type Context = BuildContext & { registry: Registry };
@@ -77,7 +79,7 @@ export async function buildExperiment(config: ExperimentConfig, opts: BuildOptio
   const model = withTowers(
     opts.tf,
     await buildModel(config, opts, inputShape, dataset.numClasses),
-    config.train.towers ?? 1,
+    Math.max(1, (config.train.towers ?? 1) / (opts.ranks ?? 1)),
   );
   const optimizer = await buildComponent<Optimizer>('optimizer', config.optimizer, base);
   const schedule = await buildComponent<Schedule>('schedule', config.schedule, base);

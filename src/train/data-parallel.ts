@@ -67,6 +67,11 @@ export class DataParallel {
     return Object.fromEntries(names.map((n, i) => [n, tf.reshape(parts[i], readings[n].shape)]));
   }
 
+  /** Rank 0's answer on every rank (whether the run trains at all: rank 0 alone knows what its folder holds). */
+  agree(answer: boolean): boolean {
+    return this.broadcastValues(Float32Array.of(answer ? 1 : 0), this.timeoutMs)[0] > 0;
+  }
+
   /** Whether any rank was asked to stop: every rank then stops after the same step. */
   anyStops(requested: boolean): boolean {
     const tf = this.tf;

@@ -41,7 +41,10 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** The optimisation step (default: the step over `trainable` that `train.compile` asks for). */
   step?: TrainStep;
-  /** This process is one rank of a data-parallel run: it trains on its part of each batch (src/train/data-parallel.ts). */
+  /**
+   * This process is one rank of a data-parallel run: it trains on its part of each batch (src/train/data-parallel.ts);
+   * rank 0 alone writes the run folder (metrics, TensorBoard, checkpoints), the others read its checkpoint.
+   */
   parallel?: DataParallel;
 }
 
@@ -124,11 +127,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     log(`resuming from ${resumed.path} at epoch ${meta.epoch + 1}, step ${meta.stepInEpoch}`);
   }
   // What an earlier attempt recorded past the checkpoint (everything, when there is none) is recorded again below.
-  let last = truncateMetrics(runDir, meta.epoch, prefix);
+  let last = leads ? truncateMetrics(runDir, meta.epoch, prefix) : {};
   const ownTag = (tag: string) => (prefix ? tag.startsWith(prefix) : !tag.startsWith(HPARAMS_TAG_PREFIX));
-  dropEvents(runDir, (tag, step) => ownTag(tag) && (!resumed || step > meta.globalStep), log);
-  const writer = new SummaryWriter(runDir);
-  if (!resumed && !prefix) writer.text('config', '```yaml\n' + o.configText + '\n```', 0);
+  if (leads) dropEvents(runDir, (tag, step) => ownTag(tag) && (!resumed || step > meta.globalStep), log);
+  const writer = leads ? new SummaryWriter(runDir) : null;
+  if (!resumed && !prefix) writer?.text('config', '```yaml\n' + o.configText + '\n```', 0);
 
   // --- Step readings, read in bulk at the progress cadence, and checkpoints.
   const pending = new PendingReadings(tf);
@@ -155,6 +158,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
 
   const checkpoint = async () => {
+    if (!leads) return;
     const tensors: Record<string, tfc.Tensor> = {};
     for (const v of model.variables) tensors[`model/${v.name}`] = v.variable;
     for (const [k, v] of Object.entries(optimizer.slots())) tensors[`optimizer/${k}`] = v;
@@ -232,7 +236,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       if (stepper.describe() !== stepPath) {
         stepPath = stepper.describe();
         log(`${prefix}training step: ${stepPath}`);
-        recordTrainStep(runDir, prefix.replace(/\/$/, '') || 'train', stepPath);
+        if (leads) recordTrainStep(runDir, prefix.replace(/\/$/, '') || 'train', stepPath);
       }
       const metrics: Record<string, number> = {
         epoch: epoch + 1,
@@ -268,13 +272,15 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       for (const h of hooks) h.onEpochEnd?.({ tf, model, epoch, log }, metrics);
       for (const e of schedule.events?.() ?? []) {
         log(`${prefix}${e}`);
-        writer.text(`${prefix}events`, e, meta.globalStep);
+        writer?.text(`${prefix}events`, e, meta.globalStep);
       }
-      writeEpoch(writer, runDir, prefix, metrics, meta.globalStep);
-      if (config.train.histograms)
-        for (const v of model.variables)
-          writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
-      writer.flush();
+      if (writer) {
+        writeEpoch(writer, runDir, prefix, metrics, meta.globalStep);
+        if (config.train.histograms)
+          for (const v of model.variables)
+            writer.histogram(`${prefix}weights/${v.name}`, v.variable.dataSync() as Float32Array, meta.globalStep);
+        writer.flush();
+      }
       log([epochLine(prefix, metrics), ...hooks.map((h) => h.line?.(metrics) ?? '').filter(Boolean)].join('  '));
       last = metrics;
       meta.epoch = epoch + 1;
@@ -286,7 +292,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     stepper.dispose();
     pending.dispose();
     pipeline.close();
-    writer.close();
+    writer?.close();
   }
   return {
     status,

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAddon } from '../../src/backends/libtorch/addon.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
@@ -75,7 +74,6 @@ test(
     const towers = tinyRun('towers', config(2));
     const whole = tinyRun('whole-batch', config(1));
     const ranks = tinyRun('ranks', config(1));
-    const rankOne = join(ranks.dir, 'rank-1');
     const port = String(await freePort());
     const dist = (rank: number) => ({
       RANK: String(rank),
@@ -88,7 +86,7 @@ test(
       trainRank(towers.file, towers.runDir, {}),
       trainRank(whole.file, whole.runDir, {}),
       trainRank(ranks.file, ranks.runDir, dist(0)),
-      trainRank(ranks.file, rankOne, dist(1)),
+      trainRank(ranks.file, ranks.runDir, dist(1)),
     ]);
     for (const r of runs) assert.equal(r.code, 0, r.out);
     const log = runs[2].out;
@@ -114,8 +112,6 @@ test(
 
     const weights = maxDifference(ranks.runDir, towers.runDir);
     assert.ok(weights.diff < 1e-4, `rank 0's ${weights.name} differs from the towers run's by ${weights.diff}`);
-    const ranksAgree = maxDifference(rankOne, ranks.runDir);
-    assert.ok(ranksAgree.diff < 1e-6, `rank 1's ${ranksAgree.name} differs from rank 0's by ${ranksAgree.diff}`);
     // The towers semantics matter here: one batch of 8 gates and normalises differently.
     assert.ok(maxDifference(whole.runDir, towers.runDir).diff > 1e-3, 'the whole-batch run trains differently');
   },

@@ -22,9 +22,10 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
     if (positionals.length !== 1) throw new UsageError('resume takes exactly one run folder');
     const runDir = resolve(positionals[0]);
     const config = readRunConfig(runDir);
-    const { executeRun } = await import('../../app/execute.js');
+    const { runTraining } = await import('../../app/launch.js');
     const { runRegistry } = await import('../../app/run-registry.js');
-    return executeRun({
+    return runTraining({
+      args: ['resume', ...argv],
       config,
       configText: readRunConfigText(runDir),
       configDir: readConfigDir(runDir),

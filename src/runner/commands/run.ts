@@ -19,7 +19,7 @@ function requeueSignalFromEnv(): NodeJS.Signals | undefined {
 export const runCommand: Command = {
   name: 'run',
   summary: 'Train the experiment a config declares (resumes it if its run folder has a checkpoint)',
-  usage: `epsilab run <config.yaml> [--set path=value ...] [--run-dir DIR] [--force | --extend] [--wait]
+  usage: `epsilab run <config.yaml> [--set path=value ...] [--run-dir DIR] [--force | --extend] [--wait] [--nproc N]
 
 Validates the config, then trains it into results/<experiment>/<run-id>/ (the run id derives from the resolved
 config and seed, so the same config always maps to the same folder). Running it again continues from the last
@@ -33,6 +33,10 @@ Options:
   --force            start the run folder over: its checkpoints, metrics, model and result are removed first
   --extend           continue the run in --run-dir to a longer schedule (a larger train.epochs); history.jsonl records it
   --wait             when another process holds the run folder, wait for it to finish instead of failing
+  --nproc N          train data-parallel over N processes of this machine (sets train.distributed.ranks): one GPU
+                     each with device: cuda, the cores divided between them with device: cpu. Rank 0 prints and
+                     writes the run folder; rank K logs to rank-K.log there. Under srun or torchrun each task is a
+                     rank already (their environment says which)
 Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in use or of another config, 130 interrupted,
 75 stopped by the requeue signal named in ${REQUEUE_SIGNAL_ENV} (Slurm's time-limit warning) after writing a checkpoint.`,
   async run(argv) {
@@ -45,6 +49,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in
         force: { type: 'boolean', default: false },
         extend: { type: 'boolean', default: false },
         wait: { type: 'boolean', default: false },
+        nproc: { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('run takes exactly one config file');
@@ -54,12 +59,18 @@ Exit codes: 0 done, 1 failed or diverged, 2 bad config or usage, a run folder in
       throw new UsageError(
         '--extend continues the run in --run-dir DIR: name its folder (a longer train.epochs makes a new default folder)',
       );
+    const nproc = values.nproc === undefined ? 1 : Number(values.nproc);
+    if (!Number.isInteger(nproc) || nproc < 1)
+      throw new UsageError(`--nproc takes a number of processes (1 or more), not ${JSON.stringify(values.nproc)}`);
     const file = positionals[0];
     await expectFileKind(file, ['experiment config']);
-    const { config, text, registry } = await loadExperiment(file, values.set ?? []);
+    const sets = [...(values.set ?? []), ...(nproc > 1 ? [`train.distributed.ranks=${nproc}`] : [])];
+    const { config, text, registry } = await loadExperiment(file, sets);
     const runDir = values['run-dir'] ? resolve(values['run-dir']) : defaultRunDir(config);
-    const { executeRun } = await import('../../app/execute.js');
-    return executeRun({
+    const { runTraining } = await import('../../app/launch.js');
+    return runTraining({
+      // every rank runs this same command, with the run folder named so that all agree on it
+      args: ['run', ...argv, ...(values['run-dir'] ? [] : ['--run-dir', runDir])],
       config,
       configText: text,
       configDir: dirname(resolve(file)),
