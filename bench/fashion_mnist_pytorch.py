@@ -37,10 +37,11 @@ def main():
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads; 0 leaves PyTorch's default")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     load = lambda name: idx(os.path.join(a.data, name))  # noqa: E731

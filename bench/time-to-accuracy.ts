@@ -10,9 +10,12 @@ const USAGE = `node dist/bench/time-to-accuracy.js [options]
   Trains configs/fashion-mnist-resnet20.yaml with epsilab (its own process, a fresh run folder) and the same recipe in
   PyTorch (bench/fashion_mnist_pytorch.py, Debian python3-torch), and prints each epoch's test accuracy against the
   seconds the engine has run, and the time each took to reach the target accuracy.
-  Both run with OMP_WAIT_POLICY=passive (unless set).
-  The two take turns: both start at once, and every --slice seconds the running one is paused (SIGSTOP) and the other
-  resumed, so that both see the same load on the machine; each engine's clock runs only while it does.
+  The two take turns in blocks that do not overlap: both start at once, and every --slice seconds the running one is
+  paused (SIGSTOP) and the other resumed, so that both see the same load on the machine; each engine's clock runs only
+  while it does. Each engine runs at its own defaults unless asked (PyTorch's thread count, OpenMP's wait policy as
+  each chooses it); the load average is stated, and a machine busier than its cores is flagged.
+  --wait W         OMP_WAIT_POLICY for both: default (unset), passive or active (default: default)
+  --torch-threads N  PyTorch's threads (default: PyTorch's own default)
   --target P       test accuracy to reach (default 0.92)
   --epochs N       epochs for both (default: the config's 6)
   --slice S        seconds per turn (default 10); 0 runs them back to back, epsilab first
@@ -25,6 +28,8 @@ const { values: args } = parseArgs({
     epochs: { type: 'string' },
     slice: { type: 'string', default: '10' },
     set: { type: 'string', multiple: true, default: [] },
+    wait: { type: 'string', default: 'default' },
+    'torch-threads': { type: 'string', default: '0' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -55,9 +60,8 @@ class Engine {
   }
 
   start(): void {
-    // libgomp's default busy-waiting collapses a 2-thread process on a shared machine (PyTorch ran 5x slower here); epsilab's
-    // libtorch backend sets passive waiting itself, and PyTorch gets the same.
-    const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'passive' };
+    const { OMP_WAIT_POLICY: _policy, ...env } = process.env;
+    if (args.wait !== 'default') env.OMP_WAIT_POLICY = args.wait;
     const child = spawn(this.command, this.argv, {
       cwd: ROOT,
       env,
@@ -138,7 +142,7 @@ function pytorch(): Engine {
   const argv = [
     join(ROOT, 'bench', 'fashion_mnist_pytorch.py'),
     '--threads',
-    String(availableParallelism()),
+    args['torch-threads']!,
     ...(args.epochs ? ['--epochs', args.epochs] : []),
   ];
   return new Engine('pytorch', '/usr/bin/python3', argv, (line) => {
@@ -195,8 +199,10 @@ async function main(): Promise<void> {
   console.log(
     `# time to ${(100 * target).toFixed(1)}% test accuracy, configs/fashion-mnist-resnet20.yaml and its PyTorch twin, ${new Date().toISOString()}`,
   );
+  const busy =
+    sorted.at(-1)! > availableParallelism() ? ': a BUSY machine, the times are longer than on an idle one' : '';
   console.log(
-    `# ${Number(args.slice) > 0 ? `turns of ${args.slice} s` : 'back to back'}; load average ${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)} (median ${sorted[sorted.length >> 1].toFixed(1)}, sampled each minute)\n`,
+    `# ${Number(args.slice) > 0 ? `turns of ${args.slice} s` : 'back to back'}; OMP_WAIT_POLICY ${args.wait === 'default' ? 'unset' : `=${args.wait}`}; load average ${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)} (median ${sorted[sorted.length >> 1].toFixed(1)}, sampled each minute)${busy}\n`,
   );
   console.log('| engine | accuracy per epoch (seconds it ran) | time to target | final accuracy |');
   console.log('|---|---|---|---|');
