@@ -1,6 +1,6 @@
-import { groupLayout } from './preact-structure.js';
-import { blockName, unitsFromDepth } from './preact-resnet.js';
-import { IMAGENET_DEPTHS, imagenetUnits, type ImagenetDepth } from './preact-resnet-imagenet.js';
+import { groupLayout, type BlockNaming } from './preact-structure.js';
+import { preactResnetBlocks } from './preact-resnet.js';
+import { preactResnetImagenetBlocks } from './preact-resnet-imagenet.js';
 
 /** The parts of a trained ε-ResNet's model section that fix its blocks: CIFAR/SVHN (`res<s>.<i>`) unless its type is the ImageNet one. */
 export interface CompressSource {
@@ -46,37 +46,11 @@ export interface CompressionPlan {
 
 export const IMAGENET_MODEL_TYPE = 'preact-resnet-imagenet';
 
-/** The naming of one network family: its groups, how a block is named, and which block a variable belongs to. */
-interface Family {
-  units: readonly number[];
-  /** Index of the first group in names: CIFAR stages are res1..res3, ImageNet groups group0..group3 (compressModel.py:11-12). */
-  firstGroup: number;
-  name: (group: number, index: number) => string;
-  /** The block a variable belongs to, or null for the side head (dropped). */
-  blockOf: (variable: string) => string | null;
-}
-
-const CIFAR_BLOCK = /^(res\d+\.\d+)\//;
-const IMAGENET_BLOCK = /^(group\d+\/block\d+)\//;
-
-function family(source: CompressSource): Family {
-  if (source.type === IMAGENET_MODEL_TYPE) {
-    if (!(source.depth in IMAGENET_DEPTHS))
-      throw new Error(`ImageNet ResNet depth ${source.depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
-    return {
-      units: imagenetUnits(source.depth as ImagenetDepth, source.units),
-      firstGroup: 0,
-      name: (g, i) => `group${g}/block${i}`,
-      blockOf: (v) => (v.includes('/side_output/') ? null : (IMAGENET_BLOCK.exec(v)?.[1] ?? v)),
-    };
-  }
-  const n = unitsFromDepth(source.depth);
-  return {
-    units: [n, n, n],
-    firstGroup: 1,
-    name: blockName,
-    blockOf: (v) => (v.startsWith('side_output/') ? null : (CIFAR_BLOCK.exec(v)?.[1] ?? v)),
-  };
+/** The block names of the source's family (CIFAR/SVHN unless its type is the ImageNet one). */
+function family(source: CompressSource): BlockNaming {
+  return source.type === IMAGENET_MODEL_TYPE
+    ? preactResnetImagenetBlocks(source.depth, source.units)
+    : preactResnetBlocks(source.depth);
 }
 
 const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];

@@ -17,7 +17,7 @@ import {
   type ResidualBlock,
 } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
-import { groupLayout, type ParamProblem } from './preact-structure.js';
+import { groupLayout, type BlockNaming, type ParamProblem } from './preact-structure.js';
 import { SideOutput, sideHead, sideOutputSettings } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
@@ -36,6 +36,22 @@ export function imagenetUnits(depth: ImagenetDepth, units?: readonly number[] | 
   return units ?? IMAGENET_DEPTHS[depth].units;
 }
 
+function imagenetBlockName(group: number, index: number): string {
+  return `group${group}/block${index}`;
+}
+
+/** The family's block names for compression: a side head (`group<g>/side_output/…`) belongs to no block. */
+export function preactResnetImagenetBlocks(depth: number, units: readonly number[] | null | undefined): BlockNaming {
+  if (!(depth in IMAGENET_DEPTHS))
+    throw new Error(`ImageNet ResNet depth ${depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
+  return {
+    units: imagenetUnits(depth as ImagenetDepth, units),
+    firstGroup: 0,
+    name: imagenetBlockName,
+    blockOf: (v) => (v.includes('/side_output/') ? null : (/^(group\d+\/block\d+)\//.exec(v)?.[1] ?? v)),
+  };
+}
+
 /** The blocks a network builds, `group<g>/block<i>`, in order (a compressed one numbers its kept blocks as its layout says). */
 function imagenetBlockNames(
   depth: ImagenetDepth,
@@ -45,7 +61,7 @@ function imagenetBlockNames(
 ): string[] {
   const u = imagenetUnits(depth, units);
   return groupLayout(u, structure, discardFirstBlock ?? u.map(() => 0)).flatMap((l, g) =>
-    l.blocks.map((i) => `group${g}/block${i}`),
+    l.blocks.map((i) => imagenetBlockName(g, i)),
   );
 }
 
@@ -191,14 +207,14 @@ export function buildPreactResnetImagenet(
     const groupStride = g > 0 ? 2 : 1;
     // Every group but a basic group0 changes width, so only that one (an identity shortcut) has nothing to build.
     if (shortcutOnly && ch !== out) {
-      const scope = `group${g}/block0`;
+      const scope = imagenetBlockName(g, 0);
       const shortcut = makeConv(store, `${scope}/convshortcut`, 1, ch, out, groupStride, TP_CONV_INIT);
       if (g > 0) layers.push(bnReluLayer(makeBnRelu(store, `${scope}/preact`, ch), `${scope}/preact/bn`));
       layers.push(convLayer(shortcut, `${scope}/convshortcut`));
       ch = out;
     }
     for (const i of blocks) {
-      const block = `group${g}/block${i}`;
+      const block = imagenetBlockName(g, i);
       const stride = i === 0 ? groupStride : 1;
       const noPreact = i === 0 && g === 0;
       const pre = noPreact ? [] : [bnReluLayer(makeBnRelu(store, `${block}/preact`, ch), `${block}/preact/bn`)];

@@ -11,7 +11,7 @@ import { modelFacts, scalarVariable } from './common.js';
 import { GateSharpness, makeLastGate, TestGateParam, type GateSettings, type OptionalEpsilon } from './gate.js';
 import { bnReluLayer, convLayer, network, residualLayer, tapLayer, type Layer, type ResidualBlock } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
-import { groupLayout, type ParamProblem } from './preact-structure.js';
+import { groupLayout, type BlockNaming, type ParamProblem } from './preact-structure.js';
 import { sideHead, sideOutputSettings, type SideOutput } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
@@ -27,6 +27,17 @@ export function unitsFromDepth(depth: number): number {
     throw new Error(`depth must be 6n+2 with n ≥ 1 (8, 14, 20, 32, 44, 56, 110, 200, 500, 752, ...); got ${depth}`);
   }
   return (depth - 2) / 6;
+}
+
+/** The family's block names for compression: the side head (`side_output/…`) belongs to no block. */
+export function preactResnetBlocks(depth: number): BlockNaming {
+  const n = unitsFromDepth(depth);
+  return {
+    units: [n, n, n],
+    firstGroup: 1,
+    name: blockName,
+    blockOf: (v) => (v.startsWith('side_output/') ? null : (/^(res\d+\.\d+)\//.exec(v)?.[1] ?? v)),
+  };
 }
 
 /** The original's side-output position (cifarEpsilonResnet.py:116-117): after res2.{n/2} (Python 2 division), the middle block of the middle stage. */
