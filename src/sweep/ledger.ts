@@ -56,6 +56,26 @@ export interface RequeueRecord {
   by: 'job' | 'sweep' | 'slurm';
 }
 
+/** A promotion or a stop of successive halving, with the rank that decided it. */
+export interface AshaDecision {
+  at: string;
+  /** The rung whose results decided it. */
+  rung: number;
+  decision: 'promoted' | 'stopped';
+  /** The trial's metric at that rung, and its place among the rung's results then (1 is best) out of how many. */
+  value: number;
+  rank: number;
+  of: number;
+}
+
+/** Where an ASHA trial stands: the rung it trains (or trained) last, each finished rung's metric, the decisions. */
+export interface AshaState {
+  rung: number;
+  /** Rung index -> the metric its run reported at the end of that rung. */
+  results: Record<string, number>;
+  decisions: AshaDecision[];
+}
+
 export interface LedgerEntry extends Omit<Outcome, 'state'> {
   id: string;
   /** Readable form of the trial's overrides, e.g. `model.epsilon=2.5,seed=1`. */
@@ -71,6 +91,8 @@ export interface LedgerEntry extends Omit<Outcome, 'state'> {
   history: AttemptRecord[];
   /** Every requeue of every attempt, oldest first (absent in ledgers written before requeues existed). */
   requeues?: RequeueRecord[];
+  /** Successive halving's record of the trial, in an ASHA sweep once the trial has started. */
+  asha?: AshaState;
 }
 
 export interface LedgerData {

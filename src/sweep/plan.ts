@@ -1,5 +1,6 @@
 import { join, relative } from 'node:path';
-import { Ledger, type LedgerEntry } from './ledger.js';
+import { rungEpochs } from './asha.js';
+import { Ledger, type AshaState, type LedgerEntry } from './ledger.js';
 import { resolveSweep } from './resolve.js';
 import type { SweepExecutor } from './sweep-file.js';
 
@@ -18,10 +19,20 @@ function executorLine(x: SweepExecutor): string {
   return `slurm (${opts.filter(Boolean).join(', ')})`;
 }
 
-/** The trial's state, with the last reason the ledger gives: its outcome's, or its latest requeue's. */
-function stateCell(e: LedgerEntry | undefined): string {
+/** Where successive halving has the trial: its rung (1-based) of how many, or where it stopped and its rank. */
+function ashaCell(asha: AshaState, rungs: number): string {
+  const stop = asha.decisions.find((d) => d.decision === 'stopped');
+  if (stop) return `asha: stopped at rung ${stop.rung + 1} of ${rungs}, rank ${stop.rank} of ${stop.of}`;
+  return `asha: rung ${asha.rung + 1} of ${rungs}`;
+}
+
+/** The trial's state, with the last reason the ledger gives: its outcome's, its latest requeue's, or ASHA's. */
+function stateCell(e: LedgerEntry | undefined, rungs: number): string {
   if (!e) return 'new';
-  const why = e.state === 'failed' || e.state === 'cancelled' ? e.reason : e.requeues?.at(-1)?.reason;
+  const why =
+    e.state === 'failed' || e.state === 'cancelled'
+      ? e.reason
+      : (e.requeues?.at(-1)?.reason ?? (e.asha ? ashaCell(e.asha, rungs) : undefined));
   return why ? `${e.state} (${why})` : e.state;
 }
 
@@ -40,13 +51,22 @@ export async function planSweepLines(file: string, cwd = process.cwd()): Promise
       `${source.spec.retries} retries for infrastructure failures${source.spec.fail_fast ? ', fail_fast' : ''}`,
     ],
     ['trials', `${trials.length} (${toRun} to run)`],
+    ...(source.spec.asha
+      ? [
+          [
+            'asha',
+            `rungs of ${rungEpochs(source.spec.asha).join(', ')} epochs, the best 1/${source.spec.asha.reduction_factor} by ${source.spec.asha.metric} (${source.spec.asha.mode}) go on`,
+          ] as [string, string],
+        ]
+      : []),
   ];
   const width = Math.max(...head.map(([k]) => k.length));
+  const rungs = source.spec.asha ? rungEpochs(source.spec.asha).length : 0;
   const rows = [
     ['id', 'state', 'attempts', 'requeues', 'trial'],
     ...trials.map((t) => {
       const e = ledger.trials[t.id];
-      return [t.id, stateCell(e), String(e?.attempts ?? 0), String(e?.requeues?.length ?? 0), t.slug];
+      return [t.id, stateCell(e, rungs), String(e?.attempts ?? 0), String(e?.requeues?.length ?? 0), t.slug];
     }),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -43,12 +43,21 @@ export async function resolveSweep(file: string, cwd = process.cwd()): Promise<R
   const trials: Trial[] = [];
   const texts = new Map<string, string>();
   const slugOfId = new Map<string, string>();
+  const asha = source.spec.asha;
+  const ashaPos = source.doc.places.get('/asha')?.keyPos;
+  if (asha && asha.min_epochs > asha.max_epochs)
+    diags.push(error(`asha: min_epochs (${asha.min_epochs}) is more than max_epochs (${asha.max_epochs})`, ashaPos));
   for (const combo of combinations(source)) {
     const overrides: Override[] = [
       ...combo.overrides,
       ...(combo.seed ? [{ path: 'seed', value: combo.seed.value, pos: combo.seed.pos }] : []),
     ];
     const slug = overrides.map((o) => `${o.path}=${show(o.value)}`).join(',') || 'base';
+    const varied = overrides.find((o) => o.path === 'train.epochs');
+    if (asha && varied)
+      diags.push(error(`asha sets train.epochs per rung (up to max_epochs); do not vary it in the sweep`, varied.pos));
+    // A trial is its full run: ASHA trains it max_epochs at most, in rungs
+    if (asha) overrides.push({ path: 'train.epochs', value: asha.max_epochs, pos: ashaPos });
     const loaded = await loadTrial(source, overrides, slug, diags);
     if (!loaded) continue;
     const { config } = loaded;

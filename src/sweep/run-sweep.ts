@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 import { addTrials, countStates, Ledger, willRetry, type LedgerEntry, type TrialState } from './ledger.js';
-import type { Executor } from './executor.js';
+import { runAsha } from './asha.js';
+import type { Executor, SweepLaunch } from './executor.js';
 import { localExecutor } from './local-executor.js';
 import { progressDisplay } from './progress.js';
 import { resolveSweep, type ResolvedSweep } from './resolve.js';
@@ -47,6 +48,7 @@ export function defaultCommand(trial: Trial): string[] {
     ...trial.sets.flatMap((s) => ['--set', s]),
     '--run-dir',
     trial.dir,
+    ...(trial.extend ? ['--extend'] : []),
   ];
 }
 
@@ -81,13 +83,14 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   const ledger = await prepareSweep(resolved);
   const { trials, dir, source } = resolved;
   const before = summarize(ledger, trials);
-  if (before.counts.done === trials.length) return before;
+  // Under ASHA a done trial may still be promoted
+  if (before.counts.done === trials.length && !source.spec.asha) return before;
   const display = o.observer ?? progressDisplay(trials.length, before.counts.done);
   const stopping = new AbortController();
   const cancel = o.cancel ? AbortSignal.any([o.cancel, stopping.signal]) : stopping.signal;
   const observer = withHParams(source.spec.fail_fast ? failFast(display, source.spec.retries, stopping) : display);
   try {
-    await executorFor(source.spec.executor).launch({
+    const launch: SweepLaunch = {
       sweep: source.spec.sweep,
       sweepDir: dir,
       trials,
@@ -98,7 +101,17 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
       env: o.env,
       wait: o.wait ?? true,
       retries: source.spec.retries,
-    });
+    };
+    const executor = executorFor(source.spec.executor);
+    const x = source.spec.executor;
+    if (source.spec.asha)
+      await runAsha(
+        launch,
+        source.spec.asha,
+        executor,
+        x.type === 'local' ? x.max_parallel : (x.array_limit ?? trials.length),
+      );
+    else await executor.launch(launch);
   } finally {
     display.stop?.();
   }

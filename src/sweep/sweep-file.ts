@@ -53,6 +53,37 @@ export const RandomSearch = Type.Object(
 );
 export type RandomSearch = Static<typeof RandomSearch>;
 
+export const Asha = Type.Object(
+  {
+    metric: Type.String({
+      default: 'test_error',
+      description:
+        "The result.json metric trials are ranked by at each rung (a metrics.jsonl key such as 'test_error').",
+    }),
+    mode: Type.Union([Type.Literal('min'), Type.Literal('max')], {
+      default: 'min',
+      description: 'min: a lower metric is better (errors, losses); max: a higher one is.',
+    }),
+    min_epochs: Type.Integer({ minimum: 1, description: 'Epochs of the first rung: every trial trains this long.' }),
+    max_epochs: Type.Integer({
+      minimum: 1,
+      description: "Epochs of the last rung: the trials' train.epochs (a trial promoted this far is a full run).",
+    }),
+    reduction_factor: Type.Integer({
+      minimum: 2,
+      default: 3,
+      description:
+        'η: rung k trains min_epochs·η^k epochs, and the best 1/η of a rung (as far as it has results) go on to the next.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Asynchronous successive halving (Li et al., 2020): every trial first trains min_epochs; a free slot promotes the best 1/η of a rung to the next, continuing the same run folder (--extend, no epoch trained twice), else starts the next trial. Decisions are kept in the ledger.',
+  },
+);
+export type Asha = Static<typeof Asha>;
+
 export const LocalExecutor = Type.Object(
   {
     type: Type.Literal('local', { description: 'Run trials as child processes on this machine.' }),
@@ -161,6 +192,7 @@ export const SweepFile = Type.Object(
       }),
     ),
     search: Type.Optional(RandomSearch),
+    asha: Type.Optional(Asha),
     seeds: Type.Optional(
       Type.Array(Type.Integer({ minimum: 0 }), {
         minItems: 1,

@@ -24,6 +24,8 @@ export interface Trial {
   config: Record<string, unknown>;
   /** Absolute path of its folder: the run dir `epsilab run` is given. */
   dir: string;
+  /** Continue the folder's run to this config's longer train.epochs (`--extend`): an ASHA promotion. */
+  extend?: boolean;
 }
 
 /** The files of a trial's folder the sweep writes (the run writes the rest). */
@@ -38,11 +40,13 @@ export function trialFiles(dir: string): { config: string; log: string } {
 export function confirmDone(trial: Trial, outcome: Outcome): Outcome {
   if (outcome.state !== 'done' || !isRunFolder(trial.dir)) return outcome;
   const ran = runId(readRunConfig(trial.dir));
-  if (ran === trial.id) return outcome;
+  // An ASHA rung plans the trial's config at the rung's train.epochs
+  const planned = runId(trial.config);
+  if (ran === planned) return outcome;
   return {
     ...outcome,
     state: 'failed',
-    reason: `the run trained config ${ran}, not the planned ${trial.id}: the base config changed after the sweep was planned`,
+    reason: `the run trained config ${ran}, not the planned ${planned}: the base config changed after the sweep was planned`,
   };
 }
 

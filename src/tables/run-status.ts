@@ -4,6 +4,13 @@ import { valueAt, type RunRecord } from './runs.js';
 export function runStatus(run: RunRecord): { done: true } | { done: false; why: string } {
   const r = run.result;
   const ledger = run.ledger;
+  // Successive halving stopped it short of the full run: its numbers are of fewer epochs than its peers'
+  const stopped = ledger?.asha?.decisions.find((d) => d.decision === 'stopped');
+  if (stopped)
+    return {
+      done: false,
+      why: `stopped by ASHA after ${r?.epochs_done ?? '?'} epochs (rung ${stopped.rung + 1}, rank ${stopped.rank} of ${stopped.of})`,
+    };
   if (r?.status === 'done') return { done: true };
   if (run.damage) return { done: false, why: run.damage };
   if (ledger && (ledger.state === 'failed' || ledger.state === 'cancelled')) {

@@ -198,6 +198,47 @@ test('sweep trials: the ledger says a trial failed or has not started', () => {
   assert.deepEqual(model.notes, ['sweep sw: trial seed=t2 has no run folder yet (pending)']);
 });
 
+test('ASHA sweep trials: a trial successive halving stopped early is left out of the numbers, with its rung and rank', () => {
+  const root = resultsDir();
+  writeRun(root, 'asha/t1', {
+    config: config(20, 0),
+    result: { status: 'done', epochs_done: 9, metrics: { test_error: 0.2 } },
+  });
+  writeRun(root, 'asha/t2', {
+    config: config(20, 1),
+    result: { status: 'done', epochs_done: 1, metrics: { test_error: 0.5 } },
+  });
+  const entry = (id: string, asha: object) => ({
+    id,
+    slug: `seed=${id}`,
+    dir: id,
+    state: 'done',
+    attempts: 1,
+    created_at: '',
+    history: [],
+    asha,
+  });
+  const decision = { at: '', rung: 0, value: 0.5, rank: 2, of: 2 };
+  const ledger = {
+    version: 1,
+    sweep: 'asha',
+    updated_at: '',
+    trials: {
+      t1: entry('t1', { rung: 2, results: {}, decisions: [{ ...decision, decision: 'promoted', rank: 1 }] }),
+      t2: entry('t2', { rung: 0, results: {}, decisions: [{ ...decision, decision: 'stopped' }] }),
+    },
+  };
+  writeFileSync(join(root, 'asha', 'ledger.json'), JSON.stringify(ledger));
+  const s = spec({
+    runs: { results: root, sweeps: ['asha'] },
+    rows: [{ path: 'model.depth' }],
+    cells: [{ label: 'err', value: 'metrics.test_error', n: false }],
+  });
+  const [row] = buildTable(s, selectRuns(s.runs)).rows;
+  assert.equal(row.entries[0].text, '0.20', 'the full run alone');
+  assert.match(row.entries[0].note!, /left out: stopped by ASHA after 1 epochs \(rung 1, rank 2 of 2\)/);
+});
+
 test('a sweep that has not run is a user-facing error naming the missing ledger and what to run', () => {
   const s = spec({
     runs: { results: resultsDir(), sweeps: ['never-run'] },
