@@ -4,6 +4,7 @@ import type { Case } from './cases-elementwise.js';
 import { uniform, type Rand } from './helpers.js';
 import { reluGradient } from '../../../src/backends/fused/relu-gradient.js';
 import { momentumUpdate } from '../../../src/backends/fused/momentum-update.js';
+import { adamUpdate } from '../../../src/backends/fused/adam-update.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -21,6 +22,25 @@ function momentumStep(r: Rand): tf.Tensor[] {
   const gd = tf.add(g, tf.mul(w, wd));
   const next = tf.add(tf.mul(accum, 0.9), gd);
   return [tf.sub(w, tf.mul(tf.add(gd, tf.mul(next, 0.9)), lr)), next];
+}
+
+/** One Adam update with L2 decay: the fused kernel on libtorch, the separate ops of optimizer/adam.ts on cpu. */
+function adamStep(r: Rand): tf.Tensor[] {
+  const [w, m, g] = [uniform(r, [3, 3, 4, 5]), uniform(r, [3, 3, 4, 5], -0.1, 0.1), uniform(r, [3, 3, 4, 5])];
+  const v = tf.abs(uniform(r, [3, 3, 4, 5], 0, 0.01));
+  const [stepSize, l2] = [tf.scalar(3e-3), tf.scalar(5e-4)];
+  const fused = adamUpdate(
+    tf,
+    { w, m, v, g },
+    stepSize,
+    { l2, decayRate: null },
+    { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+  );
+  if (fused) return [fused.w, fused.m, fused.v];
+  const gd = tf.add(g, tf.mul(w, l2));
+  const mNew = tf.add(tf.mul(m, 0.9), tf.mul(gd, 1 - 0.9));
+  const vNew = tf.add(tf.mul(v, 0.999), tf.mul(tf.square(gd), 1 - 0.999));
+  return [tf.sub(w, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), 1e-8)), stepSize)), mNew, vNew];
 }
 
 /** Convolutions over odd and even sizes, so TF's uneven 'same' padding (stride 2 on even input, even kernels) shows. */
@@ -212,6 +232,7 @@ export const nnCases: Case[] = [
     build: (r) => reluGradient(tf, uniform(r, [3, 5, 5, 4]), uniform(r, [3, 5, 5, 4])),
   },
   { name: 'Nesterov momentum update with weight decay (fused kernel)', build: momentumStep },
+  { name: 'Adam update with L2 decay (fused kernel)', build: adamStep },
   {
     name: 'matMul',
     build: (r) => [
