@@ -23,14 +23,15 @@ from pytorch_resnet20 import PreactResNet  # noqa: E402
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads; 0 leaves PyTorch's default")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--big-batch", type=int, default=1024)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--device", default="cpu")
     p.add_argument("--cuda-graph", action="store_true")
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     device = torch.device(a.device)
     if device.type == "cuda" and not torch.cuda.is_available():
