@@ -207,7 +207,8 @@ async function executeLocked(o: ExecuteOptions): Promise<number> {
   const base = { experiment: config.experiment, run_id: runId(config) };
   try {
     for (const a of backend.attempts) if (!a.ok) log(`backend ${a.backend} skipped: ${a.why}`);
-    log(`backend: ${backend.name}`);
+    // What was loaded and how (libtorch: its threads and OpenMP wait policy, and why).
+    log(`backend: ${backend.name}: ${backend.attempts.at(-1)?.why ?? ''}`);
     const registry = o.registry ?? builtinRegistry;
     writeEnv(runDir, config, {
       backend: { name: backend.name, attempts: backend.attempts },
