@@ -4,20 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
+import { INVERT_PLUGIN } from '../helpers/plugin-files.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const BIN = join(projectRoot(), 'bin', 'epsilab.js');
 
 test('a plugin transform that passes `epsilab validate` trains through `epsilab run` (worker thread included)', () => {
   const dir = tempDir('plugin-cli');
-  // Plain JSON Schema params, as a plugin written without any dependency would declare them.
-  writeFileSync(
-    join(dir, 'invert.mjs'),
-    `export const invert = { kind: 'transform', type: 'invert', doc: 'Maps each pixel v to max - v.',
-  params: { type: 'object', properties: { max: { type: 'number', default: 255, description: 'The largest pixel value.' } }, additionalProperties: false },
-  build: (p) => ({ apply: (img) => ({ ...img, data: img.data.map((v) => p.max - v) }), outputShape: (s) => s }) };
-`,
-  );
+  writeFileSync(join(dir, 'invert.mjs'), INVERT_PLUGIN);
   const file = join(dir, 'plugin.yaml');
   writeFileSync(
     file,

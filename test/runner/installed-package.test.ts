@@ -4,6 +4,7 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/paths.js';
+import { INVERT_PLUGIN } from '../helpers/plugin-files.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** What `npm pack --json` says about the tarball. */
@@ -56,11 +57,6 @@ function projectLock(spec: string, packed: Packed): unknown {
     if (path.startsWith('node_modules/') && !entry.dev) packages[path] = entry;
   return { name: 'my-research', lockfileVersion: 3, requires: true, packages };
 }
-
-const PLUGIN = `export const invert = { kind: 'transform', type: 'invert', doc: 'Maps each pixel v to max - v.',
-  params: { type: 'object', properties: { max: { type: 'number', default: 255, description: 'The largest pixel value.' } }, additionalProperties: false },
-  build: (p) => ({ apply: (img) => ({ ...img, data: img.data.map((v) => p.max - v) }), outputShape: (s) => s }) };
-`;
 
 /** Extends the starter config (which extends the shipped base) with a local plugin, cut to seconds of training. */
 const TINY = `extends: quickstart.yaml
@@ -137,7 +133,7 @@ test(
     assert.equal(init.status, 0, init.stderr);
     assert.ok(existsSync(join(project, 'configs', 'quickstart.yaml')));
     mkdirSync(join(project, 'plugins'));
-    writeFileSync(join(project, 'plugins', 'invert.mjs'), PLUGIN);
+    writeFileSync(join(project, 'plugins', 'invert.mjs'), INVERT_PLUGIN);
     writeFileSync(join(project, 'configs', 'tiny.yaml'), TINY);
 
     const train = run('npx', ['--offline', 'epsilab', 'run', 'configs/tiny.yaml'], { cwd: project, env });
