@@ -18,7 +18,9 @@ test('the install script leaves built addons alone while their sources and libra
   const built = statSync(join(native, ADDON)).mtimeMs;
   const sources = ['install.mjs', 'binding.gyp', ...readdirSync(join(native, 'src')).map((f) => join('src', f))];
   if (sources.some((f) => statSync(join(native, f)).mtimeMs > built))
-    return t.skip('the addon predates its sources here (node native/install.mjs rebuilds it)');
+    return t.skip(
+      'native sources are newer than the addon here (changed or checked out since): node native/install.mjs',
+    );
   // A copy, so that the rebuild this test provokes cannot touch the addon the other tests load.
   const copy = join(tempDir('native-install'), 'native');
   for (const part of ['install.mjs', 'fingerprint.mjs', 'binding.gyp', 'src', 'install.json', ADDON, 'jpeg'])
