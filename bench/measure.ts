@@ -65,15 +65,11 @@ async function timeCalls(n: number, fn: () => void | Promise<void>): Promise<num
   return times;
 }
 
-/** Trains and runs the pre-activation ResNet-20 on random CIFAR-sized data on one backend and times it. */
-export async function measureBackend(o: MeasureOptions): Promise<BackendFigures> {
-  let selected;
-  try {
-    selected = await selectBackend(o.backend);
-  } catch (err) {
-    return { backend: o.backend, ok: false, why: (err as Error).message };
-  }
-  const tf = selected.tf;
+/**
+ * The benchmark's network, loss and optimizer: pre-activation ResNet-20 for 32×32×3 images of 10 classes, softmax
+ * cross-entropy, SGD with momentum 0.9 and weight decay 5e-4.
+ */
+export async function benchmarkParts(tf: typeof tfc) {
   const ctx: BuildContext = {
     tf,
     seed: 1,
@@ -84,6 +80,19 @@ export async function measureBackend(o: MeasureOptions): Promise<BackendFigures>
   const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 20 }) as never, ctx);
   const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
   const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
+  return { model, loss, optimizer };
+}
+
+/** Trains and runs the pre-activation ResNet-20 on random CIFAR-sized data on one backend and times it. */
+export async function measureBackend(o: MeasureOptions): Promise<BackendFigures> {
+  let selected;
+  try {
+    selected = await selectBackend(o.backend);
+  } catch (err) {
+    return { backend: o.backend, ok: false, why: (err as Error).message };
+  }
+  const tf = selected.tf;
+  const { model, loss, optimizer } = await benchmarkParts(tf);
   const trainable = model.variables.filter((v) => v.trainable);
   const byTfName = new Map(trainable.map((v) => [v.variable.name, v.name]));
 

@@ -4,26 +4,16 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { distributedEnv } from '../../src/backends/process-group.js';
-import { loadAddon } from '../../src/backends/libtorch/addon.js';
+import { freePort } from '../../src/util/free-port.js';
+import { glooSkip } from '../helpers/gloo.js';
 
 const RANK_SCRIPT = fileURLToPath(new URL('../helpers/process-group-rank.js', import.meta.url));
-const addon = loadAddon().addon as { pgCapabilities?: () => { gloo: boolean } } | null;
-const skip = !addon
-  ? 'libtorch addon not built'
-  : !addon.pgCapabilities?.().gloo && 'the libtorch addon was built without Gloo (install libgloo-dev, rebuild)';
+const skip = glooSkip();
 
 interface RankResult {
   code: number | null;
   out: Record<string, unknown>;
   seconds: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts rank `rank` of `worldSize` on the scenario; resolves with its exit code and the JSON line it printed. */

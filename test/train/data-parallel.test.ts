@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { loadAddon } from '../../src/backends/libtorch/addon.js';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
 import { readMetrics } from '../../src/run/run-folder.js';
 import { tinyRun } from '../helpers/tiny-run.js';
+import { freePort } from '../../src/util/free-port.js';
+import { glooSkip } from '../helpers/gloo.js';
 
 const TRAIN_RANK = fileURLToPath(new URL('../helpers/train-rank.js', import.meta.url));
-const addon = loadAddon().addon as { pgCapabilities?: () => { gloo: boolean } } | null;
-const skip = !addon
-  ? 'libtorch addon not built'
-  : !addon.pgCapabilities?.().gloo && 'the libtorch addon was built without Gloo (install libgloo-dev, rebuild)';
+const skip = glooSkip();
 
 /** ε-ResNet-8 with an ε between its blocks' responses, so gates switch between steps and between the two halves. */
 const config = (towers: number) => `experiment: data-parallel
@@ -26,14 +23,6 @@ schedule: { type: piecewise, values: [[0, 0.1]] }
 loss: { type: cross-entropy }
 train: { epochs: 3, batch_size: 8, eval_batch_size: 6, threads: 1, input_workers: 0${towers > 1 ? `, towers: ${towers}` : ''} }
 `;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function trainRank(
   file: string,
