@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadLatestCheckpoint } from '../../src/run/checkpoint.js';
 import { readMetrics } from '../../src/run/run-folder.js';
@@ -12,7 +12,7 @@ const TRAIN_RANK = fileURLToPath(new URL('../helpers/train-rank.js', import.meta
 const skip = glooSkip();
 
 /** ε-ResNet-8 with an ε between its blocks' responses, so gates switch between steps and between the two halves. */
-const config = (towers: number) => `experiment: data-parallel
+const config = (towers: number, epochs = 3, batch = 8) => `experiment: data-parallel
 seed: 5
 backend: libtorch
 dataset: { type: synthetic, num_classes: 3, train_size: 16, test_size: 6, height: 8, width: 8 }
@@ -21,21 +21,36 @@ model: { type: epsilon-resnet, depth: 8, epsilon: 2.5 }
 optimizer: { type: momentum, momentum: 0.9, weight_decay: 0.0002 }
 schedule: { type: piecewise, values: [[0, 0.1]] }
 loss: { type: cross-entropy }
-train: { epochs: 3, batch_size: 8, eval_batch_size: 6, threads: 1, input_workers: 0${towers > 1 ? `, towers: ${towers}` : ''} }
+train: { epochs: ${epochs}, batch_size: ${batch}, eval_batch_size: 6, threads: 1, input_workers: 0${towers > 1 ? `, towers: ${towers}` : ''} }
 `;
 
+/** torchrun's environment for rank `rank` of 2 ranks meeting at `port`. */
+const rankEnv = (rank: number, port: number) => ({
+  RANK: String(rank),
+  WORLD_SIZE: '2',
+  MASTER_ADDR: '127.0.0.1',
+  MASTER_PORT: String(port),
+  EPSILAB_DIST_TIMEOUT: '120',
+});
+
+/** Trains a config in a process of its own; `onOutput` sees its output so far and the process, after each piece. */
 function trainRank(
   file: string,
   runDir: string,
   env: Record<string, string>,
+  onOutput: (out: string, child: ChildProcess) => void = () => {},
 ): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [TRAIN_RANK, file, runDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const take = (d: Buffer) => {
+    out += d.toString();
+    onOutput(out, child);
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
 }
 
@@ -63,19 +78,12 @@ test(
     const towers = tinyRun('towers', config(2));
     const whole = tinyRun('whole-batch', config(1));
     const ranks = tinyRun('ranks', config(1));
-    const port = String(await freePort());
-    const dist = (rank: number) => ({
-      RANK: String(rank),
-      WORLD_SIZE: '2',
-      MASTER_ADDR: '127.0.0.1',
-      MASTER_PORT: port,
-      EPSILAB_DIST_TIMEOUT: '120',
-    });
+    const port = await freePort();
     const runs = await Promise.all([
       trainRank(towers.file, towers.runDir, {}),
       trainRank(whole.file, whole.runDir, {}),
-      trainRank(ranks.file, ranks.runDir, dist(0)),
-      trainRank(ranks.file, ranks.runDir, dist(1)),
+      trainRank(ranks.file, ranks.runDir, rankEnv(0, port)),
+      trainRank(ranks.file, ranks.runDir, rankEnv(1, port)),
     ]);
     for (const r of runs) assert.equal(r.code, 0, r.out);
     const log = runs[2].out;
@@ -103,5 +111,46 @@ test(
     assert.ok(weights.diff < 1e-4, `rank 0's ${weights.name} differs from the towers run's by ${weights.diff}`);
     // The towers semantics matter here: one batch of 8 gates and normalises differently.
     assert.ok(maxDifference(whole.runDir, towers.runDir).diff > 1e-3, 'the whole-batch run trains differently');
+  },
+);
+
+test(
+  'a data-parallel run stopped mid-epoch stops every rank after the same step and resumes to the uninterrupted result',
+  { skip, timeout: 240_000 },
+  async () => {
+    // 4 steps per epoch: the stop comes while the first epoch is under way.
+    const towers = tinyRun('towers-uninterrupted', config(2, 2, 4));
+    const ranks = tinyRun('ranks-resumed', config(1, 2, 4));
+    const port = await freePort();
+    let signalled = false;
+    const stopRankZero = (out: string, child: ChildProcess) => {
+      if (!signalled && /compiled step captured/.test(out)) child.kill('SIGTERM');
+      signalled ||= /compiled step captured/.test(out);
+    };
+    const [reference, ...stopped] = await Promise.all([
+      trainRank(towers.file, towers.runDir, {}),
+      trainRank(ranks.file, ranks.runDir, rankEnv(0, port), stopRankZero),
+      trainRank(ranks.file, ranks.runDir, rankEnv(1, port)),
+    ]);
+    assert.equal(reference.code, 0, reference.out);
+    const at = stopped.map((r) => /checkpoint written at epoch 1, step (\d+)/.exec(r.out)?.[1]);
+    assert.ok(at[0] !== undefined && Number(at[0]) < 4, `rank 0 stopped mid-epoch: ${stopped[0].out}`);
+    assert.equal(at[1], at[0], 'rank 1, never signalled, stops after the same step');
+    for (const r of stopped) assert.equal(r.code, 130, r.out);
+
+    const resumePort = await freePort();
+    const resumed = await Promise.all([0, 1].map((r) => trainRank(ranks.file, ranks.runDir, rankEnv(r, resumePort))));
+    for (const r of resumed) assert.equal(r.code, 0, r.out);
+    assert.match(resumed[0].out, new RegExp(`resuming from .* at epoch 1, step ${at[0]}`));
+    const [expected, got] = [towers.runDir, ranks.runDir].map(readMetrics);
+    assert.equal(got.length, 2);
+    for (const [i, m] of got.entries())
+      for (const key of ['train_loss', 'train_error', 'test_loss', 'test_error'])
+        assert.ok(
+          close(m[key] as number, expected[i][key] as number, 1e-5),
+          `epoch ${i + 1} ${key}: ${m[key]} vs ${expected[i][key]}`,
+        );
+    const weights = maxDifference(ranks.runDir, towers.runDir);
+    assert.ok(weights.diff < 1e-4, `${weights.name} differs from the uninterrupted towers run's by ${weights.diff}`);
   },
 );
