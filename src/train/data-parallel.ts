@@ -81,8 +81,9 @@ export class DataParallel {
   }
 
   /**
-   * After rank 0's evaluation: every rank takes rank 0's state variables (batch-norm moving averages, which only rank
-   * 0's count, and recalibrated ones) and its epoch metrics, so callbacks and schedules decide the same on every rank.
+   * After rank 0's evaluation: every rank takes rank 0's state variables (the batch-norm moving averages, which each
+   * rank updated from its own part, and any recalibrated ones) and its epoch metrics, so callbacks and schedules decide
+   * the same on every rank.
    */
   followRankZero(model: Model, metrics: Record<string, number>): Record<string, number> {
     const tf = this.tf;

@@ -2,10 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distributedEnv } from '../../src/backends/process-group.js';
 import { freePort } from '../../src/util/free-port.js';
 import { glooSkip } from '../helpers/gloo.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const RANK_SCRIPT = fileURLToPath(new URL('../helpers/process-group-rank.js', import.meta.url));
 const skip = glooSkip();
@@ -17,7 +19,13 @@ interface RankResult {
 }
 
 /** Starts rank `rank` of `worldSize` on the scenario; resolves with its exit code and the JSON line it printed. */
-function startRank(scenario: string, rank: number, worldSize: number, port: number): Promise<RankResult> {
+function startRank(
+  scenario: string,
+  rank: number,
+  worldSize: number,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<RankResult> {
   const started = performance.now();
   const child = spawn(process.execPath, [RANK_SCRIPT, scenario], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -28,6 +36,7 @@ function startRank(scenario: string, rank: number, worldSize: number, port: numb
       MASTER_ADDR: '127.0.0.1',
       MASTER_PORT: String(port),
       EPSILAB_DIST_TIMEOUT: '3',
+      ...env,
     },
   });
   let stdout = '';
@@ -62,9 +71,8 @@ test('torchrun environment: ranks, defaults, and mistakes named', () => {
   assert.throws(() => distributedEnv({ WORLD_SIZE: '2', RANK: '0', MASTER_PORT: 'x' }), /MASTER_PORT=x/);
 });
 
-test('two processes: allreduce (sum, average, two buckets), broadcast and barrier agree', { skip }, async () => {
-  const port = await freePort();
-  const ranks = await Promise.all([0, 1].map((r) => startRank('collectives', r, 2, port)));
+/** What each rank of the 'collectives' scenario must see. */
+function assertCollectives(ranks: RankResult[]): void {
   for (const [r, { code, out }] of ranks.entries()) {
     assert.equal(code, 0, JSON.stringify(out));
     assert.deepEqual(out, {
@@ -78,6 +86,19 @@ test('two processes: allreduce (sum, average, two buckets), broadcast and barrie
       inputKept: [r + 1, 10 * (r + 1)],
     });
   }
+}
+
+test('two processes: allreduce (sum, average, two buckets), broadcast and barrier agree', { skip }, async () => {
+  const port = await freePort();
+  assertCollectives(await Promise.all([0, 1].map((r) => startRank('collectives', r, 2, port))));
+});
+
+test('two processes meeting through a FileStore (EPSILAB_DIST_STORE) instead of TCP', { skip }, async () => {
+  const store = join(tempDir('file-store'), 'store');
+  const unusedPort = await freePort();
+  assertCollectives(
+    await Promise.all([0, 1].map((r) => startRank('collectives', r, 2, unusedPort, { EPSILAB_DIST_STORE: store }))),
+  );
 });
 
 test('a rank that never arrives: the rendezvous fails within the timeout, naming it', { skip }, async () => {

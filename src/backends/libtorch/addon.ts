@@ -135,6 +135,21 @@ export interface TorchAddon {
     graph: string;
   };
   dropProgram(program: number): void;
+  /** The c10d process groups compiled in (native/src/distributed.cc); absent from addons built before them. */
+  pgCapabilities?(): { gloo: boolean; nccl: boolean };
+  /** Joins this process's group (one per process); the collectives below exist only where a group can be built. */
+  pgInit?(opts: {
+    rank: number;
+    worldSize: number;
+    backend: string;
+    host?: string;
+    port?: number;
+    file?: string;
+    timeoutMs: number;
+  }): void;
+  pgAllreduce?(handles: Handle[], average: boolean, bucketBytes: number, timeoutMs?: number): Handle[];
+  pgBroadcast?(handles: Handle[], root: number, timeoutMs?: number): Handle[];
+  pgBarrier?(timeoutMs?: number): void;
 }
 
 const ADDON = join('native', 'build', 'Release', 'epsilab_torch.node');

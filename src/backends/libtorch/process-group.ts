@@ -1,24 +1,10 @@
 import type * as tfc from '@tensorflow/tfjs-core';
 import { CollectiveError } from '../../util/errors.js';
 import { LibtorchBackend } from './backend.js';
-import type { Handle } from './addon.js';
+import type { Handle, TorchAddon } from './addon.js';
 
-/** The addon's process-group functions (native/src/distributed.cc); absent from addons built without Gloo. */
-interface DistributedAddon {
-  pgCapabilities?(): { gloo: boolean; nccl: boolean };
-  pgInit?(opts: {
-    rank: number;
-    worldSize: number;
-    backend: string;
-    host?: string;
-    port?: number;
-    file?: string;
-    timeoutMs: number;
-  }): void;
-  pgAllreduce?(handles: Handle[], average: boolean, bucketBytes: number, timeoutMs?: number): Handle[];
-  pgBroadcast?(handles: Handle[], root: number, timeoutMs?: number): Handle[];
-  pgBarrier?(timeoutMs?: number): void;
-}
+/** The collectives of an addon built with process groups. */
+type Collectives = Required<Pick<TorchAddon, 'pgAllreduce' | 'pgBroadcast' | 'pgBarrier'>>;
 
 export interface LibtorchGroupOptions {
   rank: number;
@@ -35,8 +21,7 @@ export interface LibtorchGroupOptions {
 /** Which c10d process groups this build of the addon has (none where it was built without the gloo headers). */
 export function libtorchProcessGroups(backend: unknown): { gloo: boolean; nccl: boolean } {
   if (!(backend instanceof LibtorchBackend)) return { gloo: false, nccl: false };
-  const addon = backend.addon as unknown as DistributedAddon;
-  return addon.pgCapabilities?.() ?? { gloo: false, nccl: false };
+  return backend.addon.pgCapabilities?.() ?? { gloo: false, nccl: false };
 }
 
 /** The native message without the addon's `libtorch: ` prefix, as a CollectiveError. */
@@ -55,7 +40,7 @@ export class LibtorchProcessGroup {
   private constructor(
     private readonly tf: typeof tfc,
     private readonly backend: LibtorchBackend,
-    private readonly addon: Required<DistributedAddon>,
+    private readonly addon: Collectives,
     readonly rank: number,
     readonly worldSize: number,
     readonly backendName: 'gloo' | 'nccl',
@@ -66,7 +51,7 @@ export class LibtorchProcessGroup {
     const backend = tf.backend();
     if (!(backend instanceof LibtorchBackend))
       throw new Error(`process groups need the libtorch backend (the current one is ${tf.getBackend()})`);
-    const addon = backend.addon as unknown as DistributedAddon;
+    const addon = backend.addon;
     if (!addon.pgInit || !addon.pgCapabilities?.()[o.backend])
       throw new Error(`this build of the libtorch addon has no ${o.backend} process group`);
     try {
@@ -74,7 +59,7 @@ export class LibtorchProcessGroup {
     } catch (e) {
       throw collectiveError(e);
     }
-    return new LibtorchProcessGroup(tf, backend, addon as Required<DistributedAddon>, o.rank, o.worldSize, o.backend);
+    return new LibtorchProcessGroup(tf, backend, addon as Collectives, o.rank, o.worldSize, o.backend);
   }
 
   allreduce(tensors: tfc.Tensor[], op: 'sum' | 'avg', bucketBytes: number, timeoutMs?: number): tfc.Tensor[] {
