@@ -79,10 +79,8 @@ function timed(command: string, argv: string[], env: Record<string, string>): Pr
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) =>
     child.on('close', (code) => {
-      const ranks = out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Timing);
+      // Ranks write at once: their lines may run together.
+      const ranks = (out.match(/\{[^{}]*\}/g) ?? []).map((l) => JSON.parse(l) as Timing);
       if (code !== 0 || !ranks.length) reject(new Error(`${command} ${argv.join(' ')} failed (exit ${code}): ${out}`));
       else resolve(together(ranks));
     }),
