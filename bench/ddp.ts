@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backends/select.js';
 import { distributedEnv } from '../src/backends/process-group.js';
 import { joinDataParallel } from '../src/train/data-parallel.js';
-import { stepFor, type HostBatch } from '../src/train/step.js';
+import { stepFor, type StepBatch } from '../src/train/step.js';
 import { freePort } from '../src/util/free-port.js';
 import { benchmarkParts } from './measure.js';
 
@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
 const steps = Number(args.steps);
 
 /** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
-function hostBatch(n: number, seed: number): HostBatch {
+function hostBatch(n: number, seed: number): StepBatch {
   let s = seed >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
