@@ -47,7 +47,8 @@ export interface JpegOptions {
 export type JpegResult = null | { kind: 'damaged' | 'unsupported'; reason: string };
 
 export interface JpegAddon {
-  decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options: JpegOptions): Promise<JpegResult[]>;
+  /** Decodes and transforms the images into `out` on the calling thread and `threads` − 1 more. */
+  decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options: JpegOptions): JpegResult[];
   /** CPU seconds the process's pool threads spent so far decoding, resizing and in the colour/flip/normalise pass, and the images they finished. */
   stageSeconds(): [number, number, number, number];
   planFields: number;

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { assembleBatch, epochOrder, stepIndices, type DecodeOptions, type EpochPlan, type FastDecoding } from './batch.js';
+import { assembleBatch, epochOrder, KEEP_FREE, stepIndices, takeFree, type DecodeOptions, type EpochPlan, type FastDecoding } from './batch.js';
 import { loadJpegAddon } from './fast-jpeg.js';
 import { restoreImageSet, type ImageSetDescription } from './image-set.js';
 import { TransformChain, type ChainMessage } from './transform-chain.js';
@@ -23,6 +23,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'start'; gen: number; epoch: number; first: number; stride: number; end: number; credits: number }
   | { type: 'credit'; gen: number }
+  | { type: 'recycle'; buffer: ArrayBuffer }
   | { type: 'stop' };
 
 interface Job {
@@ -44,10 +45,13 @@ const ready = Promise.all([
 ]);
 let job: Job | null = null;
 let scheduled = false;
+/** Batch buffers the pipeline released, to fill again. */
+const free: Float32Array[] = [];
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'start') job = { gen: m.gen, epoch: m.epoch, next: m.first, stride: m.stride, end: m.end, credits: m.credits, order: epochOrder(init.plan, m.epoch) };
   else if (m.type === 'credit' && job?.gen === m.gen) job.credits += 1;
+  else if (m.type === 'recycle') return void (free.length < KEEP_FREE && free.push(new Float32Array(m.buffer)));
   else if (m.type === 'stop') job = null;
   schedule();
 });
@@ -68,7 +72,7 @@ async function work(): Promise<void> {
     const addon = init.fast ? loadJpegAddon() : null;
     if (typeof addon === 'string') throw new Error(addon);
     const fast = init.fast && addon ? { ...init.fast, addon } : null;
-    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, fast, onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
+    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, fast, reuse: (length) => takeFree(free, length), onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
     const batch = await assembleBatch(set, chain, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next, decode);
     // The batch's buffers move to the pipeline's thread without a copy.
     port.postMessage({ type: 'batch', gen: j.gen, batch }, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer]);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BuildContext } from '../registry/component.js';
 import type { ImageSet } from './types.js';
-import { assembleBatch, epochOrder, stepIndices, stepsPerEpoch, unevenBatch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
+import { assembleBatch, epochOrder, KEEP_FREE, stepIndices, stepsPerEpoch, takeFree, unevenBatch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
 import { UsageError } from '../util/errors.js';
 import { describeImageSet, imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
@@ -81,7 +81,8 @@ export class InputPipeline {
   private waiter: { step: number; resolve: (b: HostBatch) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
   private closed = false;
-  private decode: DecodeOptions = { sharp: null, concurrency: 1 };
+  private decode: DecodeOptions = { sharp: null, concurrency: 1, reuse: (length) => takeFree(this.free, length) };
+  private readonly free: Float32Array[] = [];
   private log: (line: string) => void = () => {};
   /** Why batches are built on the calling thread although workers were asked for; null otherwise. */
   fallbackReason: string | null = null;
@@ -141,6 +142,9 @@ export class InputPipeline {
         const t0 = performance.now();
         const batch = await assembleBatch(this.o.set, this.chain!, stepIndices(this.plan, order, s), this.plan.seed, epoch, s, this.decode);
         this.waitedSeconds += (performance.now() - t0) / 1000;
+        batch.release = () => {
+          if (this.free.length < KEEP_FREE) this.free.push(batch.x);
+        };
         yield batch;
       }
       return;
@@ -153,7 +157,11 @@ export class InputPipeline {
     try {
       for (let s = startStep; s < total; s++) {
         const batch = await this.take(s, gen);
-        this.send(this.workers[(s - startStep) % k], { type: 'credit', gen });
+        const worker = this.workers[(s - startStep) % k];
+        this.send(worker, { type: 'credit', gen });
+        batch.release = () => {
+          if (!this.closed && batch.x.buffer.byteLength > 0) worker.postMessage({ type: 'recycle', buffer: batch.x.buffer }, [batch.x.buffer as ArrayBuffer]);
+        };
         yield batch;
       }
     } finally {

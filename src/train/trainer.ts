@@ -207,6 +207,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           b.shape[0] * ranks,
           stepper.run(b, schedule.valueAt?.(epoch, meta.stepInEpoch / steps) ?? lr, meta.globalStep),
         );
+        // The step has disposed its input tensors: the pipeline may fill this batch's memory again.
+        b.release?.();
         meta.stepInEpoch += 1;
         meta.globalStep += 1;
         if (progress.due(meta.stepInEpoch)) flush();

@@ -498,63 +498,24 @@ void processImage(Job& job, const Options& opt) {
   imagesDone++;
 }
 
-class BatchWorker : public Napi::AsyncWorker {
- public:
-  BatchWorker(Napi::Env env, std::vector<Job> jobs, Options opt, int threads, Napi::Object keep)
-      : Napi::AsyncWorker(env), deferred(Napi::Promise::Deferred::New(env)), jobs(std::move(jobs)), opt(opt),
-        threads(threads) {
-    kept = Napi::Persistent(keep);
-  }
-  Napi::Promise promise() { return deferred.Promise(); }
+/** Shares the jobs among the calling thread and threads - 1 more. */
+void runJobs(std::vector<Job>& jobs, const Options& opt, int threads) {
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t i; (i = next++) < jobs.size();) processImage(jobs[i], opt);
+  };
+  std::vector<std::thread> pool;
+  const int extra = std::min<int>(threads, static_cast<int>(jobs.size())) - 1;
+  for (int t = 0; t < extra; t++) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
 
-  void Execute() override {
-    std::atomic<size_t> next{0};
-    auto work = [&]() {
-      for (size_t i; (i = next++) < jobs.size();) processImage(jobs[i], opt);
-    };
-    std::vector<std::thread> pool;
-    const int extra = std::min<int>(threads, static_cast<int>(jobs.size())) - 1;
-    for (int t = 0; t < extra; t++) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-  }
-
-  void OnOK() override {
-    // A worker thread terminated while its batch was decoding has no JavaScript left to hand the result to.
-    try {
-      Napi::Env env = Env();
-      Napi::Array out = Napi::Array::New(env, jobs.size());
-      for (size_t i = 0; i < jobs.size(); i++) {
-        if (jobs[i].status == OK) {
-          out.Set(i, env.Null());
-          continue;
-        }
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("kind", jobs[i].status == DAMAGED ? "damaged" : "unsupported");
-        o.Set("reason", jobs[i].reason);
-        out.Set(i, o);
-      }
-      deferred.Resolve(out);
-    } catch (const Napi::Error&) {
-    }
-  }
-
-  void OnError(const Napi::Error& e) override {
-    try {
-      deferred.Reject(e.Value());
-    } catch (const Napi::Error&) {
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred;
-  std::vector<Job> jobs;
-  Options opt;
-  int threads;
-  Napi::ObjectReference kept;
-};
-
-/** decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options) → Promise<(null | {kind, reason})[]> */
+/**
+ * decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options) → (null | {kind, reason})[]. Runs on the
+ * calling thread (an input pipeline worker, each its own thread), not on libuv's pool of 4, so batches scale with the
+ * pipeline's workers.
+ */
 Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array files = info[0].As<Napi::Array>();
@@ -579,14 +540,19 @@ Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
     jobs[i].plan = p;
     jobs[i].out = out.Data() + offset;
   }
-  Napi::Object keep = Napi::Object::New(env);
-  keep.Set("files", files);
-  keep.Set("plans", plans);
-  keep.Set("out", out);
-  auto* worker = new BatchWorker(env, std::move(jobs), opt, threads, keep);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  runJobs(jobs, opt, threads);
+  Napi::Array results = Napi::Array::New(env, jobs.size());
+  for (size_t i = 0; i < jobs.size(); i++) {
+    if (jobs[i].status == OK) {
+      results.Set(i, env.Null());
+      continue;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("kind", jobs[i].status == DAMAGED ? "damaged" : "unsupported");
+    o.Set("reason", jobs[i].reason);
+    results.Set(i, o);
+  }
+  return results;
 }
 
 /** stageSeconds() → [decode, resize, pass, images]: CPU seconds the pool threads spent in each stage, images done. */

@@ -94,6 +94,8 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
             cpuAtStart = process.cpuUsage();
             stagesAtStart = stages();
           } else images += b.shape[0];
+          // As the training step does once its input tensor holds the pixels.
+          b.release?.();
           if (made++ === batches) break outer;
           if (stepMs !== undefined) await sleep(stepMs);
         }
