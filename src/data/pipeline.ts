@@ -143,7 +143,7 @@ export class InputPipeline {
         const batch = await assembleBatch(this.o.set, this.chain!, stepIndices(this.plan, order, s), this.plan.seed, epoch, s, this.decode);
         this.waitedSeconds += (performance.now() - t0) / 1000;
         batch.release = () => {
-          if (this.free.length < KEEP_FREE) this.free.push(batch.x);
+          if (this.free.length < KEEP_FREE && !this.free.includes(batch.x)) this.free.push(batch.x);
         };
         yield batch;
       }
