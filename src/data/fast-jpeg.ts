@@ -40,14 +40,12 @@ export interface JpegOptions {
   bgr: boolean;
   /** Frame headers claiming more pixels are refused before decoding. */
   maxPixels: number;
-  /** Threads sharing a batch's images. */
-  threads: number;
 }
 
 export type JpegResult = null | { kind: 'damaged' | 'unsupported'; reason: string };
 
 export interface JpegAddon {
-  /** Decodes and transforms the images into `out` on the calling thread and `threads` − 1 more. */
+  /** Decodes and transforms the images into `out` on the calling thread (a pipeline worker: each fills whole batches). */
   decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options: JpegOptions): JpegResult[];
   /** CPU seconds the process's pool threads spent so far decoding, resizing and in the colour/flip/normalise pass, and the images they finished. */
   stageSeconds(): [number, number, number, number];

@@ -240,7 +240,7 @@ export class InputPipeline {
       logOnce(this.log, `input pipeline: ${chain}: JPEG files take the general path (${this.decode.sharp ? 'libvips' : 'JavaScript'}) because ${coverage}`);
       return;
     }
-    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: this.o.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS, threads: 1 };
+    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: this.o.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS };
     this.decode.fast = { addon: addon as Exclude<typeof addon, string>, coverage, options };
     logOnce(this.log, `input pipeline: ${chain}: JPEG files take the native fast path (libjpeg-turbo, ${coverage.arithmetic} arithmetic${options.dctScaling ? ', DCT scaling' : ''})`);
   }

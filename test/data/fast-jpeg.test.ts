@@ -8,7 +8,7 @@ import { FileImageSet } from '../../src/data/image-set.js';
 import { scanImageFolder } from '../../src/data/image-folder.js';
 import { TransformChain, type TransformSection } from '../../src/data/transform-chain.js';
 import { DamagedImageError } from '../../src/data/decode-image.js';
-import { loadJpegAddon, planImage, fastCoverage, PLAN_FIELDS, type FusedStep } from '../../src/data/fast-jpeg.js';
+import { loadJpegAddon, type FusedStep } from '../../src/data/fast-jpeg.js';
 import { rngFor } from '../../src/data/rng.js';
 import type { GeometryOp } from '../../src/data/geometry.js';
 import { imageFolder } from '../../src/components/dataset/image-folder.js';
@@ -208,27 +208,13 @@ test('DCT scaling decodes a large crop at a reduced scale and stays close to the
   assert.ok(mean > 0 && mean < 2, `mean |Δ| ${mean} levels between 1/8-scale and full decoding`);
 });
 
-test('threads share a batch and give the same batches as one; worker threads too', { skip }, async () => {
+test('worker threads make the same batches as the calling thread, also when the memory of each batch is released and refilled', { skip }, async () => {
   const files = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => jpeg(join(dir, 'threads', `${i}.jpg`), 40 + 3 * i, 52, i)));
   const set = new FileImageSet(files, Int32Array.from(files, (_, i) => i % 2), 3);
-  const transforms = resolve(IMAGENET_TRAIN('uint8'));
-  const chain = await TransformChain.build(transforms, ctx);
-  const coverage = fastCoverage(chain.transforms, chain.sections.map((s) => s.type));
-  assert.ok(typeof coverage !== 'string');
-  const plans = new Float64Array(files.length * PLAN_FIELDS);
-  const bytes = files.map((f) => readFileSync(f));
-  bytes.forEach((_, i) => planImage(chain.transforms, coverage, { height: 40 + 3 * i, width: 52 }, rngFor(1, 0, i), plans, i));
-  const decode = async (threads: number) => {
-    const out = new Float32Array(files.length * 40 * 40 * 3);
-    const results = (addon as Exclude<typeof addon, string>).decodeBatch(bytes, plans, out, { uint8: true, dctScaling: true, bgr: false, maxPixels: 1e8, threads });
-    assert.deepEqual(results, files.map(() => null));
-    return out;
-  };
-  assert.deepEqual(await decode(3), await decode(1));
-  const o = { set, transforms, batchSize: 4, shuffle: true, seed: 2 };
-  const kept = await batchesOf({ ...o, workers: 0 }, 2);
-  assert.deepEqual(await batchesOf({ ...o, workers: 2 }, 2), kept);
-  // Batches whose memory goes back to the pipeline as soon as they are read (as the trainer does) are the same.
+  const o = { set, transforms: resolve(IMAGENET_TRAIN('uint8')), batchSize: 4, shuffle: true, seed: 2 };
+  const kept = await batchesOf({ ...o, workers: 0 }, 3);
+  assert.deepEqual(await batchesOf({ ...o, workers: 2 }, 3), kept);
+  // As the trainer does: each batch's memory goes back to the pipeline once it has been read.
   for (const workers of [0, 2]) {
     const p = new InputPipeline({ ...o, workers });
     const read: number[][] = [];
@@ -238,7 +224,7 @@ test('threads share a batch and give the same batches as one; worker threads too
         b.release!();
       }
     await p.close();
-    assert.deepEqual(read.slice(0, kept.length), kept.map((b) => Array.from(b.x)), `${workers} workers, buffers reused`);
+    assert.deepEqual(read, kept.map((b) => Array.from(b.x)), `${workers} workers, buffers refilled`);
   }
 });
 

@@ -1,6 +1,6 @@
 // The input pipeline's JPEG fast path: libjpeg-turbo decodes only the rows and columns a crop needs, at the largest DCT
 // scale that keeps the crop at least as large as its resize, and one pass per image then resizes, jitters colour,
-// flips and normalises into the batch's float32 buffer. Images of a batch are shared among a pool of threads.
+// flips and normalises into the batch's float32 buffer. The input pipeline's worker threads each fill whole batches.
 #include <napi.h>
 
 #include <cstdio>
@@ -13,7 +13,6 @@
 #include <csetjmp>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <time.h>
@@ -498,23 +497,10 @@ void processImage(Job& job, const Options& opt) {
   imagesDone++;
 }
 
-/** Shares the jobs among the calling thread and threads - 1 more. */
-void runJobs(std::vector<Job>& jobs, const Options& opt, int threads) {
-  std::atomic<size_t> next{0};
-  auto work = [&]() {
-    for (size_t i; (i = next++) < jobs.size();) processImage(jobs[i], opt);
-  };
-  std::vector<std::thread> pool;
-  const int extra = std::min<int>(threads, static_cast<int>(jobs.size())) - 1;
-  for (int t = 0; t < extra; t++) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-}
-
 /**
  * decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options) → (null | {kind, reason})[]. Runs on the
- * calling thread (an input pipeline worker, each its own thread), not on libuv's pool of 4, so batches scale with the
- * pipeline's workers.
+ * calling thread (an input pipeline worker, each its own thread), not on libuv's pool of 4, so batches scale with
+ * train.input_workers.
  */
 Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -524,7 +510,6 @@ Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
   Napi::Object o = info[3].As<Napi::Object>();
   Options opt{o.Get("uint8").ToBoolean(), o.Get("dctScaling").ToBoolean(), o.Get("bgr").ToBoolean(),
               o.Get("maxPixels").ToNumber().DoubleValue()};
-  const int threads = std::max(1, o.Get("threads").ToNumber().Int32Value());
   const uint32_t count = files.Length();
   if (plans.ElementLength() != static_cast<size_t>(count) * FIELDS)
     throw Napi::RangeError::New(env, "decodeBatch: plans must hold " + std::to_string(FIELDS) + " values per file");
@@ -540,7 +525,7 @@ Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
     jobs[i].plan = p;
     jobs[i].out = out.Data() + offset;
   }
-  runJobs(jobs, opt, threads);
+  for (Job& job : jobs) processImage(job, opt);
   Napi::Array results = Napi::Array::New(env, jobs.size());
   for (size_t i = 0; i < jobs.size(); i++) {
     if (jobs[i].status == OK) {
