@@ -141,7 +141,7 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
 
 /**
  * assembleBatch with the JPEG fast path: each JPEG's plan is drawn here (the transforms' own draws, from the same
- * per-image random stream), then the native pool decodes and transforms them straight into the batch. Other files
+ * per-image random stream), then the addon decodes and transforms them on this thread straight into the batch. Other files
  * (PNG, CMYK JPEGs, geometry that does not fold into one crop and resize) take the general path into their slot.
  */
 async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions, fast: FastDecoding): Promise<HostBatch> {

@@ -47,7 +47,7 @@ export type JpegResult = null | { kind: 'damaged' | 'unsupported'; reason: strin
 export interface JpegAddon {
   /** Decodes and transforms the images into `out` on the calling thread (a pipeline worker: each fills whole batches). */
   decodeBatch(files: Buffer[], plans: Float64Array, out: Float32Array, options: JpegOptions): JpegResult[];
-  /** CPU seconds the process's pool threads spent so far decoding, resizing and in the colour/flip/normalise pass, and the images they finished. */
+  /** CPU seconds the process's threads spent so far decoding, resizing and in the colour/flip/normalise pass, and the images they finished. */
   stageSeconds(): [number, number, number, number];
   planFields: number;
 }

@@ -46,7 +46,7 @@ struct Options {
 
 enum Status { OK = 0, DAMAGED = 1, UNSUPPORTED = 2 };
 
-// CPU time of every pool thread by stage (decode, resize, the colour/flip/normalise pass), for bench-data's profile.
+// CPU time of every decoding thread by stage (decode, resize, the colour/flip/normalise pass), for bench-data's profile.
 std::atomic<int64_t> stageNs[3];
 std::atomic<int64_t> imagesDone;
 
@@ -540,7 +540,7 @@ Napi::Value DecodeBatch(const Napi::CallbackInfo& info) {
   return results;
 }
 
-/** stageSeconds() → [decode, resize, pass, images]: CPU seconds the pool threads spent in each stage, images done. */
+/** stageSeconds() → [decode, resize, pass, images]: CPU seconds the decoding threads spent in each stage, images done. */
 Napi::Value StageSeconds(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(info.Env(), 4);
   for (uint32_t i = 0; i < 3; i++) out.Set(i, static_cast<double>(stageNs[i].load()) / 1e9);

@@ -105,7 +105,7 @@ Exit codes: 0 measured, 2 bad config, usage or a damaged image.`,
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
-    // Per image the pool finished in the meantime (workers run ahead of the timed batches).
+    // Per image the fast path finished in the meantime (workers run ahead of the timed batches).
     const stagesNow = stages();
     const stageMs = [0, 1, 2].map((i) =>
       Number(((1000 * (stagesNow[i] - stagesAtStart[i])) / Math.max(1, stagesNow[3] - stagesAtStart[3])).toFixed(3)),
