@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ExperimentConfig } from '../config/load.js';
 import { libtorchReport } from '../backends/info.js';
@@ -9,6 +8,7 @@ import { describeHolder, runFolderHolder } from '../run/lock.js';
 import { InputError, UnavailableError, UsageError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { running } from '../util/processes.js';
+import { freePort } from '../util/free-port.js';
 import { executeRun, type ExecuteOptions } from './execute.js';
 import { checkRankable, distributedSettings, launchedRank, rankLog, SUPERVISOR_ENV } from './ranks.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,14 +42,6 @@ interface Rank {
 }
 
 /** A port nothing listens on now, for rank 0's rendezvous store. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** What stops N ranks from starting on this machine: a user's error (exit 2) naming the fix. */
 async function checkLaunchable(o: LaunchOptions): Promise<void> {
   const { config, ranks } = o;

@@ -27,8 +27,8 @@ export interface DistributedEnv {
   timeoutMs: number;
 }
 
-export const DEFAULT_MASTER_PORT = 29500;
-export const DEFAULT_TIMEOUT_SECONDS = 300;
+const DEFAULT_MASTER_PORT = 29500;
+const DEFAULT_TIMEOUT_SECONDS = 300;
 
 /** The data-parallel environment of this process, or null when it is not one rank of several. */
 export function distributedEnv(env: NodeJS.ProcessEnv = process.env): DistributedEnv | null {
@@ -85,7 +85,7 @@ export interface ProcessGroup {
 }
 
 /** The process groups the current backend can form: none but on libtorch built with the gloo headers. */
-export function processGroupsAvailable(tf: typeof tfc): { gloo: boolean; nccl: boolean } {
+function processGroupsAvailable(tf: typeof tfc): { gloo: boolean; nccl: boolean } {
   return libtorchProcessGroups(tf.backend());
 }
 
