@@ -1,6 +1,8 @@
 // Convolutions on NHWC data through channels-last NCHW views, forward and both gradients, depthwise included.
 #include "capture.h"
 
+#include <unordered_map>
+
 namespace epsilab {
 
 using at::Tensor;
@@ -34,9 +36,37 @@ Tensor toNCHW(const Tensor& x, const Geometry& g) { return (g.channelsFirst ? x 
 Tensor fromNCHW(const Tensor& y, const Geometry& g) { return g.channelsFirst ? y : nhwc(y); }
 
 // tfjs filters are HWIO ([h, w, in, multiplier] when depthwise); ATen wants OIHW ([in * multiplier, 1, h, w]).
-Tensor filterToATen(const Tensor& w, const Geometry& g) {
+Tensor convertFilter(const Tensor& w, const Geometry& g) {
   if (g.depthwise) return w.permute({2, 3, 0, 1}).reshape({w.size(2) * w.size(3), 1, w.size(0), w.size(1)}).contiguous(g.format());
   return w.permute({3, 2, 0, 1}).contiguous(g.format());
+}
+
+// A filter's ATen copy, made by its forward convolution and reused by its gradient in the same step (a filter is a
+// variable: every step has a new tensor). An entry holds its filter weakly, so a freed filter's address cannot be
+// taken for another's; entries of freed filters go at the next insert. Not on a GPU, where a CUDA graph's replays
+// change the filters in place without running this code.
+struct CachedFilter {
+  c10::weak_intrusive_ptr<c10::TensorImpl> source;
+  uint32_t version;
+  bool depthwise, channelsFirst;
+  Tensor converted;
+};
+std::unordered_map<const c10::TensorImpl*, CachedFilter> filterCache;
+
+Tensor filterToATen(const Tensor& w, const Geometry& g) {
+  if (!w.device().is_cpu()) return convertFilter(w, g);
+  auto it = filterCache.find(w.unsafeGetTensorImpl());
+  if (it != filterCache.end()) {
+    const auto& c = it->second;
+    auto alive = c.source.lock();
+    if (alive.get() == w.unsafeGetTensorImpl() && c.version == w._version() && c.depthwise == g.depthwise &&
+        c.channelsFirst == g.channelsFirst)
+      return c.converted;
+  }
+  for (auto e = filterCache.begin(); e != filterCache.end();) e = e->second.source.expired() ? filterCache.erase(e) : std::next(e);
+  auto converted = convertFilter(w, g);
+  filterCache.insert_or_assign(w.unsafeGetTensorImpl(), CachedFilter{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), g.depthwise, g.channelsFirst, converted});
+  return converted;
 }
 
 std::vector<int64_t> atenFilterShape(const std::vector<int64_t>& hwio, const Geometry& g) {
