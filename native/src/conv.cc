@@ -98,10 +98,10 @@ bool subsampled(const std::vector<int64_t>& hwio, const Geometry& g) {
   return hwio[0] == 1 && hwio[1] == 1 && !g.uneven() && g.padding[0] == 0 && g.padding[1] == 0 && (g.stride[0] > 1 || g.stride[1] > 1);
 }
 
-// The filter's gradient from x (in ATen's layout, padded) and dy, with the input's gradient too where `dx` is set.
-std::pair<Tensor, Tensor> convBackward(const Tensor& x, const Tensor& dy, const Tensor& w, const Geometry& g, bool dx) {
+// The input's gradient (where `dx`) and the filter's (where `dw`) from x (in ATen's layout, padded), dy and the filter.
+std::pair<Tensor, Tensor> convBackward(const Tensor& x, const Tensor& dy, const Tensor& w, const Geometry& g, bool dx, bool dw) {
   int64_t groups = g.depthwise ? x.size(1) : 1;
-  auto both = at::convolution_backward(dy, x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, groups, {dx, true, false});
+  auto both = at::convolution_backward(dy, x, w, kNone, g.stride, g.padding, g.dilation, false, {0, 0}, groups, {dx, dw, false});
   return {std::get<0>(both), std::get<1>(both)};
 }
 
@@ -112,7 +112,7 @@ Tensor filterGrad(Tensor x, const Tensor& dy, const std::vector<int64_t>& hwio, 
     geometry.stride = {1, 1};
   }
   auto placeholder = at::empty(atenFilterShape(hwio, g), optionsFor(x.scalar_type()).memory_format(g.format()));
-  return filterFromATen(convBackward(x, dy, placeholder, geometry, false).second, hwio, g);
+  return filterFromATen(convBackward(x, dy, placeholder, geometry, false, true).second, hwio, g);
 }
 
 }  // namespace
@@ -137,7 +137,7 @@ static Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
     auto dy = toNCHW(in[0], g);
     auto w = filterToATen(in[1], g);
     auto placeholder = at::empty(paddedInputShape(s, g), optionsFor(dy.scalar_type()).memory_format(g.format()));
-    return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true).first, s, g)};
+    return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true, false).first, s, g)};
   }, half);
 }
 
@@ -161,9 +161,9 @@ OpFn convGradBoth(const ConvGradHalf& conv) {
     auto w = filterToATen(in[2], g);
     if (subsampled(hwio, g)) {
       auto placeholder = at::empty(paddedInputShape(s, g), optionsFor(dy.scalar_type()).memory_format(g.format()));
-      return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true).first, s, g), filterGrad(x, dy, hwio, g)};
+      return TensorList{inputGradFromATen(convBackward(placeholder, dy, w, g, true, false).first, s, g), filterGrad(x, dy, hwio, g)};
     }
-    auto [dx, dw] = convBackward(x, dy, w, g, true);
+    auto [dx, dw] = convBackward(x, dy, w, g, true, true);
     return TensorList{inputGradFromATen(dx, s, g), filterFromATen(dw, hwio, g)};
   };
 }
