@@ -49,21 +49,21 @@ export const adam = defineComponent({
           // The bias correction is computed on the device: reading the step count would cost a host read per step.
           const correction = tf.div(tf.sqrt(tf.sub(1, tf.pow(params.beta2, t))), tf.sub(1, tf.pow(params.beta1, t)));
           const stepSize = tf.mul(lr, correction) as tfc.Scalar;
-          const scalar = (x: number | tfc.Scalar) => (typeof x === 'number' ? tf.scalar(x) : x);
+          // The decay terms of the fused update, made once per step, not once per variable.
+          const decays = weightDecayIsOn(params.weight_decay);
+          const l2 = decays && !params.decoupled ? (typeof wd === 'number' ? tf.scalar(wd) : wd) : null;
+          const decayRate = decays && params.decoupled ? (tf.mul(lr, wd) as tfc.Scalar) : null;
           for (const v of vars) {
             const g0 = grads[v.name];
             if (!g0) continue;
-            const decay = v.decay && weightDecayIsOn(params.weight_decay);
+            const decay = v.decay && decays;
             const m = slot(`${v.name}/Adam`, v.variable);
             const s = slot(`${v.name}/Adam_1`, v.variable);
             const fused = adamUpdate(
               tf,
               { w: v.variable, m, v: s, g: g0 },
               stepSize,
-              {
-                l2: decay && !params.decoupled ? scalar(wd) : null,
-                decayRate: decay && params.decoupled ? (tf.mul(lr, wd) as tfc.Scalar) : null,
-              },
+              { l2: decay ? l2 : null, decayRate: decay ? decayRate : null },
               { beta1: params.beta1, beta2: params.beta2, epsilon: params.epsilon },
             );
             if (fused) {
