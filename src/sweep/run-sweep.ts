@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 import { addTrials, countStates, Ledger, willRetry, type LedgerEntry, type TrialState } from './ledger.js';
+import { sharedCoresEnv } from '../backends/threads.js';
 import { runAsha } from './asha.js';
 import type { Executor, SweepLaunch } from './executor.js';
 import { localExecutor } from './local-executor.js';
@@ -104,14 +105,12 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
     };
     const executor = executorFor(source.spec.executor);
     const x = source.spec.executor;
-    if (source.spec.asha)
-      await runAsha(
-        launch,
-        source.spec.asha,
-        executor,
-        x.type === 'local' ? x.max_parallel : (x.array_limit ?? trials.length),
-      );
-    else await executor.launch(launch);
+    if (source.spec.asha) {
+      const parallel = x.type === 'local' ? x.max_parallel : (x.array_limit ?? trials.length);
+      // ASHA launches one rung job at a time: local ones must still share the cores as max_parallel trials do
+      const env = x.type === 'local' ? { ...launch.env, ...sharedCoresEnv(parallel) } : launch.env;
+      await runAsha({ ...launch, env }, source.spec.asha, executor, parallel);
+    } else await executor.launch(launch);
   } finally {
     display.stop?.();
   }

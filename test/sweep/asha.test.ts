@@ -1,17 +1,18 @@
-import { after, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rungEpochs } from '../../src/sweep/asha.js';
-import type { AshaDecision, LedgerData } from '../../src/sweep/ledger.js';
+import type { AshaDecision, LedgerData, SlurmJob } from '../../src/sweep/ledger.js';
 import { epsilab, tinyConfig } from '../helpers/binary.js';
+import { noSlurm, startSlurm } from '../helpers/slurm.js';
 import { readLedger, until } from '../helpers/sweep.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
 after(removeTempDirs);
 
 /** A 4-trial ASHA sweep of the tiny config over the learning rate, rungs of 1 and 2 epochs, one trial at a time. */
-function ashaSweep(): { root: string; file: string; ledger: string } {
+function ashaSweep(executor = '{ type: local, max_parallel: 1 }'): { root: string; file: string; ledger: string } {
   const root = tempDir('asha');
   tinyConfig(root, 2);
   const file = join(root, 'asha.yaml');
@@ -19,7 +20,7 @@ function ashaSweep(): { root: string; file: string; ledger: string } {
     file,
     `sweep: halving\nbase: tiny.yaml\ngrid: { schedule.initial: [0.3, 0.1, 0.03, 0.01] }\n` +
       `asha: { metric: test_loss, min_epochs: 1, max_epochs: 2, reduction_factor: 2 }\n` +
-      `executor: { type: local, max_parallel: 1 }\noutput: { root: ${JSON.stringify(root)} }\n`,
+      `executor: ${executor}\noutput: { root: ${JSON.stringify(root)} }\n`,
   );
   return { root, file, ledger: join(root, 'halving', 'ledger.json') };
 }
@@ -93,3 +94,30 @@ test(
     assert.match(status.out, /done \(asha: stopped at rung 1 of 2, rank \d of 4\)/);
   },
 );
+
+describe('ASHA on a real one-node Slurm', { skip: noSlurm }, () => {
+  let slurm: Awaited<ReturnType<typeof startSlurm>>;
+  before(async () => void (slurm = await startSlurm()));
+  after(async () => slurm?.stop());
+
+  test(
+    'each rung of a trial is a Slurm job continuing the same folder; every trial ends promoted or stopped',
+    { timeout: 300_000 },
+    async () => {
+      const s = ashaSweep('{ type: slurm, poll_s: 0.2, array_limit: 2 }');
+      const ran = await epsilab(['sweep', s.file], { SLURM_CONF: slurm.env.SLURM_CONF! });
+      assert.equal(ran.code, 0, ran.out);
+      const entries = Object.values(readLedger(s.ledger).trials);
+      for (const e of entries) {
+        const rung = e.asha!.rung;
+        assert.equal(e.state, 'done', e.slug);
+        assert.equal(e.attempts, rung + 1, `${e.slug}: one Slurm job per rung`);
+        assert.equal(new Set(e.history.map((h) => (h.job as SlurmJob).job_id)).size, rung + 1);
+        assert.equal(epochsIn(join(s.root, 'halving', e.dir)), [1, 2][rung]);
+        assert.equal(e.asha!.decisions.filter((d) => d.rung === 0).length, 1, e.slug);
+      }
+      assert.ok(entries.some((e) => e.asha!.decisions.some((d) => d.decision === 'stopped')));
+      assert.ok(entries.some((e) => e.asha!.rung === 1));
+    },
+  );
+});
