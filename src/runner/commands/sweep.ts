@@ -16,6 +16,10 @@ runs those not done with the sweep's executor: local child processes (executor.m
 <output.root>/<sweep>/<trial-id>/ (the id derives from the resolved config, seed included); ledger.json in the
 sweep folder records every trial's state, and the folder is a TensorBoard logdir with an HParams table.
 
+On Slurm a job warned of its time limit (requeue_signal) checkpoints and requeues its array task; a PREEMPTED
+or TIMEOUT one is requeued by the sweep (max_requeues each). retries: N runs an infrastructure failure again;
+fail_fast: true cancels the rest at the first failure. search: random draws trials; asha: stops weak trials early.
+
 Running the sweep again resumes it: finished trials are not run again, failed and cancelled ones are, trials
 added to the grid are new, and an interrupted trial continues from its checkpoint. Ctrl-C or SIGTERM cancels
 the running trials (they checkpoint) and records them cancelled.
@@ -23,7 +27,8 @@ the running trials (they checkpoint) and records them cancelled.
 Options:
   --resume    the same as running it again (for clarity in scripts)
   --no-wait   Slurm: return once the trials are submitted; run the sweep again to follow them
-  --status    print the trials and their states from the ledger; run nothing
+  --status    print each trial's state and last reason (its outcome, latest requeue or ASHA rung), attempts and
+              requeues from the ledger; run nothing
 Exit codes: 0 all trials done (or submitted with --no-wait), 1 some trial failed or was cancelled, 2 bad sweep
 file or config, 130 interrupted.`,
   async run(argv) {
