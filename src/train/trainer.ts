@@ -220,8 +220,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
           if (diverged) break;
           progress.done();
           await checkpoint();
+          const at = `epoch ${epoch + 1}, step ${meta.stepInEpoch}`;
           log(
-            `${o.stop.signal ?? 'interrupt'}: checkpoint written at epoch ${epoch + 1}, step ${meta.stepInEpoch}; resume with the same command`,
+            leads
+              ? `${o.stop.signal ?? 'interrupt'}: checkpoint written at ${at}; resume with the same command`
+              : `${o.stop.signal ?? 'interrupt'}: stopped at ${at} with rank 0, which wrote the checkpoint`,
           );
           status = 'interrupted';
           break epochs;

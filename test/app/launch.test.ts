@@ -99,6 +99,25 @@ describe('epsilab run --nproc: ranks started and supervised by one command', { s
     assert.equal(status(dir), 'done');
   });
 
+  test('Ctrl-C reaches every rank once: they stop after the same step, rank 0 checkpoints, exit 130; the same command resumes', async () => {
+    const dir = join(root, 'interrupted');
+    let supervisor = 0;
+    let interrupted = false;
+    const r = await run(dir, {
+      onStart: (pid: number) => (supervisor = pid),
+      onOutput: (out: string) => {
+        if (!interrupted && /epoch 1 /.test(out)) interrupted = process.kill(supervisor, 'SIGINT');
+      },
+    });
+    assert.equal(r.code, 130, r.out);
+    const at = /checkpoint written at (epoch \d+, step \d+)/.exec(r.out)?.[1];
+    assert.ok(at, r.out);
+    assert.match(readFileSync(join(dir, 'rank-1.log'), 'utf8'), new RegExp(`stopped at ${at} with rank 0`));
+    const again = await run(dir);
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(computedMetrics(dir), reference);
+  });
+
   test('a rank that hangs: the others time out after train.distributed.timeout_s and one message names it', async () => {
     const dir = join(root, 'hung');
     let stopped = false;
