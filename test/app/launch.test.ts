@@ -3,40 +3,36 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { libtorchReport } from '../../src/backends/info.js';
-import { computedMetrics, epsilab, noStack, status } from '../helpers/binary.js';
+import { computedMetrics, epsilab, noStack, status, type Watch } from '../helpers/binary.js';
+import { noGloo, rankedConfig } from '../helpers/ranks.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const libtorch = libtorchReport();
-const skip = libtorch.info?.gloo
-  ? false
-  : `the libtorch addon is not built with Gloo: ${libtorch.why ?? 'no gloo headers'}`;
+const skip = noGloo;
 
-/** A tiny ε-ResNet on libtorch: 4 steps of 8 images per epoch, a checkpoint after each. */
-function config(root: string, epochs: number, extra = ''): string {
+/** The ranked tiny config in `root`, with its results under `root`/results. */
+function config(root: string, epochs: number, moreTrain = ''): string {
   const file = join(root, `tiny-${epochs}.yaml`);
   writeFileSync(
     file,
-    `experiment: ranks
-seed: 3
-backend: libtorch
-dataset: { type: synthetic, num_classes: 3, train_size: 32, test_size: 6, height: 8, width: 8 }
-transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
-model: { type: epsilon-resnet, depth: 8, epsilon: 0.5 }
-optimizer: { type: momentum, momentum: 0.9 }
-schedule: { type: piecewise, values: [[0, 0.1]] }
-loss: { type: cross-entropy }
-train: { epochs: ${epochs}, batch_size: 8, eval_batch_size: 6${extra} }
-output: { root: ${JSON.stringify(join(root, 'results'))} }
-`,
+    rankedConfig('ranks', epochs, moreTrain) + `output: { root: ${JSON.stringify(join(root, 'results'))} }\n`,
   );
   return file;
+}
+
+/** Sends `signal` to rank 1 once rank 0 has finished its first epoch (the supervisor printed rank 1's pid before). */
+function signalRankOne(signal: NodeJS.Signals): { watch: Watch; sent: () => boolean } {
+  let sent = false;
+  const onOutput = (out: string) => {
+    const pid = /1=pid (\d+)/.exec(out)?.[1];
+    if (!sent && pid && /epoch 1 /.test(out)) sent = process.kill(Number(pid), signal);
+  };
+  return { watch: { onOutput }, sent: () => sent };
 }
 
 describe('epsilab run --nproc: ranks started and supervised by one command', { skip }, () => {
   const root = tempDir('ranks');
   const file = config(root, 5);
-  const run = (dir: string, watch = {}) => epsilab(['run', file, '--nproc', '2', '--run-dir', dir], {}, watch);
+  const run = (dir: string, watch: Watch = {}) => epsilab(['run', file, '--nproc', '2', '--run-dir', dir], {}, watch);
   let reference: Record<string, unknown>[];
 
   before(async () => {
@@ -77,14 +73,9 @@ describe('epsilab run --nproc: ranks started and supervised by one command', { s
 
   test('kill -9 of one rank stops the run with one message naming it; the same command resumes to the same metrics', async () => {
     const dir = join(root, 'killed');
-    let killed = false;
-    const r = await run(dir, {
-      onOutput: (out: string) => {
-        const pid = /1=pid (\d+)/.exec(out)?.[1];
-        if (!killed && pid && /epoch 1 /.test(out)) killed = process.kill(Number(pid), 'SIGKILL');
-      },
-    });
-    assert.ok(killed, r.out);
+    const kill = signalRankOne('SIGKILL');
+    const r = await run(dir, kill.watch);
+    assert.ok(kill.sent(), r.out);
     assert.equal(r.code, 1, r.out);
     noStack(r);
     const named = r.out.match(/rank 1 \(pid \d+\) was killed by SIGKILL[^\n]*/g) ?? [];
@@ -120,19 +111,11 @@ describe('epsilab run --nproc: ranks started and supervised by one command', { s
 
   test('a rank that hangs: the others time out after train.distributed.timeout_s and one message names it', async () => {
     const dir = join(root, 'hung');
-    let stopped = false;
+    const hang = signalRankOne('SIGSTOP');
     const t0 = performance.now();
-    const r = await epsilab(
-      ['run', file, '--nproc', '2', '--run-dir', dir, '--set', 'train.distributed.timeout_s=15'],
-      {},
-      {
-        onOutput: (out: string) => {
-          const pid = /1=pid (\d+)/.exec(out)?.[1];
-          if (!stopped && pid && /epoch 1 /.test(out)) stopped = process.kill(Number(pid), 'SIGSTOP');
-        },
-      },
-    );
-    assert.ok(stopped, r.out);
+    const args = ['run', file, '--nproc', '2', '--run-dir', dir, '--set', 'train.distributed.timeout_s=15'];
+    const r = await epsilab(args, {}, hang.watch);
+    assert.ok(hang.sent(), r.out);
     assert.equal(r.code, 1, r.out);
     noStack(r);
     assert.match(r.out, /rank 1 \(pid \d+\) stopped responding: rank 0 waited 15 s for it/);

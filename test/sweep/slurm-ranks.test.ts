@@ -2,28 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { libtorchReport } from '../../src/backends/info.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import { noSlurm, startSlurm } from '../helpers/slurm.js';
+import { noGloo, rankedConfig } from '../helpers/ranks.js';
 import { recorder } from '../helpers/sweep.js';
 import { removeTempDirs, tempDir } from '../helpers/tmp.js';
 
-const libtorch = libtorchReport();
-const skip =
-  noSlurm ||
-  (libtorch.info?.gloo ? false : `the libtorch addon is not built with Gloo: ${libtorch.why ?? 'no gloo headers'}`);
-
-const BASE = `experiment: slurm-ranks
-seed: 3
-backend: libtorch
-dataset: { type: synthetic, num_classes: 3, train_size: 32, test_size: 6, height: 8, width: 8 }
-transforms: { train: [{ type: per-pixel-mean }], test: [{ type: per-pixel-mean }] }
-model: { type: epsilon-resnet, depth: 8, epsilon: 0.5 }
-optimizer: { type: momentum, momentum: 0.9 }
-schedule: { type: piecewise, values: [[0, 0.1]] }
-loss: { type: cross-entropy }
-train: { epochs: 2, batch_size: 8, eval_batch_size: 6 }
-`;
+const skip = noSlurm || noGloo;
 
 describe('a data-parallel trial on a real one-node Slurm', { skip }, () => {
   let slurm: Awaited<ReturnType<typeof startSlurm>>;
@@ -37,7 +22,7 @@ describe('a data-parallel trial on a real one-node Slurm', { skip }, () => {
 
   test('tasks_per_trial: 2 runs the trial as one srun step of 2 ranks; rank 0 writes the run, rank 1 its log', async () => {
     const dir = tempDir('slurm-ranks');
-    writeFileSync(join(dir, 'base.yaml'), BASE);
+    writeFileSync(join(dir, 'base.yaml'), rankedConfig('slurm-ranks', 2));
     writeFileSync(
       join(dir, 'sweep.yaml'),
       `sweep: ranks\nbase: base.yaml\ngrid: { model.epsilon: [0.5] }\n` +
