@@ -13,7 +13,7 @@ import { executeRun, type ExecuteOptions } from './execute.js';
 import { checkRankable, distributedSettings, launchedRank, rankLog, SUPERVISOR_ENV } from './ranks.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export interface LaunchOptions {
+interface LaunchOptions {
   config: ExperimentConfig;
   runDir: string;
   /** The `epsilab` arguments every rank runs (`run <config> ...`): each finds its rank in its environment. */
@@ -86,7 +86,7 @@ async function checkLaunchable(o: LaunchOptions): Promise<void> {
  * prints as a plain run does; rank k>0 logs to rank-k.log in the run folder. When one rank dies or stops responding,
  * the others are stopped and one message names it (exit 1); SIGINT/SIGTERM pass to every rank once (exit 130).
  */
-export async function launchRanks(o: LaunchOptions): Promise<number> {
+async function launchRanks(o: LaunchOptions): Promise<number> {
   await checkLaunchable(o);
   const { ranks, log } = o;
   const port = process.env.MASTER_PORT ?? String(await freePort());
@@ -124,8 +124,8 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
     let pending = '';
     child.stderr!.on('data', (d: Buffer) => {
       const text = d.toString();
-      // once another rank has failed, rank 0's own error (a peer gone) would only repeat the supervisor's message
       if (rank > 0) appendRankLog(o.runDir, rank, text);
+      // once another rank has failed, rank 0's own error (a peer gone) would only repeat the supervisor's message
       else if (!failing) process.stderr.write(text);
       pending += text;
       const lines = pending.split('\n');

@@ -58,7 +58,7 @@ export function launchedRank(config: ExperimentConfig, env: NodeJS.ProcessEnv = 
       MASTER_PORT: env.MASTER_PORT ?? slurmPort(env.SLURM_JOB_ID),
     });
   }
-  env[TIMEOUT_ENV] ??= String(distributedSettings(config).timeout_s);
+  if (Number(env.WORLD_SIZE) > 1) env[TIMEOUT_ENV] ??= String(distributedSettings(config).timeout_s);
   const place = distributedEnv(env);
   if (!place) return null;
   const launcher = env[SUPERVISOR_ENV] ? 'epsilab' : srun ? 'slurm' : 'torchrun';

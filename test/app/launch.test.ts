@@ -149,6 +149,25 @@ describe('epsilab run --nproc: ranks started and supervised by one command', { s
     assert.match(alone.out, /rendezvous at 127.0.0.1:\d+ timed out after 3 s: rank\(s\) 1 of 2 never arrived/);
   });
 
+  test('train.towers counts the towers of all ranks: 2 towers over 2 ranks train as 2 towers in one process', async () => {
+    const towers = config(root, 2, ', towers: 2');
+    const [ranked, single] = await Promise.all([
+      epsilab(['run', towers, '--nproc', '2', '--run-dir', join(root, 'towers-ranked')]),
+      epsilab(['run', towers, '--run-dir', join(root, 'towers-single')]),
+    ]);
+    assert.equal(ranked.code, 0, ranked.out);
+    assert.equal(single.code, 0, single.out);
+    const [got, want] = [computedMetrics(join(root, 'towers-ranked')), computedMetrics(join(root, 'towers-single'))];
+    assert.equal(got.length, 2);
+    for (const [i, m] of got.entries())
+      for (const key of ['train_loss', 'train_error', 'test_loss', 'test_error'])
+        assert.ok(
+          Math.abs((m[key] as number) - (want[i][key] as number)) <=
+            1e-4 * Math.max(1, Math.abs(want[i][key] as number)),
+          `epoch ${i + 1} ${key}: ${m[key]} over 2 ranks, ${want[i][key]} in one process`,
+        );
+  });
+
   test('a finished data-parallel run is done for every rank: running it again trains nothing', async () => {
     const r = await run(join(root, 'reference'));
     assert.equal(r.code, 0, r.out);
