@@ -312,42 +312,37 @@ struct Region {
   JDIMENSION xoff, cols;   // decoded columns held (the crop rounded out to whole iMCUs)
 };
 
-// Frame header: size, colour space and the DCT scale. Only plain locals here, as libjpeg's errors longjmp out.
-bool readHeader(Decoder& dec, Job& job, int& width, int& height) {
-  jpeg_decompress_struct& cinfo = dec.cinfo;
+/**
+ * Runs f, turning a libjpeg error into a damaged image: the error longjmps out of f back here, so f and what it calls
+ * keep only plain locals (nothing with a destructor to skip).
+ */
+template <typename F>
+bool guarded(Decoder& dec, Job& job, F&& f) {
   if (setjmp(dec.err.jump)) {
-    jpeg_abort_decompress(&cinfo);
+    jpeg_abort_decompress(&dec.cinfo);
     job.status = DAMAGED;
     job.reason = dec.err.message;
     return false;
   }
-  jpeg_mem_src(&cinfo, job.bytes, static_cast<unsigned long>(job.length));
-  jpeg_read_header(&cinfo, TRUE);
-  width = static_cast<int>(cinfo.image_width);
-  height = static_cast<int>(cinfo.image_height);
+  f();
   return true;
 }
 
 // Decodes rows first..last of the columns [xoff, xoff + cols) (rounded out by libjpeg) into `region`.
 bool readRows(Decoder& dec, Job& job, int first, int last, Region& r, std::vector<uint8_t>& region) {
-  jpeg_decompress_struct& cinfo = dec.cinfo;
-  if (setjmp(dec.err.jump)) {
+  return guarded(dec, job, [&] {
+    jpeg_decompress_struct& cinfo = dec.cinfo;
+    jpeg_start_decompress(&cinfo);
+    if (r.xoff > 0 || r.cols < cinfo.output_width) jpeg_crop_scanline(&cinfo, &r.xoff, &r.cols);
+    if (first > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(first));
+    const size_t stride = static_cast<size_t>(r.cols) * 3;
+    region.resize(stride * static_cast<size_t>(last - first + 1));
+    while (static_cast<int>(cinfo.output_scanline) <= last) {
+      JSAMPROW row = region.data() + stride * (cinfo.output_scanline - first);
+      jpeg_read_scanlines(&cinfo, &row, 1);
+    }
     jpeg_abort_decompress(&cinfo);
-    job.status = DAMAGED;
-    job.reason = dec.err.message;
-    return false;
-  }
-  jpeg_start_decompress(&cinfo);
-  if (r.xoff > 0 || r.cols < cinfo.output_width) jpeg_crop_scanline(&cinfo, &r.xoff, &r.cols);
-  if (first > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(first));
-  const size_t stride = static_cast<size_t>(r.cols) * 3;
-  region.resize(stride * static_cast<size_t>(last - first + 1));
-  while (static_cast<int>(cinfo.output_scanline) <= last) {
-    JSAMPROW row = region.data() + stride * (cinfo.output_scanline - first);
-    jpeg_read_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_abort_decompress(&cinfo);
-  return true;
+  });
 }
 
 /** Decodes the rows and columns the plan needs and writes the finished image to job.out. */
@@ -360,9 +355,13 @@ void processImage(Job& job, const Options& opt) {
   thread_local std::vector<uint8_t> pixels;
   thread_local std::vector<float> pixelsFloat;
   jpeg_decompress_struct& cinfo = dec.cinfo;
-  int width = 0, height = 0;
   const int64_t t0 = threadNs();
-  if (!readHeader(dec, job, width, height)) return;
+  const bool header = guarded(dec, job, [&] {
+    jpeg_mem_src(&cinfo, job.bytes, static_cast<unsigned long>(job.length));
+    jpeg_read_header(&cinfo, TRUE);
+  });
+  if (!header) return;
+  const int width = static_cast<int>(cinfo.image_width), height = static_cast<int>(cinfo.image_height);
   const auto refuse = [&](Status status, std::string reason) {
     jpeg_abort_decompress(&cinfo);
     job.status = status;
