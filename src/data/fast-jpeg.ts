@@ -34,7 +34,7 @@ export interface PlannedTransform {
 export interface JpegOptions {
   /** tensorpack's uint8 arithmetic: the resize rounds to uint8 (OpenCV's fixed point), each colour step truncates. */
   uint8: boolean;
-  /** Decode at a reduced DCT scale (M/8) when the crop stays at least as large as its resize. */
+  /** Decode at a reduced DCT scale (1/2, 1/4 or 1/8) when the crop stays at least as large as its resize. */
   dctScaling: boolean;
   /** Store pixels as B, G, R. */
   bgr: boolean;
