@@ -29,6 +29,7 @@ export function scanImageFolder(
   channels: number,
   onDamaged: DamagedPolicy = 'stop',
   order: FolderOrder = 'class',
+  dctScaling = true,
 ): FileImageSet {
   const found: { name: string; folder: string; label: number }[] = [];
   for (const folder of classFolders(dir)) {
@@ -40,5 +41,5 @@ export function scanImageFolder(
   // Array.prototype.sort is stable: equal names keep their class folders' order.
   if (order === 'name') found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files = found.map((f) => join(dir, f.folder, f.name));
-  return new FileImageSet(files, Int32Array.from(found, (f) => f.label), channels, onDamaged);
+  return new FileImageSet(files, Int32Array.from(found, (f) => f.label), channels, onDamaged, false, dctScaling);
 }

@@ -45,6 +45,8 @@ export class FileImageSet implements ImageSet {
     readonly onDamaged: DamagedPolicy = 'stop',
     /** Deliver colour images as B, G, R (as cv2.imread reads them) instead of R, G, B. */
     readonly bgr = false,
+    /** The JPEG fast path may decode at a reduced DCT scale (false: the file's own pixels, as cv2.imread reads them). */
+    readonly dctScaling = true,
   ) {
     this.size = files.length;
   }
@@ -68,7 +70,7 @@ function reversedChannels(data: Uint8Array, channels: number, into: Uint8Array =
 
 /** The same images with their channels in BGR order: file sets decode that way, in-memory sets are copied once. */
 export function bgrImageSet(set: ImageSet): ImageSet {
-  if (set instanceof FileImageSet) return new FileImageSet(set.files, set.labels, set.channels, set.onDamaged, !set.bgr);
+  if (set instanceof FileImageSet) return new FileImageSet(set.files, set.labels, set.channels, set.onDamaged, !set.bgr, set.dctScaling);
   if (set instanceof IndexedImageSet) return new IndexedImageSet(bgrImageSet(set.base), set.indices);
   if (set.shape && set.pixels) return new ArrayImageSet(reversedChannels(set.pixels, set.shape[2], sharedBytes(set.pixels.length)), set.labels, set.shape);
   throw new Error('cannot reorder the channels of an image set that is neither in memory nor backed by image files');
@@ -96,7 +98,7 @@ export class IndexedImageSet implements ImageSet {
 /** The images at `indices`: array sets are copied (subsets are small), file sets keep their lazy decoding. */
 export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
   if (set instanceof FileImageSet) {
-    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged, set.bgr);
+    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged, set.bgr, set.dctScaling);
   }
   if (set.shape && set.pixels) {
     const per = set.shape[0] * set.shape[1] * set.shape[2];
@@ -110,12 +112,12 @@ export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
 /** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
 export type ImageSetDescription =
   | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }
-  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy; bgr: boolean }
+  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy; bgr: boolean; dctScaling: boolean }
   | { kind: 'indexed'; base: ImageSetDescription; indices: Int32Array };
 
 /** Describes a set for a worker, or says why it cannot be (a set type this module does not know). */
 export function describeImageSet(set: ImageSet): ImageSetDescription | string {
-  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr };
+  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr, dctScaling: set.dctScaling };
   if (set instanceof IndexedImageSet) {
     const base = describeImageSet(set.base);
     return typeof base === 'string' ? base : { kind: 'indexed', base, indices: set.indices };
@@ -136,7 +138,7 @@ export function restoreImageSet(d: ImageSetDescription): ImageSet {
     case 'array':
       return new ArrayImageSet(d.pixels, d.labels, d.shape);
     case 'files':
-      return new FileImageSet(d.files, d.labels, d.channels, d.onDamaged, d.bgr);
+      return new FileImageSet(d.files, d.labels, d.channels, d.onDamaged, d.bgr, d.dctScaling);
     case 'indexed':
       return new IndexedImageSet(restoreImageSet(d.base), d.indices);
   }
@@ -168,8 +170,8 @@ export class JoinedImageSet implements ImageSet {
 }
 
 /** The file behind image `index` of a set, when the set reads its images from files (directly or through a view). */
-export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy; bgr: boolean } | null {
-  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr };
+export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy; bgr: boolean; dctScaling: boolean } | null {
+  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr, dctScaling: set.dctScaling };
   if (set instanceof IndexedImageSet) return imageFile(set.base, set.indices[index]);
   return null;
 }

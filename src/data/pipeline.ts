@@ -34,8 +34,6 @@ export interface PipelineOptions {
   native?: boolean;
   /** Decode JPEG files on the native fast path (libjpeg-turbo) where it covers the transforms (default true). */
   fastJpeg?: boolean;
-  /** On the fast path, decode at a reduced DCT scale where the crop stays at least as large as its resize (default true). */
-  dctScaling?: boolean;
   /** Warnings (damaged images skipped, a fallback to pure JavaScript); default: the build context's log. */
   log?: (line: string) => void;
   /** Batches each worker keeps ready (default 2). */
@@ -240,7 +238,7 @@ export class InputPipeline {
       logOnce(this.log, `input pipeline: ${chain}: JPEG files take the general path (${this.decode.sharp ? 'libvips' : 'JavaScript'}) because ${coverage}`);
       return;
     }
-    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: this.o.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS };
+    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: imageFile(this.o.set, 0)?.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS };
     this.decode.fast = { addon: addon as Exclude<typeof addon, string>, coverage, options };
     logOnce(this.log, `input pipeline: ${chain}: JPEG files take the native fast path (libjpeg-turbo, ${coverage.arithmetic} arithmetic${options.dctScaling ? ', DCT scaling' : ''})`);
   }

@@ -62,12 +62,13 @@ const IMAGENET_TRAIN = (arithmetic: 'uint8' | 'float'): TransformSection[] => [
 
 test('the fast path and the general path crop the same windows; float pixels agree within 3 levels (normalised: 0.05)', { skip }, async () => {
   const files = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => jpeg(join(dir, 'float', `${i}.jpg`), 48 + 4 * i, 64, i)));
-  const set = new FileImageSet(files, Int32Array.from(files, (_, i) => i % 2), 3);
+  // Full-scale decoding: the general path sees the file's own pixels too.
+  const set = new FileImageSet(files, Int32Array.from(files, (_, i) => i % 2), 3, 'stop', false, false);
   for (const sections of [
     IMAGENET_TRAIN('float'),
     [{ type: 'resize', shorter_side: 44 }, { type: 'center-crop', size: 40 }, { type: 'channel-normalize' }],
   ]) {
-    const o = { set, transforms: resolve(sections), batchSize: 6, shuffle: true, seed: 3, workers: 0, dctScaling: false };
+    const o = { set, transforms: resolve(sections), batchSize: 6, shuffle: true, seed: 3, workers: 0 };
     const logs: string[] = [];
     const fast = await batchesOf({ ...o, log: (l) => logs.push(l) }, 3);
     assert.match(logs.join('\n'), /JPEG files take the native fast path \(libjpeg-turbo, float arithmetic\)/);
@@ -146,7 +147,7 @@ function tensorpackJitter(img: Uint8Array, d: Extract<FusedStep, { kind: 'jitter
 test('uint8 arithmetic is pixel-exact against tensorpack 0.2.0 and OpenCV computed here, on the fast and the general path', { skip }, async () => {
   const [h, w] = [50, 60];
   const file = await jpeg(join(dir, 'uint8', 'a.jpg'), h, w, 7);
-  const set = new FileImageSet([file], Int32Array.of(0), 3, 'stop', true);
+  const set = new FileImageSet([file], Int32Array.of(0), 3, 'stop', true, false);
   // The decoded BGR pixels, as the fast path decodes them (no transforms: a whole-image identity plan).
   const [decoded] = await batchesOf({ set, transforms: [], batchSize: 1, shuffle: false, seed: 0, workers: 0 });
   const pixels = Uint8Array.from(decoded.x);
@@ -160,7 +161,7 @@ test('uint8 arithmetic is pixel-exact against tensorpack 0.2.0 and OpenCV comput
   const chain = await TransformChain.build(resolve(sections), ctx);
   let wrapped = 0;
   for (let seed = 0; seed < 12; seed++) {
-    const [fast] = await batchesOf({ set, transforms: resolve(sections), batchSize: 1, shuffle: false, seed, workers: 0, dctScaling: false });
+    const [fast] = await batchesOf({ set, transforms: resolve(sections), batchSize: 1, shuffle: false, seed, workers: 0 });
     // The same draws the pipeline makes for image 0 of epoch 0.
     const rng = rngFor(seed, 0, 0);
     const ops = chain.transforms[0].geometry!(h, w, rng);
@@ -199,11 +200,10 @@ function rngAfterGeometry(seed: number, chain: TransformChain, h: number, w: num
 test('DCT scaling decodes a large crop at a reduced scale and stays close to the full-scale decode', { skip }, async () => {
   // Smooth: a 1/8-scale decode averages 8×8 blocks, which a bilinear shrink of fine detail would alias instead.
   const file = await jpeg(join(dir, 'scaled', 'big.jpg'), 480, 640, 3, true);
-  const set = new FileImageSet([file], Int32Array.of(0), 3);
   const transforms = resolve([{ type: 'resize', shorter_side: 60, interpolation: 'linear' }, { type: 'center-crop', size: 56 }]);
-  const o = { set, transforms, batchSize: 1, shuffle: false, seed: 0, workers: 0 };
-  const [scaled] = await batchesOf({ ...o, dctScaling: true });
-  const [full] = await batchesOf({ ...o, dctScaling: false });
+  const o = { transforms, batchSize: 1, shuffle: false, seed: 0, workers: 0 };
+  const [scaled] = await batchesOf({ ...o, set: new FileImageSet([file], Int32Array.of(0), 3) });
+  const [full] = await batchesOf({ ...o, set: new FileImageSet([file], Int32Array.of(0), 3, 'stop', false, false) });
   const mean = scaled.x.reduce((s, v, i) => s + Math.abs(v - full.x[i]), 0) / scaled.x.length;
   assert.ok(mean > 0 && mean < 2, `mean |Δ| ${mean} levels between 1/8-scale and full decoding`);
 });
@@ -270,6 +270,9 @@ test('validation images are evaluated in file-name order across class folders (I
     }
   }
   const splits = await build<{ train: FileImageSet; test: FileImageSet }>(imageFolder, { path: root }, ctx);
+  assert.deepEqual([splits.train.dctScaling, splits.test.dctScaling], [true, true]);
+  const full = await build<{ train: FileImageSet; test: FileImageSet }>(imageFolder, { path: root, jpeg_dct_scaling: false }, ctx);
+  assert.deepEqual([full.train.dctScaling, full.test.dctScaling], [false, false], 'jpeg_dct_scaling: false reaches both splits');
   assert.deepEqual(
     splits.test.files.map((f) => f.slice(root.length + 1)),
     classOf.map((c, i) => join('val', c, `ILSVRC2012_val_0000000${i + 1}.JPEG`)),

@@ -29,6 +29,11 @@ export const imageFolder = defineComponent({
         default: 3,
         description: '3: RGB (alpha dropped); 1: luminance.',
       }),
+      jpeg_dct_scaling: Type.Boolean({
+        default: true,
+        description:
+          "On the JPEG fast path, decode a crop at 1/2, 1/4 or 1/8 scale when it stays at least as large as its resize (libjpeg-turbo's DCT scaling: faster, pixels within a level or two). false decodes the file's own pixels, as cv2.imread does.",
+      }),
       on_damaged: Type.Optional(
         Type.Union([Type.Literal('stop'), Type.Literal('skip')], {
           description:
@@ -55,13 +60,21 @@ export const imageFolder = defineComponent({
       );
     }
     const classes = classFolders(join(root, params.train_dir));
-    const train = scanImageFolder(join(root, params.train_dir), classes, params.channels, params.on_damaged ?? 'stop');
+    const train = scanImageFolder(
+      join(root, params.train_dir),
+      classes,
+      params.channels,
+      params.on_damaged ?? 'stop',
+      'class',
+      params.jpeg_dct_scaling,
+    );
     const test = scanImageFolder(
       join(root, params.test_dir),
       classes,
       params.channels,
       params.on_damaged ?? 'stop',
       'name',
+      params.jpeg_dct_scaling,
     );
     ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
     return colourSplits({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params);
