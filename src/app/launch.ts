@@ -41,7 +41,6 @@ interface Rank {
   stoppedByUs: boolean;
 }
 
-/** A port nothing listens on now, for rank 0's rendezvous store. */
 /** What stops N ranks from starting on this machine: a user's error (exit 2) naming the fix. */
 async function checkLaunchable(o: LaunchOptions): Promise<void> {
   const { config, ranks } = o;
