@@ -9,7 +9,7 @@ import {
   colourSplits,
   CommonDatasetParams,
 } from '../../data/dataset-params.js';
-import { classFolders, scanImageFolder } from '../../data/image-folder.js';
+import { classFolders, scanImageFolder, type FolderOrder } from '../../data/image-folder.js';
 import { DatasetNotFoundError, userPathCandidates } from '../../data/locate.js';
 
 export const imageFolder = defineComponent({
@@ -60,22 +60,17 @@ export const imageFolder = defineComponent({
       );
     }
     const classes = classFolders(join(root, params.train_dir));
-    const train = scanImageFolder(
-      join(root, params.train_dir),
-      classes,
-      params.channels,
-      params.on_damaged ?? 'stop',
-      'class',
-      params.jpeg_dct_scaling,
-    );
-    const test = scanImageFolder(
-      join(root, params.test_dir),
-      classes,
-      params.channels,
-      params.on_damaged ?? 'stop',
-      'name',
-      params.jpeg_dct_scaling,
-    );
+    const scan = (dir: string, order: FolderOrder) =>
+      scanImageFolder(
+        join(root, dir),
+        classes,
+        params.channels,
+        params.on_damaged ?? 'stop',
+        order,
+        params.jpeg_dct_scaling,
+      );
+    const train = scan(params.train_dir, 'class');
+    const test = scan(params.test_dir, 'name');
     ctx.log(`image-folder: ${classes.length} classes, ${train.size} training and ${test.size} test images in ${root}`);
     return colourSplits({ name: 'image-folder', numClasses: classes.length, source: root }, train, test, params);
   },
