@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { UsageError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { addTrials, countStates, Ledger, willRetry, type LedgerEntry, type TrialState } from './ledger.js';
 import { sharedCoresEnv } from '../backends/threads.js';
@@ -81,6 +82,10 @@ export function summarize(ledger: Ledger, trials: Trial[]): SweepSummary {
  */
 export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   const resolved = await resolveSweep(o.file);
+  if (resolved.source.spec.asha && o.wait === false)
+    throw new UsageError(
+      'an asha sweep decides each next job as the last one ends, so the sweep process must follow them: run it without --no-wait',
+    );
   const ledger = await prepareSweep(resolved);
   const { trials, dir, source } = resolved;
   const before = summarize(ledger, trials);

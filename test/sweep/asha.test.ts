@@ -45,6 +45,14 @@ test('rungs: min_epochs·η^k below max_epochs, then max_epochs', () => {
   );
 });
 
+test('an asha sweep refuses --no-wait (its next jobs are decided as jobs end), exit 2 saying what to do', async () => {
+  const s = ashaSweep();
+  const r = await epsilab(['sweep', s.file, '--no-wait']);
+  assert.equal(r.code, 2, r.out);
+  assert.match(r.out, /run it without --no-wait/);
+  assert.ok(!existsSync(s.ledger), 'nothing ran');
+});
+
 test(
   'a sweep process killed in the middle of an ASHA sweep resumes with the same decisions, no epoch trained twice',
   { timeout: 300_000 },
