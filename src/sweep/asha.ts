@@ -58,7 +58,7 @@ export function nextJob(data: LedgerData, trials: Trial[], a: Asha, busy: Set<st
   const free = trials.filter((t) => !busy.has(t.id));
   const unfinished = free.find((t) => {
     const e = data.trials[t.id];
-    return e?.asha && e.asha.results[e.asha.rung] === undefined && e.state !== 'failed';
+    return e?.asha && e.asha.results[e.asha.rung] === undefined;
   });
   if (unfinished) return { trial: unfinished, rung: data.trials[unfinished.id].asha!.rung };
   for (let k = rungs.length - 2; k >= 0; k--) {
@@ -114,6 +114,8 @@ export async function runAsha(o: SweepLaunch, a: Asha, executor: Executor, paral
     if (unfair) o.observer.note(`warning: asha: ${unfair}`);
   }
   const busy = new Set<string>();
+  // A trial that failed is run again by the next sweep process, as in any sweep, not over and over by this one
+  const failed = new Set<string>();
   // Workers with nothing to start wait for a job to end: its result may promote a trial
   let waiting: (() => void)[] = [];
   const wake = () => {
@@ -123,7 +125,7 @@ export async function runAsha(o: SweepLaunch, a: Asha, executor: Executor, paral
   };
   const worker = async (): Promise<void> => {
     while (!o.cancel.aborted) {
-      const job = await o.ledger.update((d) => nextJob(d, o.trials, a, busy));
+      const job = await o.ledger.update((d) => nextJob(d, o.trials, a, new Set([...busy, ...failed])));
       if (!job) {
         if (!busy.size) return;
         await new Promise<void>((r) => waiting.push(r));
@@ -132,7 +134,8 @@ export async function runAsha(o: SweepLaunch, a: Asha, executor: Executor, paral
       busy.add(job.trial.id);
       try {
         await executor.launch({ ...o, trials: [rungTrial(job.trial, rungs[job.rung], job.rung)] });
-        await o.ledger.update((d) => recordResult(d, job, a, o.observer.note));
+        const state = await o.ledger.update((d) => recordResult(d, job, a, o.observer.note));
+        if (state === 'failed') failed.add(job.trial.id);
       } finally {
         busy.delete(job.trial.id);
         wake();
@@ -144,15 +147,16 @@ export async function runAsha(o: SweepLaunch, a: Asha, executor: Executor, paral
 }
 
 /** The rung job's metric into the trial's record, when its run ended done. */
-function recordResult(data: LedgerData, job: Job, a: Asha, note: (line: string) => void): void {
+function recordResult(data: LedgerData, job: Job, a: Asha, note: (line: string) => void): LedgerEntry['state'] {
   const e = data.trials[job.trial.id];
-  if (e.state !== 'done') return;
+  if (e.state !== 'done') return e.state;
   const value = readResult(job.trial.dir)?.metrics[a.metric];
   if (typeof value !== 'number') {
     e.state = 'failed';
     e.reason = `asha: the run's result.json has no metric '${a.metric}'`;
     note(`${e.slug}: ${e.reason}`);
-    return;
+    return e.state;
   }
   e.asha!.results[job.rung] = value;
+  return e.state;
 }
