@@ -12,6 +12,7 @@ import { train, type RunStatus, type StopFlag } from '../train/trainer.js';
 import { joinDataParallel, type DataParallel } from '../train/data-parallel.js';
 import {
   appendHistory,
+  assertUsableRunDir,
   clearRunProducts,
   configDifferences,
   hasProgress,
@@ -68,6 +69,7 @@ export async function executeRun(options: ExecuteOptions): Promise<number> {
   const o = { ...options, place: options.place === undefined ? launchedRank(options.config) : options.place };
   // the ranks but 0 of a data-parallel run train alongside it: rank 0 holds the lock and writes the folder
   if (o.place && o.place.rank > 0) return trainPeer(o, o.place);
+  assertUsableRunDir(o.runDir);
   let existing = o.runDir;
   while (!existsSync(existing)) existing = dirname(existing);
   const lock = await lockRunFolder(o.runDir, { purpose: o.purpose ?? 'run', wait: o.wait, log: o.log });

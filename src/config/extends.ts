@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
-import { parseYaml, type YNode } from './yaml-source.js';
+import { parseYaml, readYamlText, type YNode } from './yaml-source.js';
 
 type YMap = Extract<YNode, { kind: 'map' }>;
 
@@ -25,14 +24,12 @@ async function load(
   requestedAt: Position | undefined,
   diags: Diagnostic[],
 ): Promise<YMap | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    diags.push(error(`cannot read ${displayFile(file)}: ${reason}`, requestedAt));
+  const read = readYamlText(file);
+  if ('reason' in read) {
+    diags.push(error(`cannot read ${displayFile(file)}: ${read.reason}`, requestedAt));
     return undefined;
   }
+  const { text } = read;
   const { root, diagnostics } = parseYaml({ file, text });
   diags.push(...diagnostics);
   if (diagnostics.length) return undefined;

@@ -1,6 +1,6 @@
 import { error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { displayPath, parsePath, type Segment } from './paths.js';
-import { parseYaml, type YNode } from './yaml-source.js';
+import { FORBIDDEN_KEYS, parseYaml, type YNode } from './yaml-source.js';
 
 const PREFIX = '--set ';
 
@@ -36,6 +36,11 @@ export function applyOverrides(root: YNode, file: string, sets: string[]): Diagn
           pathPos,
         ),
       );
+      continue;
+    }
+    const forbidden = segments.find((seg) => FORBIDDEN_KEYS.has(String(seg)));
+    if (forbidden !== undefined) {
+      diags.push(error(`--set ${override}: the key ${forbidden} is not allowed: it is not a config value`, pathPos));
       continue;
     }
     if (segments[0] === 'extends') {

@@ -8,6 +8,7 @@ import type { Registry } from '../registry/registry.js';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { UsageError } from '../util/errors.js';
 import type { PositionedDocument } from './document.js';
+import { UserError } from '../util/errors.js';
 import { toPointer } from './paths.js';
 
 /**
@@ -44,7 +45,28 @@ export async function withPlugins(
     }
   }
   if (diagnostics.length) return { registry: base, diagnostics };
-  return { registry: base.with(found, modules), diagnostics };
+  const guarded = found.map((c) => guard(c, modules.get(c)!));
+  return { registry: base.with(guarded, new Map(guarded.map((g, i) => [g, modules.get(found[i])!]))), diagnostics };
+}
+
+/** A plugin's component whose build fails is the plugin's to fix: the failure names the component and its module. */
+function guard(c: Component, url: string): Component {
+  const fail = (err: unknown): never => {
+    if (err instanceof UserError) throw err;
+    const why = String((err as Error | null)?.message ?? err).split('\n')[0];
+    throw new UserError(`${c.kind} '${c.type}' (plugin ${fileURLToPath(url)}) failed to build: ${why}`);
+  };
+  return {
+    ...c,
+    build(params, ctx) {
+      try {
+        const built = c.build(params, ctx);
+        return built instanceof Promise ? built.catch(fail) : built;
+      } catch (err) {
+        return fail(err);
+      }
+    },
+  };
 }
 
 async function loadPlugin(
@@ -59,11 +81,21 @@ async function loadPlugin(
     return [];
   }
   let mod: Record<string, unknown>;
+  // A top-level await that nothing will ever settle leaves the event loop empty: Node would exit 13 without a word.
+  let onIdle = () => {};
+  const stalled = new Promise<never>((_, reject) => {
+    onIdle = () => reject(new Error('its top-level await never settles (it waits on nothing that can happen)'));
+    process.once('beforeExit', onIdle);
+  });
   try {
-    mod = await importModule(pathToFileURL(file).href);
+    mod = await Promise.race([importModule(pathToFileURL(file).href), stalled]);
   } catch (e) {
-    diags.push(error(`plugin ${entry} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`, pos));
+    diags.push(
+      error(`plugin ${entry} failed to load: ${String((e as Error | null)?.message ?? e).split('\n')[0]}`, pos),
+    );
     return [];
+  } finally {
+    process.off('beforeExit', onIdle);
   }
   const candidates = componentExports(mod);
   if (!candidates.length) {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
 import { displayFile, error, type Diagnostic, type Position } from '../util/diagnostics.js';
 import { ConfigError } from '../util/errors.js';
 import { relocateSyntaxError } from './yaml-hints.js';
+import { readRegularFile, UnreadableFileError } from '../util/regular-file.js';
 
 /** A YAML value that remembers where each part of it was written. Only plain data: maps, lists, scalars. */
 export type YNode =
@@ -19,7 +19,8 @@ export interface YamlSource {
 
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 const OPTIONS = {
-  uniqueKeys: true,
+  // Duplicate keys are found below in one pass: the yaml package compares each key with every earlier one.
+  uniqueKeys: false,
   prettyErrors: false,
   schema: 'core',
   resolveKnownTags: false,
@@ -27,8 +28,27 @@ const OPTIONS = {
   strict: true,
 } as const;
 
-/** Parses one YAML document into a positioned tree; syntax errors, duplicate keys and non-core tags are diagnostics. */
+/** The largest YAML text read: configs are kilobytes; a larger file is a mistake (or an attack), refused unread. */
+export const MAX_YAML_BYTES = 16 * 2 ** 20;
+/** Values that aliases may expand to in one document, as the yaml package's maxAliasCount bounds alias expansion. */
+export const MAX_ALIAS_VALUES = 10_000;
+
+/** Keys that would reach an object's prototype instead of being data. */
+export const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+/**
+ * Parses one YAML document into a positioned tree; syntax errors, duplicate keys, non-core tags, `__proto__` keys and
+ * aliases that expand to more than MAX_ALIAS_VALUES values are diagnostics.
+ */
 export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnostic[] } {
+  if (src.text.length > MAX_YAML_BYTES)
+    return {
+      diagnostics: [
+        error(
+          `${displayFile(src.file)} is ${(src.text.length / 2 ** 20).toFixed(1)} MB, more than the ${MAX_YAML_BYTES / 2 ** 20} MB a YAML file epsilab reads may hold: split it`,
+        ),
+      ],
+    };
   const lc = new LineCounter();
   const tokens = [...new Parser(lc.addNewLine).parse(src.text)];
   const docs = [...new Composer(OPTIONS).compose(tokens, true, src.text.length)] as Document.Parsed[];
@@ -42,10 +62,7 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
         doc.errors.some((o) => o.code === 'MULTILINE_IMPLICIT_KEY' && o.pos[0] === e.pos[0])
       )
         continue;
-      const { message, start, end } =
-        e.code === 'DUPLICATE_KEY'
-          ? { message: duplicateKey(src.text.slice(e.pos[0])), start: e.pos[0], end: e.pos[1] }
-          : relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
+      const { message, start, end } = relocateSyntaxError(src.text, e.code, e.message, e.pos[0], e.pos[1]);
       diagnostics.push(error(message, at(start, end)));
     }
   }
@@ -53,13 +70,30 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   if (diagnostics.length || !docs[0]?.contents) return { diagnostics };
   const doc = docs[0];
   const tagOffsets = collectTagTokens(tokens);
+  let aliasValues = 0;
+  let insideAlias = 0;
   const convert = (node: Node, visiting: Set<Node>, aliasPos?: Position): YNode | undefined => {
     const pos = aliasPos ?? at(node.range![0], node.range![1]);
+    if (insideAlias && ++aliasValues > MAX_ALIAS_VALUES) {
+      if (aliasValues === MAX_ALIAS_VALUES + 1)
+        diagnostics.push(
+          error(
+            `aliases expand to more than ${MAX_ALIAS_VALUES.toLocaleString('en')} values (an alias bomb?): write the values out, or use fewer aliases`,
+            pos,
+          ),
+        );
+      return undefined;
+    }
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (!target || visiting.has(target))
         return void diagnostics.push(error(`alias *${node.source} does not resolve to a finished value`, pos));
-      return convert(target, new Set([...visiting, target]), pos);
+      insideAlias += 1;
+      try {
+        return convert(target, new Set([...visiting, target]), pos);
+      } finally {
+        insideAlias -= 1;
+      }
     }
     if (node.tag && !CORE_TAGS.has(node.tag)) {
       const tagAt = tagOffsets.filter((t) => t.offset <= node.range![0]).at(-1);
@@ -82,6 +116,14 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
           continue;
         }
         const keyPos = at(key.range![0], key.range![1]);
+        if (FORBIDDEN_KEYS.has(String(key.value))) {
+          diagnostics.push(error(`the key ${key.value} is not allowed: it is not a config value`, keyPos));
+          continue;
+        }
+        if (entries.has(String(key.value))) {
+          diagnostics.push(error(duplicateKey(src.text.slice(key.range![0])), keyPos));
+          continue;
+        }
         const valueNode = pair.value as Node | null;
         const child = valueNode ? convert(valueNode, visiting) : { kind: 'scalar' as const, pos: keyPos, value: null };
         if (child) entries.set(String(key.value), { keyPos, node: child });
@@ -107,15 +149,21 @@ export function parseYaml(src: YamlSource): { root?: YNode; diagnostics: Diagnos
   return diagnostics.length ? { diagnostics } : { root, diagnostics };
 }
 
+/** A YAML file's text, or why it cannot be read: missing, not a regular file (a FIFO would block), too large. */
+export function readYamlText(file: string): { text: string } | { reason: string } {
+  try {
+    return { text: readRegularFile(file, MAX_YAML_BYTES, 'split it').toString('utf8') };
+  } catch (e) {
+    if (e instanceof UnreadableFileError) return { reason: e.reason };
+    return { reason: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message };
+  }
+}
+
 /** Reads and parses a file holding a YAML mapping or list; throws ConfigError with every problem found. */
 export async function loadYamlWithPositions(file: string): Promise<{ root: YNode; text: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new ConfigError([error(`cannot read ${displayFile(file)}: ${reason}`)]);
-  }
+  const read = readYamlText(file);
+  if ('reason' in read) throw new ConfigError([error(`cannot read ${displayFile(file)}: ${read.reason}`)]);
+  const { text } = read;
   const { root, diagnostics } = parseYaml({ file, text });
   if (diagnostics.length) throw new ConfigError(diagnostics);
   if (!root)

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { FloatImage, ImageSet } from './types.js';
 import { toFloat } from './image-ops.js';
 import { imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
+import { readImageFile } from './image-file.js';
+import { InputError } from '../util/errors.js';
 import type { SharpModule } from './native-image.js';
 import { permutation, rngFor } from './rng.js';
 import type { TransformChain } from './transform-chain.js';
@@ -103,7 +104,7 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
     const rng = rngFor(seed, epoch, index);
     const source = imageFile(set, index);
     try {
-      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, readFileSync(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
+      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
     } catch (e) {
       if (!(e instanceof DamagedImageError && source?.onDamaged === 'skip')) throw e;
       o.onDamaged?.(e.file, e.reason);
@@ -129,8 +130,8 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
   kept.forEach((i, k) => {
     const img = images[i]!;
     if (img.height !== shape[0] || img.width !== shape[1] || img.channels !== shape[2]) {
-      throw new Error(
-        `image ${indices[i]} is ${img.height}×${img.width}×${img.channels} after the transforms but others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`,
+      throw new InputError(
+        `${imageFile(set, indices[i])?.file ?? `image ${indices[i]}`}: ${img.height}×${img.width}×${img.channels} after the transforms, the others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`,
       );
     }
     x.set(img.data, k * per);
@@ -155,13 +156,20 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
   const fits = (i: number, h: number, w: number, c: number) => {
     shape ??= [h, w, c];
     if (shape[0] !== h || shape[1] !== w || shape[2] !== c) {
-      throw new Error(`image ${indices[i]} is ${h}×${w}×${c} after the transforms but others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`);
+      throw new InputError(`${imageFile(set, indices[i])?.file ?? `image ${indices[i]}`}: ${h}×${w}×${c} after the transforms, the others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`);
     }
   };
   let bgr = false;
   for (let i = 0; i < n; i++) {
     const source = imageFile(set, indices[i]);
-    const bytes = source && source.channels === 3 ? readFileSync(source.file) : null;
+    let bytes: Buffer | null;
+    try {
+      bytes = source && source.channels === 3 ? readImageFile(source.file) : null;
+    } catch {
+      // the general path reads it again and words the failure (or skips the file, as its set says)
+      general.push(i);
+      continue;
+    }
     const size = bytes && bytes[0] === 0xff && bytes[1] === 0xd8 ? imageSize(bytes) : null;
     const out = size ? planImage(chain.transforms, fast.coverage, size, rngFor(seed, epoch, indices[i]), plans, i) : null;
     if (!out) {
@@ -192,7 +200,7 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
     const source = imageFile(set, index)!;
     const rng = rngFor(seed, epoch, index);
     try {
-      const img = o.sharp ? await chain.applyEncoded(o.sharp, readFileSync(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
+      const img = o.sharp ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
       fits(i, img.height, img.width, img.channels);
       (x ??= allocate()).set(img.data, i * per());
     } catch (e) {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { UserError } from '../util/errors.js';
@@ -15,11 +14,7 @@ export class DamagedImageError extends UserError {
   }
 }
 
-/** Decodes a JPEG or PNG file (told apart by their magic bytes) to HWC bytes with 1 or 3 channels, in pure JavaScript. */
-export function decodeImageFile(path: string, channels: number): RawImage {
-  return decodeImageBytes(readFileSync(path), path, channels);
-}
-
+/** Decodes a JPEG or PNG (told apart by their magic bytes) to HWC bytes with 1 or 3 channels, in pure JavaScript. */
 export function decodeImageBytes(bytes: Uint8Array, path: string, channels: number): RawImage {
   let rgba: { data: Uint8Array; width: number; height: number };
   try {

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileImageSet, type DamagedPolicy } from './image-set.js';
+import { InputError } from '../util/errors.js';
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
 
@@ -32,12 +33,16 @@ export function scanImageFolder(
   dctScaling = true,
 ): FileImageSet {
   const found: { name: string; folder: string; label: number }[] = [];
+  const layout = 'the layout is <split>/<class>/<image>.jpg|png';
+  if (!classes.length) throw new InputError(`${dir}: no class folders (${layout})`);
   for (const folder of classFolders(dir)) {
     const label = classes.indexOf(folder);
-    if (label < 0) throw new Error(`${join(dir, folder)}: class folder not among the training classes`);
-    for (const name of readdirSync(join(dir, folder)).sort()) if (IMAGE_FILE.test(name)) found.push({ name, folder, label });
+    if (label < 0) throw new InputError(`${join(dir, folder)}: class folder not among the training classes (${classes.join(', ')}): every split has the training split's classes`);
+    const images = readdirSync(join(dir, folder)).sort().filter((name) => IMAGE_FILE.test(name));
+    if (!images.length) throw new InputError(`${join(dir, folder)}: class folder without JPEG or PNG images: add its images or remove the folder (${layout})`);
+    for (const name of images) found.push({ name, folder, label });
   }
-  if (found.length === 0) throw new Error(`${dir}: no JPEG or PNG images in class sub-folders`);
+  if (found.length === 0) throw new InputError(`${dir}: no class folders (${layout})`);
   // Array.prototype.sort is stable: equal names keep their class folders' order.
   if (order === 'name') found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files = found.map((f) => join(dir, f.folder, f.name));

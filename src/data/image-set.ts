@@ -1,5 +1,5 @@
 import type { ImageSet, RawImage } from './types.js';
-import { decodeImageFile } from './decode-image.js';
+import { decodeImageFile } from './image-file.js';
 
 /** Bytes in shared memory, so pipeline workers read the same pixels without a copy. */
 export function sharedBytes(length: number): Uint8Array {

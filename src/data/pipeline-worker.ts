@@ -4,6 +4,7 @@ import { loadJpegAddon } from './fast-jpeg.js';
 import { restoreImageSet, type ImageSetDescription } from './image-set.js';
 import { TransformChain, type ChainMessage } from './transform-chain.js';
 import { DamagedImageError } from './decode-image.js';
+import { UserError } from '../util/errors.js';
 import { loadSharp } from './native-image.js';
 
 /** What the pipeline hands a worker when it starts. */
@@ -80,7 +81,9 @@ async function work(): Promise<void> {
     j.credits -= 1;
   } catch (err) {
     const damaged = err instanceof DamagedImageError ? { file: err.file, reason: err.reason } : undefined;
-    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack, damaged });
+    const user = err instanceof UserError;
+    const { code, path } = err as NodeJS.ErrnoException;
+    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack, damaged, user, code, path });
     job = null;
     scheduled = false;
     return;

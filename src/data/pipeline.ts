@@ -6,6 +6,7 @@ import { assembleBatch, epochOrder, KEEP_FREE, stepIndices, stepsPerEpoch, takeF
 import { UsageError } from '../util/errors.js';
 import { describeImageSet, imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
+import { InputError } from '../util/errors.js';
 import { loadSharp } from './native-image.js';
 import { fastCoverage, loadJpegAddon, MAX_JPEG_PIXELS } from './fast-jpeg.js';
 import type { ToWorker, WorkerInit } from './pipeline-worker.js';
@@ -47,7 +48,7 @@ export interface PipelineOptions {
 type FromWorker =
   | { type: 'batch'; gen: number; batch: HostBatch }
   | { type: 'damaged'; gen: number; file: string; reason: string }
-  | { type: 'error'; gen: number; message: string; stack?: string; damaged?: { file: string; reason: string } };
+  | { type: 'error'; gen: number; message: string; stack?: string; damaged?: { file: string; reason: string }; user?: boolean; code?: string; path?: string };
 
 const logged = new Set<string>();
 
@@ -104,7 +105,7 @@ export class InputPipeline {
       shard: o.shard,
     };
     if (stepsPerEpoch(this.plan) === 0) {
-      throw new Error(`no batches: ${o.set.size} images${this.plan.dropRemainder ? ` with drop_remainder and batch size ${o.batchSize}` : ''}`);
+      throw new InputError(`no batches: ${o.set.size} images${this.plan.dropRemainder ? ` with drop_remainder and batch size ${o.batchSize}` : ''}: lower train.batch_size, or set train.drop_remainder: false`);
     }
     const uneven = unevenBatch(this.plan);
     if (uneven) throw new UsageError(uneven);
@@ -258,8 +259,13 @@ export class InputPipeline {
     if (m.type === 'damaged') return this.noteDamaged(m.file, m.reason);
     if (m.gen !== this.gen) return;
     if (m.type === 'error') {
-      const err = m.damaged ? new DamagedImageError(m.damaged.file, m.damaged.reason) : new Error(`input pipeline worker: ${m.message}`);
-      if (m.stack && !m.damaged) err.stack = m.stack;
+      // A user's mistake, or a file system refusal of a path, stays one across the thread boundary.
+      const err = m.damaged
+        ? new DamagedImageError(m.damaged.file, m.damaged.reason)
+        : m.user
+          ? new InputError(m.message)
+          : Object.assign(new Error(`input pipeline worker: ${m.message}`), { code: m.code, path: m.path });
+      if (m.stack && !m.damaged && !m.user) err.stack = m.stack;
       return this.fail(err);
     }
     if (this.waiter?.step === m.batch.step) {

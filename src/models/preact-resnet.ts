@@ -5,6 +5,7 @@
 import { Type, type Static, type TNumber } from '@sinclair/typebox';
 import { defineComponent, type BuildContext } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
+import { UserError } from '../util/errors.js';
 import type { Model } from './types.js';
 import { makeConv, ParamStore } from './nn.js';
 import { modelFacts, scalarVariable } from './common.js';
@@ -166,9 +167,9 @@ export function buildPreactResnet(ctx: BuildContext, name: string, o: PreactResn
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
   const [H, W, C] = inputShape;
-  if (H % 4 !== 0 || W % 4 !== 0)
-    throw new Error(
-      `the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${H}×${W})`,
+  if (H % 4 !== 0 || W % 4 !== 0 || H < 4 || W < 4)
+    throw new UserError(
+      `${name}: the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${H}×${W}); resize or crop the images (a transform), or choose another dataset size`,
     );
   const n = unitsFromDepth(o.depth);
   const layout = stageLayout(n, o.structure, o.discard_first_block);

@@ -47,8 +47,11 @@ function readHolder(lockPath: string): { holder: LockHolder | null; text: string
   let text: string;
   try {
     text = readFileSync(lockPath, 'utf8');
-  } catch {
-    return null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new InputError(
+      `${lockPath} is not a lock file (${(err as NodeJS.ErrnoException).code === 'EISDIR' ? 'a folder' : (err as Error).message}): remove it, once no epsilab process uses the run folder`,
+    );
   }
   try {
     return { holder: JSON.parse(text) as LockHolder, text };
@@ -67,8 +70,9 @@ function staleReason(lockPath: string, holder: LockHolder | null): string | null
     : null;
 }
 
-export function describeHolder(h: LockHolder): string {
-  return `\`epsilab ${h.purpose}\` (pid ${h.pid} on ${h.host}, since ${h.started})`;
+/** The holder in words; a lock written by hand or by another tool may lack fields, shown as '?'. */
+export function describeHolder(h: Partial<LockHolder>): string {
+  return `\`epsilab ${h.purpose ?? '?'}\` (pid ${h.pid ?? '?'} on ${h.host ?? '?'}, since ${h.started ?? '?'})`;
 }
 
 /** The live holder of a run folder's lock, or null when no process holds it. */

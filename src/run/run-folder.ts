@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../registry/experiment.js';
 import { canonicalJson, runId } from './run-id.js';
@@ -143,6 +143,31 @@ export function clearRunProducts(runDir: string): void {
     if (PRODUCTS.includes(name) || name.startsWith('events.out.tfevents.'))
       rmSync(join(runDir, name), { recursive: true, force: true });
   }
+}
+
+/** Kernel file systems (statfs magic numbers) that look like folders but hold no files of ours: proc, sysfs. */
+const KERNEL_FILE_SYSTEMS: Record<number, string> = { 0x9fa0: 'proc', 0x62656572: 'sysfs' };
+
+/**
+ * Refuses a run folder epsilab must not write: a path that is not a folder, one on /proc or /sys, or a folder of
+ * someone's own files (epsilab's file names but no config.json), whose metrics.jsonl and model/ a run would overwrite.
+ */
+export function assertUsableRunDir(runDir: string): void {
+  let existing = runDir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const fs = KERNEL_FILE_SYSTEMS[statfsSync(existing).type];
+  if (fs)
+    throw new InputError(
+      `${runDir} is on ${fs}, a kernel file system, which is not a folder epsilab can write run folders in: set output.root or --run-dir to a folder on a disk`,
+    );
+  if (existing !== runDir) return;
+  if (!statSync(runDir).isDirectory())
+    throw new InputError(`${runDir}: not a folder: choose another --run-dir (a new or empty folder)`);
+  const clobbered = readdirSync(runDir).filter((n) => PRODUCTS.includes(n));
+  if (clobbered.length && !isRunFolder(runDir))
+    throw new InputError(
+      `${runDir} is not an epsilab run folder (it holds other files and no config.json): a run would overwrite its ${clobbered.join(', ')}. Choose another --run-dir (a new or empty folder), or leave --run-dir out for results/<experiment>/<run-id>`,
+    );
 }
 
 /** Whether the folder holds training progress (a checkpoint, a metrics line or a finished model) that a different config would mix with. */

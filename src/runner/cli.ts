@@ -103,10 +103,26 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A file system refusal of a path the user gave (or one inside it): the user's to fix, in words that say how. */
+const PATH_MISTAKES: Record<string, string> = {
+  ENOENT: 'no such file or folder (a dangling symbolic link, or a name that does not exist)',
+  ENOTDIR: 'a part of this path is a file, not a folder: choose another path',
+  EISDIR: 'is a folder where a file was expected',
+  EEXIST: 'already exists and is not a folder: choose another path',
+  EACCES: 'permission denied: choose a path you may write, or change its permissions',
+  EPERM: 'operation not permitted: choose another path',
+  EROFS: 'read-only file system: choose a path on a writable disk',
+  ELOOP: 'too many levels of symbolic links (a link that points back at itself?): fix or remove the link',
+  ENAMETOOLONG: 'the name is too long',
+  ENXIO: 'no such device (a socket or FIFO without a reader?): give a regular file',
+  ENODEV: 'no such device: give a regular file or folder',
+};
+
 /**
  * What escaped a command, told the user: a user's mistake (UserError: a config's diagnostics, wrong arguments, a file
  * for another command) exits 2 with its message and no stack; an expected failure (EpsilabError) exits 1 with its
- * message; anything else is our bug, one line (or the stack with EPSILAB_DEBUG=1), exit 1.
+ * message; a file system refusal of a path (missing, not a folder, no permission) exits 2 naming the path; anything
+ * else is our bug, one line (or the stack with EPSILAB_DEBUG=1), exit 1.
  */
 function report(name: string, e: unknown): number {
   if (e instanceof ConfigError) {
@@ -128,6 +144,12 @@ function report(name: string, e: unknown): number {
     console.error(`epsilab ${name}: ${e.message}`);
     return e.exitCode;
   }
+  const mistake = typeof code === 'string' ? PATH_MISTAKES[code] : undefined;
+  const path = (e as NodeJS.ErrnoException).path;
+  if (mistake && path !== undefined && !process.env.EPSILAB_DEBUG) {
+    console.error(`epsilab ${name}: ${path}: ${mistake}`);
+    return EXIT.badInput;
+  }
   if (process.env.EPSILAB_DEBUG) console.error((e as Error).stack ?? String(e));
   else
     console.error(
@@ -135,6 +157,18 @@ function report(name: string, e: unknown): number {
     );
   return EXIT.failed;
 }
+
+/**
+ * SIGINT/SIGTERM end any command as `run` ends: exit 130, and the exit releases the run folder locks taken (their
+ * exit hooks); outputs are written atomically, so none is left half-written. A command with its own handler (run
+ * checkpoints first) gets the signal alone.
+ */
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (process.listenerCount(signal) > 1) return;
+    console.error(`epsilab: ${signal}: stopped`);
+    process.exit(EXIT.interrupted);
+  });
 
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(EXIT.ok);

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file.js';
 import path from 'node:path';
-import { parseYaml } from '../config/yaml-source.js';
+import { MAX_YAML_BYTES, parseYaml } from '../config/yaml-source.js';
 import { UserError } from '../util/errors.js';
 
 /** The YAML files epsilab reads, told apart by their top-level keys, and the command each is for. */
@@ -28,7 +28,7 @@ export function isPartialConfig(file: string): boolean {
 /** The file's top-level keys; none when it cannot be read or parsed (the command's own loader then reports why). */
 export async function topKeys(file: string): Promise<string[]> {
   try {
-    const { root } = parseYaml({ file, text: await readFile(file, 'utf8') });
+    const { root } = parseYaml({ file, text: readRegularFile(file, MAX_YAML_BYTES, 'split it').toString('utf8') });
     return root?.kind === 'map' ? [...root.entries.keys()] : [];
   } catch {
     return [];

@@ -56,6 +56,9 @@ export async function readSweep(file: string): Promise<SweepSource> {
   return { file: abs, spec, doc, baseFile };
 }
 
+/** Trials one sweep may declare, checked before they are expanded (a grid of 10^8 would fill the memory first). */
+const MAX_TRIALS = 100_000;
+
 type Section = 'grid' | 'zip' | 'trials' | 'search';
 
 interface Axis {
@@ -158,6 +161,17 @@ export function combinations(src: SweepSource): Combination[] {
     : [[]];
 
   const seeds = spec.seeds ? spec.seeds.map((value, i) => ({ value, pos: place(['seeds', i])?.pos })) : [undefined];
+  const count = gridLists.reduce(
+    (n, l) => n * l.length,
+    zipRows.length * trialRows.length * drawnRows.length * seeds.length,
+  );
+  if (count > MAX_TRIALS)
+    throw new ConfigError([
+      error(
+        `grid: ${count.toLocaleString('en')} trials, more than the ${MAX_TRIALS.toLocaleString('en')} a sweep may hold: split it into several sweep files`,
+        place(['grid'])?.keyPos ?? doc.places.get('')?.pos,
+      ),
+    ]);
   const out: Combination[] = [];
   for (const grid of product(gridLists)) {
     for (const zip of zipRows)

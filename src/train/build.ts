@@ -3,7 +3,9 @@ import type { BuildContext, Kind } from '../registry/component.js';
 import type { Registry } from '../registry/registry.js';
 import type { ExperimentConfig, ComponentSection } from '../registry/experiment.js';
 import type { Callback, Loss, Optimizer, Schedule } from './types.js';
-import type { DatasetSplits, Transform } from '../data/types.js';
+import type { DatasetSplits, ImageSet, RawImage, Transform } from '../data/types.js';
+import { DamagedImageError } from '../data/decode-image.js';
+import { imageFile } from '../data/image-set.js';
 import { resolveTransforms, type ResolvedTransform } from '../data/transform-chain.js';
 import type { Model } from '../models/types.js';
 import { withTowers } from '../models/towers.js';
@@ -49,11 +51,23 @@ export async function transformedShape(
   sections: ComponentSection[],
   ctx: Context,
 ): Promise<[number, number, number]> {
-  const first = dataset.train.shape ? null : dataset.train.image(0);
+  const first = dataset.train.shape ? null : firstImage(dataset.train);
   let shape: [number, number, number] = dataset.train.shape ?? [first!.height, first!.width, first!.channels];
   for (const section of sections)
     shape = (await buildComponent<Transform>('transform', section, ctx)).outputShape(shape);
   return shape;
+}
+
+/** The first training image that decodes: with `on_damaged: skip`, damaged ones are passed over, as training does. */
+function firstImage(set: ImageSet): RawImage {
+  for (let i = 0; ; i++) {
+    try {
+      return set.image(i);
+    } catch (err) {
+      if (!(err instanceof DamagedImageError && imageFile(set, i)?.onDamaged === 'skip') || i + 1 >= set.size)
+        throw err;
+    }
+  }
 }
 
 export async function buildDataset(config: ExperimentConfig, opts: BuildOptions): Promise<DatasetSplits> {

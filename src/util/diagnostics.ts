@@ -71,6 +71,13 @@ export function formatDiagnostic(d: Diagnostic, cwd = process.cwd()): string {
 export function formatDiagnostics(diags: Diagnostic[], cwd = process.cwd()): string {
   const sorted = sortDiagnostics(diags);
   const errors = sorted.filter((d) => d.severity === 'error').length;
-  const body = sorted.map((d) => formatDiagnostic(d, cwd)).join('\n');
-  return errors > 1 ? `${body}\n${errors} errors` : body;
+  const body = sorted
+    .slice(0, MAX_SHOWN)
+    .map((d) => formatDiagnostic(d, cwd))
+    .join('\n');
+  const more = sorted.length > MAX_SHOWN ? `\n… and ${sorted.length - MAX_SHOWN} more problems (fix these first)` : '';
+  return errors > 1 ? `${body}${more}\n${errors} errors` : body;
 }
+
+/** Diagnostics printed at most: a file of 100,000 mistakes is one mistake, and its first ones say which. */
+const MAX_SHOWN = 100;

@@ -21,12 +21,25 @@ export interface Watch {
   onOutput?: (out: string) => void;
 }
 
-/** Runs the real `epsilab` binary. */
-export function epsilab(args: string[], env: Record<string, string> = {}, watch: Watch = {}): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+/** Bounds on a child that might hang or grow: killed (SIGKILL) after `seconds`, its data segment capped by prlimit. */
+export interface Limits {
+  seconds: number;
+  memoryMb: number;
+}
+
+/** Runs the real `epsilab` binary, within `limits` when given. */
+export function epsilab(
+  args: string[],
+  env: Record<string, string> = {},
+  watch: Watch = {},
+  limits?: Limits,
+): Promise<Ran> {
+  const heap = limits ? [`--max-old-space-size=${limits.memoryMb >> 1}`] : [];
+  const node = [process.execPath, ...heap, BIN, ...args];
+  const [command, ...rest] = limits ? ['prlimit', `--data=${limits.memoryMb * 2 ** 20}`, '--', ...node] : node;
+  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const timer = limits && setTimeout(() => child.kill('SIGKILL'), limits.seconds * 1000);
+  child.on('close', () => clearTimeout(timer));
   watch.onStart?.(child.pid!);
   let out = '';
   const take = (d: Buffer) => {

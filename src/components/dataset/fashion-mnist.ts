@@ -29,6 +29,8 @@ const SOURCE: DatasetSource = {
     'on Debian or Ubuntu `apt-get install dataset-fashion-mnist`; or put the four *-ubyte.gz files from https://github.com/zalandoresearch/fashion-mnist into the cache folder above (or set $EPSILAB_DATA), or name their folder with `path:`.',
 };
 
+const CLASSES = 10;
+
 export const fashionMnist = defineComponent({
   kind: 'dataset',
   type: 'fashion-mnist',
@@ -43,7 +45,12 @@ export const fashionMnist = defineComponent({
       download: params.download,
       log: ctx.log,
     });
-    const { train, test } = readIdxDataset(found.files);
-    return splitsWithSubsets({ name: 'fashion-mnist', numClasses: 10, source: found.dir }, train, test, params.subset);
+    const { train, test } = readIdxDataset(found.files, CLASSES);
+    return splitsWithSubsets(
+      { name: 'fashion-mnist', numClasses: CLASSES, source: found.dir },
+      train,
+      test,
+      params.subset,
+    );
   },
 });

@@ -29,6 +29,8 @@ const SOURCE: DatasetSource = {
     'put the four *-ubyte.gz files from http://yann.lecun.com/exdb/mnist/ into the cache folder above (or set $EPSILAB_DATA), or name their folder with `path:`.',
 };
 
+const CLASSES = 10;
+
 export const mnist = defineComponent({
   kind: 'dataset',
   type: 'mnist',
@@ -43,7 +45,7 @@ export const mnist = defineComponent({
       download: params.download,
       log: ctx.log,
     });
-    const { train, test } = readIdxDataset(found.files);
-    return splitsWithSubsets({ name: 'mnist', numClasses: 10, source: found.dir }, train, test, params.subset);
+    const { train, test } = readIdxDataset(found.files, CLASSES);
+    return splitsWithSubsets({ name: 'mnist', numClasses: CLASSES, source: found.dir }, train, test, params.subset);
   },
 });
