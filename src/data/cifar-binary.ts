@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { ArrayImageSet, sharedBytes } from './image-set.js';
 import { InputError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
 
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
 const IMAGE = 3 * PLANE;
+/** A CIFAR batch file read at most (the official ones are 30 MB; CIFAR-100's training file 150 MB). */
+const MAX_FILE_BYTES = 2 ** 30;
 
 /**
  * Reads CIFAR binary-version files: records of label byte(s) then 3072 bytes of R, G and B planes (row-major).
@@ -13,7 +15,7 @@ const IMAGE = 3 * PLANE;
 export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: number, classes = 256): ArrayImageSet {
   const record = labelBytes + IMAGE;
   const chunks = files.map((f) => {
-    const bytes = readFileSync(f);
+    const bytes = readRegularFile(f, MAX_FILE_BYTES, 'a CIFAR batch file this large is not one; replace it');
     if (bytes.length === 0 || bytes.length % record !== 0) {
       throw new InputError(
         `${f}: ${bytes.length} bytes is not a whole number of ${record}-byte CIFAR records (${Math.floor(bytes.length / record)} records and ${bytes.length % record} bytes more: truncated or not a CIFAR binary batch); replace the file (download and extract the binary version again)`,

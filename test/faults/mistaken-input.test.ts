@@ -197,6 +197,17 @@ const cases: Case[] = [
     message: /train-images-idx3-ubyte\.gz: header says 16×28×28 = 12544 bytes but the file holds more/,
   },
   {
+    name: 'CIFAR batches that are symlinks to /dev/zero',
+    setup: (dir) => {
+      mkdirSync(join(dir, 'cifar'));
+      for (const name of ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'test_batch'])
+        symlinkSync('/dev/zero', join(dir, 'cifar', `${name}.bin`));
+      return ['run', tinyConfig(dir, 1, `{ type: cifar10, path: ${JSON.stringify(join(dir, 'cifar'))} }`)];
+    },
+    code: 2,
+    message: /data_batch_1\.bin: is not a regular file \(a character device\)/,
+  },
+  {
     name: 'an IDX label of 200 in a 10-class set',
     setup: (dir) => [
       'run',
