@@ -67,7 +67,8 @@ export function launchedRank(config: ExperimentConfig, env: NodeJS.ProcessEnv = 
 
 /** train.distributed, with the schema's defaults where the config leaves it out (ranks that srun or torchrun started). */
 export function distributedSettings(config: ExperimentConfig): DistributedSection {
-  return config.train.distributed ?? (Value.Default(DistributedSection, {}) as DistributedSection);
+  // A damaged config.json without `train` is one process: executeRun names the holder of a live lock, then the damage.
+  return config.train?.distributed ?? (Value.Default(DistributedSection, {}) as DistributedSection);
 }
 
 /** Each rank's host and local rank, rank 0 first: Slurm places a step's tasks in blocks per node (SLURM_STEP_TASKS_PER_NODE, e.g. `2(x3),1`). */
