@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { loadExperiment } from '../../src/config/load.js';
 import { projectRoot } from '../../src/util/paths.js';
 
 const script = join(projectRoot(), 'scripts', 'check-claims.mjs');
@@ -24,10 +25,15 @@ schedule: { type: piecewise, values: [[0, 0.05]] }
 train: { epochs: 1, batch_size: 6 }
 `;
 
-/** A finished run folder as `epsilab run` and `epsilab compress` leave it, with the given errors. */
-function finishedRun(runs: string, seed: number, error: number, compressed: number): void {
+/**
+ * A finished run folder as `epsilab run` and `epsilab compress` leave it, with the given errors: its config.json is
+ * the config resolved for that seed on cpu, so `epsilab run` finds the run done (a folder without one is refused).
+ */
+async function finishedRun(config: string, runs: string, seed: number, error: number, compressed: number) {
   const dir = join(runs, 'claimed', `cpu-seed${seed}`);
   mkdirSync(dir, { recursive: true });
+  const resolved = (await loadExperiment(config, [`seed=${seed}`, 'backend=cpu'])).config;
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(resolved));
   const result = {
     status: 'done',
     experiment: 'claimed',
@@ -75,13 +81,13 @@ test('claims are read from the header and checked on every run: value ± toleran
   );
 });
 
-test('the checker reuses finished runs, exits 1 naming the claim that fails, and 2 on a claim it cannot read', () => {
+test('the checker reuses finished runs, exits 1 naming the claim that fails, and 2 on a claim it cannot read', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'epsilab-claims-'));
   const config = join(dir, 'claimed.yaml');
   writeFileSync(config, CONFIG);
   const runs = join(dir, 'runs');
-  finishedRun(runs, 0, 0.3, 0.3);
-  finishedRun(runs, 1, 0.32, 0.34);
+  await finishedRun(config, runs, 0, 0.3, 0.3);
+  await finishedRun(config, runs, 1, 0.32, 0.34);
   const r = check([config, '--runs', runs]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /\| 1 \| compression\.after\.error = metrics\.test_error ± 0\.001 \| \*\*fails\*\*/);
@@ -93,7 +99,7 @@ test('the checker reuses finished runs, exits 1 naming the claim that fails, and
   assert.match(bad.out, /cannot read the claim 'metrics.test_error is small'/);
 });
 
-test('a mean(...) claim is checked once per backend on the means over the seeds, and a claim `on` a backend only there', () => {
+test('a mean(...) claim is checked once per backend on the means over the seeds, and a claim `on` a backend only there', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'epsilab-claims-'));
   const config = join(dir, 'claimed.yaml');
   const claims = [
@@ -109,8 +115,8 @@ test('a mean(...) claim is checked once per backend on the means over the seeds,
     ),
   );
   const runs = join(dir, 'runs');
-  finishedRun(runs, 0, 0.3, 0.3);
-  finishedRun(runs, 1, 0.33, 0.33);
+  await finishedRun(config, runs, 0, 0.3, 0.3);
+  await finishedRun(config, runs, 1, 0.33, 0.33);
   const r = check([config, '--runs', runs, '--backends', 'cpu']);
   assert.equal(r.code, 0, r.out);
   assert.match(
@@ -120,7 +126,7 @@ test('a mean(...) claim is checked once per backend on the means over the seeds,
   assert.match(r.out, /\| cpu \| mean of 0 1 \| on cpu: mean\(metrics\.test_error\) = 0\.31 ± 0\.006 \| holds/);
   assert.doesNotMatch(r.out, /on wasm/, 'a claim on another backend is not checked here');
   assert.match(r.out, /all 2 claim checks hold/);
-  finishedRun(runs, 1, 0.36, 0.36);
+  await finishedRun(config, runs, 1, 0.36, 0.36);
   const failing = check([config, '--runs', runs, '--backends', 'cpu']);
   assert.equal(failing.code, 1, 'one seed moves both means out');
   assert.match(failing.out, /2 of 2 claim checks fail/);
