@@ -96,15 +96,27 @@ export interface FastDecoding {
  * (seed, epoch, image index) alone, so a batch is the same whichever thread makes it and whenever.
  * Damaged image files are left out (the batch is smaller) when their set says to skip them; otherwise they stop it.
  */
-export async function assembleBatch(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions): Promise<HostBatch> {
-  if (o.fast && indices.length > 0 && imageFile(set, indices[0])) return assembleFast(set, chain, indices, seed, epoch, step, o, o.fast);
+export async function assembleBatch(
+  set: ImageSet,
+  chain: TransformChain,
+  indices: Int32Array,
+  seed: number,
+  epoch: number,
+  step: number,
+  o: DecodeOptions,
+): Promise<HostBatch> {
+  if (o.fast && indices.length > 0 && imageFile(set, indices[0]))
+    return assembleFast(set, chain, indices, seed, epoch, step, o, o.fast);
   const images: (FloatImage | null)[] = new Array(indices.length).fill(null);
   const prepare = async (i: number): Promise<void> => {
     const index = indices[i];
     const rng = rngFor(seed, epoch, index);
     const source = imageFile(set, index);
     try {
-      images[i] = source && o.sharp ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
+      images[i] =
+        source && o.sharp
+          ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr)
+          : chain.apply(toFloat(set.image(index)), rng);
     } catch (e) {
       if (!(e instanceof DamagedImageError && source?.onDamaged === 'skip')) throw e;
       o.onDamaged?.(e.file, e.reason);
@@ -145,7 +157,16 @@ export async function assembleBatch(set: ImageSet, chain: TransformChain, indice
  * per-image random stream), then the addon decodes and transforms them on this thread straight into the batch. Other files
  * (PNG, CMYK JPEGs, geometry that does not fold into one crop and resize) take the general path into their slot.
  */
-async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32Array, seed: number, epoch: number, step: number, o: DecodeOptions, fast: FastDecoding): Promise<HostBatch> {
+async function assembleFast(
+  set: ImageSet,
+  chain: TransformChain,
+  indices: Int32Array,
+  seed: number,
+  epoch: number,
+  step: number,
+  o: DecodeOptions,
+  fast: FastDecoding,
+): Promise<HostBatch> {
   const n = indices.length;
   const plans = new Float64Array(n * PLAN_FIELDS);
   const files: Buffer[] = [];
@@ -156,7 +177,9 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
   const fits = (i: number, h: number, w: number, c: number) => {
     shape ??= [h, w, c];
     if (shape[0] !== h || shape[1] !== w || shape[2] !== c) {
-      throw new InputError(`${imageFile(set, indices[i])?.file ?? `image ${indices[i]}`}: ${h}×${w}×${c} after the transforms, the others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`);
+      throw new InputError(
+        `${imageFile(set, indices[i])?.file ?? `image ${indices[i]}`}: ${h}×${w}×${c} after the transforms, the others in its batch are ${shape.join('×')}; add resize or crop transforms so every image has one shape`,
+      );
     }
   };
   let bgr = false;
@@ -171,7 +194,9 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
       continue;
     }
     const size = bytes && bytes[0] === 0xff && bytes[1] === 0xd8 ? imageSize(bytes) : null;
-    const out = size ? planImage(chain.transforms, fast.coverage, size, rngFor(seed, epoch, indices[i]), plans, i) : null;
+    const out = size
+      ? planImage(chain.transforms, fast.coverage, size, rngFor(seed, epoch, indices[i]), plans, i)
+      : null;
     if (!out) {
       general.push(i);
       continue;
@@ -183,7 +208,10 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
   }
   const per = () => shape![0] * shape![1] * shape![2];
   const allocate = () => o.reuse?.(n * per()) ?? new Float32Array(n * per());
-  const results = jobs.length > 0 ? fast.addon.decodeBatch(files, compact(plans, jobs), (x ??= allocate()), { ...fast.options, bgr }) : [];
+  const results =
+    jobs.length > 0
+      ? fast.addon.decodeBatch(files, compact(plans, jobs), (x ??= allocate()), { ...fast.options, bgr })
+      : [];
   const kept = new Array<boolean>(n).fill(true);
   const damaged = (i: number, e: unknown) => {
     const source = imageFile(set, indices[i]);
@@ -200,7 +228,9 @@ async function assembleFast(set: ImageSet, chain: TransformChain, indices: Int32
     const source = imageFile(set, index)!;
     const rng = rngFor(seed, epoch, index);
     try {
-      const img = o.sharp ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr) : chain.apply(toFloat(set.image(index)), rng);
+      const img = o.sharp
+        ? await chain.applyEncoded(o.sharp, readImageFile(source.file), source.file, source.channels, rng, source.bgr)
+        : chain.apply(toFloat(set.image(index)), rng);
       fits(i, img.height, img.width, img.channels);
       (x ??= allocate()).set(img.data, i * per());
     } catch (e) {

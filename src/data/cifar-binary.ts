@@ -23,7 +23,10 @@ export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: 
     }
     for (let r = 0; r < bytes.length; r += record) {
       const label = bytes[r + labelIndex];
-      if (label >= classes) throw new InputError(`${f}: record ${r / record} has label ${label}, expected below ${classes}: the file is damaged or of another dataset; replace it`);
+      if (label >= classes)
+        throw new InputError(
+          `${f}: record ${r / record} has label ${label}, expected below ${classes}: the file is damaged or of another dataset; replace it`,
+        );
     }
     return bytes;
   });

@@ -5,8 +5,19 @@ import { bgrImageSet, selectImages } from './image-set.js';
 
 const SubsetRule = Type.Union(
   [
-    Type.Object({ first: Type.Integer({ minimum: 1, description: 'Keep the first N images in file order.' }) }, { additionalProperties: false }),
-    Type.Object({ per_class: Type.Integer({ minimum: 1, description: 'Keep the first N images of each class in file order (class-balanced).' }) }, { additionalProperties: false }),
+    Type.Object(
+      { first: Type.Integer({ minimum: 1, description: 'Keep the first N images in file order.' }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        per_class: Type.Integer({
+          minimum: 1,
+          description: 'Keep the first N images of each class in file order (class-balanced).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
   ],
   { description: '{first: N} or {per_class: N}.' },
 );
@@ -14,19 +25,32 @@ export type SubsetRule = Static<typeof SubsetRule>;
 
 /** Parameters every dataset component shares. */
 export const CommonDatasetParams = {
-  path: Type.Optional(Type.String({ description: 'Folder with the dataset files; relative to the config file, else to the project. When set, no other place is searched.' })),
+  path: Type.Optional(
+    Type.String({
+      description:
+        'Folder with the dataset files; relative to the config file, else to the project. When set, no other place is searched.',
+    }),
+  ),
   subset: Type.Object(
     {
       train: Type.Optional(SubsetRule),
       test: Type.Optional(SubsetRule),
     },
-    { additionalProperties: false, default: {}, description: 'Reduced-scale runs: which images of each split to keep.' },
+    {
+      additionalProperties: false,
+      default: {},
+      description: 'Reduced-scale runs: which images of each split to keep.',
+    },
   ),
 };
 
 /** For datasets with an official download location. */
 export const DownloadParam = {
-  download: Type.Boolean({ default: true, description: 'When the files are nowhere local, download them from the official location into the cache (checked by MD5).' }),
+  download: Type.Boolean({
+    default: true,
+    description:
+      'When the files are nowhere local, download them from the official location into the cache (checked by MD5).',
+  }),
 };
 
 /** The images a subset rule keeps, in their original order. */
@@ -72,7 +96,9 @@ export function knownTrainSize(dataset: Record<string, any>): { size: number; fr
     [train?.first, 'dataset.subset.train.first'],
     [dataset.train_size, 'dataset.train_size'],
   ];
-  const known = candidates.filter((c): c is [number, string] => typeof c[0] === 'number').map(([size, from]) => ({ size, from }));
+  const known = candidates
+    .filter((c): c is [number, string] => typeof c[0] === 'number')
+    .map(([size, from]) => ({ size, from }));
   return known.sort((a, b) => a.size - b.size)[0];
 }
 
@@ -89,9 +115,27 @@ export function batchFitsTrainingSet(
   const out: Diagnostic[] = [];
   const { batch_size: batch, towers = 1, drop_remainder: dropRemainder = true } = config.train;
   const known = knownTrainSize(dataset);
-  if (known && batch > known.size) out.push(error(`train.batch_size (${batch}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`, atRoot('train.batch_size')));
-  if (towers > 1 && batch % towers !== 0) out.push(error(`train.batch_size (${batch}) must split into train.towers (${towers}) equal groups: use a multiple of ${towers}`, atRoot('train.batch_size')));
-  if (towers > 1 && !dropRemainder) out.push(error(`train.towers (${towers}) needs train.drop_remainder: true, so the last batch of an epoch splits equally too`, atRoot('train.drop_remainder')));
+  if (known && batch > known.size)
+    out.push(
+      error(
+        `train.batch_size (${batch}) is larger than the training set (${known.from} = ${known.size} images): not one full batch per epoch`,
+        atRoot('train.batch_size'),
+      ),
+    );
+  if (towers > 1 && batch % towers !== 0)
+    out.push(
+      error(
+        `train.batch_size (${batch}) must split into train.towers (${towers}) equal groups: use a multiple of ${towers}`,
+        atRoot('train.batch_size'),
+      ),
+    );
+  if (towers > 1 && !dropRemainder)
+    out.push(
+      error(
+        `train.towers (${towers}) needs train.drop_remainder: true, so the last batch of an epoch splits equally too`,
+        atRoot('train.drop_remainder'),
+      ),
+    );
   return out;
 }
 
@@ -100,21 +144,38 @@ export const ChannelOrderParam = {
   channel_order: Type.Optional(
     Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], {
       description:
-        "Channel order of the images the transforms and the model see (left out: rgb). bgr is what the ε-ResNet ImageNet code feeds its network (cv2.imread), normalised with RGB-ordered mean/std (imagenetEpsilonResnet.py:45-49); colour transforms that weigh channels take the same channel_order.",
+        'Channel order of the images the transforms and the model see (left out: rgb). bgr is what the ε-ResNet ImageNet code feeds its network (cv2.imread), normalised with RGB-ordered mean/std (imagenetEpsilonResnet.py:45-49); colour transforms that weigh channels take the same channel_order.',
     }),
   ),
 };
 export type ChannelOrder = 'rgb' | 'bgr';
 
 /** Assembles what a colour dataset component returns: subsets applied, then channels reordered when asked. */
-export function colourSplits(base: Omit<DatasetSplits, 'train' | 'test'>, train: ImageSet, test: ImageSet, params: { subset: { train?: SubsetRule; test?: SubsetRule }; channel_order?: ChannelOrder }): DatasetSplits {
+export function colourSplits(
+  base: Omit<DatasetSplits, 'train' | 'test'>,
+  train: ImageSet,
+  test: ImageSet,
+  params: { subset: { train?: SubsetRule; test?: SubsetRule }; channel_order?: ChannelOrder },
+): DatasetSplits {
   const splits = splitsWithSubsets(base, train, test, params.subset);
-  return params.channel_order === 'bgr' ? { ...splits, train: bgrImageSet(splits.train), test: bgrImageSet(splits.test) } : splits;
+  return params.channel_order === 'bgr'
+    ? { ...splits, train: bgrImageSet(splits.train), test: bgrImageSet(splits.test) }
+    : splits;
 }
 
 /** A colour transform's check: the channel order it weighs channels by must be the one the dataset delivers. */
-export function channelOrderMatchesDataset(order: ChannelOrder, config: Record<string, any>, at: (path: string) => Position | undefined, path: string): Diagnostic[] {
+export function channelOrderMatchesDataset(
+  order: ChannelOrder,
+  config: Record<string, any>,
+  at: (path: string) => Position | undefined,
+  path: string,
+): Diagnostic[] {
   const dataset: ChannelOrder = config.dataset?.channel_order ?? 'rgb';
   if (order === dataset) return [];
-  return [error(`${path}.channel_order is ${order} but dataset.channel_order is ${dataset}: set both to the same order (bgr as the ε-ResNet ImageNet code, rgb for the clean choice)`, at('channel_order'))];
+  return [
+    error(
+      `${path}.channel_order is ${order} but dataset.channel_order is ${dataset}: set both to the same order (bgr as the ε-ResNet ImageNet code, rgb for the clean choice)`,
+      at('channel_order'),
+    ),
+  ];
 }

@@ -10,7 +10,9 @@ export class DamagedImageError extends UserError {
     readonly file: string,
     readonly reason: string,
   ) {
-    super(`${file}: damaged image (${reason}); replace or remove it, or set the dataset's on_damaged: skip to train without it`);
+    super(
+      `${file}: damaged image (${reason}); replace or remove it, or set the dataset's on_damaged: skip to train without it`,
+    );
   }
 }
 

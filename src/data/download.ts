@@ -53,7 +53,8 @@ export function extractTarGz(archive: Uint8Array, dir: string, wanted: string[],
   const entries = readTar(gunzipFile(archive, source), source);
   for (const name of wanted) {
     const entry = entries.find((e) => e.name.split('/').pop() === name);
-    if (!entry) throw new InputError(`${source} lacks ${name} (it holds ${entries.length} files): not the expected archive`);
+    if (!entry)
+      throw new InputError(`${source} lacks ${name} (it holds ${entries.length} files): not the expected archive`);
     const tmp = join(dir, `${name}.part-${process.pid}`);
     writeFileSync(tmp, entry.data);
     renameSync(tmp, join(dir, name));

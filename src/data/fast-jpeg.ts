@@ -98,10 +98,14 @@ export function loadJpegAddon(): JpegAddon | string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, ADDON)) && dirname(dir) !== dir) dir = dirname(dir);
   const path = join(dir, ADDON);
-  if (!existsSync(path)) return (loaded = 'the JPEG addon is not built (npm install builds it where libjpeg-turbo is installed)');
+  if (!existsSync(path))
+    return (loaded = 'the JPEG addon is not built (npm install builds it where libjpeg-turbo is installed)');
   try {
     const addon = createRequire(import.meta.url)(path) as JpegAddon;
-    loaded = addon.planFields === PLAN_FIELDS ? addon : `the JPEG addon is out of date (rebuild it with node native/install.mjs)`;
+    loaded =
+      addon.planFields === PLAN_FIELDS
+        ? addon
+        : `the JPEG addon is out of date (rebuild it with node native/install.mjs)`;
   } catch (e) {
     loaded = `the JPEG addon failed to load (${(e as Error).message.split('\n')[0]})`;
   }

@@ -13,11 +13,17 @@ export interface Rect {
  * One geometric step of a transform, decided before any pixel is read: cropping and resizing only need the image size
  * (and the transform's random draws), so a native decoder can fold them into decoding.
  */
-export type GeometryOp = ({ op: 'crop' } & Rect) | { op: 'resize'; width: number; height: number; interpolation: Interpolation };
+export type GeometryOp =
+  | ({ op: 'crop' } & Rect)
+  | { op: 'resize'; width: number; height: number; interpolation: Interpolation };
 
 /** Runs the steps on decoded pixels (OpenCV semantics, as the transforms always have). */
 export function applyGeometry(img: FloatImage, ops: GeometryOp[]): FloatImage {
-  return ops.reduce((out, o) => (o.op === 'crop' ? crop(out, o.y, o.x, o.height, o.width) : resize(out, o.height, o.width, o.interpolation)), img);
+  return ops.reduce(
+    (out, o) =>
+      o.op === 'crop' ? crop(out, o.y, o.x, o.height, o.width) : resize(out, o.height, o.width, o.interpolation),
+    img,
+  );
 }
 
 /** Throws as `crop` would when a crop does not fit the image it applies to (before a native decoder sees it). */
@@ -50,7 +56,12 @@ export interface NativePlan {
 }
 
 /** Folds the leading steps into one native plan (crop* resize? crop*); the steps it cannot fold are returned to run on the pixels. */
-export function planNative(ops: GeometryOp[], height: number, width: number, shrinkOnLoad = 3): { plan: NativePlan; rest: GeometryOp[] } {
+export function planNative(
+  ops: GeometryOp[],
+  height: number,
+  width: number,
+  shrinkOnLoad = 3,
+): { plan: NativePlan; rest: GeometryOp[] } {
   const plan: NativePlan = {};
   let i = 0;
   for (; i < ops.length; i++) {
@@ -66,7 +77,11 @@ export function planNative(ops: GeometryOp[], height: number, width: number, shr
     const sx = r.width / before.width;
     const sy = r.height / before.height;
     if (Math.min(1 / sx, 1 / sy) >= shrinkOnLoad) {
-      const full = { width: Math.max(1, Math.round(width * sx)), height: Math.max(1, Math.round(height * sy)), interpolation: r.interpolation };
+      const full = {
+        width: Math.max(1, Math.round(width * sx)),
+        height: Math.max(1, Math.round(height * sy)),
+        interpolation: r.interpolation,
+      };
       const moved = {
         x: Math.min(Math.round(before.x * sx), full.width - r.width),
         y: Math.min(Math.round(before.y * sy), full.height - r.height),
@@ -81,5 +96,7 @@ export function planNative(ops: GeometryOp[], height: number, width: number, shr
 
 /** The window `inner` (relative to `outer`) in the coordinates `outer` is given in. */
 function within(outer: Rect | undefined, inner: Rect): Rect {
-  return outer ? { x: outer.x + inner.x, y: outer.y + inner.y, width: inner.width, height: inner.height } : { x: inner.x, y: inner.y, width: inner.width, height: inner.height };
+  return outer
+    ? { x: outer.x + inner.x, y: outer.y + inner.y, width: inner.width, height: inner.height }
+    : { x: inner.x, y: inner.y, width: inner.width, height: inner.height };
 }

@@ -11,6 +11,8 @@ export function gunzipFile(input: Uint8Array, name: string, maxOutputLength = co
     return gunzipSync(input, { maxOutputLength });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw err;
-    throw new InputError(`${name}: damaged gzip data (${(err as Error).message}; the file is ${input.length} bytes, probably a partial download): replace the file (download it again, or delete it so that epsilab downloads it)`);
+    throw new InputError(
+      `${name}: damaged gzip data (${(err as Error).message}; the file is ${input.length} bytes, probably a partial download): replace the file (download it again, or delete it so that epsilab downloads it)`,
+    );
   }
 }

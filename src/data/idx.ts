@@ -26,16 +26,28 @@ interface IdxHeader {
 /** The header of IDX bytes (all of them, or the first inflated ones); a malformed one is an InputError naming the file. */
 function readHeader(bytes: Uint8Array, name: string): IdxHeader {
   const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new InputError(`${name}: not an IDX file (bad magic number: expected 00 00 08 <dims>, found ${hex(bytes.subarray(0, 4)) || 'nothing'}): ${REPLACE}`);
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0)
+    throw new InputError(
+      `${name}: not an IDX file (bad magic number: expected 00 00 08 <dims>, found ${hex(bytes.subarray(0, 4)) || 'nothing'}): ${REPLACE}`,
+    );
   const type = bytes[2];
-  if (type !== 0x08) throw new InputError(`${name}: IDX element type 0x${type.toString(16)} is not supported (epsilab reads unsigned-byte IDX files)`);
+  if (type !== 0x08)
+    throw new InputError(
+      `${name}: IDX element type 0x${type.toString(16)} is not supported (epsilab reads unsigned-byte IDX files)`,
+    );
   const ndims = bytes[3];
-  if (bytes.length < 4 + 4 * ndims) throw new InputError(`${name}: truncated IDX header (${ndims} dimensions need ${4 + 4 * ndims} bytes, the file holds ${bytes.length}): ${REPLACE}`);
+  if (bytes.length < 4 + 4 * ndims)
+    throw new InputError(
+      `${name}: truncated IDX header (${ndims} dimensions need ${4 + 4 * ndims} bytes, the file holds ${bytes.length}): ${REPLACE}`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count > MAX_IDX_BYTES) throw new InputError(`${name}: header says ${dims.join('×')} = ${count.toLocaleString('en')} bytes, more than the ${MAX_IDX_BYTES / 2 ** 30} GiB an IDX file epsilab reads may hold: ${REPLACE}`);
+  if (count > MAX_IDX_BYTES)
+    throw new InputError(
+      `${name}: header says ${dims.join('×')} = ${count.toLocaleString('en')} bytes, more than the ${MAX_IDX_BYTES / 2 ** 30} GiB an IDX file epsilab reads may hold: ${REPLACE}`,
+    );
   return { dims, start: 4 + 4 * ndims, count };
 }
 
@@ -62,7 +74,9 @@ function gunzipIdx(input: Uint8Array, name: string): Uint8Array {
     return gunzipFile(input, name, start + count + 1);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw err;
-    throw new InputError(`${name}: header says ${dims.join('×')} = ${count} bytes but the file holds more (inflating stopped there): ${REPLACE}`);
+    throw new InputError(
+      `${name}: header says ${dims.join('×')} = ${count} bytes but the file holds more (inflating stopped there): ${REPLACE}`,
+    );
   }
 }
 
@@ -71,8 +85,12 @@ export function parseIdx(input: Uint8Array, name = 'IDX data'): IdxArray {
   const bytes = isGzip(input) ? gunzipIdx(input, name) : input;
   const { dims, start, count } = readHeader(bytes, name);
   if (bytes.length - start !== count) {
-    const records = dims.length ? `${Math.floor((bytes.length - start) / (count / dims[0] || 1))} of ${dims[0]} records` : 'a partial record';
-    throw new InputError(`${name}: header says ${dims.join('×')} = ${count} bytes but the file holds ${bytes.length - start} (${records}): ${REPLACE}`);
+    const records = dims.length
+      ? `${Math.floor((bytes.length - start) / (count / dims[0] || 1))} of ${dims[0]} records`
+      : 'a partial record';
+    throw new InputError(
+      `${name}: header says ${dims.join('×')} = ${count} bytes but the file holds ${bytes.length - start} (${records}): ${REPLACE}`,
+    );
   }
   return { dims, data: bytes.subarray(start) };
 }

@@ -37,14 +37,29 @@ export function scanImageFolder(
   if (!classes.length) throw new InputError(`${dir}: no class folders (${layout})`);
   for (const folder of classFolders(dir)) {
     const label = classes.indexOf(folder);
-    if (label < 0) throw new InputError(`${join(dir, folder)}: class folder not among the training classes (${classes.join(', ')}): every split has the training split's classes`);
-    const images = readdirSync(join(dir, folder)).sort().filter((name) => IMAGE_FILE.test(name));
-    if (!images.length) throw new InputError(`${join(dir, folder)}: class folder without JPEG or PNG images: add its images or remove the folder (${layout})`);
+    if (label < 0)
+      throw new InputError(
+        `${join(dir, folder)}: class folder not among the training classes (${classes.join(', ')}): every split has the training split's classes`,
+      );
+    const images = readdirSync(join(dir, folder))
+      .sort()
+      .filter((name) => IMAGE_FILE.test(name));
+    if (!images.length)
+      throw new InputError(
+        `${join(dir, folder)}: class folder without JPEG or PNG images: add its images or remove the folder (${layout})`,
+      );
     for (const name of images) found.push({ name, folder, label });
   }
   if (found.length === 0) throw new InputError(`${dir}: no class folders (${layout})`);
   // Array.prototype.sort is stable: equal names keep their class folders' order.
   if (order === 'name') found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const files = found.map((f) => join(dir, f.folder, f.name));
-  return new FileImageSet(files, Int32Array.from(found, (f) => f.label), channels, onDamaged, false, dctScaling);
+  return new FileImageSet(
+    files,
+    Int32Array.from(found, (f) => f.label),
+    channels,
+    onDamaged,
+    false,
+    dctScaling,
+  );
 }

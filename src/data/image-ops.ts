@@ -35,7 +35,8 @@ export function randomOffset(rng: () => number, room: number, includeLast: boole
 
 /** Pastes the image at the centre of an h×w canvas filled with `fill` (tensorpack CenterPaste). */
 export function centerPaste(img: FloatImage, h: number, w: number, fill: number): FloatImage {
-  if (img.height > h || img.width > w) throw new Error(`cannot paste a ${img.height}×${img.width} image onto a ${h}×${w} canvas`);
+  if (img.height > h || img.width > w)
+    throw new Error(`cannot paste a ${img.height}×${img.width} image onto a ${h}×${w} canvas`);
   const c = img.channels;
   const out = blank(h, w, c, fill);
   const y0 = Math.floor((h - img.height) / 2);
@@ -84,11 +85,23 @@ export type Interpolation = 'linear' | 'cubic';
 export function resize(img: FloatImage, h: number, w: number, interpolation: Interpolation): FloatImage {
   const rows = resizeAxis(img.data, img.height, img.width * img.channels, h, interpolation, img.width * img.channels);
   const tmp = { data: rows, height: h, width: img.width, channels: img.channels };
-  return transposeBack(resizeAxis(transpose(tmp), img.width, h * img.channels, w, interpolation, h * img.channels), h, w, img.channels);
+  return transposeBack(
+    resizeAxis(transpose(tmp), img.width, h * img.channels, w, interpolation, h * img.channels),
+    h,
+    w,
+    img.channels,
+  );
 }
 
 /** Resamples the outer axis of an [n, stride] array to [m, stride]. */
-function resizeAxis(src: Float32Array, n: number, stride: number, m: number, interpolation: Interpolation, rowLen: number): Float32Array {
+function resizeAxis(
+  src: Float32Array,
+  n: number,
+  stride: number,
+  m: number,
+  interpolation: Interpolation,
+  rowLen: number,
+): Float32Array {
   const out = new Float32Array(m * rowLen);
   const scale = n / m;
   for (let i = 0; i < m; i++) {
@@ -108,7 +121,12 @@ function linearTaps(s: number, n: number): [number, number][] {
   let f = s - i0;
   if (i0 < 0) [i0, f] = [0, 0];
   if (i0 >= n - 1) [i0, f] = [n - 1, 0];
-  return f === 0 ? [[i0, 1]] : [[i0, 1 - f], [i0 + 1, f]];
+  return f === 0
+    ? [[i0, 1]]
+    : [
+        [i0, 1 - f],
+        [i0 + 1, f],
+      ];
 }
 
 function cubicTaps(s: number, n: number): [number, number][] {
@@ -131,13 +149,15 @@ function cubicTaps(s: number, n: number): [number, number][] {
 function transpose(img: FloatImage): Float32Array {
   const { height: h, width: w, channels: c } = img;
   const out = new Float32Array(h * w * c);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(x * h + y) * c + k] = img.data[(y * w + x) * c + k];
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) out[(x * h + y) * c + k] = img.data[(y * w + x) * c + k];
   return out;
 }
 
 function transposeBack(data: Float32Array, h: number, w: number, c: number): FloatImage {
   const out = blank(h, w, c);
-  for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) for (let k = 0; k < c; k++) out.data[(y * w + x) * c + k] = data[(x * h + y) * c + k];
+  for (let x = 0; x < w; x++)
+    for (let y = 0; y < h; y++) for (let k = 0; k < c; k++) out.data[(y * w + x) * c + k] = data[(x * h + y) * c + k];
   return out;
 }
 
@@ -160,7 +180,11 @@ export function lightingOffset(alpha: number[], eigval: number[], eigvec: number
  * The PCA eigen-decomposition for images in `order`: for bgr the eigenvalues reversed and the eigenvector matrix reversed
  * in both axes, as the ε-ResNet ImageNet code passes them ("rgb-bgr conversion", imagenetEpsilonResnet.py:215-222).
  */
-export function lightingEigen(eigval: readonly number[], eigvec: readonly (readonly number[])[], order: 'rgb' | 'bgr'): { eigval: number[]; eigvec: number[][] } {
+export function lightingEigen(
+  eigval: readonly number[],
+  eigvec: readonly (readonly number[])[],
+  order: 'rgb' | 'bgr',
+): { eigval: number[]; eigvec: number[][] } {
   if (order === 'rgb') return { eigval: [...eigval], eigvec: eigvec.map((r) => [...r]) };
   return { eigval: [...eigval].reverse(), eigvec: [...eigvec].reverse().map((r) => [...r].reverse()) };
 }
@@ -206,7 +230,10 @@ export function channelMeans(img: FloatImage): number[] {
 
 /** (x − mean)·r + mean per channel, mean over the image (tensorpack Contrast). */
 export function adjustContrast(img: FloatImage, r: number): FloatImage {
-  return addPerChannel({ ...img, data: img.data.map((v) => v * r) }, channelMeans(img).map((m) => (1 - r) * m));
+  return addPerChannel(
+    { ...img, data: img.data.map((v) => v * r) },
+    channelMeans(img).map((m) => (1 - r) * m),
+  );
 }
 
 export function addBrightness(img: FloatImage, delta: number): FloatImage {

@@ -19,7 +19,9 @@ export class ArrayImageSet implements ImageSet {
     this.size = labels.length;
     const per = shape[0] * shape[1] * shape[2];
     if (pixels.length !== per * this.size) {
-      throw new Error(`pixel buffer holds ${pixels.length} bytes, expected ${this.size} images of ${shape.join('×')} (${per * this.size})`);
+      throw new Error(
+        `pixel buffer holds ${pixels.length} bytes, expected ${this.size} images of ${shape.join('×')} (${per * this.size})`,
+      );
     }
   }
 
@@ -63,16 +65,27 @@ export function toBgr(img: RawImage): RawImage {
 }
 
 /** HWC bytes with the channel order of every pixel reversed (RGB ↔ BGR). */
-function reversedChannels(data: Uint8Array, channels: number, into: Uint8Array = new Uint8Array(data.length)): Uint8Array {
-  for (let p = 0; p < data.length; p += channels) for (let k = 0; k < channels; k++) into[p + k] = data[p + channels - 1 - k];
+function reversedChannels(
+  data: Uint8Array,
+  channels: number,
+  into: Uint8Array = new Uint8Array(data.length),
+): Uint8Array {
+  for (let p = 0; p < data.length; p += channels)
+    for (let k = 0; k < channels; k++) into[p + k] = data[p + channels - 1 - k];
   return into;
 }
 
 /** The same images with their channels in BGR order: file sets decode that way, in-memory sets are copied once. */
 export function bgrImageSet(set: ImageSet): ImageSet {
-  if (set instanceof FileImageSet) return new FileImageSet(set.files, set.labels, set.channels, set.onDamaged, !set.bgr, set.dctScaling);
+  if (set instanceof FileImageSet)
+    return new FileImageSet(set.files, set.labels, set.channels, set.onDamaged, !set.bgr, set.dctScaling);
   if (set instanceof IndexedImageSet) return new IndexedImageSet(bgrImageSet(set.base), set.indices);
-  if (set.shape && set.pixels) return new ArrayImageSet(reversedChannels(set.pixels, set.shape[2], sharedBytes(set.pixels.length)), set.labels, set.shape);
+  if (set.shape && set.pixels)
+    return new ArrayImageSet(
+      reversedChannels(set.pixels, set.shape[2], sharedBytes(set.pixels.length)),
+      set.labels,
+      set.shape,
+    );
   throw new Error('cannot reorder the channels of an image set that is neither in memory nor backed by image files');
 }
 
@@ -98,13 +111,24 @@ export class IndexedImageSet implements ImageSet {
 /** The images at `indices`: array sets are copied (subsets are small), file sets keep their lazy decoding. */
 export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
   if (set instanceof FileImageSet) {
-    return new FileImageSet(Array.from(indices, (i) => set.files[i]), Int32Array.from(indices, (i) => set.labels[i]), set.channels, set.onDamaged, set.bgr, set.dctScaling);
+    return new FileImageSet(
+      Array.from(indices, (i) => set.files[i]),
+      Int32Array.from(indices, (i) => set.labels[i]),
+      set.channels,
+      set.onDamaged,
+      set.bgr,
+      set.dctScaling,
+    );
   }
   if (set.shape && set.pixels) {
     const per = set.shape[0] * set.shape[1] * set.shape[2];
     const pixels = sharedBytes(per * indices.length);
     indices.forEach((src, dst) => pixels.set(set.pixels!.subarray(src * per, (src + 1) * per), dst * per));
-    return new ArrayImageSet(pixels, Int32Array.from(indices, (i) => set.labels[i]), set.shape);
+    return new ArrayImageSet(
+      pixels,
+      Int32Array.from(indices, (i) => set.labels[i]),
+      set.shape,
+    );
   }
   return new IndexedImageSet(set, indices);
 }
@@ -112,12 +136,29 @@ export function selectImages(set: ImageSet, indices: Int32Array): ImageSet {
 /** What a worker thread needs to rebuild a set: shared pixels or file names, never decoded copies. */
 export type ImageSetDescription =
   | { kind: 'array'; pixels: Uint8Array; labels: Int32Array; shape: [number, number, number] }
-  | { kind: 'files'; files: string[]; labels: Int32Array; channels: number; onDamaged: DamagedPolicy; bgr: boolean; dctScaling: boolean }
+  | {
+      kind: 'files';
+      files: string[];
+      labels: Int32Array;
+      channels: number;
+      onDamaged: DamagedPolicy;
+      bgr: boolean;
+      dctScaling: boolean;
+    }
   | { kind: 'indexed'; base: ImageSetDescription; indices: Int32Array };
 
 /** Describes a set for a worker, or says why it cannot be (a set type this module does not know). */
 export function describeImageSet(set: ImageSet): ImageSetDescription | string {
-  if (set instanceof FileImageSet) return { kind: 'files', files: set.files, labels: set.labels, channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr, dctScaling: set.dctScaling };
+  if (set instanceof FileImageSet)
+    return {
+      kind: 'files',
+      files: set.files,
+      labels: set.labels,
+      channels: set.channels,
+      onDamaged: set.onDamaged,
+      bgr: set.bgr,
+      dctScaling: set.dctScaling,
+    };
   if (set instanceof IndexedImageSet) {
     const base = describeImageSet(set.base);
     return typeof base === 'string' ? base : { kind: 'indexed', base, indices: set.indices };
@@ -170,8 +211,18 @@ export class JoinedImageSet implements ImageSet {
 }
 
 /** The file behind image `index` of a set, when the set reads its images from files (directly or through a view). */
-export function imageFile(set: ImageSet, index: number): { file: string; channels: number; onDamaged: DamagedPolicy; bgr: boolean; dctScaling: boolean } | null {
-  if (set instanceof FileImageSet) return { file: set.files[index], channels: set.channels, onDamaged: set.onDamaged, bgr: set.bgr, dctScaling: set.dctScaling };
+export function imageFile(
+  set: ImageSet,
+  index: number,
+): { file: string; channels: number; onDamaged: DamagedPolicy; bgr: boolean; dctScaling: boolean } | null {
+  if (set instanceof FileImageSet)
+    return {
+      file: set.files[index],
+      channels: set.channels,
+      onDamaged: set.onDamaged,
+      bgr: set.bgr,
+      dctScaling: set.dctScaling,
+    };
   if (set instanceof IndexedImageSet) return imageFile(set.base, set.indices[index]);
   return null;
 }

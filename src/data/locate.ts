@@ -16,7 +16,9 @@ export interface DatasetSource {
   subdirs?: string[];
   /** System-wide folders (a distribution package's install location). */
   system?: string[];
-  download?: { kind: 'files'; bases: string[]; md5: Record<string, string> } | { kind: 'tar.gz'; url: string; md5: string };
+  download?:
+    | { kind: 'files'; bases: string[]; md5: Record<string, string> }
+    | { kind: 'tar.gz'; url: string; md5: string };
   /** How a user gets the data by hand, one sentence. */
   howTo: string;
 }
@@ -93,7 +95,9 @@ export async function locateDataset(src: DatasetSource, opts: LocateOptions): Pr
     }
   }
   throw new DatasetNotFoundError(
-    [`${src.title} not found. epsilab looked in:`, ...looked, downloadNote, `To get it: ${src.howTo}`].filter(Boolean).join('\n'),
+    [`${src.title} not found. epsilab looked in:`, ...looked, downloadNote, `To get it: ${src.howTo}`]
+      .filter(Boolean)
+      .join('\n'),
   );
 }
 
@@ -118,6 +122,11 @@ async function fetchInto(src: DatasetSource, dir: string, log: (line: string) =>
   }
   const archive = join(dir, dl.url.split('/').pop()!);
   await downloadFile(dl.url, archive, dl.md5, log);
-  extractTarGz(readFileSync(archive), dir, src.files.map((names) => names[0]), archive);
+  extractTarGz(
+    readFileSync(archive),
+    dir,
+    src.files.map((names) => names[0]),
+    archive,
+  );
   rmSync(archive);
 }

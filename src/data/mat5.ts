@@ -32,9 +32,15 @@ interface Element {
  * bytes), then data elements, each miMATRIX possibly wrapped in a zlib-compressed miCOMPRESSED element.
  */
 export function parseMat5(file: Uint8Array, source = 'MAT-file'): Map<string, MatArray> {
-  if (file.length < 128) throw new InputError(`${source}: too short for a MAT-file header (${file.length} bytes, a header is 128): ${REPLACE}`);
+  if (file.length < 128)
+    throw new InputError(
+      `${source}: too short for a MAT-file header (${file.length} bytes, a header is 128): ${REPLACE}`,
+    );
   const marker = String.fromCharCode(file[126], file[127]);
-  if (marker !== 'IM' && marker !== 'MI') throw new InputError(`${source}: not a MATLAB 5 MAT-file (expected the IM/MI endian indicator at byte 126, found ${JSON.stringify(marker)}): ${REPLACE}`);
+  if (marker !== 'IM' && marker !== 'MI')
+    throw new InputError(
+      `${source}: not a MATLAB 5 MAT-file (expected the IM/MI endian indicator at byte 126, found ${JSON.stringify(marker)}): ${REPLACE}`,
+    );
   const little = marker === 'IM';
   const out = new Map<string, MatArray>();
   const walk = (bytes: Uint8Array, start: number): void => {
@@ -56,7 +62,9 @@ function inflate(body: Uint8Array, pos: number, source: string): Uint8Array {
   try {
     return inflateSync(body);
   } catch (err) {
-    throw new InputError(`${source}: the compressed element at byte ${pos} is damaged (${(err as Error).message}): ${REPLACE}`);
+    throw new InputError(
+      `${source}: the compressed element at byte ${pos} is damaged (${(err as Error).message}): ${REPLACE}`,
+    );
   }
 }
 
@@ -69,7 +77,10 @@ function readElement(bytes: Uint8Array, pos: number, little: boolean, source: st
     return { type: first & 0xffff, body: bytes.subarray(pos + 4, pos + 4 + n), next: pos + 8 };
   }
   const n = view.getUint32(pos + 4, little);
-  if (pos + 8 + n > bytes.length) throw new InputError(`${source}: element at byte ${pos} declares ${n} bytes but only ${bytes.length - pos - 8} follow (truncated): ${REPLACE}`);
+  if (pos + 8 + n > bytes.length)
+    throw new InputError(
+      `${source}: element at byte ${pos} declares ${n} bytes but only ${bytes.length - pos - 8} follow (truncated): ${REPLACE}`,
+    );
   const padded = first === MI_COMPRESSED ? n : Math.ceil(n / 8) * 8;
   return { type: first, body: bytes.subarray(pos + 8, pos + 8 + n), next: pos + 8 + padded };
 }
@@ -78,7 +89,8 @@ function readMatrix(body: Uint8Array, little: boolean, source: string): MatArray
   const flags = readElement(body, 0, little, source);
   const dimsEl = readElement(body, flags.next, little, source);
   const nameEl = readElement(body, dimsEl.next, little, source);
-  if (flags.type !== MI_UINT32 || dimsEl.type !== MI_INT32) throw new InputError(`${source}: malformed miMATRIX (flags or dimensions missing): ${REPLACE}`);
+  if (flags.type !== MI_UINT32 || dimsEl.type !== MI_INT32)
+    throw new InputError(`${source}: malformed miMATRIX (flags or dimensions missing): ${REPLACE}`);
   const flagWord = new DataView(flags.body.buffer, flags.body.byteOffset, 8).getUint32(0, little);
   const mxClass = flagWord & 0xff;
   const name = new TextDecoder().decode(nameEl.body);
@@ -101,21 +113,53 @@ function typed(type: number, body: Uint8Array, little: boolean, source: string):
   };
   switch (type) {
     case 3:
-      return read(2, (n) => new Int16Array(n), (o) => view.getInt16(o, little));
+      return read(
+        2,
+        (n) => new Int16Array(n),
+        (o) => view.getInt16(o, little),
+      );
     case 4:
-      return read(2, (n) => new Uint16Array(n), (o) => view.getUint16(o, little));
+      return read(
+        2,
+        (n) => new Uint16Array(n),
+        (o) => view.getUint16(o, little),
+      );
     case MI_INT32:
-      return read(4, (n) => new Int32Array(n), (o) => view.getInt32(o, little));
+      return read(
+        4,
+        (n) => new Int32Array(n),
+        (o) => view.getInt32(o, little),
+      );
     case MI_UINT32:
-      return read(4, (n) => new Uint32Array(n), (o) => view.getUint32(o, little));
+      return read(
+        4,
+        (n) => new Uint32Array(n),
+        (o) => view.getUint32(o, little),
+      );
     case 7:
-      return read(4, (n) => new Float32Array(n), (o) => view.getFloat32(o, little));
+      return read(
+        4,
+        (n) => new Float32Array(n),
+        (o) => view.getFloat32(o, little),
+      );
     case 9:
-      return read(8, (n) => new Float64Array(n), (o) => view.getFloat64(o, little));
+      return read(
+        8,
+        (n) => new Float64Array(n),
+        (o) => view.getFloat64(o, little),
+      );
     case 12:
-      return read(8, (n) => new Float64Array(n), (o) => Number(view.getBigInt64(o, little)));
+      return read(
+        8,
+        (n) => new Float64Array(n),
+        (o) => Number(view.getBigInt64(o, little)),
+      );
     case 13:
-      return read(8, (n) => new Float64Array(n), (o) => Number(view.getBigUint64(o, little)));
+      return read(
+        8,
+        (n) => new Float64Array(n),
+        (o) => Number(view.getBigUint64(o, little)),
+      );
     default:
       throw new InputError(`${source}: MAT data element type ${type} is not numeric: ${REPLACE}`);
   }

@@ -3,7 +3,10 @@ import type { RawImage } from './types.js';
 import type { NativePlan } from './geometry.js';
 import { DamagedImageError } from './decode-image.js';
 
-export type SharpModule = ((input: Buffer, options?: SharpOptions) => Sharp) & { concurrency(n: number): number; cache(on: boolean): unknown };
+export type SharpModule = ((input: Buffer, options?: SharpOptions) => Sharp) & {
+  concurrency(n: number): number;
+  cache(on: boolean): unknown;
+};
 
 let loading: Promise<SharpModule | string> | null = null;
 
@@ -53,15 +56,28 @@ export function imageSize(bytes: Uint8Array): { height: number; width: number } 
  * Decodes a JPEG or PNG held in `bytes` through the plan (crop, resize, crop) in one libvips pass, to 8-bit sRGB
  * (greyscale and CMYK files converted, alpha dropped), then to `channels` (1: ITU-R 601 luminance, as the JS path).
  */
-export async function decodeNative(sharp: SharpModule, bytes: Buffer, file: string, plan: NativePlan, channels: number): Promise<RawImage> {
+export async function decodeNative(
+  sharp: SharpModule,
+  bytes: Buffer,
+  file: string,
+  plan: NativePlan,
+  channels: number,
+): Promise<RawImage> {
   let data: Buffer;
   let info: { width: number; height: number; channels: number };
   try {
     // 'truncated' rejects cut-off files but lets the harmless warnings many real JPEGs raise pass, as PIL does.
     let p = sharp(bytes, { failOn: 'truncated' });
-    if (plan.before) p = p.extract({ left: plan.before.x, top: plan.before.y, width: plan.before.width, height: plan.before.height });
-    if (plan.resize) p = p.resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: plan.resize.interpolation, fastShrinkOnLoad: true });
-    if (plan.after) p = p.extract({ left: plan.after.x, top: plan.after.y, width: plan.after.width, height: plan.after.height });
+    if (plan.before)
+      p = p.extract({ left: plan.before.x, top: plan.before.y, width: plan.before.width, height: plan.before.height });
+    if (plan.resize)
+      p = p.resize(plan.resize.width, plan.resize.height, {
+        fit: 'fill',
+        kernel: plan.resize.interpolation,
+        fastShrinkOnLoad: true,
+      });
+    if (plan.after)
+      p = p.extract({ left: plan.after.x, top: plan.after.y, width: plan.after.width, height: plan.after.height });
     ({ data, info } = await p.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }));
   } catch (e) {
     throw new DamagedImageError(file, String((e as Error).message).split('\n')[0]);
@@ -71,6 +87,7 @@ export async function decodeNative(sharp: SharpModule, bytes: Buffer, file: stri
   if (info.channels !== 3) throw new DamagedImageError(file, `decoded to ${info.channels} channels, expected RGB`);
   if (channels === 3) return { data: pixels, height, width, channels };
   const grey = new Uint8Array(height * width);
-  for (let i = 0; i < grey.length; i++) grey[i] = Math.round(0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]);
+  for (let i = 0; i < grey.length; i++)
+    grey[i] = Math.round(0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]);
   return { data: grey, height, width, channels: 1 };
 }

@@ -1,5 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { assembleBatch, epochOrder, KEEP_FREE, stepIndices, takeFree, type DecodeOptions, type EpochPlan, type FastDecoding } from './batch.js';
+import {
+  assembleBatch,
+  epochOrder,
+  KEEP_FREE,
+  stepIndices,
+  takeFree,
+  type DecodeOptions,
+  type EpochPlan,
+  type FastDecoding,
+} from './batch.js';
 import { loadJpegAddon } from './fast-jpeg.js';
 import { restoreImageSet, type ImageSetDescription } from './image-set.js';
 import { TransformChain, type ChainMessage } from './transform-chain.js';
@@ -41,7 +50,15 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const set = restoreImageSet(init.set);
 const ready = Promise.all([
-  import('@tensorflow/tfjs-core').then((tf) => TransformChain.fromMessage(init.chain, { tf, seed: init.plan.seed, configDir: process.cwd(), facts: {}, log: () => {} })),
+  import('@tensorflow/tfjs-core').then((tf) =>
+    TransformChain.fromMessage(init.chain, {
+      tf,
+      seed: init.plan.seed,
+      configDir: process.cwd(),
+      facts: {},
+      log: () => {},
+    }),
+  ),
   init.native ? loadSharp() : null,
 ]);
 let job: Job | null = null;
@@ -50,7 +67,16 @@ let scheduled = false;
 const free: Float32Array[] = [];
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'start') job = { gen: m.gen, epoch: m.epoch, next: m.first, stride: m.stride, end: m.end, credits: m.credits, order: epochOrder(init.plan, m.epoch) };
+  if (m.type === 'start')
+    job = {
+      gen: m.gen,
+      epoch: m.epoch,
+      next: m.first,
+      stride: m.stride,
+      end: m.end,
+      credits: m.credits,
+      order: epochOrder(init.plan, m.epoch),
+    };
   else if (m.type === 'credit' && job?.gen === m.gen) job.credits += 1;
   else if (m.type === 'recycle') return void (free.length < KEEP_FREE && free.push(new Float32Array(m.buffer)));
   else if (m.type === 'stop') job = null;
@@ -73,17 +99,43 @@ async function work(): Promise<void> {
     const addon = init.fast ? loadJpegAddon() : null;
     if (typeof addon === 'string') throw new Error(addon);
     const fast = init.fast && addon ? { ...init.fast, addon } : null;
-    const decode: DecodeOptions = { sharp, concurrency: init.concurrency, fast, reuse: (length) => takeFree(free, length), onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }) };
-    const batch = await assembleBatch(set, chain, stepIndices(init.plan, j.order, j.next), init.plan.seed, j.epoch, j.next, decode);
+    const decode: DecodeOptions = {
+      sharp,
+      concurrency: init.concurrency,
+      fast,
+      reuse: (length) => takeFree(free, length),
+      onDamaged: (file, reason) => port.postMessage({ type: 'damaged', gen: j.gen, file, reason }),
+    };
+    const batch = await assembleBatch(
+      set,
+      chain,
+      stepIndices(init.plan, j.order, j.next),
+      init.plan.seed,
+      j.epoch,
+      j.next,
+      decode,
+    );
     // The batch's buffers move to the pipeline's thread without a copy.
-    port.postMessage({ type: 'batch', gen: j.gen, batch }, [batch.x.buffer as ArrayBuffer, batch.y.buffer as ArrayBuffer]);
+    port.postMessage({ type: 'batch', gen: j.gen, batch }, [
+      batch.x.buffer as ArrayBuffer,
+      batch.y.buffer as ArrayBuffer,
+    ]);
     j.next += j.stride;
     j.credits -= 1;
   } catch (err) {
     const damaged = err instanceof DamagedImageError ? { file: err.file, reason: err.reason } : undefined;
     const user = err instanceof UserError;
     const { code, path } = err as NodeJS.ErrnoException;
-    port.postMessage({ type: 'error', gen: j?.gen ?? -1, message: (err as Error).message, stack: (err as Error).stack, damaged, user, code, path });
+    port.postMessage({
+      type: 'error',
+      gen: j?.gen ?? -1,
+      message: (err as Error).message,
+      stack: (err as Error).stack,
+      damaged,
+      user,
+      code,
+      path,
+    });
     job = null;
     scheduled = false;
     return;

@@ -2,7 +2,18 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BuildContext } from '../registry/component.js';
 import type { ImageSet } from './types.js';
-import { assembleBatch, epochOrder, KEEP_FREE, stepIndices, stepsPerEpoch, takeFree, unevenBatch, type DecodeOptions, type EpochPlan, type HostBatch } from './batch.js';
+import {
+  assembleBatch,
+  epochOrder,
+  KEEP_FREE,
+  stepIndices,
+  stepsPerEpoch,
+  takeFree,
+  unevenBatch,
+  type DecodeOptions,
+  type EpochPlan,
+  type HostBatch,
+} from './batch.js';
 import { UsageError } from '../util/errors.js';
 import { describeImageSet, imageFile } from './image-set.js';
 import { DamagedImageError } from './decode-image.js';
@@ -48,7 +59,16 @@ export interface PipelineOptions {
 type FromWorker =
   | { type: 'batch'; gen: number; batch: HostBatch }
   | { type: 'damaged'; gen: number; file: string; reason: string }
-  | { type: 'error'; gen: number; message: string; stack?: string; damaged?: { file: string; reason: string }; user?: boolean; code?: string; path?: string };
+  | {
+      type: 'error';
+      gen: number;
+      message: string;
+      stack?: string;
+      damaged?: { file: string; reason: string };
+      user?: boolean;
+      code?: string;
+      path?: string;
+    };
 
 const logged = new Set<string>();
 
@@ -105,7 +125,9 @@ export class InputPipeline {
       shard: o.shard,
     };
     if (stepsPerEpoch(this.plan) === 0) {
-      throw new InputError(`no batches: ${o.set.size} images${this.plan.dropRemainder ? ` with drop_remainder and batch size ${o.batchSize}` : ''}: lower train.batch_size, or set train.drop_remainder: false`);
+      throw new InputError(
+        `no batches: ${o.set.size} images${this.plan.dropRemainder ? ` with drop_remainder and batch size ${o.batchSize}` : ''}: lower train.batch_size, or set train.drop_remainder: false`,
+      );
     }
     const uneven = unevenBatch(this.plan);
     if (uneven) throw new UsageError(uneven);
@@ -139,7 +161,15 @@ export class InputPipeline {
       const order = epochOrder(this.plan, epoch);
       for (let s = startStep; s < total; s++) {
         const t0 = performance.now();
-        const batch = await assembleBatch(this.o.set, this.chain!, stepIndices(this.plan, order, s), this.plan.seed, epoch, s, this.decode);
+        const batch = await assembleBatch(
+          this.o.set,
+          this.chain!,
+          stepIndices(this.plan, order, s),
+          this.plan.seed,
+          epoch,
+          s,
+          this.decode,
+        );
         this.waitedSeconds += (performance.now() - t0) / 1000;
         batch.release = () => {
           if (this.free.length < KEEP_FREE && !this.free.includes(batch.x)) this.free.push(batch.x);
@@ -152,14 +182,17 @@ export class InputPipeline {
     this.arrived.clear();
     const k = this.workers.length;
     const credits = this.o.prefetch ?? 2;
-    this.workers.forEach((w, i) => this.send(w, { type: 'start', gen, epoch, first: startStep + i, stride: k, end: total, credits }));
+    this.workers.forEach((w, i) =>
+      this.send(w, { type: 'start', gen, epoch, first: startStep + i, stride: k, end: total, credits }),
+    );
     try {
       for (let s = startStep; s < total; s++) {
         const batch = await this.take(s, gen);
         const worker = this.workers[(s - startStep) % k];
         this.send(worker, { type: 'credit', gen });
         batch.release = () => {
-          if (!this.closed && batch.x.buffer.byteLength > 0) worker.postMessage({ type: 'recycle', buffer: batch.x.buffer }, [batch.x.buffer as ArrayBuffer]);
+          if (!this.closed && batch.x.buffer.byteLength > 0)
+            worker.postMessage({ type: 'recycle', buffer: batch.x.buffer }, [batch.x.buffer as ArrayBuffer]);
         };
         yield batch;
       }
@@ -183,12 +216,20 @@ export class InputPipeline {
 
   /** Builds and fits the transforms, then starts the workers (or records why not). */
   private async start(): Promise<void> {
-    const ctx = this.o.ctx ?? { tf: await import('@tensorflow/tfjs-core'), seed: this.o.seed, configDir: process.cwd(), facts: {}, log: this.o.log ?? (() => {}) };
+    const ctx = this.o.ctx ?? {
+      tf: await import('@tensorflow/tfjs-core'),
+      seed: this.o.seed,
+      configDir: process.cwd(),
+      facts: {},
+      log: this.o.log ?? (() => {}),
+    };
     this.log = this.o.log ?? ctx.log;
     this.chain = await TransformChain.build(this.o.transforms, ctx);
     const learner = this.chain.transforms.findIndex((t) => t.fit);
     if (learner >= 0 && !this.o.fit) {
-      throw new Error(`transform ${this.o.transforms[learner].section.type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`);
+      throw new Error(
+        `transform ${this.o.transforms[learner].section.type} learns from data: give the input pipeline \`fit: {train, test}\` (the dataset's splits)`,
+      );
     }
     if (this.o.fit) this.chain.fit(this.o.fit);
     const wanted = this.o.workers === 'auto' || this.o.workers === undefined ? autoWorkers() : this.o.workers;
@@ -236,12 +277,22 @@ export class InputPipeline {
     const chain = names.join(', ') || 'no transforms';
     if (typeof coverage === 'string') {
       this.fastFallbackReason = coverage;
-      logOnce(this.log, `input pipeline: ${chain}: JPEG files take the general path (${this.decode.sharp ? 'libvips' : 'JavaScript'}) because ${coverage}`);
+      logOnce(
+        this.log,
+        `input pipeline: ${chain}: JPEG files take the general path (${this.decode.sharp ? 'libvips' : 'JavaScript'}) because ${coverage}`,
+      );
       return;
     }
-    const options = { uint8: coverage.arithmetic === 'uint8', dctScaling: imageFile(this.o.set, 0)?.dctScaling ?? true, maxPixels: MAX_JPEG_PIXELS };
+    const options = {
+      uint8: coverage.arithmetic === 'uint8',
+      dctScaling: imageFile(this.o.set, 0)?.dctScaling ?? true,
+      maxPixels: MAX_JPEG_PIXELS,
+    };
     this.decode.fast = { addon: addon as Exclude<typeof addon, string>, coverage, options };
-    logOnce(this.log, `input pipeline: ${chain}: JPEG files take the native fast path (libjpeg-turbo, ${coverage.arithmetic} arithmetic${options.dctScaling ? ', DCT scaling' : ''})`);
+    logOnce(
+      this.log,
+      `input pipeline: ${chain}: JPEG files take the native fast path (libjpeg-turbo, ${coverage.arithmetic} arithmetic${options.dctScaling ? ', DCT scaling' : ''})`,
+    );
   }
 
   private send(w: Worker, m: ToWorker): void {

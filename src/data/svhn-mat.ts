@@ -16,13 +16,20 @@ export function readSvhnMat(path: string): SvhnArrays {
   const vars = parseMat5(readFileSync(path), path);
   const X = vars.get('X');
   const y = vars.get('y');
-  if (!X || !y) throw new InputError(`${path}: expected variables X and y, found ${[...vars.keys()].join(', ') || 'none'}: not an SVHN cropped-digits file, or damaged`);
+  if (!X || !y)
+    throw new InputError(
+      `${path}: expected variables X and y, found ${[...vars.keys()].join(', ') || 'none'}: not an SVHN cropped-digits file, or damaged`,
+    );
   const [h, w, c, count] = X.dims;
   if (h !== 32 || w !== 32 || c !== 3 || X.dims.length !== 4 || !(X.data instanceof Uint8Array)) {
     throw new InputError(`${path}: X is ${X.dims.join('×')} (class ${X.mxClass}), expected 32×32×3×N uint8`);
   }
-  if (X.data.length !== 3072 * count) throw new InputError(`${path}: X declares ${count} images (${3072 * count} bytes) but holds ${X.data.length} bytes: the file is damaged; replace it`);
-  if (y.data.length !== count) throw new InputError(`${path}: y has ${y.data.length} labels for ${count} images: the file is damaged; replace it`);
+  if (X.data.length !== 3072 * count)
+    throw new InputError(
+      `${path}: X declares ${count} images (${3072 * count} bytes) but holds ${X.data.length} bytes: the file is damaged; replace it`,
+    );
+  if (y.data.length !== count)
+    throw new InputError(`${path}: y has ${y.data.length} labels for ${count} images: the file is damaged; replace it`);
   return { source: path, X, y, count };
 }
 

@@ -43,7 +43,13 @@ export function syntheticImages(o: SyntheticOptions): ArrayImageSet {
 }
 
 function prototype(h: number, w: number, c: number, rng: () => number): Float32Array {
-  const waves = Array.from({ length: 3 }, () => ({ fy: 1 + rng() * 3, fx: 1 + rng() * 3, phase: rng() * 2 * Math.PI, amp: 30 + rng() * 40, ch: rng() }));
+  const waves = Array.from({ length: 3 }, () => ({
+    fy: 1 + rng() * 3,
+    fx: 1 + rng() * 3,
+    phase: rng() * 2 * Math.PI,
+    amp: 30 + rng() * 40,
+    ch: rng(),
+  }));
   const out = new Float32Array(h * w * c);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -51,7 +57,10 @@ function prototype(h: number, w: number, c: number, rng: () => number): Float32A
         let v = 128;
         for (const wave of waves) {
           const tint = 1 + 0.5 * Math.cos(2 * Math.PI * (wave.ch + ch / c));
-          v += wave.amp * tint * Math.sin((2 * Math.PI * (wave.fy * y)) / h + (2 * Math.PI * (wave.fx * x)) / w + wave.phase);
+          v +=
+            wave.amp *
+            tint *
+            Math.sin((2 * Math.PI * (wave.fy * y)) / h + (2 * Math.PI * (wave.fx * x)) / w + wave.phase);
         }
         out[(y * w + x) * c + ch] = v;
       }

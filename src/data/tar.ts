@@ -29,10 +29,15 @@ export function readTar(bytes: Uint8Array, source = 'tar archive'): TarEntry[] {
     const header = bytes.subarray(pos, pos + 512);
     if (header.every((b) => b === 0)) break;
     const recorded = parseInt(text(pos + 148, 8).trim(), 8);
-    if (recorded !== headerChecksum(header)) throw new InputError(`${source}: the tar header at byte ${pos} is damaged (checksum ${headerChecksum(header)}, recorded ${text(pos + 148, 8).trim() || 'none'}): replace the archive`);
+    if (recorded !== headerChecksum(header))
+      throw new InputError(
+        `${source}: the tar header at byte ${pos} is damaged (checksum ${headerChecksum(header)}, recorded ${text(pos + 148, 8).trim() || 'none'}): replace the archive`,
+      );
     const size = parseInt(text(pos + 124, 12).trim() || '0', 8);
     if (pos + 512 + size > bytes.length) {
-      throw new InputError(`${source}: member ${text(pos, 100)} declares ${size} bytes but the archive ends ${bytes.length - pos - 512} bytes after its header (truncated): replace the archive`);
+      throw new InputError(
+        `${source}: member ${text(pos, 100)} declares ${size} bytes but the archive ends ${bytes.length - pos - 512} bytes after its header (truncated): replace the archive`,
+      );
     }
     const type = String.fromCharCode(bytes[pos + 156] || 0x30);
     const prefix = text(pos + 257, 6) === 'ustar' ? text(pos + 345, 155) : '';

@@ -129,7 +129,14 @@ export class TransformChain {
    * The chain applied to an encoded image: the leading crops and resizes fold into native decoding (libvips), the
    * rest runs on the decoded pixels. Random draws happen in the order `apply` makes them, so both paths crop the same windows.
    */
-  async applyEncoded(sharp: SharpModule, bytes: Buffer, file: string, channels: number, rng: () => number, bgr = false): Promise<FloatImage> {
+  async applyEncoded(
+    sharp: SharpModule,
+    bytes: Buffer,
+    file: string,
+    channels: number,
+    rng: () => number,
+    bgr = false,
+  ): Promise<FloatImage> {
     const size = imageSize(bytes);
     if (!size) throw new DamagedImageError(file, 'no JPEG frame header or PNG header found');
     let [h, w] = [size.height, size.width];
@@ -157,8 +164,10 @@ export class TransformChain {
     const modules: string[] = [];
     for (const [i, t] of this.transforms.entries()) {
       const { section, module } = this.resolved[i];
-      if (!module) return `transform ${section.type} was registered without its module, which a worker thread would import`;
-      if (t.fit && !(t.fitState && t.loadFitState)) return `transform ${section.type} cannot hand its fitted state to a worker`;
+      if (!module)
+        return `transform ${section.type} was registered without its module, which a worker thread would import`;
+      if (t.fit && !(t.fitState && t.loadFitState))
+        return `transform ${section.type} cannot hand its fitted state to a worker`;
       modules.push(module);
       states.push(t.fit ? t.fitState!() : undefined);
     }
@@ -167,7 +176,12 @@ export class TransformChain {
 
   static async fromMessage(msg: ChainMessage, ctx: BuildContext): Promise<TransformChain> {
     const resolved: ResolvedTransform[] = [];
-    for (const [i, section] of msg.sections.entries()) resolved.push({ section, component: await importTransform(msg.modules[i], section.type), module: msg.modules[i] });
+    for (const [i, section] of msg.sections.entries())
+      resolved.push({
+        section,
+        component: await importTransform(msg.modules[i], section.type),
+        module: msg.modules[i],
+      });
     const chain = await TransformChain.build(resolved, ctx);
     chain.transforms.forEach((t, i) => t.fit && t.loadFitState!(msg.states[i]));
     return chain;

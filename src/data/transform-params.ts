@@ -2,10 +2,13 @@ import { Type } from '@sinclair/typebox';
 
 /** An image size: one integer for a square, or [height, width]. */
 export function SizeParam(defaultValue: number | [number, number], description: string) {
-  return Type.Union([Type.Integer({ minimum: 1 }), Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2 })], {
-    default: defaultValue,
-    description: `${description} One integer for a square, or [height, width].`,
-  });
+  return Type.Union(
+    [Type.Integer({ minimum: 1 }), Type.Array(Type.Integer({ minimum: 1 }), { minItems: 2, maxItems: 2 })],
+    {
+      default: defaultValue,
+      description: `${description} One integer for a square, or [height, width].`,
+    },
+  );
 }
 
 export function toHW(size: number | number[]): [number, number] {

@@ -24,7 +24,10 @@ function damaged(fn: () => unknown, file: string, what: RegExp): void {
 }
 
 test('IDX: a truncated gzip, a cut file and a wrong magic number are named with what was expected and found', () => {
-  const images = encodeIdx([10, 4, 4], Uint8Array.from({ length: 160 }, (_, i) => (i * 97 + 13) % 251));
+  const images = encodeIdx(
+    [10, 4, 4],
+    Uint8Array.from({ length: 160 }, (_, i) => (i * 97 + 13) % 251),
+  );
   const gz = join(dir, 'train-images-idx3-ubyte.gz');
   writeFileSync(gz, gzipSync(images).subarray(0, 60));
   damaged(() => readIdx(gz), gz, /damaged gzip data .*the file is 60 bytes/);
@@ -40,7 +43,11 @@ test('CIFAR binary: a partial record and an out-of-range label are named with th
   const { bytes } = cifarRecords([[3], [9], [1]]);
   const cut = join(dir, 'data_batch_1.bin');
   writeFileSync(cut, bytes.subarray(0, 3073 * 2 + 100));
-  damaged(() => readCifarBinary([cut], 1, 0, 10), cut, /6246 bytes is not a whole number of 3073-byte CIFAR records \(2 records and 100 bytes more/);
+  damaged(
+    () => readCifarBinary([cut], 1, 0, 10),
+    cut,
+    /6246 bytes is not a whole number of 3073-byte CIFAR records \(2 records and 100 bytes more/,
+  );
   const flipped = Uint8Array.from(bytes);
   flipped[3073] = 200;
   const bad = join(dir, 'test_batch.bin');
@@ -69,10 +76,22 @@ test('tar: a member cut short and a damaged header are named', () => {
   header.set(new TextEncoder().encode((2048).toString(8).padStart(11, '0')), 124);
   header[156] = 0x30;
   header.fill(0x20, 148, 156);
-  header.set(new TextEncoder().encode(header.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 '), 148);
+  header.set(
+    new TextEncoder().encode(
+      header
+        .reduce((a, b) => a + b, 0)
+        .toString(8)
+        .padStart(6, '0') + '\0 ',
+    ),
+    148,
+  );
   const archive = new Uint8Array(512 + 1024);
   archive.set(header);
-  damaged(() => readTar(archive, 'cifar-10-binary.tar'), 'cifar-10-binary.tar', /member data_batch_1\.bin declares 2048 bytes but the archive ends 1024 bytes after its header/);
+  damaged(
+    () => readTar(archive, 'cifar-10-binary.tar'),
+    'cifar-10-binary.tar',
+    /member data_batch_1\.bin declares 2048 bytes but the archive ends 1024 bytes after its header/,
+  );
   archive[3] ^= 0xff;
   damaged(() => readTar(archive, 'cifar-10-binary.tar'), 'cifar-10-binary.tar', /tar header at byte 0 is damaged/);
 });

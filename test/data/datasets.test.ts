@@ -23,12 +23,20 @@ process.env.EPSILAB_DATA = join(root, 'cache');
 /** Writes an MNIST-style folder: n train and m test 28×28 images whose first pixel is their index, labels cycling 0..9. */
 function writeIdxFolder(dir: string, n: number, m: number, gz: boolean): void {
   mkdirSync(dir, { recursive: true });
-  const write = (name: string, dims: number[], data: Uint8Array) => writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(encodeIdx(dims, data)) : encodeIdx(dims, data));
-  for (const [prefix, count] of [['train', n], ['t10k', m]] as const) {
+  const write = (name: string, dims: number[], data: Uint8Array) =>
+    writeFileSync(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(encodeIdx(dims, data)) : encodeIdx(dims, data));
+  for (const [prefix, count] of [
+    ['train', n],
+    ['t10k', m],
+  ] as const) {
     const images = new Uint8Array(count * 784);
     for (let i = 0; i < count; i++) images[i * 784] = i;
     write(`${prefix}-images-idx3-ubyte`, [count, 28, 28], images);
-    write(`${prefix}-labels-idx1-ubyte`, [count], Uint8Array.from({ length: count }, (_, i) => i % 10));
+    write(
+      `${prefix}-labels-idx1-ubyte`,
+      [count],
+      Uint8Array.from({ length: count }, (_, i) => i % 10),
+    );
   }
 }
 
@@ -53,12 +61,19 @@ test('mnist reads plain (not gzipped) IDX files from the cache folder', async ()
 
 test('subsets: first N keeps file order; N per class is class-balanced', async () => {
   writeIdxFolder(join(root, 'fm2'), 40, 20, true);
-  const ds = await build<DatasetSplits>(fashionMnist, { path: join(root, 'fm2'), download: false, subset: { train: { per_class: 2 }, test: { first: 7 } } }, context(root));
+  const ds = await build<DatasetSplits>(
+    fashionMnist,
+    { path: join(root, 'fm2'), download: false, subset: { train: { per_class: 2 }, test: { first: 7 } } },
+    context(root),
+  );
   assert.equal(ds.train.size, 20);
   const counts = new Map<number, number>();
   ds.train.labels.forEach((l) => counts.set(l, (counts.get(l) ?? 0) + 1));
   assert.deepEqual([...counts.values()], Array(10).fill(2));
-  assert.deepEqual(Array.from({ length: 20 }, (_, i) => ds.train.image(i).data[0]), [...Array(20).keys()]);
+  assert.deepEqual(
+    Array.from({ length: 20 }, (_, i) => ds.train.image(i).data[0]),
+    [...Array(20).keys()],
+  );
   assert.deepEqual(Array.from(ds.test.labels), [0, 1, 2, 3, 4, 5, 6]);
 });
 
@@ -81,7 +96,10 @@ test('a missing dataset names every place looked and how to get it', async () =>
 test('a folder with some files missing lists the missing ones', async () => {
   mkdirSync(join(root, 'partial'), { recursive: true });
   writeFileSync(join(root, 'partial', 'train-images-idx3-ubyte.gz'), '');
-  await assert.rejects(build(mnist, { path: join(root, 'partial') }, context(root)), /missing train-labels-idx1-ubyte\.gz, t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz/);
+  await assert.rejects(
+    build(mnist, { path: join(root, 'partial') }, context(root)),
+    /missing train-labels-idx1-ubyte\.gz, t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz/,
+  );
 });
 
 test('cifar10 finds the batches in the folder the official archive extracts to', async () => {
@@ -100,7 +118,13 @@ test('cifar10 finds the batches in the folder the official archive extracts to',
 test('cifar100 uses the fine label by default and coarse on request', async () => {
   const dir = join(root, 'c100');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'train.bin'), cifarRecords([[3, 55], [7, 12]]).bytes);
+  writeFileSync(
+    join(dir, 'train.bin'),
+    cifarRecords([
+      [3, 55],
+      [7, 12],
+    ]).bytes,
+  );
   writeFileSync(join(dir, 'test.bin'), cifarRecords([[1, 99]]).bytes);
   const fine = await build<DatasetSplits>(cifar100, { path: dir }, context(root));
   assert.equal(fine.numClasses, 100);
@@ -126,7 +150,11 @@ test('svhn trains on train+extra unless use_extra is false', async () => {
 
 test('image-folder builds train and val splits sharing the training classes', async () => {
   const base = join(root, 'imgs');
-  for (const [split, cls] of [['train', 'ant'], ['train', 'bee'], ['val', 'bee']]) {
+  for (const [split, cls] of [
+    ['train', 'ant'],
+    ['train', 'bee'],
+    ['val', 'bee'],
+  ]) {
     mkdirSync(join(base, split, cls), { recursive: true });
     const png = new pngjs.PNG({ width: 4, height: 4 });
     png.data.fill(128);
@@ -137,7 +165,10 @@ test('image-folder builds train and val splits sharing the training classes', as
   assert.equal(ds.numClasses, 2);
   assert.deepEqual(Array.from(ds.test.labels), [1]);
   assert.match(logs[0], /2 classes, 2 training and 1 test images/);
-  await assert.rejects(build(imageFolder, { path: join(root, 'no-images') }, context(root)), /Image folder dataset not found/);
+  await assert.rejects(
+    build(imageFolder, { path: join(root, 'no-images') }, context(root)),
+    /Image folder dataset not found/,
+  );
 });
 
 test('channel_order bgr delivers B, G, R as cv2.imread does: image files decode reversed, in-memory sets are reversed once', async () => {
@@ -155,28 +186,54 @@ test('channel_order bgr delivers B, G, R as cv2.imread does: image files decode 
   assert.deepEqual(Array.from(bgr.test.image(0).data), [30, 20, 10, 60, 50, 40]);
   const { describeImageSet, restoreImageSet } = await import('../../src/data/image-set.js');
   const inWorker = restoreImageSet(describeImageSet(bgr.train) as Exclude<ReturnType<typeof describeImageSet>, string>);
-  assert.deepEqual(Array.from(inWorker.image(0).data), [30, 20, 10, 60, 50, 40], 'a pipeline worker reads the same order');
+  assert.deepEqual(
+    Array.from(inWorker.image(0).data),
+    [30, 20, 10, 60, 50, 40],
+    'a pipeline worker reads the same order',
+  );
   const cifarRgb = await build<DatasetSplits>(cifar10, {}, context(root));
-  const cifarBgr = await build<DatasetSplits>(cifar10, { channel_order: 'bgr', subset: { train: { first: 3 } } }, context(root));
+  const cifarBgr = await build<DatasetSplits>(
+    cifar10,
+    { channel_order: 'bgr', subset: { train: { first: 3 } } },
+    context(root),
+  );
   const [a, b] = [cifarRgb.train.image(2).data, cifarBgr.train.image(2).data];
-  for (const p of [0, 7, 1023]) assert.deepEqual([b[3 * p], b[3 * p + 1], b[3 * p + 2]], [a[3 * p + 2], a[3 * p + 1], a[3 * p]]);
+  for (const p of [0, 7, 1023])
+    assert.deepEqual([b[3 * p], b[3 * p + 1], b[3 * p + 2]], [a[3 * p + 2], a[3 * p + 1], a[3 * p]]);
 });
 
 test('synthetic data is reproducible per seed and balanced across classes', async () => {
-  const a = await build<DatasetSplits>(synthetic, { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 }, context(root));
-  const b = await build<DatasetSplits>(synthetic, { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 }, context(root));
-  const c = await build<DatasetSplits>(synthetic, { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 6 }, context(root));
+  const a = await build<DatasetSplits>(
+    synthetic,
+    { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 },
+    context(root),
+  );
+  const b = await build<DatasetSplits>(
+    synthetic,
+    { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 5 },
+    context(root),
+  );
+  const c = await build<DatasetSplits>(
+    synthetic,
+    { train_size: 40, test_size: 10, num_classes: 4, height: 8, width: 8, seed: 6 },
+    context(root),
+  );
   assert.deepEqual(a.train.pixels, b.train.pixels);
   assert.notDeepEqual(a.train.pixels, c.train.pixels);
   assert.deepEqual(a.train.shape, [8, 8, 3]);
   assert.deepEqual(Array.from(a.train.labels.subarray(0, 8)), [0, 1, 2, 3, 0, 1, 2, 3]);
   // Class structure: images of one class are nearer each other than images of different classes.
-  const dist = (i: number, j: number) => a.train.image(i).data.reduce((s, v, k) => s + (v - a.train.image(j).data[k]) ** 2, 0);
+  const dist = (i: number, j: number) =>
+    a.train.image(i).data.reduce((s, v, k) => s + (v - a.train.image(j).data[k]) ** 2, 0);
   assert.ok(dist(0, 4) < dist(0, 1) && dist(1, 5) < dist(1, 2), 'same-class images are closer');
 });
 
 test('the committed quickstart subset reads as 6,000 + 1,000 balanced Fashion-MNIST images', async () => {
-  const ds = await build<DatasetSplits>(fashionMnist, { path: 'data/fashion-mnist-subset', download: false }, context(root));
+  const ds = await build<DatasetSplits>(
+    fashionMnist,
+    { path: 'data/fashion-mnist-subset', download: false },
+    context(root),
+  );
   assert.equal(ds.train.size, 6000);
   assert.equal(ds.test.size, 1000);
   const counts = new Array(10).fill(0);

@@ -30,7 +30,10 @@ test('IDX files read the same gzipped and plain, with dims and bytes from the fi
 
 test('IDX: a truncated file or a wrong magic number is an error naming the file', () => {
   const raw = encodeIdx([2, 2], Uint8Array.of(1, 2, 3, 4));
-  assert.throws(() => parseIdx(raw.subarray(0, raw.length - 1), 'x.idx'), /x\.idx: header says 2×2 = 4 bytes but the file holds 3/);
+  assert.throws(
+    () => parseIdx(raw.subarray(0, raw.length - 1), 'x.idx'),
+    /x\.idx: header says 2×2 = 4 bytes but the file holds 3/,
+  );
   assert.throws(() => parseIdx(Uint8Array.of(1, 2, 8, 1, 0, 0, 0, 0), 'y.idx'), /y\.idx: not an IDX file/);
 });
 
@@ -43,11 +46,19 @@ test('CIFAR-10 binary: label byte then R, G, B planes become HWC images', () => 
   assert.deepEqual(Array.from(set.labels), [3, 9, 0]);
   assert.deepEqual(set.shape, [32, 32, 3]);
   const img = set.image(2);
-  for (const [row, col, ch] of [[0, 0, 0], [5, 17, 1], [31, 31, 2]]) assert.equal(img.data[(row * 32 + col) * 3 + ch], pixel(2, row, col, ch));
+  for (const [row, col, ch] of [
+    [0, 0, 0],
+    [5, 17, 1],
+    [31, 31, 2],
+  ])
+    assert.equal(img.data[(row * 32 + col) * 3 + ch], pixel(2, row, col, ch));
 });
 
 test('CIFAR-100 binary: coarse and fine label bytes, either can be the label', () => {
-  const { bytes, pixel } = cifarRecords([[4, 72], [19, 99]]);
+  const { bytes, pixel } = cifarRecords([
+    [4, 72],
+    [19, 99],
+  ]);
   writeFileSync(join(dir, 'train.bin'), bytes);
   assert.deepEqual(Array.from(readCifarBinary([join(dir, 'train.bin')], 2, 1).labels), [72, 99]);
   const coarse = readCifarBinary([join(dir, 'train.bin')], 2, 0);
@@ -57,7 +68,10 @@ test('CIFAR-100 binary: coarse and fine label bytes, either can be the label', (
 
 test('CIFAR binary: a file that is not whole records is rejected', () => {
   writeFileSync(join(dir, 'broken.bin'), new Uint8Array(3073 + 5));
-  assert.throws(() => readCifarBinary([join(dir, 'broken.bin')], 1, 0), /not a whole number of 3073-byte CIFAR records/);
+  assert.throws(
+    () => readCifarBinary([join(dir, 'broken.bin')], 1, 0),
+    /not a whole number of 3073-byte CIFAR records/,
+  );
 });
 
 test('MAT v5: compressed and plain variables, small data elements, double and uint8 storage', () => {
@@ -79,21 +93,33 @@ test('MAT v5: compressed and plain variables, small data elements, double and ui
 test('SVHN .mat: column-major 32×32×3×N becomes HWC, label 10 becomes digit 0, files join in order', () => {
   const pixel = (n: number, row: number, col: number, ch: number) => (n * 13 + row * 5 + col * 2 + ch * 101) % 256;
   writeFileSync(join(dir, 'train_32x32.mat'), svhnMat([1, 0, 7], pixel, { compress: true, labelStorage: 'uint8' }));
-  writeFileSync(join(dir, 'extra_32x32.mat'), svhnMat([0, 9], (n, r, c, ch) => pixel(n + 3, r, c, ch), { compress: true, labelStorage: 'double' }));
+  writeFileSync(
+    join(dir, 'extra_32x32.mat'),
+    svhnMat([0, 9], (n, r, c, ch) => pixel(n + 3, r, c, ch), { compress: true, labelStorage: 'double' }),
+  );
   const train = readSvhnMat(join(dir, 'train_32x32.mat'));
   const extra = readSvhnMat(join(dir, 'extra_32x32.mat'));
   const set = svhnImageSet([train, extra]);
   assert.deepEqual(Array.from(set.labels), [1, 0, 7, 0, 9]);
   for (let n = 0; n < 5; n++) {
     const img = set.image(n);
-    for (const [row, col, ch] of [[0, 0, 0], [0, 1, 0], [1, 0, 0], [7, 30, 2], [31, 3, 1]]) {
+    for (const [row, col, ch] of [
+      [0, 0, 0],
+      [0, 1, 0],
+      [1, 0, 0],
+      [7, 30, 2],
+      [31, 3, 1],
+    ]) {
       assert.equal(img.data[(row * 32 + col) * 3 + ch], pixel(n, row, col, ch), `image ${n} (${row},${col},${ch})`);
     }
   }
 });
 
 test('SVHN .mat without X and y says what it found', () => {
-  writeFileSync(join(dir, 'other.mat'), matFile([{ name: 'Z', mxClass: 9, dims: [1, 1], values: [1], storage: 'uint8' }], true));
+  writeFileSync(
+    join(dir, 'other.mat'),
+    matFile([{ name: 'Z', mxClass: 9, dims: [1, 1], values: [1], storage: 'uint8' }], true),
+  );
   assert.throws(() => readSvhnMat(join(dir, 'other.mat')), /expected variables X and y, found Z/);
 });
 
@@ -116,7 +142,8 @@ test('image folder: sorted class folders, a PNG and a JPEG decoded lazily to RGB
   assert.equal(set.shape, null);
   const cat = set.image(0);
   assert.deepEqual([cat.height, cat.width, cat.channels], [8, 8, 3]);
-  for (const [k, v] of [200, 100, 50].entries()) assert.ok(Math.abs(cat.data[k] - v) <= 3, `JPEG channel ${k}: ${cat.data[k]}`);
+  for (const [k, v] of [200, 100, 50].entries())
+    assert.ok(Math.abs(cat.data[k] - v) <= 3, `JPEG channel ${k}: ${cat.data[k]}`);
   const dog = set.image(1);
   assert.deepEqual([dog.height, dog.width], [2, 3]);
   assert.deepEqual(Array.from(dog.data.subarray(3 * 5, 3 * 6)), [200, 10, 200]);
@@ -132,7 +159,15 @@ test('tar reader finds regular files by full name, including ustar prefixes', ()
     h.set(new TextEncoder().encode('ustar'), 257);
     h.set(new TextEncoder().encode(prefix), 345);
     h.fill(0x20, 148, 156);
-    h.set(new TextEncoder().encode(h.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 '), 148);
+    h.set(
+      new TextEncoder().encode(
+        h
+          .reduce((a, b) => a + b, 0)
+          .toString(8)
+          .padStart(6, '0') + '\0 ',
+      ),
+      148,
+    );
     return h;
   };
   const body = new Uint8Array(512);
@@ -142,6 +177,9 @@ test('tar reader finds regular files by full name, including ustar prefixes', ()
   tar.set(body, 512);
   tar.set(header('readme.txt', 0), 1024);
   const entries = readTar(tar);
-  assert.deepEqual(entries.map((e) => e.name), ['cifar-10-batches-bin/data.bin', 'readme.txt']);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ['cifar-10-batches-bin/data.bin', 'readme.txt'],
+  );
   assert.deepEqual(Array.from(entries[0].data), [1, 2, 3]);
 });

@@ -27,7 +27,10 @@ function smooth(height: number, width: number, seed: number): Buffer {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       for (let k = 0; k < 3; k++) {
-        const v = 128 + 70 * Math.sin((x * (k + 1 + seed)) / width + (y * (3 - k)) / height + seed) + 40 * Math.cos((2 * x * y) / (width * height) + k);
+        const v =
+          128 +
+          70 * Math.sin((x * (k + 1 + seed)) / width + (y * (3 - k)) / height + seed) +
+          40 * Math.cos((2 * x * y) / (width * height) + k);
         px[(y * width + x) * 3 + k] = Math.max(0, Math.min(255, Math.round(v)));
       }
     }
@@ -38,7 +41,9 @@ function smooth(height: number, width: number, seed: number): Buffer {
 async function jpegFile(name: string, height: number, width: number, seed: number): Promise<string> {
   const file = join(dir, name);
   mkdirSync(join(file, '..'), { recursive: true });
-  await sharp(smooth(height, width, seed), { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toFile(file);
+  await sharp(smooth(height, width, seed), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toFile(file);
   return file;
 }
 
@@ -60,7 +65,9 @@ function meanAbsDiff(a: FloatImage, b: FloatImage): number {
 test('image sizes come from JPEG frame headers and PNG headers without decoding', async () => {
   const file = await jpegFile('size/a.jpg', 30, 41, 0);
   assert.deepEqual(imageSize(readFileSync(file)), { height: 30, width: 41 });
-  const png = await sharp(smooth(7, 9, 0), { raw: { width: 9, height: 7, channels: 3 } }).png().toBuffer();
+  const png = await sharp(smooth(7, 9, 0), { raw: { width: 9, height: 7, channels: 3 } })
+    .png()
+    .toBuffer();
   assert.deepEqual(imageSize(png), { height: 7, width: 9 });
   assert.equal(imageSize(Buffer.from('not an image')), null);
 });
@@ -70,17 +77,48 @@ test('crops and resizes fold into one native pass; a large shrink moves the crop
     { op: 'crop' as const, x: 10, y: 20, width: 100, height: 80 },
     { op: 'resize' as const, width: 50, height: 40, interpolation: 'cubic' as const },
   ];
-  assert.deepEqual(planNative(cropResize, 200, 300), { plan: { before: { x: 10, y: 20, width: 100, height: 80 }, resize: { width: 50, height: 40, interpolation: 'cubic' } }, rest: [] });
-  const shrunk = planNative([{ ...cropResize[0], width: 400, height: 300 }, { ...cropResize[1], width: 100, height: 75 }], 600, 800);
-  assert.deepEqual(shrunk.plan, { resize: { width: 200, height: 150, interpolation: 'cubic' }, after: { x: 3, y: 5, width: 100, height: 75 } });
-  const valid = planNative([{ op: 'resize', width: 341, height: 256, interpolation: 'linear' }, { op: 'crop', x: 58, y: 16, width: 224, height: 224 }, { op: 'resize', width: 10, height: 10, interpolation: 'linear' }], 375, 500);
-  assert.deepEqual(valid.plan, { resize: { width: 341, height: 256, interpolation: 'linear' }, after: { x: 58, y: 16, width: 224, height: 224 } });
+  assert.deepEqual(planNative(cropResize, 200, 300), {
+    plan: {
+      before: { x: 10, y: 20, width: 100, height: 80 },
+      resize: { width: 50, height: 40, interpolation: 'cubic' },
+    },
+    rest: [],
+  });
+  const shrunk = planNative(
+    [
+      { ...cropResize[0], width: 400, height: 300 },
+      { ...cropResize[1], width: 100, height: 75 },
+    ],
+    600,
+    800,
+  );
+  assert.deepEqual(shrunk.plan, {
+    resize: { width: 200, height: 150, interpolation: 'cubic' },
+    after: { x: 3, y: 5, width: 100, height: 75 },
+  });
+  const valid = planNative(
+    [
+      { op: 'resize', width: 341, height: 256, interpolation: 'linear' },
+      { op: 'crop', x: 58, y: 16, width: 224, height: 224 },
+      { op: 'resize', width: 10, height: 10, interpolation: 'linear' },
+    ],
+    375,
+    500,
+  );
+  assert.deepEqual(valid.plan, {
+    resize: { width: 341, height: 256, interpolation: 'linear' },
+    after: { x: 58, y: 16, width: 224, height: 224 },
+  });
   assert.equal(valid.rest.length, 1, 'a second resize runs on the pixels');
 });
 
 test('validation transforms (shorter side, centre crop): native pixels match the pure-JS path within tolerance', async () => {
   const file = await jpegFile('val/a.jpg', 90, 120, 1);
-  const [js, nat] = await bothPaths(file, [{ type: 'resize', shorter_side: 64 } as never, { type: 'center-crop', size: 48 } as never], 0);
+  const [js, nat] = await bothPaths(
+    file,
+    [{ type: 'resize', shorter_side: 64 } as never, { type: 'center-crop', size: 48 } as never],
+    0,
+  );
   assert.deepEqual([nat.height, nat.width], [48, 48]);
   assert.ok(meanAbsDiff(js, nat) < 1.5, `mean |Δ| ${meanAbsDiff(js, nat)}`);
 });
@@ -93,7 +131,11 @@ test('random-sized-crop: the native path crops the same window (same draws) and 
     [large, 32],
   ] as const) {
     for (const seed of [1, 2, 3]) {
-      const [js, nat] = await bothPaths(file, [{ type: 'random-sized-crop', size, interpolation: 'cubic' } as never], seed);
+      const [js, nat] = await bothPaths(
+        file,
+        [{ type: 'random-sized-crop', size, interpolation: 'cubic' } as never],
+        seed,
+      );
       assert.ok(meanAbsDiff(js, nat) < 3, `${file} seed ${seed}: mean |Δ| ${meanAbsDiff(js, nat)}`);
     }
   }
@@ -105,12 +147,27 @@ test('the ImageNet training augmentation has the same statistics natively as in 
   const set = scanImageFolder(join(root, 'train'), classFolders(join(root, 'train')), 3);
   const transforms = resolve([
     { type: 'random-sized-crop', size: 32, interpolation: 'cubic' } as never,
-    { type: 'color-jitter', brightness: 30, contrast: [0.8, 1.2], saturation: 0.4, lighting: 0.1, lighting_eigval_scale: 1 } as never,
+    {
+      type: 'color-jitter',
+      brightness: 30,
+      contrast: [0.8, 1.2],
+      saturation: 0.4,
+      lighting: 0.1,
+      lighting_eigval_scale: 1,
+    } as never,
     { type: 'flip', horizontal: 0.5 } as never,
     { type: 'channel-normalize' } as never,
   ]);
   const stats = async (nativeDecode: boolean, workers: number) => {
-    const p = new InputPipeline({ set, transforms, batchSize: 6, shuffle: true, seed: 5, workers, native: nativeDecode });
+    const p = new InputPipeline({
+      set,
+      transforms,
+      batchSize: 6,
+      shuffle: true,
+      seed: 5,
+      workers,
+      native: nativeDecode,
+    });
     const batches: HostBatch[] = [];
     for (let epoch = 0; epoch < 6; epoch++) for await (const b of p.batches(epoch)) batches.push(b);
     await p.close();
@@ -148,7 +205,15 @@ test('a damaged image in an image folder is skipped with a warning and a count, 
   for (const workers of [0, 1]) {
     const logs: string[] = [];
     const set = scanImageFolder(join(dir, 'damaged', 'train'), ['a', 'b'], 3, 'skip');
-    const p = new InputPipeline({ set, transforms, batchSize: 2, shuffle: false, seed: 0, workers, log: (l) => logs.push(l) });
+    const p = new InputPipeline({
+      set,
+      transforms,
+      batchSize: 2,
+      shuffle: false,
+      seed: 0,
+      workers,
+      log: (l) => logs.push(l),
+    });
     const batches: HostBatch[] = [];
     for (let epoch = 0; epoch < 2; epoch++) for await (const b of p.batches(epoch)) batches.push(b);
     await p.close();
@@ -163,12 +228,23 @@ test('a damaged image in an image folder is skipped with a warning and a count, 
     assert.equal(logs.filter((l) => l.includes(`skipping damaged image ${bad}`)).length, 1, logs.join('\n'));
   }
   for (const nativeDecode of [true, false]) {
-    const stop = new InputPipeline({ set: new FileImageSet([good, bad], Int32Array.of(0, 1), 3, 'stop'), transforms, batchSize: 2, shuffle: false, seed: 0, workers: 1, native: nativeDecode });
+    const stop = new InputPipeline({
+      set: new FileImageSet([good, bad], Int32Array.of(0, 1), 3, 'stop'),
+      transforms,
+      batchSize: 2,
+      shuffle: false,
+      seed: 0,
+      workers: 1,
+      native: nativeDecode,
+    });
     await assert.rejects(
       (async () => {
         for await (const _ of stop.batches(0));
       })(),
-      (e: Error) => e instanceof DamagedImageError && e.message.startsWith(`${bad}: damaged image`) && /on_damaged: skip/.test(e.message),
+      (e: Error) =>
+        e instanceof DamagedImageError &&
+        e.message.startsWith(`${bad}: damaged image`) &&
+        /on_damaged: skip/.test(e.message),
     );
     await stop.close();
   }
@@ -193,7 +269,11 @@ loss: { type: cross-entropy }
 train: { batch_size: 2, drop_remainder: false }
 `,
   );
-  const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'epsilab.js'), 'bench-data', config, '--batches', '1'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(projectRoot(), 'bin', 'epsilab.js'), 'bench-data', config, '--batches', '1'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: damaged image`));
   assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);

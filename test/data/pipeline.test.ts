@@ -15,10 +15,23 @@ import { resolve } from '../helpers/components.js';
 
 const train = syntheticImages({ size: 50, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 0 });
 const testSet = syntheticImages({ size: 12, numClasses: 5, shape: [8, 8, 3], noise: 20, seed: 1, split: 1 });
-const augment = [{ type: 'pad-crop', pad: 2 }, { type: 'flip', horizontal: 0.5, vertical: 0.5 }, { type: 'per-pixel-mean' }];
+const augment = [
+  { type: 'pad-crop', pad: 2 },
+  { type: 'flip', horizontal: 0.5, vertical: 0.5 },
+  { type: 'per-pixel-mean' },
+];
 
 function pipeline(o: Partial<PipelineOptions> = {}): InputPipeline {
-  return new InputPipeline({ set: train, transforms: resolve(augment), batchSize: 8, shuffle: true, seed: 7, workers: 0, fit: { train, test: testSet }, ...o });
+  return new InputPipeline({
+    set: train,
+    transforms: resolve(augment),
+    batchSize: 8,
+    shuffle: true,
+    seed: 7,
+    workers: 0,
+    fit: { train, test: testSet },
+    ...o,
+  });
 }
 
 async function collect(p: InputPipeline, epoch: number, start = 0): Promise<HostBatch[]> {
@@ -33,8 +46,14 @@ test('batches are NHWC float32 with labels, one epoch covering every image once'
   const p = pipeline();
   const batches = await collect(p, 0);
   assert.equal(p.stepsPerEpoch(), 7);
-  assert.deepEqual(batches.map((b) => b.shape), [...Array(6).fill([8, 8, 8, 3]), [2, 8, 8, 3]]);
-  assert.deepEqual(batches.map((b) => b.step), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    batches.map((b) => b.shape),
+    [...Array(6).fill([8, 8, 8, 3]), [2, 8, 8, 3]],
+  );
+  assert.deepEqual(
+    batches.map((b) => b.step),
+    [0, 1, 2, 3, 4, 5, 6],
+  );
   const labels = batches.flatMap((b) => Array.from(b.y)).sort();
   assert.deepEqual(labels, Array.from(train.labels).sort());
   assert.ok(batches[0].x instanceof Float32Array && batches[0].y instanceof Int32Array);
@@ -81,15 +100,30 @@ test('drop_remainder drops the last partial batch; steps_per_epoch caps the epoc
   const capped = pipeline({ stepsPerEpoch: 3 });
   assert.equal(capped.stepsPerEpoch(), 3);
   assert.equal((await collect(capped, 0)).length, 3);
-  assert.throws(() => pipeline({ batchSize: 64, dropRemainder: true }), /no batches: 50 images with drop_remainder and batch size 64/);
+  assert.throws(
+    () => pipeline({ batchSize: 64, dropRemainder: true }),
+    /no batches: 50 images with drop_remainder and batch size 64/,
+  );
 });
 
 test('without shuffling, evaluation batches follow file order and use the train+test per-pixel mean', async () => {
-  const p = new InputPipeline({ set: testSet, transforms: resolve([{ type: 'per-pixel-mean', scale: 1 }]), batchSize: 5, shuffle: false, seed: 0, workers: 0, fit: { train, test: testSet } });
+  const p = new InputPipeline({
+    set: testSet,
+    transforms: resolve([{ type: 'per-pixel-mean', scale: 1 }]),
+    batchSize: 5,
+    shuffle: false,
+    seed: 0,
+    workers: 0,
+    fit: { train, test: testSet },
+  });
   const batches = await collect(p, 0);
-  assert.deepEqual(batches.flatMap((b) => Array.from(b.y)), Array.from(testSet.labels));
+  assert.deepEqual(
+    batches.flatMap((b) => Array.from(b.y)),
+    Array.from(testSet.labels),
+  );
   const mean = new Float64Array(192);
-  for (const set of [train, testSet]) for (let i = 0; i < set.size; i++) set.image(i).data.forEach((v, k) => (mean[k] += v / 62));
+  for (const set of [train, testSet])
+    for (let i = 0; i < set.size; i++) set.image(i).data.forEach((v, k) => (mean[k] += v / 62));
   const x0 = batches[0].x.subarray(0, 192);
   x0.forEach((v, k) => assert.ok(Math.abs(v - (testSet.image(0).data[k] - mean[k])) < 1e-3));
 });
@@ -104,8 +138,18 @@ test('images of different sizes need a resize or crop before batching', async ()
     return join(dir, 'c', `${w}.png`);
   });
   const set = new FileImageSet(files, Int32Array.of(0, 0), 3);
-  await assert.rejects(collect(new InputPipeline({ set, transforms: resolve([]), batchSize: 2, shuffle: false, seed: 0, workers: 0 }), 0), /c\/4\.png: 3×4×3 after the transforms, the others in its batch are 3×3×3/);
-  const cropped = new InputPipeline({ set, transforms: resolve([{ type: 'center-crop', size: 2 }]), batchSize: 2, shuffle: false, seed: 0, workers: 1 });
+  await assert.rejects(
+    collect(new InputPipeline({ set, transforms: resolve([]), batchSize: 2, shuffle: false, seed: 0, workers: 0 }), 0),
+    /c\/4\.png: 3×4×3 after the transforms, the others in its batch are 3×3×3/,
+  );
+  const cropped = new InputPipeline({
+    set,
+    transforms: resolve([{ type: 'center-crop', size: 2 }]),
+    batchSize: 2,
+    shuffle: false,
+    seed: 0,
+    workers: 1,
+  });
   const [b] = await collect(cropped, 0);
   assert.deepEqual(b.shape, [2, 2, 2, 3]);
   assert.ok(b.x.every((v) => v === 90));
@@ -114,14 +158,31 @@ test('images of different sizes need a resize or crop before batching', async ()
 
 test('a failing transform in a worker surfaces as an error of the iteration', async () => {
   const tiny = new ArrayImageSet(new Uint8Array(4 * 2 * 2), Int32Array.of(0, 1, 0, 1), [2, 2, 1]);
-  const p = new InputPipeline({ set: tiny, transforms: resolve([{ type: 'random-crop', size: 3 }]), batchSize: 2, shuffle: false, seed: 0, workers: 1 });
+  const p = new InputPipeline({
+    set: tiny,
+    transforms: resolve([{ type: 'random-crop', size: 3 }]),
+    batchSize: 2,
+    shuffle: false,
+    seed: 0,
+    workers: 1,
+  });
   await assert.rejects(collect(p, 0), /input pipeline worker: random crop 1 pixels larger than the image/);
   await p.close();
 });
 
 test('a transform that learns from data needs the dataset splits to fit on', async () => {
-  const p = new InputPipeline({ set: testSet, transforms: resolve([{ type: 'flip' }, { type: 'per-pixel-mean' }]), batchSize: 4, shuffle: false, seed: 0, workers: 0 });
-  await assert.rejects(collect(p, 0), /transform per-pixel-mean learns from data: give the input pipeline `fit: \{train, test\}`/);
+  const p = new InputPipeline({
+    set: testSet,
+    transforms: resolve([{ type: 'flip' }, { type: 'per-pixel-mean' }]),
+    batchSize: 4,
+    shuffle: false,
+    seed: 0,
+    workers: 0,
+  });
+  await assert.rejects(
+    collect(p, 0),
+    /transform per-pixel-mean learns from data: give the input pipeline `fit: \{train, test\}`/,
+  );
 });
 
 test('a plugin transform resolves through the registry that holds it, on the calling thread and in workers', async () => {
@@ -142,13 +203,30 @@ export const plus = { kind: 'transform', type: 'plus', doc: 'Adds a constant.',
   const registry = builtinRegistry.with([plus], new Map([[plus, url]]));
   const tiny = new ArrayImageSet(Uint8Array.of(1, 2, 3, 4), Int32Array.of(0, 1, 0, 1), [1, 1, 1]);
   for (const workers of [0, 1]) {
-    const p = new InputPipeline({ set: tiny, transforms: resolveTransforms(registry, [{ type: 'plus', add: 10 }, { type: 'scale', divisor: 0.5 }]), batchSize: 4, shuffle: false, seed: 0, workers });
+    const p = new InputPipeline({
+      set: tiny,
+      transforms: resolveTransforms(registry, [
+        { type: 'plus', add: 10 },
+        { type: 'scale', divisor: 0.5 },
+      ]),
+      batchSize: 4,
+      shuffle: false,
+      seed: 0,
+      workers,
+    });
     const [b] = await collect(p, 0);
     assert.deepEqual(Array.from(b.x), [22, 24, 26, 28]);
     assert.equal(p.threaded, workers === 1);
     await p.close();
   }
-  const unplaced = new InputPipeline({ set: tiny, transforms: resolveTransforms(builtinRegistry.with([plus]), [{ type: 'plus' }]), batchSize: 4, shuffle: false, seed: 0, workers: 1 });
+  const unplaced = new InputPipeline({
+    set: tiny,
+    transforms: resolveTransforms(builtinRegistry.with([plus]), [{ type: 'plus' }]),
+    batchSize: 4,
+    shuffle: false,
+    seed: 0,
+    workers: 1,
+  });
   assert.deepEqual(Array.from((await collect(unplaced, 0))[0].x), [2, 3, 4, 5]);
   assert.match(unplaced.fallbackReason ?? '', /transform plus was registered without its module/);
 });
