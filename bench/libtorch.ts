@@ -4,15 +4,11 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Value } from '@sinclair/typebox/value';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { crossEntropy } from '../src/components/loss/cross-entropy.js';
-import { preactResnet } from '../src/components/model/preact-resnet.js';
-import { momentum } from '../src/components/optimizer/momentum.js';
 import { selectBackend } from '../src/backends/select.js';
 import { compile } from '../src/backends/compile.js';
 import { stepFor, type StepBatch } from '../src/train/step.js';
-import type { BuildContext } from '../src/registry/component.js';
+import { benchmarkParts } from './measure.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
   The libtorch backend against PyTorch on the same CPU in the same run: pre-activation ResNet-20 on 32×32×3 random data,
@@ -98,16 +94,7 @@ async function serve(worker: string): Promise<void> {
     console.log(JSON.stringify({ error: (err as Error).message }));
     return;
   }
-  const ctx: BuildContext = {
-    tf,
-    seed: 1,
-    configDir: process.cwd(),
-    facts: { inputShape: [32, 32, 3], numClasses: 10 },
-    log: () => {},
-  };
-  const model = await preactResnet.build(Value.Default(preactResnet.params, { depth: 20 }) as never, ctx);
-  const loss = await crossEntropy.build(Value.Default(crossEntropy.params, {}) as never, ctx);
-  const optimizer = await momentum.build({ momentum: 0.9, nesterov: false, weight_decay: 5e-4 }, ctx);
+  const { model, loss, optimizer } = await benchmarkParts(tf);
   const trainable = model.variables.filter((v) => v.trainable);
   const compileMode = mode === 'compiled' ? 'auto' : 'off';
   const log = (line: string) => console.error(line);
