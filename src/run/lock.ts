@@ -101,6 +101,17 @@ export interface LockOptions {
   log?: (line: string) => void;
 }
 
+/** A folder other than a run folder held the same way: the lock's file name and what holding it allows. */
+export interface FolderLockKind {
+  file: string;
+  /** Completes "one process at a time may …". */
+  exclusive: string;
+  /** The command takes --wait. */
+  canWait: boolean;
+}
+
+const RUN_FOLDER: FolderLockKind = { file: LOCK_FILE, exclusive: 'write a run folder', canWait: true };
+
 /** Remove a stale lock, unless another process replaced it since it was judged stale (guarded by an exclusive marker). */
 function takeOver(lockPath: string, staleText: string): void {
   const marker = `${lockPath}.takeover`;
@@ -126,9 +137,14 @@ function takeOver(lockPath: string, staleText: string): void {
  * taken over; a live holder makes this fail with an InputError naming it, or, with `wait`, wait for it.
  * The lock goes when `release` is called or the process exits.
  */
-export async function lockRunFolder(runDir: string, o: LockOptions): Promise<RunFolderLock> {
-  mkdirSync(runDir, { recursive: true });
-  const lockPath = join(runDir, LOCK_FILE);
+export function lockRunFolder(runDir: string, o: LockOptions): Promise<RunFolderLock> {
+  return lockFolder(runDir, RUN_FOLDER, o);
+}
+
+/** `lockRunFolder` for another kind of folder (a sweep's: one sweep process follows its trials). */
+export async function lockFolder(dir: string, kind: FolderLockKind, o: LockOptions): Promise<RunFolderLock> {
+  mkdirSync(dir, { recursive: true });
+  const lockPath = join(dir, kind.file);
   const me: LockHolder = {
     pid: process.pid,
     host: hostname(),
@@ -165,11 +181,11 @@ export async function lockRunFolder(runDir: string, o: LockOptions): Promise<Run
     }
     if (!o.wait) {
       throw new InputError(
-        `${runDir} is in use by ${describeHolder(read.holder)}: one process at a time may write a run folder. ` +
-          `Wait for it to finish (or stop it), or pass --wait to start when it is done`,
+        `${dir} is in use by ${describeHolder(read.holder)}: one process at a time may ${kind.exclusive}. ` +
+          `Wait for it to finish (or stop it)${kind.canWait ? ', or pass --wait to start when it is done' : ''}`,
       );
     }
-    if (!waiting) o.log?.(`waiting for ${describeHolder(read.holder)} to finish with ${runDir}`);
+    if (!waiting) o.log?.(`waiting for ${describeHolder(read.holder)} to finish with ${dir}`);
     waiting = true;
     await sleep(250);
   }

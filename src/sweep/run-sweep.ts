@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { lockFolder, type FolderLockKind } from '../run/lock.js';
 import { UsageError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import { addTrials, countStates, Ledger, willRetry, type LedgerEntry, type TrialState } from './ledger.js';
@@ -76,9 +77,13 @@ export function summarize(ledger: Ledger, trials: Trial[]): SweepSummary {
   return { dir: dirname(ledger.file), ledger: ledger.file, entries, counts: countStates(entries) };
 }
 
+/** A sweep folder's lock: the process running a sweep launches, follows and requeues its trials alone. */
+const SWEEP_FOLDER: FolderLockKind = { file: 'sweep.lock', exclusive: 'run a sweep', canWait: false };
+
 /**
  * Runs a sweep to completion: resolves and validates every trial first, then runs those not done with the
  * sweep's executor. Running it again resumes: finished trials (same resolved config, same id) are not run again.
+ * A second process running the same sweep is refused while the first lives (InputError naming it).
  */
 export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
   const resolved = await resolveSweep(o.file);
@@ -86,6 +91,15 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepSummary> {
     throw new UsageError(
       'an asha sweep decides each next job as the last one ends, so the sweep process must follow them: run it without --no-wait',
     );
+  const lock = await lockFolder(resolved.dir, SWEEP_FOLDER, { purpose: 'sweep' });
+  try {
+    return await runLocked(o, resolved);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(o: SweepRunOptions, resolved: ResolvedSweep): Promise<SweepSummary> {
   const ledger = await prepareSweep(resolved);
   const { trials, dir, source } = resolved;
   const before = summarize(ledger, trials);

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { hparamsOf, readEvents } from '../../src/tensorboard/reader.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import { readLedger, recorder, runsOf, scriptCommand, until, workspace, writeSweepFile } from '../helpers/sweep.js';
+import { epsilab } from '../helpers/binary.js';
 import { removeTempDirs } from '../helpers/tmp.js';
 
 after(removeTempDirs);
@@ -181,6 +182,30 @@ process.exit(s.counts.done === s.entries.length ? 0 : 1);`;
   for (const id of doneBefore) assert.equal(after.trials[id].attempts, 1, 'a finished trial was not started again');
   const taken = Object.values(after.trials).filter((e) => e.history.some((h) => h.reason?.includes('sweep process')));
   assert.ok(taken.length >= 1, "the killed sweep's running trials were taken over");
+});
+
+test('a second copy of a running sweep is refused with exit 2 naming the first; the first finishes untouched', async () => {
+  const w = workspace();
+  const file = writeSweepFile(w.dir, sweepYaml(w.dir, [1, 2], 2));
+  const first = runSweep({ file, observer: recorder(), command: scriptCommand(w.script, () => ({ ms: 3000 })) });
+  const ledgerFile = join(w.dir, 'local', 'ledger.json');
+  await until(
+    () => existsSync(ledgerFile) && Object.values(readLedger(ledgerFile).trials).some((e) => e.state === 'running'),
+    'a running trial',
+  );
+  const second = await epsilab(['sweep', file], {}, {}, { seconds: 60, memoryMb: 2048 });
+  assert.equal(second.code, 2, second.out);
+  assert.match(
+    second.out,
+    new RegExp(
+      `local is in use by \`epsilab sweep\` \\(pid ${process.pid} on .*: one process at a time may run a sweep`,
+    ),
+  );
+  assert.doesNotMatch(second.out, /failed|internal error/);
+  const s = await first;
+  assert.deepEqual(s.counts, { pending: 0, running: 0, done: 2, failed: 0, cancelled: 0 });
+  for (const e of s.entries) assert.equal(e.attempts, 1, `${e.slug} ran once`);
+  assert.ok(!existsSync(join(w.dir, 'local', 'sweep.lock')), 'the lock goes with the sweep');
 });
 
 test('retries: a trial killed with SIGKILL runs again with every attempt kept; exit 1 and exit 2 are not retried', async () => {
