@@ -1,4 +1,4 @@
-import { inflateSync } from 'node:zlib';
+import { constants, inflateSync } from 'node:zlib';
 import { InputError } from '../util/errors.js';
 
 const REPLACE = 'replace the file (download it again)';
@@ -46,7 +46,7 @@ export function parseMat5(file: Uint8Array, source = 'MAT-file'): Map<string, Ma
   const walk = (bytes: Uint8Array, start: number): void => {
     for (let pos = start; pos + 8 <= bytes.length; ) {
       const el = readElement(bytes, pos, little, source);
-      if (el.type === MI_COMPRESSED) walk(inflate(el.body, pos, source), 0);
+      if (el.type === MI_COMPRESSED) walk(inflate(el.body, pos, little, source), 0);
       else if (el.type === MI_MATRIX && el.body.length > 0) {
         const array = readMatrix(el.body, little, source);
         if (array) out.set(array.name, array);
@@ -58,13 +58,35 @@ export function parseMat5(file: Uint8Array, source = 'MAT-file'): Map<string, Ma
   return out;
 }
 
-function inflate(body: Uint8Array, pos: number, source: string): Uint8Array {
-  try {
-    return inflateSync(body);
-  } catch (err) {
-    throw new InputError(
+/** A compressed element inflates to one element: at most this many bytes, its header's promise checked while inflating. */
+const MAX_INFLATED_BYTES = 2 ** 31;
+
+function inflate(body: Uint8Array, pos: number, little: boolean, source: string): Uint8Array {
+  const damaged = (err: unknown) =>
+    new InputError(
       `${source}: the compressed element at byte ${pos} is damaged (${(err as Error).message}): ${REPLACE}`,
     );
+  let head: Uint8Array;
+  try {
+    // The inner element's 8-byte tag, from the start of the stream alone (a sync flush yields what is decodable)
+    head = inflateSync(body.subarray(0, 4096), { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch (err) {
+    throw damaged(err);
+  }
+  if (head.length < 8) throw damaged(new Error('no element tag at its start'));
+  const declared = 8 + new DataView(head.buffer, head.byteOffset, 8).getUint32(4, little);
+  if (declared > MAX_INFLATED_BYTES)
+    throw new InputError(
+      `${source}: the compressed element at byte ${pos} declares ${declared.toLocaleString('en')} bytes, more than the ${MAX_INFLATED_BYTES.toLocaleString('en')} epsilab inflates: ${REPLACE}`,
+    );
+  try {
+    return inflateSync(body, { maxOutputLength: Math.ceil(declared / 8) * 8 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new InputError(
+        `${source}: the compressed element at byte ${pos} inflates past the ${declared.toLocaleString('en')} bytes its header declares: ${REPLACE}`,
+      );
+    throw damaged(err);
   }
 }
 

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { ArrayImageSet, sharedBytes } from './image-set.js';
 import { parseMat5, type MatArray } from './mat5.js';
 import { InputError } from '../util/errors.js';
+import { readRegularFile } from '../util/regular-file.js';
+
+/** extra_32x32.mat, the largest SVHN file, is 1.3 GB. */
+const MAX_MAT_BYTES = 2 ** 31;
 
 /** The X and y arrays of an SVHN cropped-digits file, still column-major. */
 export interface SvhnArrays {
@@ -13,7 +16,7 @@ export interface SvhnArrays {
 
 /** Reads `{train,test,extra}_32x32.mat`: X is 32×32×3×N uint8 (column-major), y is N×1 with digit 0 stored as 10. */
 export function readSvhnMat(path: string): SvhnArrays {
-  const vars = parseMat5(readFileSync(path), path);
+  const vars = parseMat5(readRegularFile(path, MAX_MAT_BYTES, 'an SVHN file this large is not one; replace it'), path);
   const X = vars.get('X');
   const y = vars.get('y');
   if (!X || !y)

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { encodeIdx, readIdx } from '../../src/data/idx.js';
 import { readCifarBinary } from '../../src/data/cifar-binary.js';
 import { readSvhnMat } from '../../src/data/svhn-mat.js';
@@ -68,6 +68,29 @@ test('SVHN .mat: a truncated file and damaged compressed data are named', () => 
   const file = join(dir, 'test_32x32.mat');
   writeFileSync(file, flipped);
   damaged(() => readSvhnMat(file), file, /compressed element at byte 128 is damaged/);
+});
+
+test('SVHN .mat: a compressed element that inflates past its header, and a link to /dev/zero, are refused before memory grows', () => {
+  // miCOMPRESSED holding an miMATRIX tag that declares 64 bytes, followed by 64 MB of zeros
+  const inner = new Uint8Array(8 + 64 * 2 ** 20);
+  new DataView(inner.buffer).setUint32(0, 14, true);
+  new DataView(inner.buffer).setUint32(4, 64, true);
+  const z = deflateSync(inner);
+  const file = new Uint8Array(128 + 8 + z.length);
+  file.set(svhnMat([1], () => 0, { compress: true, labelStorage: 'uint8' }).subarray(0, 128));
+  new DataView(file.buffer).setUint32(128, 15, true);
+  new DataView(file.buffer).setUint32(132, z.length, true);
+  file.set(z, 136);
+  const bomb = join(dir, 'bomb_32x32.mat');
+  writeFileSync(bomb, file);
+  damaged(
+    () => readSvhnMat(bomb),
+    bomb,
+    /compressed element at byte 128 inflates past the 72 bytes its header declares/,
+  );
+  const zero = join(dir, 'zero_32x32.mat');
+  symlinkSync('/dev/zero', zero);
+  damaged(() => readSvhnMat(zero), zero, /is not a regular file \(a character device\)/);
 });
 
 test('tar: a member cut short and a damaged header are named', () => {
