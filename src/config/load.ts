@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { componentSections, runChecks, type At } from './checks.js';
+import { modelInputChecks } from './input-shape.js';
 import { positionAt, toDocument } from './document.js';
 import { displayFile, error, type Diagnostic } from '../util/diagnostics.js';
 import { ConfigError } from '../util/errors.js';
@@ -54,6 +55,7 @@ export async function loadExperiment(
   const at = positionAt(doc);
   if (!problems.length && !opts.partial) problems.push(...unregisteredTypes(config, at, registry));
   if (!problems.length && !opts.partial) problems.push(...runChecks(config, at, registry));
+  if (!problems.length && !opts.partial) problems.push(...modelInputChecks(config, at, registry));
   if (problems.length) throw new ConfigError(problems);
   const provenance = new Provenance(doc);
   const header = [

@@ -3,6 +3,8 @@ import { InputError } from '../util/errors.js';
 import { readRegularFile } from '../util/regular-file.js';
 
 const SIDE = 32;
+/** Every CIFAR image: 32×32 RGB. */
+export const CIFAR_SHAPE: [number, number, number] = [SIDE, SIDE, 3];
 const PLANE = SIDE * SIDE;
 const IMAGE = 3 * PLANE;
 /** A CIFAR batch file read at most (the official ones are 30 MB; CIFAR-100's training file 150 MB). */
@@ -46,5 +48,5 @@ export function readCifarBinary(files: string[], labelBytes: 1 | 2, labelIndex: 
       }
     }
   }
-  return new ArrayImageSet(pixels, labels, [SIDE, SIDE, 3]);
+  return new ArrayImageSet(pixels, labels, CIFAR_SHAPE);
 }

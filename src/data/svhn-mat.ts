@@ -6,6 +6,9 @@ import { readRegularFile } from '../util/regular-file.js';
 /** extra_32x32.mat, the largest SVHN file, is 1.3 GB. */
 const MAX_MAT_BYTES = 2 ** 31;
 
+/** Every SVHN cropped digit: 32×32 RGB. */
+export const SVHN_SHAPE: [number, number, number] = [32, 32, 3];
+
 /** The X and y arrays of an SVHN cropped-digits file, still column-major. */
 export interface SvhnArrays {
   source: string;
@@ -57,5 +60,5 @@ export function svhnImageSet(parts: SvhnArrays[]): ArrayImageSet {
       }
     }
   }
-  return new ArrayImageSet(pixels, labels, [32, 32, 3]);
+  return new ArrayImageSet(pixels, labels, SVHN_SHAPE);
 }

@@ -138,6 +138,13 @@ export function preactCifarProblems(
     : [];
 }
 
+/** Images the network cannot take: option A halves them twice, so both sides must be multiples of 4. */
+function inputShapeProblem([h, w]: [number, number, number]): string | null {
+  return h % 4 !== 0 || w % 4 !== 0 || h < 4 || w < 4
+    ? `the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${h}×${w}); resize or crop the images (a transform), or choose another dataset size`
+    : null;
+}
+
 /** Option A (cifarEpsilonResnet.py:83-84): 2×2 average pool of the raw input, then zero channels, half before and half after. */
 function optionALayer(base: string): Layer {
   return {
@@ -166,11 +173,9 @@ function optionALayer(base: string): Layer {
 export function buildPreactResnet(ctx: BuildContext, name: string, o: PreactResnetParams): Model & OnnxExportable {
   const tf = ctx.tf;
   const { inputShape, numClasses } = modelFacts(ctx);
-  const [H, W, C] = inputShape;
-  if (H % 4 !== 0 || W % 4 !== 0 || H < 4 || W < 4)
-    throw new UserError(
-      `${name}: the option-A shortcut halves the image twice: height and width must be multiples of 4 (got ${H}×${W}); resize or crop the images (a transform), or choose another dataset size`,
-    );
+  const [, , C] = inputShape;
+  const problem = inputShapeProblem(inputShape);
+  if (problem) throw new UserError(`${name}: ${problem}`);
   const n = unitsFromDepth(o.depth);
   const layout = stageLayout(n, o.structure, o.discard_first_block);
   const side = sideOutputSettings(o.side_output);
@@ -260,6 +265,10 @@ export function preactResnetVariant(v: { type: string; doc: string } & PreactRes
     doc: v.doc,
     params: preactResnetParams(v),
     check: (params, at) => preactCifarProblems(params).map((p) => error(p.message, at(p.path))),
+    inputProblem: (params, shape) => {
+      const problem = inputShapeProblem(shape);
+      return problem && `${v.type}-${params.depth}: ${problem}`;
+    },
     parts: () => ({ taps: ['conv0', ...STAGES.map((s) => `res${s}`)], stages: [] }),
     build: (params, ctx): Model => buildPreactResnet(ctx, `${v.type}-${params.depth}`, params),
   });

@@ -16,6 +16,9 @@ export const KINDS = [
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
+/** Height, width and channels of an image. */
+export type ImageShape = [number, number, number];
+
 /** What `build` receives besides its own parameters. */
 export interface BuildContext {
   /** The tfjs namespace bound to the selected backend. */
@@ -57,6 +60,12 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
   check?(params: Static<P>, at: (path: string) => Position | undefined, ctx: CheckContext): Diagnostic[];
   /** Models: the taps their output names and the parts that can train alone, known without building them. */
   parts?(params: Static<P>): { taps: string[]; stages: string[] };
+  /** Datasets: their training images' shape when the params fix it without reading data, and the param that does. */
+  imageShape?(params: Static<P>): { shape: ImageShape; from: string } | undefined;
+  /** Transforms: the shape an image of `shape` leaves with (as the built transform's `outputShape`), from params alone. */
+  outputShape?(params: Static<P>, shape: ImageShape): ImageShape;
+  /** Models: why images of `shape` cannot go through the network, or null when they can. */
+  inputProblem?(params: Static<P>, shape: ImageShape): string | null;
 }
 
 export function defineComponent<K extends Kind, P extends TObject, Out>(c: Component<K, P, Out>): Component<K, P, Out> {

@@ -111,6 +111,8 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
       assert.ok(d.train.size > 0 && d.test.size > 0 && d.numClasses >= 2);
       const img = d.train.image(0);
       assert.equal(img.data.length, img.height * img.width * img.channels);
+      const known = c.imageShape?.(params as never);
+      if (known) assert.deepEqual(known.shape, [img.height, img.width, img.channels], `${c.type} imageShape`);
       return;
     }
     case 'transform': {
@@ -136,6 +138,13 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
         () => 0.3,
       );
       assert.deepEqual([out.height, out.width, out.channels], shape, `${c.type} output shape`);
+      // A config's model-input check sees through every built-in transform, with the shape the built one gives
+      assert.ok(c.outputShape, `${c.type} states its output shape without being built`);
+      for (const input of [
+        [size, size, 3],
+        [size + 7, size + 3, 1],
+      ] as [number, number, number][])
+        assert.deepEqual(c.outputShape(params as never, input), t.outputShape(input), `${c.type} static output shape`);
       return;
     }
     case 'model': {

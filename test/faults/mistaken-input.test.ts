@@ -311,6 +311,16 @@ const cases: Case[] = [
       /preact-resnet-8: the option-A shortcut halves the image twice: height and width must be multiples of 4 \(got 2×8\)/,
   },
   {
+    name: '`plan` of a sweep whose trial makes images the network cannot take',
+    setup: (dir) => {
+      const base = tinyConfig(dir, 1);
+      return ['plan', yaml(dir, `sweep: sizes\nbase: ${base}\ngrid: { dataset.height: [8, 2] }\n`)];
+    },
+    code: 2,
+    message:
+      /c\.yaml:3:29 error: preact-resnet-8: the option-A shortcut halves the image twice: .*\(got 2×8\).*\(trial dataset\.height=2\)/,
+  },
+  {
     name: 'synthetic train_size 1e9',
     setup: (dir) => [
       'run',

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { DatasetSplits } from '../../data/types.js';
-import { readCifarBinary } from '../../data/cifar-binary.js';
+import { readCifarBinary, CIFAR_SHAPE } from '../../data/cifar-binary.js';
 import {
   batchFitsTrainingSet,
   ChannelOrderParam,
@@ -35,6 +35,7 @@ export const cifar10 = defineComponent({
     { ...CommonDatasetParams, ...ChannelOrderParam, ...DownloadParam },
     { additionalProperties: false },
   ),
+  imageShape: () => ({ shape: CIFAR_SHAPE, from: 'type' }),
   check: (params, _at, ctx) =>
     batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {

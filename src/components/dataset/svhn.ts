@@ -9,7 +9,7 @@ import {
   DownloadParam,
 } from '../../data/dataset-params.js';
 import { locateDataset, type DatasetSource } from '../../data/locate.js';
-import { readSvhnMat, svhnImageSet } from '../../data/svhn-mat.js';
+import { readSvhnMat, svhnImageSet, SVHN_SHAPE } from '../../data/svhn-mat.js';
 
 const BASE = 'http://ufldl.stanford.edu/housenumbers/';
 const MD5: Record<string, string> = {
@@ -44,6 +44,7 @@ export const svhn = defineComponent({
     },
     { additionalProperties: false },
   ),
+  imageShape: () => ({ shape: SVHN_SHAPE, from: 'type' }),
   check: (params, _at, ctx) =>
     batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
   async build(params, ctx): Promise<DatasetSplits> {

@@ -52,6 +52,7 @@ export const synthetic = defineComponent({
     },
     { additionalProperties: false },
   ),
+  imageShape: (p) => ({ shape: [p.height, p.width, p.channels], from: 'height' }),
   check: (params, at, ctx) => [
     ...batchFitsTrainingSet(params, ctx.config as { train: { batch_size: number } }, ctx.atRoot),
     ...fitsInMemory(params, at),

@@ -15,6 +15,7 @@ export const brightness = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     return {
       apply(img: FloatImage, rng) {

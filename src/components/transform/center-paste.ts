@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { FloatImage, Transform } from '../../data/types.js';
 import { centerPaste } from '../../data/image-ops.js';
-import { SizeParam, toHW } from '../../data/transform-params.js';
+import { SizeParam, sizedShape, toHW } from '../../data/transform-params.js';
 
 export const centerPasteTransform = defineComponent({
   kind: 'transform',
@@ -15,11 +15,12 @@ export const centerPasteTransform = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: sizedShape,
   build(params): Transform {
     const [h, w] = toHW(params.size);
     return {
       apply: (img: FloatImage) => centerPaste(img, h, w, params.fill),
-      outputShape: ([, , c]) => [h, w, c],
+      outputShape: (shape) => sizedShape(params, shape),
     };
   },
 });

@@ -35,6 +35,7 @@ export const channelNormalize = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): PipelineTransform {
     let mean = params.mean;
     let std = params.std;

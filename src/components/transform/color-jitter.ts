@@ -65,6 +65,7 @@ export const colorJitter = defineComponent({
     { additionalProperties: false },
   ),
   check: (params, at, ctx) => channelOrderMatchesDataset(params.channel_order, ctx.config, at, ctx.path),
+  outputShape: (_params, shape) => shape,
   build(params): PipelineTransform {
     const eigen = lightingEigen(IMAGENET_EIGVAL, IMAGENET_EIGVEC, params.channel_order);
     const eigval = eigen.eigval.map((v) => v * params.lighting_eigval_scale);

@@ -16,6 +16,7 @@ export const contrast = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     return {
       apply(img: FloatImage, rng) {

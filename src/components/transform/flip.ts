@@ -25,6 +25,7 @@ export const flip = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): PipelineTransform {
     const draw = (rng: () => number) => ({
       kind: 'flip' as const,

@@ -48,6 +48,7 @@ export const gaussianDeform = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     const k = params.anchors.length;
     const weightsByShape = new Map<string, Float32Array>();

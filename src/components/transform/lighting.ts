@@ -39,6 +39,7 @@ export const lighting = defineComponent({
     { additionalProperties: false },
   ),
   check: (params, at, ctx) => channelOrderMatchesDataset(params.channel_order, ctx.config, at, ctx.path),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     const eigen = lightingEigen(params.eigval, params.eigvec, params.channel_order);
     const eigval = eigen.eigval.map((v) => v * params.eigval_scale);

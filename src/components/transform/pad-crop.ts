@@ -19,6 +19,7 @@ export const padCrop = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     return {
       apply(img: FloatImage, rng) {

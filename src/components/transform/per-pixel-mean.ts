@@ -21,6 +21,7 @@ export const perPixelMean = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): PipelineTransform {
     let mean: Float32Array | null = null;
     let meanShape = '';

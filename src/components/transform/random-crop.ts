@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineComponent } from '../../registry/component.js';
 import type { FloatImage, Transform } from '../../data/types.js';
 import { crop, randomOffset } from '../../data/image-ops.js';
-import { SizeParam, toHW } from '../../data/transform-params.js';
+import { SizeParam, sizedShape, toHW } from '../../data/transform-params.js';
 
 export const randomCrop = defineComponent({
   kind: 'transform',
@@ -19,6 +19,7 @@ export const randomCrop = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: sizedShape,
   build(params): Transform {
     const [h, w] = toHW(params.size);
     return {
@@ -27,7 +28,7 @@ export const randomCrop = defineComponent({
         const x0 = randomOffset(rng, img.width - w, params.include_last_offset);
         return crop(img, y0, x0, h, w);
       },
-      outputShape: ([, , c]) => [h, w, c],
+      outputShape: (shape) => sizedShape(params, shape),
     };
   },
 });

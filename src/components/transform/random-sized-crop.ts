@@ -1,10 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { defineComponent } from '../../registry/component.js';
+import { defineComponent, type ImageShape } from '../../registry/component.js';
 import type { FloatImage } from '../../data/types.js';
 import { applyGeometry, type GeometryOp } from '../../data/geometry.js';
 import type { PipelineTransform } from '../../data/transform-chain.js';
 import { randint, uniform } from '../../data/rng.js';
 import { RangeParam } from '../../data/transform-params.js';
+
+/** Every image leaves as a `size`×`size` square. */
+const squareShape = ({ size }: { size: number }, [, , c]: ImageShape): ImageShape => [size, size, c];
 
 export const randomSizedCrop = defineComponent({
   kind: 'transform',
@@ -23,6 +26,7 @@ export const randomSizedCrop = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: squareShape,
   build(params): PipelineTransform {
     const { size, interpolation } = params;
     const geometry = (h: number, w: number, rng: () => number): GeometryOp[] => {
@@ -44,7 +48,7 @@ export const randomSizedCrop = defineComponent({
     return {
       geometry,
       apply: (img: FloatImage, rng) => applyGeometry(img, geometry(img.height, img.width, rng)),
-      outputShape: ([, , c]) => [size, size, c],
+      outputShape: (shape) => squareShape(params, shape),
     };
   },
 });

@@ -1,8 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { defineComponent } from '../../registry/component.js';
+import { defineComponent, type ImageShape } from '../../registry/component.js';
 import type { FloatImage } from '../../data/types.js';
 import { applyGeometry, type GeometryOp } from '../../data/geometry.js';
 import type { PipelineTransform } from '../../data/transform-chain.js';
+
+/** The shorter side becomes `shorter_side`, the longer one keeps the aspect ratio (rounded down). */
+function resizedShape({ shorter_side: s }: { shorter_side: number }, [h, w, c]: ImageShape): ImageShape {
+  return h <= w ? [s, Math.floor((s * w) / h), c] : [Math.floor((s * h) / w), s, c];
+}
 
 export const resizeTransform = defineComponent({
   kind: 'transform',
@@ -22,18 +27,16 @@ export const resizeTransform = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: resizedShape,
   build(params): PipelineTransform {
-    const s = params.shorter_side;
-    const target = (h: number, w: number): [number, number] =>
-      h <= w ? [s, Math.floor((s * w) / h)] : [Math.floor((s * h) / w), s];
     const geometry = (h: number, w: number): GeometryOp[] => {
-      const [height, width] = target(h, w);
+      const [height, width] = resizedShape(params, [h, w, 0]);
       return [{ op: 'resize', height, width, interpolation: params.interpolation }];
     };
     return {
       geometry,
       apply: (img: FloatImage) => applyGeometry(img, geometry(img.height, img.width)),
-      outputShape: ([h, w, c]) => [...target(h, w), c],
+      outputShape: (shape) => resizedShape(params, shape),
     };
   },
 });

@@ -12,6 +12,7 @@ export const scale = defineComponent({
     },
     { additionalProperties: false },
   ),
+  outputShape: (_params, shape) => shape,
   build(params): Transform {
     return {
       apply: (img: FloatImage) => ({ ...img, data: img.data.map((v) => v / params.divisor) }),
