@@ -25,6 +25,8 @@ export interface Watch {
 export interface Limits {
   seconds: number;
   memoryMb: number;
+  /** Run as this user and group (root's tests of permissions: root ignores them). */
+  user?: { uid: number; gid: number };
 }
 
 /** Runs the real `epsilab` binary, within `limits` when given. */
@@ -37,7 +39,11 @@ export function epsilab(
   const heap = limits ? [`--max-old-space-size=${limits.memoryMb >> 1}`] : [];
   const node = [process.execPath, ...heap, BIN, ...args];
   const [command, ...rest] = limits ? ['prlimit', `--data=${limits.memoryMb * 2 ** 20}`, '--', ...node] : node;
-  const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(command, rest, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    ...limits?.user,
+  });
   const timer = limits && setTimeout(() => child.kill('SIGKILL'), limits.seconds * 1000);
   child.on('close', () => clearTimeout(timer));
   watch.onStart?.(child.pid!);
