@@ -22,7 +22,9 @@ const inside = (e: ErrorObject, union: ErrorObject) => e !== union && e.schemaPa
 function translate(errors: ErrorObject[], doc: PositionedDocument): Diagnostic[] {
   const unions = errors.filter(isUnion);
   const out: Diagnostic[] = [];
-  for (const e of errors.filter((x) => x.keyword !== 'if' && !unions.some((u) => inside(x, u)))) {
+  // A bad key name is reported once, by its propertyNames error, not by each rule of the name it broke.
+  const named = (x: ErrorObject) => x.keyword !== 'propertyNames' && x.propertyName !== undefined;
+  for (const e of errors.filter((x) => x.keyword !== 'if' && !named(x) && !unions.some((u) => inside(x, u)))) {
     if (!isUnion(e)) {
       out.push(toDiagnostic(e, doc));
       continue;
@@ -83,6 +85,19 @@ function toDiagnostic(e: ErrorObject, doc: PositionedDocument): Diagnostic {
         place?.keyPos ?? posOf(at),
       );
     }
+    case 'propertyNames': {
+      const key = params.propertyName as string;
+      const rule = parent.propertyNames?.description;
+      return error(
+        `bad name '${key}' in ${p}${rule ? `: ${rule}` : ''}`,
+        doc.places.get(toPointer([...at, key]))?.keyPos ?? posOf(at),
+      );
+    }
+    case 'minProperties':
+      return error(
+        `${p} must have at least ${params.limit} entr${params.limit === 1 ? 'y' : 'ies'} (got ${Object.keys(e.data ?? {}).length})`,
+        posOf(at),
+      );
     case 'discriminator': {
       const tag = String(params.tag);
       const values = ((parent.oneOf ?? []) as Schema[]).map((b) => String(b.properties?.[tag]?.const));
