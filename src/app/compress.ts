@@ -136,6 +136,7 @@ async function compressLocked(
   const before = await evaluate(tf, original, {
     loss,
     dataset,
+    split: 'test',
     transforms: resolveTransforms(opts.registry, config.transforms.test),
     batchSize: config.train.eval_batch_size,
     seed: config.seed,
@@ -144,6 +145,7 @@ async function compressLocked(
   const after = await evaluate(tf, compressed, {
     loss,
     dataset,
+    split: 'test',
     transforms: resolveTransforms(opts.registry, config.transforms.test),
     batchSize: config.train.eval_batch_size,
     seed: config.seed,

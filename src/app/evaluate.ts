@@ -1,5 +1,5 @@
-import { buildComponent, context } from '../train/build.js';
-import { evaluate } from '../train/evaluate.js';
+import { buildComponent, buildEvaluators, context } from '../train/build.js';
+import { runEvaluations } from '../train/evaluate.js';
 import { openTrainedRun } from '../train/trained-run.js';
 import { lockRunFolder } from '../run/lock.js';
 import type { Loss } from '../train/types.js';
@@ -7,7 +7,7 @@ import { locateRunModel } from '../run/run-folder.js';
 import { resolveTransforms } from '../data/transform-chain.js';
 import { runRegistry } from './run-registry.js';
 
-/** Evaluates a run's final model, or a model folder inside a run (its compressed model), on the run's test split, holding the run folder meanwhile. */
+/** Runs the evaluations of a run's config on its final model, or a model folder inside a run (its compressed model), holding the run folder meanwhile. */
 export async function evaluateModelFolder(
   target: string,
   o: { batchSize?: number; wait?: boolean } = {},
@@ -30,22 +30,16 @@ async function evaluateLocked(target: string, batchSize?: number): Promise<Recor
   const { tf, model, config, dataset, backend } = run;
   try {
     const loss = await buildComponent<Loss>('loss', config.loss, context(config, run.build));
-    const r = await evaluate(tf, model, {
-      loss,
-      dataset,
-      transforms: resolveTransforms(run.build.registry, config.transforms.test),
-      batchSize: batchSize ?? config.train.eval_batch_size,
-      seed: config.seed,
-      compile: config.train.compile,
-    });
+    // --batch stands for train.eval_batch_size: the batch size of each evaluation that sets none of its own.
+    const train = { ...config.train, eval_batch_size: batchSize ?? config.train.eval_batch_size };
+    const evaluators = await buildEvaluators({ ...config, train }, run.build);
+    const transforms = resolveTransforms(run.build.registry, config.transforms.test);
+    const r = await runEvaluations(evaluators, { tf, model, loss, dataset, transforms });
     return {
       model: run.outDir,
       backend: backend.name,
-      images: r.images,
-      test_error: r.error,
-      test_top5_error: r.top5Error,
-      test_loss: r.loss,
-      aux_error: r.auxError,
+      images: r.results.reduce((a, e) => a + e.images, 0),
+      ...r.metrics,
     };
   } finally {
     model.dispose();

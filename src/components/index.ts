@@ -8,6 +8,7 @@ import { piecewise } from './schedule/piecewise.js';
 import { step } from './schedule/step.js';
 import { crossEntropy } from './loss/cross-entropy.js';
 import { epsilonSchedule } from './callback/epsilon-schedule.js';
+import { classification } from './evaluator/classification.js';
 import { progressive } from './distillation/progressive.js';
 import { cifar10 } from './dataset/cifar10.js';
 import { cifar100 } from './dataset/cifar100.js';
@@ -65,6 +66,7 @@ export const COMPONENTS: { [K in Kind]: Component<K, any, any>[] } = {
   loss: [crossEntropy],
   distillation: [progressive],
   callback: [epsilonSchedule],
+  evaluator: [classification],
 };
 
 /** Each built-in's module by the one-component-per-file layout (<kind>/<type>.js), so worker threads can import it; a test checks each exports its component. */

@@ -43,6 +43,9 @@ export function componentSections(
     if (s.shape === 'one') out.push({ kind: s.kind, path: [s.key], section: v as ComponentSection });
     else if (s.shape === 'list')
       (v as ComponentSection[]).forEach((x, i) => out.push({ kind: s.kind, path: [s.key, i], section: x }));
+    else if (s.shape === 'named')
+      for (const [name, x] of Object.entries(v as Record<string, ComponentSection>))
+        out.push({ kind: s.kind, path: [s.key, name], section: x });
     else
       for (const split of ['train', 'test'] as const)
         ((v as Record<string, ComponentSection[]>)[split] ?? []).forEach((x, i) =>

@@ -13,6 +13,7 @@ export const KINDS = [
   'loss',
   'distillation',
   'callback',
+  'evaluator',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 

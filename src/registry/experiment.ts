@@ -22,7 +22,7 @@ export type DistributedSection = Static<typeof DistributedSection>;
 
 /**
  * The experiment's top-level sections other than components. The registry composes the full schema by adding
- * one tagged union per component kind (dataset, model, optimizer, schedule, loss, each transform and callback).
+ * one tagged union per component kind (dataset, model, optimizer, schedule, loss, each transform, callback and evaluator).
  */
 export const TrainSection = Type.Object(
   {
@@ -32,7 +32,7 @@ export const TrainSection = Type.Object(
       minimum: 1,
       default: 256,
       description:
-        'Evaluation batch size. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.',
+        'Evaluation batch size, of each evaluation that sets no `batch_size` of its own. It changes the measured error of an ε-ResNet that recomputes its gates (test_gate: recompute): a gate is a max over the whole evaluation batch. The original evaluates in batches of 128 (64 per tower on ImageNet); without gates it changes nothing.',
     }),
     drop_remainder: Type.Boolean({
       default: true,
@@ -41,7 +41,8 @@ export const TrainSection = Type.Object(
     eval_every: Type.Integer({
       minimum: 1,
       default: 1,
-      description: 'Evaluate on the test split every this many epochs (and after the last).',
+      description:
+        'Run each evaluation (`evaluations`; by default the test split) every this many epochs (and after the last), unless it sets its own `every`.',
     }),
     checkpoint_every: Type.Integer({
       minimum: 1,
@@ -132,8 +133,8 @@ export type ComponentSection = { type: string } & Record<string, unknown>;
 
 /**
  * The experiment's component sections: `one` is a single component, `list` an ordered list of them, `split` a
- * `{train: [...], test: [...]}` pair of lists. `optional` sections may be left out; the rest are required or
- * default to empty lists.
+ * `{train: [...], test: [...]}` pair of lists, `named` a mapping of names to components. `optional` sections may be
+ * left out; the rest are required or default to empty lists, or to their `default`.
  */
 export const SECTIONS = [
   { key: 'dataset', kind: 'dataset', shape: 'one', description: 'The data: a training and a test split.' },
@@ -155,6 +156,15 @@ export const SECTIONS = [
     description: 'Hooks run during training, in order (an ε schedule, ...).',
   },
   {
+    key: 'evaluations',
+    kind: 'evaluator',
+    shape: 'named',
+    // big_vision's config.evals: a dict of named evaluators, each with its type, data and cadence.
+    default: { test: { type: 'classification' } },
+    description:
+      "Evaluations by name, each run every `every` epochs (train.eval_every unless it sets its own) and after the last; a name prefixes its metrics (test → test_error). Left out: one classification of the test split named test. Naming any replaces that default: keep `test: {type: classification}` among them to keep it. The first is the one ε-ResNet's batch-statistics check and distillation's comparison read.",
+  },
+  {
     key: 'distillation',
     kind: 'distillation',
     shape: 'one',
@@ -164,8 +174,9 @@ export const SECTIONS = [
 ] as const satisfies readonly {
   key: string;
   kind: Kind;
-  shape: 'one' | 'list' | 'split';
+  shape: 'one' | 'list' | 'split' | 'named';
   optional?: boolean;
+  default?: Record<string, ComponentSection>;
   description: string;
 }[];
 
@@ -174,7 +185,9 @@ type SectionValue<S extends Section> = S['shape'] extends 'one'
   ? ComponentSection
   : S['shape'] extends 'list'
     ? ComponentSection[]
-    : { train: ComponentSection[]; test: ComponentSection[] };
+    : S['shape'] extends 'named'
+      ? Record<string, ComponentSection>
+      : { train: ComponentSection[]; test: ComponentSection[] };
 
 /** A validated experiment: top-level fields typed from experiment.ts, component sections by shape; defaults filled. */
 export type ExperimentConfig = Static<TObject<ReturnType<typeof experimentFields>>> & {

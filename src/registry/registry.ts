@@ -114,6 +114,19 @@ function sectionSchema(s: (typeof SECTIONS)[number]): SchemaObject {
   if (s.shape === 'one') return { ...ref, description: s.description };
   const list = (description: string) => ({ type: 'array', items: ref, default: [], description });
   if (s.shape === 'list') return list(s.description);
+  if (s.shape === 'named')
+    return {
+      type: 'object',
+      propertyNames: {
+        pattern: '^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$',
+        not: { const: 'train' },
+        description: 'a name of letters, digits and single underscores, not train (train_error is the training error)',
+      },
+      additionalProperties: ref,
+      minProperties: 1,
+      default: s.default,
+      description: s.description,
+    };
   return {
     type: 'object',
     properties: {

@@ -2,7 +2,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import type { BuildContext, Kind } from '../registry/component.js';
 import type { Registry } from '../registry/registry.js';
 import type { ExperimentConfig, ComponentSection } from '../registry/experiment.js';
-import type { Callback, Loss, Optimizer, Schedule } from './types.js';
+import type { Callback, Evaluator, EvaluatorFacts, Loss, Optimizer, Schedule } from './types.js';
 import type { DatasetSplits, ImageSet, RawImage, Transform } from '../data/types.js';
 import { DamagedImageError } from '../data/decode-image.js';
 import { imageFile } from '../data/image-set.js';
@@ -22,6 +22,8 @@ export interface BuiltExperiment {
   schedule: Schedule;
   loss: Loss;
   callbacks: Callback[];
+  /** The config's `evaluations`, in order. */
+  evaluators: Evaluator[];
 }
 
 export interface BuildOptions {
@@ -100,5 +102,32 @@ export async function buildExperiment(config: ExperimentConfig, opts: BuildOptio
   const loss = await buildComponent<Loss>('loss', config.loss, base);
   const callbacks: Callback[] = [];
   for (const c of config.callbacks ?? []) callbacks.push(await buildComponent<Callback>('callback', c, base));
-  return { dataset, trainTransforms, testTransforms, inputShape, model, optimizer, schedule, loss, callbacks };
+  const evaluators = await buildEvaluators(config, opts);
+  return {
+    dataset,
+    trainTransforms,
+    testTransforms,
+    inputShape,
+    model,
+    optimizer,
+    schedule,
+    loss,
+    callbacks,
+    evaluators,
+  };
+}
+
+/** The config's evaluations, each told its name and the `train` section's cadence and batch size. */
+export async function buildEvaluators(config: ExperimentConfig, opts: BuildOptions): Promise<Evaluator[]> {
+  const evaluators: Evaluator[] = [];
+  for (const [name, section] of Object.entries(config.evaluations)) {
+    const evaluation: EvaluatorFacts = {
+      name,
+      every: config.train.eval_every,
+      batchSize: config.train.eval_batch_size,
+      compile: config.train.compile,
+    };
+    evaluators.push(await buildComponent<Evaluator>('evaluator', section, context(config, opts, { evaluation })));
+  }
+  return evaluators;
 }

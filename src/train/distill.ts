@@ -4,7 +4,7 @@ import type { ExperimentConfig } from '../registry/experiment.js';
 import type { DistillationParams, DistillStage, LossTerm } from './distill-plan.js';
 import { softmaxCrossEntropy } from './losses.js';
 import { buildComponent, buildModel, context, type BuildOptions, type BuiltExperiment } from './build.js';
-import { evaluate, testEvaluation } from './evaluate.js';
+import { runEvaluations } from './evaluate.js';
 import { assertNotBusy } from '../run/lock.js';
 import { timeInference, timeOnnxInference } from './inference-timing.js';
 import { loadTrainedRun } from './trained-run.js';
@@ -159,8 +159,18 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
         comparison: {},
       };
   }
-  const ev = await evaluate(tf, teacher, testEvaluation(built, config));
-  teacherMetrics = { test_error: ev.error, test_top5_error: ev.top5Error, test_accuracy: 1 - ev.error };
+  // The config's evaluations on each model, as the loop runs them: the first one's error is the comparison's.
+  const evaluateModel = (model: Model) =>
+    runEvaluations(built.evaluators, {
+      tf,
+      model,
+      loss: built.loss,
+      dataset: built.dataset,
+      transforms: built.testTransforms,
+    });
+  const teacherEval = await evaluateModel(teacher);
+  teacherMetrics = teacherEval.metrics;
+  const ev = teacherEval.results[0];
 
   const studentSection = { ...config.model, ...plan.student } as ExperimentConfig['model'];
   const student = await buildModel(config, o.buildOptions, built.inputShape, built.dataset.numClasses, studentSection);
@@ -197,7 +207,7 @@ export async function distill(o: DistillOptions): Promise<DistillOutcome> {
     if (out.status !== 'done')
       return { status: out.status, training: training(), student, teacherMetrics, stages, comparison: {} };
   }
-  const sEval = await evaluate(tf, student, testEvaluation(built, config));
+  const sEval = (await evaluateModel(student)).results[0];
   const tTime = await timeInference(tf, teacher, plan.timing_batch, plan.timing_repeats, config.train.compile);
   const sTime = await timeInference(tf, student, plan.timing_batch, plan.timing_repeats, config.train.compile);
   const tOrt = await timeOnnxInference(teacher, plan.timing_repeats);

@@ -65,8 +65,9 @@ export class EpsilonGates implements Callback {
 
   async afterFinalEvaluation(ctx: FinalContext, metrics: Record<string, number>): Promise<void> {
     if (!this.tracking) return;
-    metrics.test_error_batch_statistics = (await ctx.evaluate({ batchStatistics: true })).error;
-    this.evaluationCheck = checkEvaluation(metrics.test_error, metrics.test_error_batch_statistics, metrics);
+    const { name, error } = await ctx.evaluate({ batchStatistics: true });
+    metrics[`${name}_error_batch_statistics`] = error;
+    this.evaluationCheck = checkEvaluation(metrics[`${name}_error`], error, metrics);
     if (this.evaluationCheck.warning) ctx.log(`warning: ${this.evaluationCheck.warning}`);
   }
 

@@ -3,10 +3,8 @@ import { compile, type CompileMode } from '../backends/compile.js';
 import { InputPipeline } from '../data/pipeline.js';
 import type { ResolvedTransform } from '../data/transform-chain.js';
 import type { DatasetSplits } from '../data/types.js';
-import type { Loss } from './types.js';
+import type { Evaluation, EvaluationContext, Evaluator, Loss } from './types.js';
 import type { Model } from '../models/types.js';
-import type { ExperimentConfig } from '../registry/experiment.js';
-import type { BuiltExperiment } from './build.js';
 
 export interface EvalResult {
   loss: number;
@@ -34,6 +32,7 @@ export function misses(tf: typeof tfc, logits: tfc.Tensor2D, labels: tfc.Tensor1
 export interface EvaluateOptions {
   loss: Loss;
   dataset: DatasetSplits;
+  split: 'train' | 'test';
   /** The config's test transforms, resolved. */
   transforms: ResolvedTransform[];
   batchSize: number;
@@ -43,32 +42,15 @@ export interface EvaluateOptions {
   compile: CompileMode;
 }
 
-/** The evaluation a config asks for on a built experiment's test split (its batch size, seed and compile mode). */
-export function testEvaluation(
-  built: Pick<BuiltExperiment, 'loss' | 'dataset' | 'testTransforms'>,
-  config: Pick<ExperimentConfig, 'train' | 'seed'>,
-  batchStatistics = false,
-): EvaluateOptions {
-  return {
-    loss: built.loss,
-    dataset: built.dataset,
-    transforms: built.testTransforms,
-    batchSize: config.train.eval_batch_size,
-    seed: config.seed,
-    batchStatistics,
-    compile: config.train.compile,
-  };
-}
-
 /**
- * Evaluate a model on the whole test split in inference mode (running batch-norm statistics), or with `batchStatistics`
+ * Evaluate a model on a whole split (the test split, or the training one without augmentation) in inference mode (running batch-norm statistics), or with `batchStatistics`
  * as training runs it (each batch's own statistics, nothing updated). With `compile: auto` (the default) each batch shape's
  * forward pass is captured once and replayed natively where the backend can (libtorch), as the training step is.
  */
 export async function evaluate(tf: typeof tfc, model: Model, o: EvaluateOptions): Promise<EvalResult> {
   const { loss, dataset, transforms, batchSize, seed } = o;
   const pipeline = new InputPipeline({
-    set: dataset.test,
+    set: dataset[o.split],
     transforms,
     batchSize,
     shuffle: false,
@@ -122,5 +104,20 @@ export async function evaluate(tf: typeof tfc, model: Model, o: EvaluateOptions)
     auxError,
     images: n,
     seconds: (performance.now() - start) / 1000,
+  };
+}
+
+/** Runs evaluators one after another and merges their metrics; eval_images_per_sec counts all of them together. */
+export async function runEvaluations(
+  evaluators: readonly Evaluator[],
+  ctx: EvaluationContext,
+): Promise<{ metrics: Record<string, number>; results: Evaluation[] }> {
+  const results: Evaluation[] = [];
+  for (const e of evaluators) results.push(await e.run(ctx));
+  const images = results.reduce((a, r) => a + r.images, 0);
+  const seconds = results.reduce((a, r) => a + r.seconds, 0);
+  return {
+    metrics: Object.assign({}, ...results.map((r) => r.metrics), { eval_images_per_sec: images / seconds }),
+    results,
   };
 }

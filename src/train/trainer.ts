@@ -10,10 +10,10 @@ import { InputError } from '../util/errors.js';
 import { recordTrainStep } from '../run/env.js';
 import { appendMetrics, trimMetrics } from '../run/run-folder.js';
 import { EpsilonGates } from './epsilon-gates.js';
-import { evaluate, testEvaluation } from './evaluate.js';
+import { runEvaluations } from './evaluate.js';
 import { EpochProgress } from './progress.js';
 import { PendingReadings, stepFor, type Stepper, type TrainStep } from './step.js';
-import type { Callback, FinalContext } from './types.js';
+import type { Callback, EvaluationContext, FinalContext } from './types.js';
 import type { NamedVariable } from '../models/types.js';
 import type { DataParallel } from './data-parallel.js';
 
@@ -175,15 +175,24 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   let trainImages = 0;
   let trainSeconds = 0;
   let status: RunStatus = 'done';
-  const evaluateTest = (batchStatistics: boolean) =>
-    evaluate(tf, model, testEvaluation(built, config, batchStatistics));
+  const evaluation = (batchStatistics: boolean): EvaluationContext => ({
+    tf,
+    model,
+    loss: built.loss,
+    dataset,
+    transforms: built.testTransforms,
+    batchStatistics,
+  });
   const finalContext = (epoch: number): FinalContext => ({
     tf,
     model,
     epoch,
     log: (line) => log(`${prefix}${line}`),
     trainBatches: () => pipeline.batches(config.train.epochs, 0),
-    evaluate: ({ batchStatistics }) => evaluateTest(batchStatistics),
+    evaluate: async ({ batchStatistics }) => {
+      const [first] = built.evaluators;
+      return { name: first.name, error: (await first.run(evaluation(batchStatistics))).error };
+    },
   });
   try {
     epochs: for (let epoch = meta.epoch; epoch < config.train.epochs; epoch++) {
@@ -256,20 +265,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
       trainSeconds += meta.accum.seconds;
       for (const h of hooks) Object.assign(metrics, h.report?.());
       const isLast = epoch + 1 === config.train.epochs;
-      // Evaluation (rank 0 alone): every eval_every epochs and after the last, whose model callbacks may finish and
-      // check first.
+      // Evaluation (rank 0 alone): each evaluator every `every` epochs and after the last, whose model callbacks may
+      // finish and check first.
       if (leads && isLast) for (const h of hooks) await h.beforeFinalEvaluation?.(finalContext(epoch));
-      if (leads && ((epoch + 1) % config.train.eval_every === 0 || isLast)) {
-        const ev = await evaluateTest(false);
-        Object.assign(metrics, {
-          test_loss: ev.loss,
-          test_error: ev.error,
-          test_top5_error: ev.top5Error,
-          test_accuracy: 1 - ev.error,
-          eval_images_per_sec: ev.images / ev.seconds,
-        });
-        for (const [name, err] of Object.entries(ev.auxError)) metrics[`${name}/test_error`] = err;
-      }
+      const due = built.evaluators.filter((e) => (epoch + 1) % e.every === 0 || isLast);
+      if (leads && due.length) Object.assign(metrics, (await runEvaluations(due, evaluation(false))).metrics);
       if (leads && isLast) for (const h of hooks) await h.afterFinalEvaluation?.(finalContext(epoch), metrics);
       if (o.parallel) Object.assign(metrics, o.parallel.followRankZero(model, metrics));
       metrics.live_tensors = tf.memory().numTensors;

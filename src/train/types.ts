@@ -1,8 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { HostBatch } from '../data/batch.js';
+import type { CompileMode } from '../backends/compile.js';
+import type { ResolvedTransform } from '../data/transform-chain.js';
+import type { DatasetSplits } from '../data/types.js';
 import type { ModelOutput, Model, NamedVariable } from '../models/types.js';
 
-/** What the training loop drives: optimizers, schedules, losses and callbacks. */
+/** What the training loop drives: optimizers, schedules, losses, callbacks and evaluators. */
 
 /** What an optimizer component builds. */
 export interface Optimizer {
@@ -61,8 +64,8 @@ export interface CallbackContext {
 export interface FinalContext extends CallbackContext {
   /** Training batches in a fresh order (an epoch past the last). */
   trainBatches(): AsyncIterable<HostBatch>;
-  /** The test split evaluated as the loop evaluates it, or on each batch's own statistics. */
-  evaluate(o: { batchStatistics: boolean }): Promise<{ error: number; loss: number }>;
+  /** The config's first evaluation run as the loop runs it, or on each batch's own statistics. */
+  evaluate(o: { batchStatistics: boolean }): Promise<{ name: string; error: number }>;
 }
 
 /**
@@ -93,4 +96,41 @@ export interface Callback {
   afterFinalEvaluation?(ctx: FinalContext, metrics: Record<string, number>): Promise<void>;
   /** What it adds to result.json, by key. */
   records?(): Record<string, unknown>;
+}
+
+/** What an evaluator component is built with besides its params: its name and the `train` section's cadence. */
+export interface EvaluatorFacts {
+  /** Its key under `evaluations`: the prefix of its metrics (`test` → test_error). */
+  name: string;
+  /** train.eval_every and train.eval_batch_size: what it uses unless it sets its own. */
+  every: number;
+  batchSize: number;
+  compile: CompileMode;
+}
+
+/** What an evaluator evaluates: the loop's model and loss (a distillation stage's), the experiment's data. */
+export interface EvaluationContext {
+  tf: typeof tf;
+  model: Model;
+  loss: Loss;
+  dataset: DatasetSplits;
+  /** The config's test transforms, resolved: evaluation never augments. */
+  transforms: ResolvedTransform[];
+  /** Each batch's own batch-norm statistics, as training computes them, instead of the running averages. */
+  batchStatistics?: boolean;
+}
+
+/** One evaluator's metrics, keyed `<name>_...`; `error` is its top-1 error, also the metric `<name>_error`. */
+export interface Evaluation {
+  metrics: Record<string, number>;
+  error: number;
+  images: number;
+  seconds: number;
+}
+
+/** What an evaluator component builds: a named evaluation the loop runs every `every` epochs and after the last. */
+export interface Evaluator {
+  readonly name: string;
+  readonly every: number;
+  run(ctx: EvaluationContext): Promise<Evaluation>;
 }

@@ -10,7 +10,7 @@ import { branchSchema } from '../../src/registry/registry.js';
 import { builtinRegistry as registry } from '../../src/components/index.js';
 import { walkComponents } from '../../src/registry/conformance.js';
 import type { BuildContext, Component, Kind } from '../../src/registry/component.js';
-import type { Callback, Loss, Optimizer, Schedule } from '../../src/train/types.js';
+import type { Callback, Evaluator, Loss, Optimizer, Schedule } from '../../src/train/types.js';
 import type { DatasetSplits, Transform } from '../../src/data/types.js';
 import type { Model } from '../../src/models/types.js';
 import { cifarRecords, svhnMat } from '../helpers/data-files.js';
@@ -205,6 +205,29 @@ async function exercise(kind: Kind, c: Component, params: Record<string, unknown
     case 'distillation':
       assert.ok((built as { stages: unknown[] }).stages.length > 0);
       return;
+    case 'evaluator': {
+      const e = built as Evaluator;
+      assert.deepEqual([e.name, e.every], ['test', 2], 'name and cadence from the facts');
+      const synthetic = registry.get('dataset', 'synthetic');
+      const sizes = { num_classes: 3, train_size: 4, test_size: 5, height: 8, width: 8 };
+      const dataset = (await synthetic.build(completeParams(synthetic, sizes) as never, ctx)) as DatasetSplits;
+      // A model that always predicts class 0: its error is the share of other labels.
+      const model = {
+        numClasses: 3,
+        apply: (x: tf.Tensor4D) => ({
+          logits: tf.tile(tf.tensor2d([[1, 0, 0]]), [x.shape[0], 1]),
+          taps: {},
+          auxLogits: [],
+          gates: [],
+        }),
+      } as unknown as Model;
+      const crossEntropy = registry.get('loss', 'cross-entropy');
+      const loss = (await crossEntropy.build(completeParams(crossEntropy, {}) as never, ctx)) as Loss;
+      const r = await e.run({ tf, model, loss, dataset, transforms: [] });
+      assert.equal(r.metrics.test_error, dataset.test.labels.filter((y) => y !== 0).length / 5);
+      assert.equal(r.images, 5);
+      return;
+    }
   }
 }
 
@@ -218,7 +241,8 @@ test('every registered component builds from validated parameters and runs one s
     assert.deepEqual(problems, [], `${c.kind}/${c.type}`);
     const extra = c.kind === 'dataset' ? fixtures[c.type] : (PARAMS[`${c.kind}/${c.type}`] ?? {});
     assert.ok(extra, `dataset ${c.type} has no fixture in this test: add files in its format`);
-    const facts = { inputShape: INPUT[c.type] ?? [8, 8, 3], numClasses: 3, epochs: 4 };
+    const evaluation = { name: 'test', every: 2, batchSize: 3, compile: 'off' };
+    const facts = { inputShape: INPUT[c.type] ?? [8, 8, 3], numClasses: 3, epochs: 4, evaluation };
     const ctx: BuildContext = { tf, seed: 1, configDir: dir, facts, log: () => {} };
     await exercise(c.kind, c, completeParams(c, extra), ctx);
   }

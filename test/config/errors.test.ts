@@ -219,3 +219,29 @@ test('cross-field rules: schedule epochs must increase, batch must fit the subse
     'x.yaml:15:33 train.batch_size (100) is larger than the training set (dataset.subset = 64 images): not one full batch per epoch',
   ]);
 });
+
+test('an evaluation is checked like any component, and its name must make metric names, at file:line:col', async () => {
+  const { lines } = await problems({
+    'x.yaml': `${VALID}evaluations:
+  test: { type: clasification }
+  train_eval: { type: classification, split: val, every: 0 }
+  train: { type: classification }
+`,
+  });
+  assert.deepEqual(lines, [
+    "x.yaml:18:3 bad name 'train' in evaluations: a name of letters, digits and single underscores, not train (train_error is the training error)",
+    "x.yaml:16:17 unknown evaluator type 'clasification'; did you mean 'classification'? (registered: 'classification')",
+    "x.yaml:17:46 evaluations.train_eval.split must be one of 'test', 'train' (got 'val')",
+    'x.yaml:17:58 evaluations.train_eval.every must be >= 1 (got 0)',
+  ]);
+  assert.deepEqual((await problems({ 'x.yaml': `${VALID}evaluations: {}\n` })).lines, [
+    'x.yaml:15:14 evaluations must have at least 1 entry (got 0)',
+  ]);
+});
+
+test('evaluations left out are the schema default: one classification of the test split named test', async () => {
+  const dir = files({ 'x.yaml': VALID });
+  const { config, text } = await loadExperiment(join(dir, 'x.yaml'), [], { registry: testRegistry });
+  assert.deepEqual(config.evaluations, { test: { type: 'classification', split: 'test' } });
+  assert.match(text, /type: classification # default/);
+});

@@ -77,6 +77,19 @@ export const testRegistry = createRegistry([
     build: () => null,
   }),
   defineComponent({
+    kind: 'evaluator',
+    type: 'classification',
+    doc: 'Error on a split; the type the schema default of `evaluations` names.',
+    params: Type.Object(
+      {
+        split: Type.Union([Type.Literal('test'), Type.Literal('train')], { default: 'test', description: 'Split.' }),
+        every: Type.Optional(Type.Integer({ minimum: 1, description: 'Epochs between evaluations.' })),
+      },
+      { additionalProperties: false },
+    ),
+    build: () => null,
+  }),
+  defineComponent({
     kind: 'transform',
     type: 'toy-flip',
     doc: 'Horizontal flip.',

@@ -90,7 +90,7 @@ test('conformance names what a malformed component lacks', () => {
   const bad = { kind: 'modle', type: 'x y', doc: '', params: Type.Object({ type: Type.String() }), build: 1 } as never;
   const [{ problems }] = walkComponents(createRegistry([bad]));
   assert.deepEqual(problems, [
-    'kind must be one of dataset, transform, model, optimizer, schedule, loss, distillation, callback (got modle)',
+    'kind must be one of dataset, transform, model, optimizer, schedule, loss, distillation, callback, evaluator (got modle)',
     'type must be a name of letters, digits, dots, dashes or underscores',
     'doc must be a non-empty string',
     'build must be a function',
