@@ -126,7 +126,8 @@ function reconcile(o: ExecuteOptions): Reconciled {
       },
     };
   }
-  const diffs = isRunFolder(runDir) && hasProgress(runDir) ? configDifferences(readRunConfig(runDir), config) : [];
+  const diffs =
+    isRunFolder(runDir) && hasProgress(runDir) ? configDifferences(readRunConfig(runDir, o.registry), config) : [];
   if (diffs.length) {
     const listed = diffs
       .map((d) => `  ${d.path}: ${JSON.stringify(d.before)} in the folder, ${JSON.stringify(d.after)} now`)

@@ -90,7 +90,8 @@ function resultValues(result: Record<string, unknown>): Record<string, number> {
  * names, in a new folder, then compares the two result.json files metric by metric.
  */
 export async function reproduceRun(source: string, o: ReproOptions): Promise<ReproRecord> {
-  const config = readRunConfig(source);
+  const registry = await runRegistry(source);
+  const config = readRunConfig(source, registry);
   const env = readEnv(source);
   if (!env) throw new UsageError(`${source} has no env.json: the run's environment was never recorded`);
   const recorded = readResult(source);
@@ -117,7 +118,7 @@ export async function reproduceRun(source: string, o: ReproOptions): Promise<Rep
     configDir: readConfigDir(source),
     runDir,
     log: o.log,
-    registry: await runRegistry(source),
+    registry,
   });
   const again = readResult(runDir);
   const envAgain = readEnv(runDir);

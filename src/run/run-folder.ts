@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../registry/experiment.js';
+import type { Registry } from '../registry/registry.js';
 import { canonicalJson, runId } from './run-id.js';
 import { exportModel, readExportedModel, type ExportedModel } from './model-files.js';
 import type { NamedVariable } from '../models/types.js';
@@ -53,10 +54,15 @@ export function writeConfig(runDir: string, config: ExperimentConfig, text: stri
   writeJsonAtomic(join(runDir, 'config.json'), config);
 }
 
-/** The resolved config a run recorded (config.json); a folder without one is not a run folder (UsageError). */
-export function readRunConfig(runDir: string): ExperimentConfig {
+/**
+ * The resolved config a run recorded (config.json); a folder without one is not a run folder (UsageError). Given the
+ * run's registry, the schema fills in what it gained since (a run recorded before `evaluations` gets their default).
+ */
+export function readRunConfig(runDir: string, registry?: Registry): ExperimentConfig {
   const config = readJsonFile<ExperimentConfig>(join(runDir, 'config.json'), 'the resolved config');
   if (config === null) throw new UsageError(`${runDir} is not a run folder (no config.json)`);
+  // Validated when it was recorded: only the defaults the validator writes in matter here.
+  registry?.validator()(config);
   return config;
 }
 

@@ -45,7 +45,7 @@ export interface OpenOptions {
 export async function openTrainedRun(target: string, o: OpenOptions): Promise<TrainedRun> {
   const { runDir, modelDir } = locateRunModel(target);
   if (o.teacher && runDir !== target) throw new UsageError('--teacher takes the run folder itself');
-  const config = readRunConfig(runDir);
+  const config = readRunConfig(runDir, o.registry);
   const { section, saved, outDir, source } = o.teacher ? teacherWeights(runDir, config) : savedModel(runDir, modelDir);
   const backend = await selectBackend(config.backend, { device: config.device });
   const tf = backend.tf;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/config/load.js';
 import { buildExperiment } from '../../src/train/build.js';
@@ -89,4 +89,15 @@ test('the loop runs each evaluator at its own cadence and after the last epoch; 
   for (const k of [...test, ...trainEval])
     assert.ok(Math.abs(evaluated[k] - last[k]) < 1e-5, `${k}: ${evaluated[k]} vs ${last[k]}`);
   assert.equal(evaluated.images, 6 + 16);
+});
+
+test('a run recorded before evaluations existed is evaluated with their schema default', async () => {
+  const run = tinyRun('evaluators-old', config(''));
+  assert.equal((await trainConfig(run.file, run.runDir)).code, 0);
+  const file = join(run.runDir, 'config.json');
+  const { evaluations, ...recorded } = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(evaluations, { test: { type: 'classification', split: 'test' } });
+  writeFileSync(file, JSON.stringify(recorded));
+  const evaluated = (await evaluateModelFolder(run.runDir)) as unknown as Record<string, number>;
+  assert.equal(evaluated.test_error, metrics(run.runDir).at(-1)!.test_error);
 });

@@ -21,9 +21,10 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
     });
     if (positionals.length !== 1) throw new UsageError('resume takes exactly one run folder');
     const runDir = resolve(positionals[0]);
-    const config = readRunConfig(runDir);
     const { runTraining } = await import('../../app/launch.js');
     const { runRegistry } = await import('../../app/run-registry.js');
+    const registry = await runRegistry(runDir);
+    const config = readRunConfig(runDir, registry);
     return runTraining({
       args: ['resume', ...argv],
       config,
@@ -33,7 +34,7 @@ Exit codes: 0 done, 1 failed or diverged, 2 not a run folder, damaged, or in use
       log: (l) => console.log(l),
       wait: values.wait,
       purpose: 'resume',
-      registry: await runRegistry(runDir),
+      registry,
     });
   },
 };
