@@ -9,7 +9,7 @@ import { timeInference, timeOnnxInference } from '../train/inference-timing.js';
 import { parameterCount } from '../models/nn.js';
 import type { Loss } from '../train/types.js';
 import type { Model } from '../models/types.js';
-import { planCompression, remapWeights, type CompressSource } from '../models/compress.js';
+import { planCompression, remapWeights } from '../models/compress.js';
 import { assignByName, variableMap } from '../models/weights.js';
 import { discardedRatio } from '../models/gate.js';
 import { UsageError } from '../util/errors.js';
@@ -85,7 +85,11 @@ async function compressLocked(
   o: CompressOptions,
 ): Promise<Record<string, unknown>> {
   const readings = lastDiscardReadings(runDir);
-  const run = await openTrainedRun(runDir, { registry: await runRegistry(runDir), log: o.log });
+  const registry = await runRegistry(runDir);
+  const { type, ...modelParams } = config.model;
+  const compression = registry.find('model', type)?.compression?.(modelParams as never);
+  if (!compression) throw new UsageError(`${runDir}: a ${type} model has no blocks epsilab compress can remove`);
+  const run = await openTrainedRun(runDir, { registry, log: o.log });
   const { tf, backend, dataset, inputShape, build: opts, model: original } = run;
 
   const gated = Object.entries(readings.blocks)
@@ -120,7 +124,7 @@ async function compressLocked(
     if (o.weightCheck === 'require') discarded = gated.filter((b) => !disagreements.some((d) => d.block === b));
   }
   const plan = planCompression(
-    config.model as unknown as CompressSource,
+    compression,
     original.variables.map((v) => v.name),
     discarded,
   );

@@ -1,56 +1,16 @@
-import { groupLayout, type BlockNaming } from './preact-structure.js';
-import { preactResnetBlocks } from './preact-resnet.js';
-import { preactResnetImagenetBlocks } from './preact-resnet-imagenet.js';
-
-/** The parts of a trained ε-ResNet's model section that fix its blocks: CIFAR/SVHN (`res<s>.<i>`) unless its type is the ImageNet one. */
-export interface CompressSource {
-  type?: string;
-  depth: number;
-  units?: readonly number[] | null;
-  base_width?: number;
-  structure?: readonly number[] | null;
-  discard_first_block?: readonly number[];
-}
-
-/** Model section of the compressed network: a standard pre-activation ResNet, no gate, no side head. */
-export type CompressedModel =
-  | {
-      type: 'preact-resnet';
-      depth: number;
-      epsilon: null;
-      side_output: null;
-      structure: number[];
-      discard_first_block: number[];
-    }
-  | {
-      type: 'preact-resnet-imagenet';
-      depth: number;
-      units: readonly number[] | null;
-      base_width: number;
-      epsilon: null;
-      side_output: null;
-      structure: number[];
-      discard_first_block: number[];
-    };
+import type { ModelCompression, ModelSection } from '../registry/component.js';
+import { groupLayout } from './preact-structure.js';
 
 /** What removing blocks from a trained ε-ResNet gives (yuxwind/epsilonResnet scripts/compressModel.py). */
 export interface CompressionPlan {
-  model: CompressedModel;
+  /** Model section of the compressed network: the same family, no gate, no side head. */
+  model: ModelSection & { structure: number[]; discard_first_block: number[] };
   /** Removed blocks, by group then index. */
   discarded: string[];
   /** Kept block → its name in the compressed network (res2.7 → res2.5, group2/block9 → group2/block7). */
   blockMap: Record<string, string>;
   /** Kept variable → its new name; side-head, gate-memory (`<block>/identity`) and discarded-block variables are absent. */
   weightMap: Record<string, string>;
-}
-
-export const IMAGENET_MODEL_TYPE = 'preact-resnet-imagenet';
-
-/** The block names of the source's family (CIFAR/SVHN unless its type is the ImageNet one). */
-function family(source: CompressSource): BlockNaming {
-  return source.type === IMAGENET_MODEL_TYPE
-    ? preactResnetImagenetBlocks(source.depth, source.units)
-    : preactResnetBlocks(source.depth);
 }
 
 const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];
@@ -64,12 +24,11 @@ const KEPT_AS_IS = ['conv0/', 'bnlast/', 'linear/'];
  * 6n+2 depth compresses, where compressModel.py:123 accepts only n ∈ {18, 33, 83, 125} (not SVHN's n = 50).
  */
 export function planCompression(
-  source: CompressSource,
+  fam: ModelCompression,
   variableNames: readonly string[],
   discarded: readonly string[],
 ): CompressionPlan {
-  const fam = family(source);
-  const layout = groupLayout(fam.units, source.structure ?? null, source.discard_first_block ?? fam.units.map(() => 0));
+  const layout = groupLayout(fam.units, fam.structure, fam.discardFirstBlock);
   const existing = new Set(layout.flatMap((l, g) => l.blocks.map((i) => fam.name(g + fam.firstGroup, i))));
   const unknown = discarded.filter((b) => !existing.has(b));
   if (unknown.length > 0) throw new Error(`cannot discard ${unknown.join(', ')}: not blocks of this network`);
@@ -100,7 +59,7 @@ export function planCompression(
       if (openings.has(block) && (rest.startsWith('/convshortcut/') || rest.startsWith('/preact/')))
         weightMap[name] = name;
       else if (!existing.has(block) && !openings.has(block))
-        throw new Error(`variable ${name} is not part of this pre-activation ResNet of depth ${source.depth}`);
+        throw new Error(`variable ${name} is not part of this network (${fam.units.join(', ')} blocks per group)`);
       else if (!gone.has(block) && blockMap[block]) weightMap[name] = blockMap[block] + rest;
     }
   }
@@ -109,17 +68,7 @@ export function planCompression(
     const [group, index] = (b.match(/\d+/g) ?? []).map(Number);
     return group * 1e6 + index;
   };
-  const common = {
-    depth: source.depth,
-    epsilon: null,
-    side_output: null,
-    structure,
-    discard_first_block: discardFirstBlock,
-  } as const;
-  const model: CompressedModel =
-    source.type === IMAGENET_MODEL_TYPE
-      ? { type: IMAGENET_MODEL_TYPE, ...common, units: source.units ?? null, base_width: source.base_width ?? 64 }
-      : { type: 'preact-resnet', ...common };
+  const model = { ...fam.section(structure, discardFirstBlock), structure, discard_first_block: discardFirstBlock };
   return { model, discarded: [...gone].sort((a, b) => rank(a) - rank(b)), blockMap, weightMap };
 }
 

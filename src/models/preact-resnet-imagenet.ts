@@ -1,6 +1,6 @@
 /** tensorpack's ImageNet pre-activation ResNet family as the ε-ResNet code uses it: parameters, rules, builder, component. */
 import { Type, type Static } from '@sinclair/typebox';
-import { defineComponent, type BuildContext } from '../registry/component.js';
+import { defineComponent, type BuildContext, type ModelCompression } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
 import type { Model } from './types.js';
 import { makeConv, ParamStore } from './nn.js';
@@ -17,7 +17,7 @@ import {
   type ResidualBlock,
 } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
-import { groupLayout, type BlockNaming, type ParamProblem } from './preact-structure.js';
+import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { SideOutput, sideHead, sideOutputSettings } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
@@ -40,15 +40,36 @@ function imagenetBlockName(group: number, index: number): string {
   return `group${group}/block${index}`;
 }
 
-/** The family's block names for compression: a side head (`group<g>/side_output/…`) belongs to no block. */
-export function preactResnetImagenetBlocks(depth: number, units: readonly number[] | null | undefined): BlockNaming {
-  if (!(depth in IMAGENET_DEPTHS))
-    throw new Error(`ImageNet ResNet depth ${depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
+/**
+ * How compression removes the family's blocks: the compressed network is a `preact-resnet-imagenet` of the same depth,
+ * units and width with the kept blocks' layout; a group's `convshortcut` stays with its discarded first block.
+ */
+export function preactResnetImagenetCompression(
+  p: Partial<Pick<PreactResnetImagenetParams, 'units' | 'structure' | 'discard_first_block'>> & {
+    depth: number;
+    base_width: number;
+  },
+): ModelCompression {
+  if (!(p.depth in IMAGENET_DEPTHS))
+    throw new Error(`ImageNet ResNet depth ${p.depth} is not one of ${Object.keys(IMAGENET_DEPTHS).join(', ')}`);
+  const units = imagenetUnits(p.depth as ImagenetDepth, p.units);
   return {
-    units: imagenetUnits(depth as ImagenetDepth, units),
+    units,
     firstGroup: 0,
     name: imagenetBlockName,
     blockOf: (v) => (v.includes('/side_output/') ? null : (/^(group\d+\/block\d+)\//.exec(v)?.[1] ?? v)),
+    structure: p.structure ?? null,
+    discardFirstBlock: p.discard_first_block ?? units.map(() => 0),
+    section: (structure, discardFirstBlock) => ({
+      type: 'preact-resnet-imagenet',
+      depth: p.depth,
+      units: p.units ?? null,
+      base_width: p.base_width,
+      epsilon: null,
+      side_output: null,
+      structure,
+      discard_first_block: discardFirstBlock,
+    }),
   };
 }
 
@@ -291,6 +312,7 @@ export function preactResnetImagenetVariant(v: { type: string; doc: string; dept
     doc: v.doc,
     params: preactResnetImagenetParams(v.depth),
     check: (params, at) => preactImagenetProblems(params).map((p) => error(p.message, at(p.path))),
+    compression: preactResnetImagenetCompression,
     parts: () => ({ taps: ['conv0', 'group0', 'group1', 'group2', 'group3'], stages: [] }),
     build: (params, ctx): Model => buildPreactResnetImagenet(ctx, `${v.type}-${params.depth}`, params),
   });

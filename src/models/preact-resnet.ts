@@ -3,7 +3,7 @@
  * the components over it (`preact-resnet`, `epsilon-resnet`), which differ only in defaults.
  */
 import { Type, type Static, type TNumber } from '@sinclair/typebox';
-import { defineComponent, type BuildContext } from '../registry/component.js';
+import { defineComponent, type BuildContext, type ModelCompression } from '../registry/component.js';
 import { error } from '../util/diagnostics.js';
 import { UserError } from '../util/errors.js';
 import type { Model } from './types.js';
@@ -12,7 +12,7 @@ import { modelFacts, scalarVariable } from './common.js';
 import { GateSharpness, makeLastGate, TestGateParam, type GateSettings, type OptionalEpsilon } from './gate.js';
 import { bnReluLayer, convLayer, network, residualLayer, tapLayer, type Layer, type ResidualBlock } from './layers.js';
 import type { OnnxExportable } from './onnx/graph.js';
-import { groupLayout, type BlockNaming, type ParamProblem } from './preact-structure.js';
+import { groupLayout, type ParamProblem } from './preact-structure.js';
 import { sideHead, sideOutputSettings, type SideOutput } from './side-output.js';
 import { makeBnRelu, tensorpackHead, TP_CONV_INIT } from './tensorpack.js';
 
@@ -30,14 +30,29 @@ export function unitsFromDepth(depth: number): number {
   return (depth - 2) / 6;
 }
 
-/** The family's block names for compression: the side head (`side_output/…`) belongs to no block. */
-export function preactResnetBlocks(depth: number): BlockNaming {
-  const n = unitsFromDepth(depth);
+/**
+ * How compression removes the family's blocks: a compressed network is a plain `preact-resnet` of the same depth
+ * with the kept blocks' layout (compressModel.py:170-181 writes it to its .cfg); the side head belongs to no block.
+ */
+export function preactResnetCompression(
+  p: Partial<Pick<PreactResnetParams, 'structure' | 'discard_first_block'>> & { depth: number },
+): ModelCompression {
+  const n = unitsFromDepth(p.depth);
   return {
     units: [n, n, n],
     firstGroup: 1,
     name: blockName,
     blockOf: (v) => (v.startsWith('side_output/') ? null : (/^(res\d+\.\d+)\//.exec(v)?.[1] ?? v)),
+    structure: p.structure ?? null,
+    discardFirstBlock: p.discard_first_block ?? [0, 0, 0],
+    section: (structure, discardFirstBlock) => ({
+      type: 'preact-resnet',
+      depth: p.depth,
+      epsilon: null,
+      side_output: null,
+      structure,
+      discard_first_block: discardFirstBlock,
+    }),
   };
 }
 
@@ -269,6 +284,7 @@ export function preactResnetVariant(v: { type: string; doc: string } & PreactRes
       const problem = inputShapeProblem(shape);
       return problem && `${v.type}-${params.depth}: ${problem}`;
     },
+    compression: preactResnetCompression,
     parts: () => ({ taps: ['conv0', ...STAGES.map((s) => `res${s}`)], stages: [] }),
     build: (params, ctx): Model => buildPreactResnet(ctx, `${v.type}-${params.depth}`, params),
   });

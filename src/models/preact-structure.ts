@@ -6,16 +6,6 @@ export interface ParamProblem {
   message: string;
 }
 
-/** How a family names its blocks, for compression: its groups, a block's name, and which block a variable belongs to. */
-export interface BlockNaming {
-  units: readonly number[];
-  /** Index of the first group in names: CIFAR stages are res1..res3, ImageNet groups group0..group3 (compressModel.py:11-12). */
-  firstGroup: number;
-  name: (group: number, index: number) => string;
-  /** The block a variable belongs to, or null for the side head (dropped). */
-  blockOf: (variable: string) => string | null;
-}
-
 export interface GroupLayout {
   /** The group's first block was discarded: it opens with that block's shortcut path alone (compressModel.py). */
   shortcutOnly: boolean;

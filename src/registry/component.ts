@@ -20,6 +20,28 @@ export type Kind = (typeof KINDS)[number];
 /** Height, width and channels of an image. */
 export type ImageShape = [number, number, number];
 
+/** A model section as a config gives it. */
+export type ModelSection = { type: string } & Record<string, unknown>;
+
+/**
+ * What compression (yuxwind/epsilonResnet scripts/compressModel.py) needs of a model whose residual blocks can be
+ * removed: its groups and block names, the layout it was trained with, and its section without the removed blocks.
+ */
+export interface ModelCompression {
+  /** Blocks per group before any compression. */
+  units: readonly number[];
+  /** Index of the first group in names (CIFAR stages res1..res3, ImageNet groups group0..group3). */
+  firstGroup: number;
+  name(group: number, index: number): string;
+  /** The block a variable belongs to, or null for a part compression drops (the side head). */
+  blockOf(variable: string): string | null;
+  /** The trained network's layout: null and all 0 unless it was compressed already. */
+  structure: readonly number[] | null;
+  discardFirstBlock: readonly number[];
+  /** The same family's section keeping `structure[g]` blocks per group, no gate, no side head. */
+  section(structure: number[], discardFirstBlock: number[]): ModelSection;
+}
+
 /** What `build` receives besides its own parameters. */
 export interface BuildContext {
   /** The tfjs namespace bound to the selected backend. */
@@ -65,6 +87,8 @@ export interface Component<K extends Kind = Kind, P extends TObject = TObject, O
   imageShape?(params: Static<P>): { shape: ImageShape; from: string } | undefined;
   /** Transforms: the shape an image of `shape` leaves with (as the built transform's `outputShape`), from params alone. */
   outputShape?(params: Static<P>, shape: ImageShape): ImageShape;
+  /** Models whose blocks `epsilab compress` can remove: how. */
+  compression?(params: Static<P>): ModelCompression;
   /** Models: why images of `shape` cannot go through the network, or null when they can. */
   inputProblem?(params: Static<P>, shape: ImageShape): string | null;
 }

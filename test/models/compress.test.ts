@@ -5,6 +5,8 @@ import { epsilonResnet } from '../../src/components/model/epsilon-resnet.js';
 import { preactResnet } from '../../src/components/model/preact-resnet.js';
 import { preactResnetImagenet } from '../../src/components/model/preact-resnet-imagenet.js';
 import { planCompression, remapWeights } from '../../src/models/compress.js';
+import { preactResnetCompression } from '../../src/models/preact-resnet.js';
+import { preactResnetImagenetCompression } from '../../src/models/preact-resnet-imagenet.js';
 import { assignByName, variableMap } from '../../src/models/weights.js';
 import { cpuContext, maxAbsDiff, randomImages, scale } from '../helpers/tiny-model.js';
 
@@ -13,7 +15,7 @@ const blockVars = (block: string) => [`${block}/bn/gamma`, `${block}/conv1/W`, `
 test('kept blocks are renumbered per stage, from 1 where the first block went; side head and discarded weights are dropped', () => {
   const names = ['conv0/W', 'bnlast/bn/gamma', 'linear/W', 'linear/b', 'side_output/res2.2/linear/W'];
   for (const s of [1, 2, 3]) for (let i = 0; i < 4; i++) names.push(...blockVars(`res${s}.${i}`));
-  const plan = planCompression({ depth: 26 }, names, ['res3.3', 'res2.2', 'res1.0', 'res2.0']);
+  const plan = planCompression(preactResnetCompression({ depth: 26 }), names, ['res3.3', 'res2.2', 'res1.0', 'res2.0']);
   assert.deepEqual(plan.model, {
     type: 'preact-resnet',
     depth: 26,
@@ -38,8 +40,14 @@ test('kept blocks are renumbered per stage, from 1 where the first block went; s
   for (const gone of ['side_output/res2.2/linear/W', 'res1.0/conv1/W', 'res2.2/conv1/W', 'res3.3/bn/gamma'])
     assert.ok(!(gone in plan.weightMap), gone);
   assert.equal(Object.keys(plan.weightMap).length, 4 + 8 * 3);
-  assert.throws(() => planCompression({ depth: 26 }, names, ['res4.0']), /not blocks of this network/);
-  assert.throws(() => planCompression({ depth: 26 }, [...names, 'mystery/W'], []), /mystery\/W/);
+  assert.throws(
+    () => planCompression(preactResnetCompression({ depth: 26 }), names, ['res4.0']),
+    /not blocks of this network/,
+  );
+  assert.throws(
+    () => planCompression(preactResnetCompression({ depth: 26 }), [...names, 'mystery/W'], []),
+    /mystery\/W/,
+  );
 });
 
 test('a compressed model can be compressed again: numbering continues from its own layout', () => {
@@ -51,10 +59,11 @@ test('a compressed model can be compressed again: numbering continues from its o
     ...blockVars('res2.1'),
     ...blockVars('res3.1'),
   ];
-  const plan = planCompression({ depth: 20, structure: [2, 2, 1], discard_first_block: [1, 0, 1] }, names, [
-    'res1.1',
-    'res2.0',
-  ]);
+  const plan = planCompression(
+    preactResnetCompression({ depth: 20, structure: [2, 2, 1], discard_first_block: [1, 0, 1] }),
+    names,
+    ['res1.1', 'res2.0'],
+  );
   assert.deepEqual(plan.model.structure, [1, 1, 1]);
   assert.deepEqual(plan.model.discard_first_block, [1, 1, 1]);
   assert.deepEqual(plan.blockMap, { 'res1.2': 'res1.1', 'res2.1': 'res2.1', 'res3.1': 'res3.1' });
@@ -83,13 +92,16 @@ test('the compressed network gives the logits of the gated one whose discarded b
   for (const g of before.gates) assert.equal(g.gate.dataSync()[0], discarded.includes(g.block) ? 0 : 1, g.block);
 
   const plan = planCompression(
-    { depth: 14 },
+    preactResnetCompression({ depth: 14 }),
     gated.variables.map((v) => v.name),
     discarded,
   );
   const { type, ...params } = plan.model;
   assert.equal(type, preactResnet.type);
-  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
+  const compressed = await preactResnet.build(
+    { ...params, gate_sharpness: 1e6, test_gate: 'recompute' } as Parameters<typeof preactResnet.build>[0],
+    ctx,
+  );
   const unused = assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables)));
   assert.deepEqual(unused, []);
   const after = compressed.apply(x, { training: false });
@@ -142,12 +154,15 @@ test('test_gate last-train: evaluation keeps the last training batch gate, so th
   assert.ok(maxAbsDiff(before.logits, reopened.logits) > 1e-3, 'recomputing reopens the blocks whose responses grew');
 
   const plan = planCompression(
-    { depth: 14 },
+    preactResnetCompression({ depth: 14 }),
     gated.variables.map((v) => v.name),
     discarded,
   );
   const { type, ...params } = plan.model;
-  const compressed = await preactResnet.build({ ...params, gate_sharpness: 1e6, test_gate: 'recompute' as const }, ctx);
+  const compressed = await preactResnet.build(
+    { ...params, gate_sharpness: 1e6, test_gate: 'recompute' } as Parameters<typeof preactResnet.build>[0],
+    ctx,
+  );
   assert.deepEqual(assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables))), []);
   assert.equal(type, preactResnet.type);
   assert.ok(maxAbsDiff(before.logits, compressed.apply(x, { training: false }).logits) < 1e-5);
@@ -174,7 +189,7 @@ test('ImageNet names: group<g>/block<i> renumbered per group, a discarded first 
     names.push(`group${g}/block0/convshortcut/W`);
   }
   const source = { type: 'preact-resnet-imagenet', depth: 50, units: [3, 3, 3, 3], base_width: 8 };
-  const plan = planCompression(source, names, [
+  const plan = planCompression(preactResnetImagenetCompression(source), names, [
     'group1/block0',
     'group2/block1',
     'group3/block0',
@@ -215,14 +230,17 @@ test('ImageNet names: group<g>/block<i> renumbered per group, a discarded first 
     'group3/block1',
     'group3/block2',
   ]);
-  assert.throws(() => planCompression(source, names, ['group4/block0']), /not blocks of this network/);
-  assert.throws(() => planCompression({ ...source, depth: 77 }, names, []), /depth 77/);
+  assert.throws(
+    () => planCompression(preactResnetImagenetCompression(source), names, ['group4/block0']),
+    /not blocks of this network/,
+  );
+  assert.throws(() => preactResnetImagenetCompression({ ...source, depth: 77 }), /depth 77/);
 });
 
 test("SVHN's 302-layer network (n = 50) compresses, which the original's compressModel.py refuses", () => {
   const names = ['conv0/W', 'linear/W'];
   for (const s of [1, 2, 3]) for (let i = 0; i < 50; i++) names.push(...blockVars(`res${s}.${i}`));
-  const plan = planCompression({ type: 'epsilon-resnet', depth: 302 }, names, ['res2.0', 'res3.49', 'res1.7']);
+  const plan = planCompression(preactResnetCompression({ depth: 302 }), names, ['res2.0', 'res3.49', 'res1.7']);
   assert.deepEqual(plan.model.structure, [49, 49, 49]);
   assert.deepEqual(plan.model.discard_first_block, [0, 1, 0]);
   assert.equal(plan.blockMap['res1.8'], 'res1.7');
@@ -259,14 +277,14 @@ for (const net of [
     for (const g of before.gates) assert.equal(g.gate.dataSync()[0], net.off.includes(g.block) ? 0 : 1, g.block);
 
     const plan = planCompression(
-      { type: 'preact-resnet-imagenet', ...common },
+      preactResnetImagenetCompression(common),
       gated.variables.map((v) => v.name),
       net.off,
     );
-    const { type, ...params } = plan.model as Extract<typeof plan.model, { type: 'preact-resnet-imagenet' }>;
+    const { type, ...params } = plan.model;
     assert.equal(type, preactResnetImagenet.type);
     const compressed = await preactResnetImagenet.build(
-      { ...params, units: net.units, base_width: 4, gate_sharpness: 1e6, test_gate: 'recompute' as const },
+      { ...params, gate_sharpness: 1e6, test_gate: 'recompute' } as Parameters<typeof preactResnetImagenet.build>[0],
       ctx,
     );
     assert.deepEqual(assignByName(compressed.variables, remapWeights(plan, variableMap(gated.variables))), []);

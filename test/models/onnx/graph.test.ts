@@ -7,6 +7,7 @@ import { epsilonResnet } from '../../../src/components/model/epsilon-resnet.js';
 import { preactResnetImagenet } from '../../../src/components/model/preact-resnet-imagenet.js';
 import { torchResnet } from '../../../src/components/model/torch-resnet.js';
 import { planCompression } from '../../../src/models/compress.js';
+import { preactResnetCompression } from '../../../src/models/preact-resnet.js';
 import { ONNX_OPSET } from '../../../src/models/onnx/graph.js';
 import { encodeModelGraph, nhwcToNchw, openSession, runLogits } from '../../../src/models/onnx/runtime.js';
 import { cpuContext, randomImages, scale, tf } from '../../helpers/tiny-model.js';
@@ -131,13 +132,16 @@ test('a compressed ε-ResNet (blocks removed, a stage reduced to its downsamplin
   const ctx = await cpuContext([8, 8, 3], 4, 6);
   const source = await epsilonResnet.build({ ...cifar, depth: 14, epsilon: 0.05, side_output: null }, ctx);
   const plan = planCompression(
-    { depth: 14 },
+    preactResnetCompression({ depth: 14 }),
     source.variables.map((v) => v.name),
     ['res2.0', 'res2.1', 'res3.1'],
   );
   source.dispose();
   const { type: _type, ...params } = plan.model;
-  const model = await preactResnet.build({ ...cifar, ...params, gate_sharpness: 1e6, test_gate: 'recompute' }, ctx);
+  const model = await preactResnet.build(
+    { ...cifar, ...params, gate_sharpness: 1e6, test_gate: 'recompute' } as Parameters<typeof preactResnet.build>[0],
+    ctx,
+  );
   randomiseBatchNorms(model, 4);
   const { diff } = await compare(model);
   assert.ok(diff < 1e-4, `max |Δ| ${diff}`);
