@@ -43,9 +43,10 @@ export interface EvaluateOptions {
 }
 
 /**
- * Evaluate a model on a whole split (the test split, or the training one without augmentation) in inference mode (running batch-norm statistics), or with `batchStatistics`
- * as training runs it (each batch's own statistics, nothing updated). With `compile: auto` (the default) each batch shape's
- * forward pass is captured once and replayed natively where the backend can (libtorch), as the training step is.
+ * Evaluate a model on a whole split (the test split, or the training one without augmentation) in inference mode
+ * (running batch-norm statistics), or with `batchStatistics` as training runs it (each batch's own statistics, nothing
+ * updated). With `compile: auto` (the default) each batch shape's forward pass is captured once and replayed natively
+ * where the backend can (libtorch), as the training step is.
  */
 export async function evaluate(tf: typeof tfc, model: Model, o: EvaluateOptions): Promise<EvalResult> {
   const { loss, dataset, transforms, batchSize, seed } = o;
