@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 import { selectBackend } from '../src/backends/select.js';
 import { distributedEnv } from '../src/backends/process-group.js';
 import { joinDataParallel } from '../src/train/data-parallel.js';
-import { stepFor, type StepBatch } from '../src/train/step.js';
+import { stepFor } from '../src/train/step.js';
 import { freePort } from '../src/util/free-port.js';
-import { benchmarkParts } from './measure.js';
+import { benchmarkParts, hostBatch } from './measure.js';
 
 const USAGE = `node dist/bench/ddp.js [options]
   Data-parallel training on this machine's CPU: pre-activation ResNet-20 on random 32×32×3 data at a global batch of
@@ -35,15 +35,6 @@ const { values: args } = parseArgs({
   },
 });
 const steps = Number(args.steps);
-
-/** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
-function hostBatch(n: number, seed: number): StepBatch {
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
-  const y = Int32Array.from({ length: n }, () => Math.floor(10 * next()));
-  return { x, y, shape: [n, 32, 32, 3] };
-}
 
 /** One epsilab rank (or the only process): the trainer's compiled step on its part of the batch; rank 0 prints seconds. */
 async function worker(): Promise<void> {

@@ -8,7 +8,7 @@ import type * as tfc from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backends/select.js';
 import { compile } from '../src/backends/compile.js';
 import { stepFor, type StepBatch } from '../src/train/step.js';
-import { benchmarkParts } from './measure.js';
+import { benchmarkParts, hostBatch } from './measure.js';
 
 const USAGE = `node dist/bench/libtorch.js [options]
   The libtorch backend against PyTorch on the same CPU in the same run: pre-activation ResNet-20 on 32×32×3 random data,
@@ -68,15 +68,6 @@ const env = {
   EPSILAB_TORCH_DEVICE: args.device,
 };
 const onGpu = args.device !== 'cpu';
-
-/** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
-function hostBatch(n: number, seed: number): StepBatch {
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
-  const y = Int32Array.from({ length: n }, () => Math.floor(10 * next()));
-  return { x, y, shape: [n, 32, 32, 3] };
-}
 
 /**
  * Worker: the benchmark's model, loss and optimizer (as bench/measure.ts builds them) on one tfjs backend, training with

@@ -10,6 +10,7 @@ import { resolveTransforms } from '../src/data/transform-chain.js';
 import { builtinRegistry } from '../src/components/index.js';
 import { syntheticImages } from '../src/data/synthetic.js';
 import type { BuildContext } from '../src/registry/component.js';
+import type { StepBatch } from '../src/train/step.js';
 
 export interface MeasureOptions {
   backend: BackendName;
@@ -63,6 +64,15 @@ async function timeCalls(n: number, fn: () => void | Promise<void>): Promise<num
     times.push((performance.now() - t) / 1000);
   }
   return times;
+}
+
+/** Host batches of random pixels and labels, as the input pipeline hands them to the training step. */
+export function hostBatch(n: number, seed: number): StepBatch {
+  let s = seed >>> 0;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const x = Float32Array.from({ length: n * 32 * 32 * 3 }, () => 2 * next() - 1);
+  const y = Int32Array.from({ length: n }, () => Math.floor(10 * next()));
+  return { x, y, shape: [n, 32, 32, 3] };
 }
 
 /**
